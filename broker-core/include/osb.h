@@ -1,0 +1,15 @@
+/** @file osb.h  Everything a broker binary needs from the osb core library. */
+#ifndef OSB_H
+#define OSB_H
+
+#include "osb/common.h"
+#include "osb/errors.h"
+#include "osb/log.h"
+#include "osb/request.h"
+#include "osb/driver.h"
+#include "osb/names.h"
+#include "osb/secret.h"
+#include "osb/sql.h"
+#include "osb/server.h"
+
+#endif

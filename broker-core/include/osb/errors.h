@@ -1,0 +1,34 @@
+/** @file errors.h  Error codes of the core and of drivers, and their OSB mapping. */
+#ifndef OSB_ERRORS_H
+#define OSB_ERRORS_H
+
+#include "common.h"
+
+/** Every error a core function or a driver callback can return (table: errors.def). */
+typedef enum {
+#define OSB_ERROR_ROW(code, value, status, name, text) code = value,
+#include "errors.def"
+#undef OSB_ERROR_ROW
+	OSB_ERROR_LAST = -21 /* sentinel: one below the lowest code */
+} osb_error_code;
+
+/**
+ * HTTP status the spec prescribes for a code (404 for OSB_ENOTFOUND; DELETE
+ * routes turn it into 410 themselves).
+ * @return the status, 500 for an unknown code.
+ */
+OSB_EXTERN(int) osb_error_http_status(int code);
+
+/**
+ * The OSB `error` string for a code, such as "ConcurrencyError".
+ * @return a static string, or NULL where the spec defines none.
+ */
+OSB_EXTERN(const char *) osb_error_name(int code);
+
+/**
+ * Default user-facing description of a code.
+ * @return a static, non-empty string.
+ */
+OSB_EXTERN(const char *) osb_strerror(int code);
+
+#endif

@@ -1,0 +1,21 @@
+/** @file names.h  Server-side names derived from OSB ids. */
+#ifndef OSB_NAMES_H
+#define OSB_NAMES_H
+
+#include "common.h"
+
+/** Size of a derived name with its NUL: "osb_" and 20 lowercase hex digits. */
+#define OSB_NAME_SIZE 25
+
+/**
+ * Name of an instance's tenant on the server: "osb_" + 20 hex digits of
+ * SHA-256("instance:" + id). Only [a-z0-9_], so it is a valid identifier on every
+ * server we support, and raw request text never reaches one.
+ * @param[out] out  at least OSB_NAME_SIZE bytes.
+ */
+OSB_EXTERN(void) osb_name_instance(char out[OSB_NAME_SIZE], const char *instance_id);
+
+/** Name of a binding's principal: the same with SHA-256("binding:" + id). */
+OSB_EXTERN(void) osb_name_binding(char out[OSB_NAME_SIZE], const char *binding_id);
+
+#endif
