@@ -762,10 +762,12 @@ static int postgresql_bind(osb_request *req, void *state)
 	}
 	if ((rc = pg_open(&s, st, st->admin_database, osb_request_timeout_ms(req), &err)) < 0)
 		goto done;
-	if ((rc = pg_role_exists(&s, &found, owner)) < 0)
+	if ((rc = pg_database_exists(&s, &found, owner)) < 0)
+		goto done;
+	if (found && (rc = pg_role_exists(&s, &found, owner)) < 0)
 		goto done;
 	if (!found) {
-		rc = pg_fail(&err, OSB_EBACKEND, "role %s of the instance is missing on the server", owner);
+		rc = pg_fail(&err, OSB_EBACKEND, "database or role %s of the instance is missing on the server", owner);
 		goto done;
 	}
 	/*
