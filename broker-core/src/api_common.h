@@ -1,0 +1,67 @@
+/* Private: pieces the instance and binding handlers share. */
+#ifndef OSB_API_COMMON_H
+#define OSB_API_COMMON_H
+
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+#include "http.h"
+#include "store.h"
+
+/** Size of an operation id with its NUL: 32 hex digits. */
+#define OSB_OP_ID_SIZE 33
+
+/** A fresh random operation id. */
+void osb_api_new_op_id(char out[OSB_OP_ID_SIZE]);
+
+/** SHA-256 hex of the canonical form (object keys sorted) of `attrs`: the 200-or-409 test. */
+int osb_api_fingerprint(char out[65], const cJSON *attrs);
+
+/**
+ * Read an optional (required = 0) or required string member that must be
+ * non-empty when present. Answers 400 on error.
+ * @return 0, or -1 after answering.
+ */
+int osb_api_string(osb_http *h, const cJSON *body, const char *key, int required, const char **out);
+
+/** Read an optional member that must be an object when present (null counts as absent). Answers 400 on error. */
+int osb_api_object(osb_http *h, const cJSON *body, const char *key, const cJSON **out);
+
+/** Read a required, non-empty query parameter (service_id, plan_id of DELETE). Answers 400 on error. */
+int osb_api_required_query(osb_http *h, const char *name, char *out, size_t size);
+
+/** Read an optional query hint that must be non-empty when present. Answers 400 on error. @return 0/1 present, -1 */
+int osb_api_optional_query(osb_http *h, const char *name, char *out, size_t size);
+
+/** Answer 503 when the store cannot be reached (or 503 for a lock timeout). */
+void osb_api_store_failed(osb_http *h, int code);
+
+/**
+ * A new in-progress operation record owned by this replica.
+ * `request` is the saved request (not owned; copied as text).
+ */
+osb_operation_rec *osb_api_new_operation(osb_http *h, int kind, const char *instance_id, const char *binding_id,
+					 int async, long deadline_s, const cJSON *request, const char *op_id);
+
+/** The deadline (seconds from now) for an operation of this plan. */
+long osb_api_deadline(osb_http *h, const osb_plan *plan, int async);
+
+/** Answer 202 {"operation": id} (and the dashboard_url when known). */
+void osb_api_send_accepted(osb_http *h, const char *op_id, const char *dashboard_url);
+
+/** Answer the failure of an inline operation with its status and description. */
+void osb_api_send_outcome_error(osb_http *h, const osb_op_outcome *outcome, int kind);
+
+/** Answer a last_operation request from an operation record. */
+void osb_api_send_operation_state(osb_http *h, const osb_operation_rec *op);
+
+/** Check `parameters` against a compiled schema, applying defaults. Answers 400 on error. */
+int osb_api_validate_parameters(osb_http *h, const osb_schema *schema, cJSON *params);
+
+/** Parse JSON text of a record into an item added to `obj` under `key` (skipped when NULL or bad). */
+void osb_api_add_json(cJSON *obj, const char *key, const char *json_text);
+
+/** "yyyy-mm-ddThh:mm:ss.0Z" for a UTC time. */
+void osb_api_format_time(char out[32], int64_t t);
+
+#endif

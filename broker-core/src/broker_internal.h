@@ -1,0 +1,26 @@
+/* Private: the running broker, shared by the HTTP handlers and the operation engine. */
+#ifndef OSB_BROKER_INTERNAL_H
+#define OSB_BROKER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "osb/driver.h"
+#include "catalog.h"
+#include "config.h"
+#include "store.h"
+
+struct osb_engine;
+struct osb_ratelimit;
+
+struct osb_broker {
+	const osb_config *config;          /* borrowed from osb_main */
+	const osb_catalog *catalog;        /* validated catalog */
+	osb_store *store;                  /* state store */
+	const struct osb_driver *driver;   /* the middleware driver */
+	void *driver_state;                /* what its init returned */
+	struct osb_engine *engine;         /* operation engine */
+	struct osb_ratelimit *ratelimit;   /* per-client limiter, NULL when off */
+	atomic_int shutting_down;          /* set on SIGTERM: new mutations get 503 */
+};
+
+#endif

@@ -1,0 +1,40 @@
+/* The error table (errors.def) expanded into status, name and text lookups. */
+#include "osb/errors.h"
+
+#include <stddef.h>
+
+struct error_row {
+	int code;
+	int status;
+	const char *name;
+	const char *text;
+};
+
+static const struct error_row error_rows[] = {
+#define OSB_ERROR_ROW(code, value, status, name, text) { code, status, name, text },
+#include "osb/errors.def"
+#undef OSB_ERROR_ROW
+};
+
+static const struct error_row *error_find(int code)
+{
+	for (size_t i = 0; i < sizeof error_rows / sizeof error_rows[0]; i++)
+		if (error_rows[i].code == code)
+			return &error_rows[i];
+	return &error_rows[1]; /* OSB_ERROR: an unknown code is an internal error */
+}
+
+int osb_error_http_status(int code)
+{
+	return error_find(code)->status;
+}
+
+const char *osb_error_name(int code)
+{
+	return error_find(code)->name;
+}
+
+const char *osb_strerror(int code)
+{
+	return error_find(code)->text;
+}

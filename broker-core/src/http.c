@@ -1,0 +1,567 @@
+/* The HTTP front: routing, auth, API version, request ids, limits, responses and the request log. */
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <openssl/crypto.h>
+
+#include "auth.h"
+#include "hash.h"
+#include "log_internal.h"
+#include "osb/secret.h"
+#include "ratelimit.h"
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 412: return "Precondition Failed";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	}
+	return "Unknown";
+}
+
+void osb_http_send_raw(osb_http *h, int status, const char *content_type, const char *data, size_t len,
+		       const char *extra_headers)
+{
+	char head[1024];
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d %s\r\n"
+			 "Content-Type: %s\r\n"
+			 "Content-Length: %zu\r\n"
+			 "X-Broker-API-Request-Identity: %s\r\n"
+			 "Cache-Control: no-store\r\n"
+			 "%s"
+			 "\r\n",
+			 status, status_text(status), content_type, len, h->request_id,
+			 extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof head)
+		n = snprintf(head, sizeof head, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+	h->status = status;
+	mg_write(h->conn, head, (size_t)n);
+	if (len && strcmp(h->method, "HEAD") != 0)
+		mg_write(h->conn, data, len);
+}
+
+void osb_http_send_json(osb_http *h, int status, const cJSON *body, const char *extra_headers)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	if (body && !text) {
+		static const char oom[] = "{\"error\":\"InternalError\",\"description\":\"out of memory\"}";
+		osb_http_send_raw(h, 500, "application/json", oom, sizeof oom - 1, NULL);
+		return;
+	}
+	osb_http_send_raw(h, status, "application/json", text ? text : "{}", text ? strlen(text) : 2, extra_headers);
+	free(text);
+}
+
+void osb_http_send_error(osb_http *h, int code, int status, const char *description, int instance_usable,
+			 int update_repeatable)
+{
+	if (!status)
+		status = osb_error_http_status(code);
+	cJSON *body = cJSON_CreateObject();
+	const char *name = osb_error_name(code);
+	if (!name)
+		name = status == 410 ? "Gone" : status >= 500 ? "InternalError" : "BadRequest";
+	cJSON_AddStringToObject(body, "error", name);
+	cJSON_AddStringToObject(body, "description", description && *description ? description : osb_strerror(code));
+	if (instance_usable >= 0)
+		cJSON_AddBoolToObject(body, "instance_usable", instance_usable);
+	if (update_repeatable >= 0)
+		cJSON_AddBoolToObject(body, "update_repeatable", update_repeatable);
+	const char *extra = NULL;
+	if (status == 401)
+		extra = "WWW-Authenticate: Basic realm=\"osb\"\r\n";
+	else if (status == 429)
+		extra = "Retry-After: 1\r\n";
+	osb_http_send_json(h, status, body, extra);
+	cJSON_Delete(body);
+}
+
+void osb_http_fail(osb_http *h, int code, int status, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	osb_http_send_error(h, code, status, buf, -1, -1);
+}
+
+int osb_http_valid_id(const char *id)
+{
+	size_t n = 0;
+	int only_dots = 1;
+	for (const char *p = id; *p; p++, n++) {
+		char c = *p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			 c == '.' || c == '_' || c == '~';
+		if (!ok || n >= OSB_ID_MAX)
+			return 0;
+		if (c != '.')
+			only_dots = 0;
+	}
+	return n > 0 && !only_dots;
+}
+
+/* Whether the raw query string holds `name=`, to tell "absent" from "empty". */
+int osb_http_query(osb_http *h, const char *name, char *out, size_t size)
+{
+	const char *qs = h->ri->query_string;
+	if (!qs)
+		return 0;
+	int n = mg_get_var(qs, strlen(qs), name, out, size);
+	if (n == -1)
+		return 0;
+	if (n < 0 || strlen(out) != (size_t)n)
+		return -1; /* too long, or a %00 inside */
+	for (const char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -1;
+	return 1;
+}
+
+int osb_http_accepts_incomplete(osb_http *h)
+{
+	char v[16];
+	int rc = osb_http_query(h, "accepts_incomplete", v, sizeof v);
+	if (rc == 0)
+		return 0;
+	if (rc == 1 && strcmp(v, "true") == 0)
+		return 1;
+	if (rc == 1 && strcmp(v, "false") == 0)
+		return 0;
+	osb_http_fail(h, OSB_EBADREQUEST, 0, "accepts_incomplete must be true or false");
+	return -1;
+}
+
+int osb_http_read_body(osb_http *h)
+{
+	long long declared = h->ri->content_length;
+	long max = h->broker->config->max_body_bytes;
+	if (declared > max) {
+		osb_http_fail(h, OSB_ETOOLARGE, 0, "request body of %lld bytes is over the limit of %ld bytes",
+			      declared, max);
+		return -1;
+	}
+	size_t cap = declared >= 0 ? (size_t)declared : 4096;
+	char *buf = malloc(cap + 1);
+	size_t len = 0;
+	if (!buf)
+		goto oom;
+	for (;;) {
+		if (len == cap) {
+			if (declared >= 0)
+				break;
+			if (cap >= (size_t)max) {
+				free(buf);
+				osb_http_fail(h, OSB_ETOOLARGE, 0, "request body is over the limit of %ld bytes", max);
+				return -1;
+			}
+			size_t ncap = cap * 2 > (size_t)max ? (size_t)max : cap * 2;
+			char *p = realloc(buf, ncap + 1);
+			if (!p)
+				goto oom;
+			buf = p;
+			cap = ncap;
+		}
+		int n = mg_read(h->conn, buf + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (declared >= 0 && len != (size_t)declared) {
+		free(buf);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "request body ended after %zu of %lld bytes", len, declared);
+		return -1;
+	}
+	buf[len] = '\0';
+	h->body = buf;
+	h->body_len = len;
+	return 0;
+oom:
+	free(buf);
+	osb_http_fail(h, OSB_ENOMEM, 0, "out of memory");
+	return -1;
+}
+
+cJSON *osb_http_parse_body(osb_http *h)
+{
+	if (!h->body && osb_http_read_body(h) != 0)
+		return NULL;
+	if (h->body_len == 0) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "a JSON object body is required");
+		return NULL;
+	}
+	if (memchr(h->body, '\0', h->body_len)) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body contains a NUL byte");
+		return NULL;
+	}
+	const char *end = NULL;
+	cJSON *json = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, 1);
+	if (!json) {
+		const char *err = cJSON_GetErrorPtr();
+		long at = err && err >= h->body && err <= h->body + h->body_len ? (long)(err - h->body) : -1;
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body is not valid JSON (error near byte %ld)", at);
+		return NULL;
+	}
+	if (!cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body must be a JSON object");
+		return NULL;
+	}
+	return json;
+}
+
+/* ---- the gate every /v2 request passes ----------------------------------- */
+
+static void new_request_id(char out[37])
+{
+	unsigned char b[16];
+	static const char hex[] = "0123456789abcdef";
+	if (osb_random_bytes(b, sizeof b) != 0)
+		memset(b, 0, sizeof b);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	int j = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[j++] = '-';
+		out[j++] = hex[b[i] >> 4];
+		out[j++] = hex[b[i] & 15];
+	}
+	out[j] = '\0';
+}
+
+static void take_request_id(osb_http *h)
+{
+	const char *given = mg_get_header(h->conn, "X-Broker-API-Request-Identity");
+	size_t n = given ? strlen(given) : 0;
+	int ok = n > 0 && n < sizeof h->request_id;
+	for (size_t i = 0; ok && i < n; i++)
+		if ((unsigned char)given[i] < 0x20 || (unsigned char)given[i] > 0x7e)
+			ok = 0;
+	if (ok)
+		memcpy(h->request_id, given, n + 1);
+	else
+		new_request_id(h->request_id);
+}
+
+/* X-Broker-API-Version: 2.13 to 2.17. */
+static int check_api_version(osb_http *h)
+{
+	const char *v = mg_get_header(h->conn, "X-Broker-API-Version");
+	if (!v) {
+		osb_http_fail(h, OSB_EAPIVERSION, 0, "the X-Broker-API-Version header is required; this broker supports 2.%d to 2.%d",
+			      OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR);
+		return -1;
+	}
+	int major = -1, minor = -1, used = 0;
+	if (sscanf(v, "%3d.%3d%n", &major, &minor, &used) != 2 || v[used] != '\0' || major != 2 ||
+	    minor < OSB_API_VERSION_MIN_MINOR || minor > OSB_API_VERSION_MAX_MINOR || v[0] == '+' || v[0] == '-' ||
+	    v[0] == ' ') {
+		osb_http_fail(h, OSB_EAPIVERSION, 0, "X-Broker-API-Version %.16s is not supported; use 2.%d to 2.%d", v,
+			      OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR);
+		return -1;
+	}
+	return 0;
+}
+
+/* X-Broker-API-Originating-Identity: "<platform> <base64 of a JSON object>". */
+static int take_identity(osb_http *h)
+{
+	const char *v = mg_get_header(h->conn, "X-Broker-API-Originating-Identity");
+	if (!v)
+		return 0;
+	char *decoded = NULL;
+	if (osb_auth_decode_identity(v, &decoded) != 0) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0,
+			      "X-Broker-API-Originating-Identity must be \"<platform> <base64 of a JSON object>\"");
+		return -1;
+	}
+	h->identity = decoded;
+	return 0;
+}
+
+/* Split the path into a route and its ids. @return 0, or the status to answer with. */
+static int match_route(osb_http *h, const char *path)
+{
+	if (strcmp(path, "/v2/catalog") == 0) {
+		h->route = OSB_ROUTE_CATALOG;
+		return 0;
+	}
+	if (strcmp(path, "/health/live") == 0) {
+		h->route = OSB_ROUTE_HEALTH_LIVE;
+		return 0;
+	}
+	if (strcmp(path, "/health/ready") == 0) {
+		h->route = OSB_ROUTE_HEALTH_READY;
+		return 0;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		h->route = OSB_ROUTE_METRICS;
+		return 0;
+	}
+	static const char prefix[] = "/v2/service_instances/";
+	if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+		return 404;
+	const char *seg[5] = { 0 };
+	size_t len[5] = { 0 };
+	int nseg = 0;
+	const char *p = path + sizeof prefix - 1;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (nseg == 5)
+			return 404;
+		seg[nseg] = p;
+		len[nseg] = n;
+		nseg++;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	for (int i = 0; i < nseg; i++)
+		if (len[i] == 0)
+			return 404;
+	if (len[0] > OSB_ID_MAX)
+		return 400;
+	memcpy(h->instance_id, seg[0], len[0]);
+	h->instance_id[len[0]] = '\0';
+	if (nseg == 1) {
+		h->route = OSB_ROUTE_INSTANCE;
+	} else if (nseg == 2 && len[1] == 14 && strncmp(seg[1], "last_operation", 14) == 0) {
+		h->route = OSB_ROUTE_INSTANCE_LAST_OP;
+	} else if ((nseg == 3 || nseg == 4) && len[1] == 16 && strncmp(seg[1], "service_bindings", 16) == 0) {
+		if (len[2] > OSB_ID_MAX)
+			return 400;
+		memcpy(h->binding_id, seg[2], len[2]);
+		h->binding_id[len[2]] = '\0';
+		if (nseg == 3)
+			h->route = OSB_ROUTE_BINDING;
+		else if (len[3] == 14 && strncmp(seg[3], "last_operation", 14) == 0)
+			h->route = OSB_ROUTE_BINDING_LAST_OP;
+		else
+			return 404;
+	} else {
+		return 404;
+	}
+	return 0;
+}
+
+typedef void (*handler_fn)(osb_http *);
+
+/* The handler for a route and method, NULL when the method is not allowed. */
+static handler_fn find_handler(osb_route route, const char *m, const char **allow)
+{
+	int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+	switch (route) {
+	case OSB_ROUTE_CATALOG:
+		*allow = "GET";
+		return get ? osb_api_catalog : NULL;
+	case OSB_ROUTE_HEALTH_LIVE:
+		*allow = "GET";
+		return get ? osb_api_health_live : NULL;
+	case OSB_ROUTE_HEALTH_READY:
+		*allow = "GET";
+		return get ? osb_api_health_ready : NULL;
+	case OSB_ROUTE_METRICS:
+		*allow = "GET";
+		return get ? osb_api_metrics : NULL;
+	case OSB_ROUTE_INSTANCE:
+		*allow = "GET, PUT, PATCH, DELETE";
+		if (get)
+			return osb_api_instance_get;
+		if (strcmp(m, "PUT") == 0)
+			return osb_api_instance_put;
+		if (strcmp(m, "PATCH") == 0)
+			return osb_api_instance_patch;
+		if (strcmp(m, "DELETE") == 0)
+			return osb_api_instance_delete;
+		return NULL;
+	case OSB_ROUTE_INSTANCE_LAST_OP:
+		*allow = "GET";
+		return get ? osb_api_instance_last_operation : NULL;
+	case OSB_ROUTE_BINDING:
+		*allow = "GET, PUT, DELETE";
+		if (get)
+			return osb_api_binding_get;
+		if (strcmp(m, "PUT") == 0)
+			return osb_api_binding_put;
+		if (strcmp(m, "DELETE") == 0)
+			return osb_api_binding_delete;
+		return NULL;
+	case OSB_ROUTE_BINDING_LAST_OP:
+		*allow = "GET";
+		return get ? osb_api_binding_last_operation : NULL;
+	case OSB_ROUTE_UNKNOWN:
+	case OSB_ROUTE_COUNT:
+		break;
+	}
+	*allow = "";
+	return NULL;
+}
+
+static void log_request(osb_http *h, int64_t duration_us)
+{
+	cJSON *line = cJSON_CreateObject();
+	if (!line)
+		return;
+	char ts[40];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+	cJSON_AddStringToObject(line, "ts", ts);
+	cJSON_AddStringToObject(line, "level", h->status >= 500 ? "error" : "info");
+	cJSON_AddStringToObject(line, "event", "request");
+	cJSON_AddStringToObject(line, "request_id", h->request_id);
+	cJSON_AddStringToObject(line, "method", h->method);
+	cJSON_AddStringToObject(line, "route", osb_route_name(h->route));
+	cJSON_AddNumberToObject(line, "status", h->status);
+	cJSON_AddNumberToObject(line, "duration_ms", (double)duration_us / 1000.0);
+	cJSON_AddStringToObject(line, "remote", h->ri->remote_addr);
+	if (h->instance_id[0] && osb_http_valid_id(h->instance_id))
+		cJSON_AddStringToObject(line, "instance_id", h->instance_id);
+	if (h->binding_id[0] && osb_http_valid_id(h->binding_id))
+		cJSON_AddStringToObject(line, "binding_id", h->binding_id);
+	if (h->operation)
+		cJSON_AddStringToObject(line, "operation", h->operation);
+	if (h->identity)
+		cJSON_AddStringToObject(line, "originating_identity", h->identity);
+	char *text = cJSON_PrintUnformatted(line);
+	if (text && (h->route != OSB_ROUTE_HEALTH_LIVE && h->route != OSB_ROUTE_METRICS ? 1 : h->status >= 400))
+		osb_log__write_line(text);
+	free(text);
+	cJSON_Delete(line);
+}
+
+int osb_http_handle(struct mg_connection *conn, void *cbdata)
+{
+	osb_http h;
+	memset(&h, 0, sizeof h);
+	h.conn = conn;
+	h.ri = mg_get_request_info(conn);
+	h.broker = cbdata;
+	h.method = h.ri->request_method ? h.ri->request_method : "GET";
+	h.start_us = now_us();
+	take_request_id(&h);
+	osb_log__set_request_id(h.request_id);
+
+	const char *path = h.ri->local_uri_raw ? h.ri->local_uri_raw : h.ri->local_uri;
+	int route_status = path ? match_route(&h, path) : 404;
+	const char *allow = NULL;
+	handler_fn fn = NULL;
+	if (h.broker->ratelimit && !osb_ratelimit_allow(h.broker->ratelimit, h.ri->remote_addr)) {
+		osb_metrics_rate_limited();
+		osb_http_fail(&h, OSB_ERATELIMIT, 0, "too many requests from %s; slow down", h.ri->remote_addr);
+		goto done;
+	}
+	if (route_status) {
+		osb_http_fail(&h, route_status == 404 ? OSB_ENOTFOUND : OSB_EBADREQUEST, route_status,
+			      route_status == 404 ? "no such route" : "an id in the path is too long");
+		goto done;
+	}
+	int public_route = h.route == OSB_ROUTE_HEALTH_LIVE || h.route == OSB_ROUTE_HEALTH_READY ||
+			   (h.route == OSB_ROUTE_METRICS && !h.broker->config->metrics_auth);
+	if (!public_route) {
+		const char *user = NULL;
+		if (osb_auth_check(h.broker->config, mg_get_header(conn, "Authorization"), &user) != 0) {
+			osb_metrics_auth_failure();
+			osb_log(OSB_LOG_WARN, "auth.failed", "authentication failed from %s%s%s", h.ri->remote_addr,
+				user ? " for user " : "", user ? user : "");
+			free((void *)user);
+			osb_http_fail(&h, OSB_EUNAUTHORIZED, 0, "valid Basic authentication credentials are required");
+			goto done;
+		}
+	}
+	fn = find_handler(h.route, h.method, &allow);
+	if (!fn) {
+		char hdr[96];
+		snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+		cJSON *body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "error", "MethodNotAllowed");
+		cJSON_AddStringToObject(body, "description", "this method is not allowed on this route");
+		osb_http_send_json(&h, 405, body, hdr);
+		cJSON_Delete(body);
+		goto done;
+	}
+	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS) {
+		if (check_api_version(&h) != 0 || take_identity(&h) != 0)
+			goto done;
+		if (h.instance_id[0] && !osb_http_valid_id(h.instance_id)) {
+			osb_http_fail(&h, OSB_EBADREQUEST, 0,
+				      "instance_id must be 1 to 255 characters from A-Z a-z 0-9 - . _ ~");
+			goto done;
+		}
+		if (h.binding_id[0] && !osb_http_valid_id(h.binding_id)) {
+			osb_http_fail(&h, OSB_EBADREQUEST, 0,
+				      "binding_id must be 1 to 255 characters from A-Z a-z 0-9 - . _ ~");
+			goto done;
+		}
+		if (atomic_load(&h.broker->shutting_down) && strcmp(h.method, "GET") != 0) {
+			osb_http_fail(&h, OSB_EUNAVAILABLE, 0, "the broker is shutting down; retry shortly");
+			goto done;
+		}
+	}
+	fn(&h);
+done:
+	if (!h.status) /* a handler that forgot to answer is a bug: still answer */
+		osb_http_fail(&h, OSB_ERROR, 0, "no response was produced");
+	int64_t took = now_us() - h.start_us;
+	osb_metrics_request(h.route, h.method, h.status, took);
+	log_request(&h, took);
+	osb_log__set_request_id(NULL);
+	free(h.body);
+	free(h.identity);
+	return h.status;
+}
+
+int osb_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	char body[512];
+	cJSON *s = cJSON_CreateString(msg ? msg : "bad request");
+	char *m = s ? cJSON_PrintUnformatted(s) : NULL;
+	int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"description\":%s}",
+			 status == 413 ? "PayloadTooLarge" : status >= 500 ? "InternalError" : "BadRequest",
+			 m ? m : "\"bad request\"");
+	free(m);
+	cJSON_Delete(s);
+	if (n < 0 || (size_t)n >= sizeof body)
+		n = snprintf(body, sizeof body, "{\"error\":\"BadRequest\",\"description\":\"bad request\"}");
+	mg_printf(conn,
+		  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		  status, status_text(status), n, body);
+	osb_metrics_request(OSB_ROUTE_UNKNOWN, "OTHER", status, 0);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* Private: small helpers for changing store records in place. */
+#ifndef OSB_RECORD_H
+#define OSB_RECORD_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+/** Replace a string field with a copy of `value` (NULL clears it). */
+void osb_record_set_str(char **slot, const char *value);
+
+/** Replace a JSON field with the compact text of `value` (NULL clears it). */
+void osb_record_set_json(char **slot, const cJSON *value);
+
+/** Replace a secret field, wiping the old value; takes ownership of `value`. */
+void osb_crypto_wipe_set(char **slot, char *value);
+
+/** Mark every live binding of an instance deleted and wipe its credentials. @return 0 or OSB_EBACKEND. */
+int osb_record_tombstone_bindings(osb_store_tx *tx, const char *instance_id, int64_t now);
+
+#endif

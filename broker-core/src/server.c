@@ -1,0 +1,377 @@
+/* osb_main: command line, start-up, serving, and clean shutdown of a broker process. */
+#include "osb/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "broker_internal.h"
+#include "crypto.h"
+#include "engine.h"
+#include "http.h"
+#include "log_internal.h"
+#include "osb/secret.h"
+#include "ratelimit.h"
+#include "reconcile.h"
+
+const char *osb_broker_data_dir(const osb_broker *broker)
+{
+	return broker->config->data_dir;
+}
+
+static void usage(FILE *out, const char *prog, const struct osb_driver *driver)
+{
+	fprintf(out,
+		"Usage: %s --config FILE [--check-config | --reconcile[=purge]]\n"
+		"\n"
+		"An Open Service Broker API 2.17 broker for %s.\n"
+		"\n"
+		"  -c, --config FILE      the broker's JSON configuration (see docs/configuration.md)\n"
+		"      --check-config     check the configuration, the catalog and the driver settings, then exit\n"
+		"      --reconcile        list tenants on the server that have no record, then exit\n"
+		"      --reconcile=purge  ... and remove them\n"
+		"  -V, --version          print the version and exit\n"
+		"  -h, --help             print this help and exit\n"
+		"\n"
+		"Environment: OSB_BROKER_USERNAME, OSB_BROKER_PASSWORD, OSB_ENCRYPTION_KEY, OSB_STORE_URL,\n"
+		"OSB_DRIVER_<KEY> override the file's values.\n",
+		prog, driver && driver->name ? driver->name : "a middleware");
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, mode) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* With no key configured, the embedded store keeps one in data_dir/encryption.key (0600). */
+static int load_or_create_key(osb_config *c)
+{
+	char path[4096], hex[80];
+	snprintf(path, sizeof path, "%s/encryption.key", c->data_dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t n = fread(hex, 1, sizeof hex - 1, f);
+		fclose(f);
+		hex[n] = '\0';
+		while (n && (hex[n - 1] == '\n' || hex[n - 1] == ' '))
+			hex[--n] = '\0';
+		if (osb_crypto_parse_key(c->key, hex) != 0) {
+			osb_log(OSB_LOG_ERROR, "config.key", "%s is not 64 hexadecimal digits", path);
+			return -1;
+		}
+		c->has_key = 1;
+		return 0;
+	}
+	unsigned char key[32];
+	static const char digits[] = "0123456789abcdef";
+	if (osb_random_bytes(key, sizeof key) != 0)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[key[i] >> 4];
+		hex[2 * i + 1] = digits[key[i] & 15];
+	}
+	hex[64] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, hex, 65) != 65 || fsync(fd) != 0) {
+		if (fd >= 0)
+			close(fd);
+		osb_log(OSB_LOG_ERROR, "config.key", "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	memcpy(c->key, key, 32);
+	c->has_key = 1;
+	osb_log(OSB_LOG_INFO, "config.key", "created a new credentials encryption key in %s", path);
+	return 0;
+}
+
+/* civetweb wants one PEM holding the certificate and the key. */
+static char *tls_pem(const osb_config *c)
+{
+	if (!c->tls_private_key || strcmp(c->tls_private_key, c->tls_certificate) == 0)
+		return strdup(c->tls_certificate);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tls-listener.pem", c->data_dir);
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out < 0)
+		return NULL;
+	const char *parts[2] = { c->tls_private_key, c->tls_certificate };
+	for (int i = 0; i < 2; i++) {
+		FILE *in = fopen(parts[i], "r");
+		char buf[4096];
+		size_t n;
+		if (!in) {
+			close(out);
+			return NULL;
+		}
+		while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+			if (write(out, buf, n) != (ssize_t)n)
+				break;
+		fclose(in);
+	}
+	close(out);
+	return strdup(path);
+}
+
+static int log_civetweb(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	osb_log(OSB_LOG_WARN, "http.server", "%s", message);
+	return 1;
+}
+
+static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
+{
+	const osb_config *c = b->config;
+	char threads[16], timeout[16], listen[512];
+	snprintf(threads, sizeof threads, "%d", c->threads);
+	snprintf(timeout, sizeof timeout, "%d", c->request_timeout_ms);
+	snprintf(listen, sizeof listen, "%s", c->listen);
+	const char *opts[32];
+	int n = 0;
+	*pem_out = NULL;
+	if (c->tls_certificate) {
+		*pem_out = tls_pem(c);
+		if (!*pem_out) {
+			osb_log(OSB_LOG_ERROR, "http.tls", "cannot prepare the TLS certificate and key");
+			return NULL;
+		}
+		size_t len = strlen(listen);
+		if (len && listen[len - 1] != 's' && len + 1 < sizeof listen)
+			strcat(listen, "s");
+		opts[n++] = "ssl_certificate";
+		opts[n++] = *pem_out;
+		opts[n++] = "ssl_protocol_version";
+		opts[n++] = "4"; /* TLS 1.2 and newer */
+	}
+	opts[n++] = "listening_ports";
+	opts[n++] = listen;
+	opts[n++] = "num_threads";
+	opts[n++] = threads;
+	opts[n++] = "request_timeout_ms";
+	opts[n++] = timeout;
+	opts[n++] = "enable_keep_alive";
+	opts[n++] = "yes";
+	opts[n++] = "keep_alive_timeout_ms";
+	opts[n++] = "5000";
+	opts[n++] = "max_request_size";
+	opts[n++] = "16384";
+	opts[n++] = "enable_directory_listing";
+	opts[n++] = "no";
+	opts[n++] = "tcp_nodelay";
+	opts[n++] = "1";
+	opts[n] = NULL;
+
+	struct mg_callbacks cb;
+	memset(&cb, 0, sizeof cb);
+	cb.http_error = osb_http_error;
+	cb.log_message = log_civetweb;
+	struct mg_init_data init = { &cb, b, opts };
+	struct mg_error_data err;
+	char errtext[256] = "";
+	unsigned errcode = 0;
+	memset(&err, 0, sizeof err);
+	err.code = &errcode;
+	err.text = errtext;
+	err.text_buffer_size = sizeof errtext;
+	struct mg_context *ctx = mg_start2(&init, &err);
+	if (!ctx) {
+		osb_log(OSB_LOG_ERROR, "http.start", "cannot listen on %s: %s", listen, errtext[0] ? errtext : "unknown error");
+		return NULL;
+	}
+	mg_set_request_handler(ctx, "/", osb_http_handle, b);
+	return ctx;
+}
+
+static void log_listening(struct mg_context *ctx, const char *driver)
+{
+	struct mg_server_port ports[8];
+	int n = mg_get_server_ports(ctx, 8, ports);
+	for (int i = 0; i < n; i++)
+		osb_log(OSB_LOG_INFO, "broker.started", "%s broker %s listening on port %d (%s)", driver, OSB_VERSION,
+			ports[i].port, ports[i].is_ssl ? "https" : "http");
+}
+
+int osb_main(int argc, char **argv, const struct osb_driver *driver)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "reconcile", optional_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	int check_only = 0, reconcile = 0, purge = 0, opt;
+	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			check_only = 1;
+			break;
+		case 'r':
+			reconcile = 1;
+			if (optarg && strcmp(optarg, "purge") == 0)
+				purge = 1;
+			else if (optarg) {
+				fprintf(stderr, "%s: --reconcile takes no value or =purge\n", argv[0]);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("%s %s (OSB API 2.%d-2.%d, driver ABI %u)\n", argv[0], OSB_VERSION,
+			       OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR, OSB_DRIVER_ABI_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout, argv[0], driver);
+			return 0;
+		default:
+			usage(stderr, argv[0], driver);
+			return 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		usage(stderr, argv[0], driver);
+		return 2;
+	}
+
+	/* Signals go to this thread only: block them before any thread starts. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	char err[1024];
+	osb_config *config = NULL;
+	osb_catalog *catalog = NULL;
+	struct osb_broker broker;
+	struct mg_context *ctx = NULL;
+	char *pem = NULL;
+	int driver_started = 0;
+	memset(&broker, 0, sizeof broker);
+
+	if (osb_driver_check(driver) != 0) {
+		fprintf(stderr, "%s: the driver is not valid for this core (see the log line above)\n", argv[0]);
+		return 2;
+	}
+	if (osb_config_load(&config, config_path, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		return 2;
+	}
+	osb_log__set_level((osb_log_level)config->log_level);
+	if (osb_catalog_load(&catalog, config->catalog, driver->caps, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		status = 2;
+		goto done;
+	}
+	broker.config = config;
+	broker.catalog = catalog;
+	broker.driver = driver;
+	if (check_only) {
+		if (driver->init(&broker.driver_state, config->driver, &broker) != 0) {
+			fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
+			status = 2;
+			goto done;
+		}
+		driver->shutdown(broker.driver_state);
+		printf("%s: configuration OK (catalog %s: %zu service(s))\n", config_path, config->catalog,
+		       osb_catalog_service_count(catalog));
+		status = 0;
+		goto done;
+	}
+	if (mkdir_p(config->data_dir, 0700) != 0) {
+		fprintf(stderr, "%s: cannot create data_dir %s: %s\n", argv[0], config->data_dir, strerror(errno));
+		goto done;
+	}
+	if (!config->has_key && load_or_create_key(config) != 0)
+		goto done;
+
+	osb_store_options so;
+	memset(&so, 0, sizeof so);
+	so.type = config->store_type;
+	so.path = config->store_path;
+	so.url = config->store_url;
+	memcpy(so.key, config->key, sizeof so.key);
+	so.pool_size = config->store_pool_size;
+	so.busy_timeout_ms = 5000;
+	int rc = osb_store_open(&broker.store, &so);
+	memset(so.key, 0, sizeof so.key);
+	if (rc != 0) {
+		fprintf(stderr, "%s: cannot open the state store (see the log)\n", argv[0]);
+		goto done;
+	}
+	if (driver->init(&broker.driver_state, config->driver, &broker) != 0) {
+		fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
+		status = 2;
+		goto done;
+	}
+	driver_started = 1;
+	if (reconcile) {
+		status = osb_reconcile(&broker, purge, stdout) == 0 ? 0 : 1;
+		goto done;
+	}
+	if (config->rate_limit > 0 && !(broker.ratelimit = osb_ratelimit_new(config->rate_limit, config->rate_burst)))
+		goto done;
+	if (osb_engine_start(&broker.engine, &broker) != 0) {
+		fprintf(stderr, "%s: cannot start the operation engine\n", argv[0]);
+		goto done;
+	}
+	mg_init_library(config->tls_certificate ? MG_FEATURES_TLS : 0);
+	ctx = start_http(&broker, &pem);
+	if (!ctx) {
+		fprintf(stderr, "%s: cannot start the HTTP listener on %s (see the log)\n", argv[0], config->listen);
+		goto done;
+	}
+	log_listening(ctx, driver->name);
+
+	int sig = 0;
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	osb_log(OSB_LOG_INFO, "broker.stopping", "signal %d: finishing requests in flight", sig);
+	atomic_store(&broker.shutting_down, 1);
+	status = 0;
+done:
+	if (ctx) {
+		mg_stop(ctx); /* waits for the requests in flight */
+		mg_exit_library();
+	}
+	osb_engine_stop(broker.engine);
+	if (driver_started)
+		driver->shutdown(broker.driver_state);
+	osb_store_close(broker.store);
+	osb_ratelimit_free(broker.ratelimit);
+	osb_catalog_free(catalog);
+	osb_config_free(config);
+	free(pem);
+	if (ctx)
+		osb_log(OSB_LOG_INFO, "broker.stopped", "clean shutdown");
+	return status;
+}
