@@ -235,9 +235,16 @@ static void fmt_num(char *buf, size_t size, double d)
 /* A message cut by the buffer must not end inside a UTF-8 sequence. */
 static void trim_cut(char *buf, size_t size, int written)
 {
+	size_t end, i;
+
 	if (written < 0 || (size_t)written < size)
 		return;
-	buf[utf8_cut(buf, size - 1)] = '\0';
+	end = strlen(buf);
+	for (i = end; i > 0 && end - i < 3 && is_cont((unsigned char)buf[i - 1]); i--)
+		;
+	if (i > 0 && (unsigned char)buf[i - 1] >= 0xC0 &&
+	    !utf8_seq((const unsigned char *)buf + i - 1, end - i + 1))
+		buf[i - 1] = '\0';
 }
 
 static void path_append(struct path *p, const char *s, size_t n)
@@ -1536,12 +1543,6 @@ static int chain_height(struct cctx *c, struct node *n, int depth)
 	n->mark = 1;
 	if (n->ref) {
 		r = chain_height(c, n->ref, depth + 1);
-		if (r < 0 && !c->reported) {
-			path_pop(&c->path, 0);
-			path_append(&c->path, n->ref_path, strlen(n->ref_path));
-			cerr(c, r == -1 ? "circular reference" :
-					  "chain of $ref/allOf/anyOf/oneOf/not deeper than 64");
-		}
 		h = r + 1;
 	}
 	if (r >= 0)
@@ -1557,6 +1558,12 @@ static int chain_height(struct cctx *c, struct node *n, int depth)
 	}
 	if (r >= 0 && h > MAX_CHAIN)
 		r = -2;
+	if (r < 0 && n->ref_path && !c->reported) {
+		/* the innermost $ref on the way is the one to blame */
+		path_pop(&c->path, 0);
+		path_append(&c->path, n->ref_path, strlen(n->ref_path));
+		cerr(c, r == -1 ? "circular reference" : "chain of $ref/allOf/anyOf/oneOf/not deeper than 64");
+	}
 	if (r < 0)
 		return r;
 	n->mark = 2;
