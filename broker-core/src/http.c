@@ -226,7 +226,16 @@ cJSON *osb_http_parse_body(osb_http *h)
 		return NULL;
 	}
 	const char *end = NULL;
-	cJSON *json = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, 1);
+	/* cJSON 1.7.15 mishandles require_null_terminated with a length: check the tail ourselves. */
+	cJSON *json = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, 0);
+	while (json && end && end < h->body + h->body_len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (json && end != h->body + h->body_len) {
+		cJSON_Delete(json);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body has data after its JSON value (at byte %ld)",
+			      (long)(end - h->body));
+		return NULL;
+	}
 	if (!json) {
 		const char *err = cJSON_GetErrorPtr();
 		long at = err && err >= h->body && err <= h->body + h->body_len ? (long)(err - h->body) : -1;
