@@ -2,6 +2,7 @@
 #include "store_internal.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,8 @@ static void log_result(PGconn *conn, const PGresult *res, const char *what)
 		buf[strcspn(buf, "\n")] = '\0';
 		msg = buf;
 	}
-	osb_log(OSB_LOG_ERROR, "store.error", "postgresql: %s: %s (%s)", what, msg, state ? state : "-");
+	/* `what` is SQL text without values; its start says enough. */
+	osb_log(OSB_LOG_ERROR, "store.error", "postgresql: %.60s: %s (%s)", what, msg, state ? state : "-");
 }
 
 static int map_result(const PGresult *res)
@@ -154,6 +156,24 @@ static int conn_reset(pstore *s, PGconn *conn)
 	return conn_setup(s, conn);
 }
 
+/*
+ * Whether an idle pooled connection is still up, without a round trip: read
+ * what the server sent it meanwhile. A server that went away (restart,
+ * terminated backend, idle timeout) sent a FATAL and then closed; the read
+ * that meets the end of the stream turns the status bad.
+ */
+static bool conn_alive(PGconn *conn)
+{
+	for (int i = 0; i < 4 && PQstatus(conn) == CONNECTION_OK; i++) {
+		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+			break;
+		if (!PQconsumeInput(conn))
+			break;
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
 static int conn_take(pstore *s, const struct timespec *deadline, PGconn **out)
 {
 	void *p;
@@ -167,7 +187,7 @@ static int conn_take(pstore *s, const struct timespec *deadline, PGconn **out)
 	}
 	if (!p)
 		rc = conn_open(s, (PGconn **)&p);
-	else if (PQstatus(p) != CONNECTION_OK)
+	else if (!conn_alive(p))
 		rc = conn_reset(s, p);
 	if (rc) {
 		if (p)

@@ -104,12 +104,14 @@ static void env_init(env *e, int busy_ms)
 	snprintf(e->schema, sizeof(e->schema), "osb_t_%d_%d_%08x", (int)getpid(), case_no, r);
 	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", e->schema);
 	CHECK_INT(pg_admin(sql), 0);
-	n = strlen(base) + strlen(e->schema) + 64;
+	n = strlen(base) + 2 * strlen(e->schema) + 96;
 	e->url = malloc(n);
+	/* application_name lets a test find (and kill) this store's server sessions. */
 	if (strstr(base, "://"))
-		snprintf(e->url, n, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?", e->schema);
+		snprintf(e->url, n, "%s%soptions=-csearch_path%%3D%s&application_name=%s", base,
+			 strchr(base, '?') ? "&" : "?", e->schema, e->schema);
 	else
-		snprintf(e->url, n, "%s options=-csearch_path=%s", base, e->schema);
+		snprintf(e->url, n, "%s options=-csearch_path=%s application_name=%s", base, e->schema, e->schema);
 	e->opt.url = e->url;
 }
 
@@ -1321,6 +1323,69 @@ static void bad_open(void)
 	CHECK_INT(osb_store_open(&s, &o), OSB_EBACKEND);
 }
 
+/* PostgreSQL only: the server drops every session of the store; the next calls reconnect by themselves. */
+static void kill_sessions(env *e)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "DO $$BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'; END$$",
+		 e->schema);
+	CHECK_INT(pg_admin(sql), 0);
+	sleep_ms(100);
+}
+
+static void pg_reconnect(void)
+{
+	env e;
+	osb_store *s;
+	osb_store_tx *tx = NULL, *tx2 = NULL;
+	osb_instance_rec *ig = NULL;
+	osb_store_counts n;
+	claimed c = { 0 };
+	char msg[128];
+
+	if (!pg_url())
+		return;
+	backend = OSB_STORE_POSTGRESQL;
+	env_init(&e, 5000);
+	s = env_open(&e);
+	if (!s)
+		goto done;
+	osb_instance_rec i1 = full_instance("i-1");
+	put_instance(s, &i1);
+	/* Two pooled connections, both idle. */
+	CHECK_INT(osb_store_begin(s, NULL, &tx), 0);
+	CHECK_INT(osb_store_begin(s, NULL, &tx2), 0);
+	osb_store_rollback(tx);
+	osb_store_rollback(tx2);
+
+	kill_sessions(&e);
+	CHECK_INT(osb_store_begin(s, NULL, &tx), 0);
+	CHECK_INT(osb_store_instance_get(tx, "i-1", &ig), 0);
+	osb_instance_rec_free(ig);
+	osb_store_rollback(tx);
+	kill_sessions(&e);
+	put_instance(s, &i1);
+	kill_sessions(&e);
+	CHECK_INT(osb_store_counts_get(s, &n), 0);
+	CHECK_INT(n.instances, 1);
+	kill_sessions(&e);
+	CHECK_INT(osb_store_operation_claim(s, "me", 60, on_claim, &c), 0);
+	kill_sessions(&e);
+	CHECK_INT(osb_store_ping(s, msg, sizeof(msg)), 0);
+
+	/* Lost in the middle of a transaction: that transaction fails, the next one works. */
+	CHECK_INT(osb_store_begin(s, "i-1", &tx), 0);
+	kill_sessions(&e);
+	CHECK(osb_store_instance_put(tx, &i1) != 0);
+	CHECK_INT(osb_store_commit(tx), OSB_EBACKEND);
+	put_instance(s, &i1);
+	osb_store_close(s);
+done:
+	env_fini(&e);
+}
+
 /* ---- Each case twice: SQLite, then PostgreSQL when OSB_TEST_PG_URL is set ---- */
 
 #define BOTH(fn)                                         \
@@ -1368,4 +1433,5 @@ OSB_TEST_MAIN(OSB_TEST_CASE(crypto_seal_open),
 	      OSB_TEST_CASE(pg_round_trips), OSB_TEST_CASE(pg_lists), OSB_TEST_CASE(pg_counts_and_size),
 	      OSB_TEST_CASE(pg_claim_and_renew), OSB_TEST_CASE(pg_claim_concurrent), OSB_TEST_CASE(pg_lock_excludes),
 	      OSB_TEST_CASE(pg_busy_timeout), OSB_TEST_CASE(pg_durability), OSB_TEST_CASE(pg_encryption_at_rest),
-	      OSB_TEST_CASE(pg_wrong_key), OSB_TEST_CASE(pg_threads), OSB_TEST_CASE(pg_bad_open))
+	      OSB_TEST_CASE(pg_wrong_key), OSB_TEST_CASE(pg_threads), OSB_TEST_CASE(pg_bad_open),
+	      OSB_TEST_CASE(pg_reconnect))
