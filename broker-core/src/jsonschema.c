@@ -1639,6 +1639,7 @@ struct vctx {
 	int depth;
 	pcre2_match_data *md;	/* per call: compiled patterns are shared by threads */
 	pcre2_match_context *mc;
+	char scratch[QUOTE_CAP]; /* message parts: keeps recursive frames small */
 };
 
 static int vfail(struct vctx *v, const char *fmt, ...) OSB_PRINTF(2, 3);
@@ -1691,7 +1692,7 @@ static unsigned instance_bits(const cJSON *x)
 
 static int check_type(struct vctx *v, const struct node *n, const cJSON *x)
 {
-	char buf[128];
+	char *buf = v->scratch;
 	size_t len = 0, count = 0, total = 0, i;
 
 	if (!n->types || (n->types & instance_bits(x)))
@@ -1703,7 +1704,7 @@ static int check_type(struct vctx *v, const struct node *n, const cJSON *x)
 		if (!(n->types & type_names[i].bit))
 			continue;
 		count++;
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s",
+		len += (size_t)snprintf(buf + len, sizeof v->scratch - len, "%s%s",
 					count == 1 ? "" : count == total ? " or " : ", ",
 					type_names[i].noun);
 	}
@@ -1754,26 +1755,27 @@ static int is_multiple(double d, double m)
 static int check_number(struct vctx *v, const struct node *n, const cJSON *x)
 {
 	double d = x->valuedouble;
-	char b[40];
+	char *b = v->scratch;
+	size_t size = sizeof v->scratch;
 
 	if ((n->flags & F_MIN) && d < n->min) {
-		fmt_num(b, sizeof b, n->min);
+		fmt_num(b, size, n->min);
 		return vfail(v, "must be >= %s", b);
 	}
 	if ((n->flags & F_XMIN) && d <= n->xmin) {
-		fmt_num(b, sizeof b, n->xmin);
+		fmt_num(b, size, n->xmin);
 		return vfail(v, "must be > %s", b);
 	}
 	if ((n->flags & F_MAX) && d > n->max) {
-		fmt_num(b, sizeof b, n->max);
+		fmt_num(b, size, n->max);
 		return vfail(v, "must be <= %s", b);
 	}
 	if ((n->flags & F_XMAX) && d >= n->xmax) {
-		fmt_num(b, sizeof b, n->xmax);
+		fmt_num(b, size, n->xmax);
 		return vfail(v, "must be < %s", b);
 	}
 	if ((n->flags & F_MULT) && !is_multiple(d, n->mult)) {
-		fmt_num(b, sizeof b, n->mult);
+		fmt_num(b, size, n->mult);
 		return vfail(v, "must be a multiple of %s", b);
 	}
 	return 0;
@@ -1784,9 +1786,11 @@ static int regex_match(struct vctx *v, const pcre2_code *re, const char *s)
 {
 	int r;
 
-	if (!v->md) {
-		v->md = pcre2_match_data_create(1, NULL);
-		v->mc = pcre2_match_context_create(NULL);
+	if (!v->md || !v->mc) {
+		if (!v->md)
+			v->md = pcre2_match_data_create(1, NULL);
+		if (!v->mc)
+			v->mc = pcre2_match_context_create(NULL);
 		if (!v->md || !v->mc)
 			return OSB_ENOMEM;
 		pcre2_set_match_limit(v->mc, MATCH_LIMIT);
@@ -1996,7 +2000,6 @@ static int check_member(struct vctx *v, const struct node *n, cJSON *m)
 static int check_object(struct vctx *v, const struct node *n, cJSON *x)
 {
 	size_t count, old;
-	char q[QUOTE_CAP];
 	cJSON *m;
 	int rc;
 
@@ -2014,8 +2017,8 @@ static int check_object(struct vctx *v, const struct node *n, cJSON *x)
 			     n->max_props == 1 ? "y" : "ies");
 	for (size_t i = 0; i < n->nrequired; i++) {
 		if (!cJSON_GetObjectItemCaseSensitive(x, n->required[i])) {
-			quote(q, n->required[i]);
-			return vfail(v, "missing required property %s", q);
+			quote(v->scratch, n->required[i]);
+			return vfail(v, "missing required property %s", v->scratch);
 		}
 	}
 	if (!n->nprops && !n->npprops && !n->addl_props)
