@@ -894,6 +894,116 @@ static void test_osb_example(void)
 		    "parameters.extensions[1]: must be one of [\"pgcrypto\", \"hstore\"]"));
 }
 
+static unsigned long long rng_state = 42;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(rng_state >> 33) % n;
+}
+
+static int random_keywords; /* random objects use schema keywords as keys */
+
+static cJSON *random_value(int depth)
+{
+	static const char *const plain[] = { "a", "name", "size", "x-a", "n_1", "", "k\xff", "tags" };
+	static const char *const kw[] = { "type", "properties", "items", "enum", "const", "minimum",
+					  "maxLength", "pattern", "additionalProperties", "anyOf", "not",
+					  "$ref", "required", "default", "uniqueItems", "format", "a" };
+	const char *const *keys = random_keywords ? kw : plain;
+	size_t nkeys = random_keywords ? sizeof kw / sizeof kw[0] : sizeof plain / sizeof plain[0];
+	char str[16];
+	cJSON *v;
+	int n;
+
+	switch (depth > 6 ? rnd(5) : rnd(7)) {
+	case 0:
+		return cJSON_CreateNull();
+	case 1:
+		return cJSON_CreateBool(rnd(2));
+	case 2:
+		return cJSON_CreateNumber((double)rnd(200) / (rnd(3) + 1) - 50);
+	case 3:
+	case 4:
+		n = (int)rnd(sizeof str);
+		for (int i = 0; i < n; i++)
+			str[i] = (char)(rnd(4) ? 'a' + rnd(26) : 1 + rnd(255));
+		str[n] = '\0';
+		return cJSON_CreateString(str);
+	case 5:
+		v = cJSON_CreateArray();
+		for (n = (int)rnd(5); n > 0; n--)
+			cJSON_AddItemToArray(v, random_value(depth + 1));
+		return v;
+	default:
+		v = cJSON_CreateObject();
+		for (n = (int)rnd(5); n > 0; n--)
+			cJSON_AddItemToObject(v, keys[rnd((unsigned)nkeys)], random_value(depth + 1));
+		return v;
+	}
+}
+
+/* Random values against a schema using every keyword: no crash, leak or odd code. */
+static void test_random_instances(void)
+{
+	cJSON *sj = cJSON_Parse(
+		"{\"definitions\":{\"v\":{\"anyOf\":[{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":8,"
+		"\"pattern\":\"^[a-m]\",\"format\":\"hostname\"},{\"type\":\"number\",\"minimum\":-10,"
+		"\"exclusiveMaximum\":40,\"multipleOf\":0.5},{\"type\":\"array\",\"uniqueItems\":true,"
+		"\"items\":{\"$ref\":\"#/definitions/v\"},\"maxItems\":3},{\"$ref\":\"#\"}]}},"
+		"\"type\":\"object\",\"properties\":{\"name\":{\"$ref\":\"#/definitions/v\",\"default\":\"n\"},"
+		"\"size\":{\"oneOf\":[{\"type\":\"integer\"},{\"const\":2.5}],\"default\":1},"
+		"\"tags\":{\"items\":[{\"enum\":[\"a\",1,null]}],\"additionalItems\":{\"not\":{\"type\":\"object\"}}}},"
+		"\"patternProperties\":{\"^x-\":{\"allOf\":[{\"$ref\":\"#/definitions/v\"},true]}},"
+		"\"additionalProperties\":{\"$ref\":\"#\"},\"maxProperties\":4,\"required\":[\"size\"]}");
+	osb_schema *s = NULL;
+	int counts[2] = { 0, 0 };
+
+	CHECK_INT(osb_schema_compile(&s, sj, msg, sizeof msg), 0);
+	for (int i = 0; i < 20000 && s; i++) {
+		cJSON *inst = random_value(0);
+		int rc = osb_schema_validate(s, inst, (int)rnd(2), "p", msg, sizeof msg);
+
+		CHECK(rc == 0 || rc == OSB_EBADREQUEST);
+		if (rc)
+			CHECK(strncmp(msg, "p", 1) == 0 && strlen(msg) > 3);
+		counts[rc != 0]++;
+		cJSON_Delete(inst);
+	}
+	CHECK(counts[0] > 0 && counts[1] > 0);
+	osb_schema_free(s);
+	cJSON_Delete(sj);
+}
+
+/* Random values as schemas: compile either works or says why, never crashes. */
+static void test_random_schemas(void)
+{
+	int compiled = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		cJSON *sj, *inst;
+		osb_schema *s = NULL;
+		int rc;
+
+		random_keywords = 1;
+		sj = random_value(0);
+		random_keywords = 0;
+		inst = random_value(0);
+		msg[0] = '\0';
+		rc = osb_schema_compile(&s, sj, msg, sizeof msg);
+		CHECK(rc == 0 || (rc == OSB_EBADREQUEST && msg[0] && s == NULL));
+		if (!rc) {
+			compiled++;
+			rc = osb_schema_validate(s, inst, 1, "p", msg, sizeof msg);
+			CHECK(rc == 0 || rc == OSB_EBADREQUEST);
+		}
+		osb_schema_free(s);
+		cJSON_Delete(sj);
+		cJSON_Delete(inst);
+	}
+	CHECK(compiled > 100);
+}
+
 OSB_TEST_MAIN(OSB_TEST_CASE(test_type), OSB_TEST_CASE(test_properties), OSB_TEST_CASE(test_required),
 	      OSB_TEST_CASE(test_additional_properties), OSB_TEST_CASE(test_pattern_properties),
 	      OSB_TEST_CASE(test_enum), OSB_TEST_CASE(test_enum_message_is_bounded), OSB_TEST_CASE(test_const),
@@ -910,4 +1020,5 @@ OSB_TEST_MAIN(OSB_TEST_CASE(test_type), OSB_TEST_CASE(test_properties), OSB_TEST
 	      OSB_TEST_CASE(test_deep_instance),
 	      OSB_TEST_CASE(test_deep_instance_parsed), OSB_TEST_CASE(test_huge_strings),
 	      OSB_TEST_CASE(test_key_escaping), OSB_TEST_CASE(test_error_buffer), OSB_TEST_CASE(test_threads),
-	      OSB_TEST_CASE(test_osb_example))
+	      OSB_TEST_CASE(test_osb_example), OSB_TEST_CASE(test_random_instances),
+	      OSB_TEST_CASE(test_random_schemas))
