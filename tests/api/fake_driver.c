@@ -1,0 +1,261 @@
+/* A test double of a middleware driver: tenants are files, failures come on demand. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <osb.h>
+
+/*
+ * Behaviour is steered by the request's parameters (or the instance's, for
+ * deprovision), so a test asks for exactly the failure it checks:
+ *   "fail": "<op>:<code>"   e.g. "provision:EBACKEND", "bind:ETIMEOUT", "update:EBADREQUEST"
+ *   "delay_ms": N            sleep before acting (concurrency and kill tests)
+ *   "fail_times": N          with "fail", fail only the first N calls, then succeed
+ * and by files in the data directory:
+ *   fake-down                every callback and health fail with OSB_EBACKEND (an outage)
+ * Tenants are files under <data_dir>/fake-tenants/, named like a real server's.
+ */
+
+typedef struct {
+	char dir[1024];
+	char down[1024];
+	pthread_mutex_t mu;
+	int calls[6];
+} fake_state;
+
+static const char *const op_names[] = { "", "provision", "update", "deprovision", "bind", "unbind" };
+
+static const struct {
+	const char *name;
+	int code;
+} codes[] = {
+	{ "ERROR", OSB_ERROR }, { "EBACKEND", OSB_EBACKEND }, { "ETIMEOUT", OSB_ETIMEOUT },
+	{ "EBADREQUEST", OSB_EBADREQUEST }, { "ECONFLICT", OSB_ECONFLICT }, { "EUNPROCESSABLE", OSB_EUNPROCESSABLE },
+	{ "ENOMEM", OSB_ENOMEM }, { "EUNSUPPORTED", OSB_EUNSUPPORTED },
+};
+
+static int fake_injected(osb_request *req, fake_state *s)
+{
+	osb_operation_kind kind = osb_request_operation(req);
+	const cJSON *p = osb_request_parameters(req);
+	if (kind == OSB_OP_DEPROVISION)
+		p = osb_request_instance_parameters(req);
+	if (access(s->down, F_OK) == 0)
+		return osb_req_fail(req, OSB_EBACKEND, "fake server is down");
+	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(p, "delay_ms");
+	if (cJSON_IsNumber(delay) && delay->valuedouble > 0) {
+		long ms = (long)delay->valuedouble;
+		long left = osb_request_timeout_ms(req);
+		struct timespec ts = { (ms < left ? ms : left) / 1000, ((ms < left ? ms : left) % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(p, "fail");
+	if (!cJSON_IsString(fail))
+		return 0;
+	const char *colon = strchr(fail->valuestring, ':');
+	if (!colon || strncmp(fail->valuestring, op_names[kind], (size_t)(colon - fail->valuestring)) != 0 ||
+	    strlen(op_names[kind]) != (size_t)(colon - fail->valuestring))
+		return 0;
+	const cJSON *times = cJSON_GetObjectItemCaseSensitive(p, "fail_times");
+	pthread_mutex_lock(&s->mu);
+	int n = ++s->calls[kind];
+	pthread_mutex_unlock(&s->mu);
+	if (cJSON_IsNumber(times) && n > (int)times->valuedouble)
+		return 0;
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		if (strcmp(colon + 1, codes[i].name) == 0)
+			return osb_req_fail(req, codes[i].code, "injected %s failure (%s)", op_names[kind], codes[i].name);
+	return osb_req_fail(req, OSB_ERROR, "injected failure");
+}
+
+static int tenant_path(char *out, size_t size, fake_state *s, const char *name)
+{
+	return snprintf(out, size, "%s/%s", s->dir, name) >= (int)size ? -1 : 0;
+}
+
+static int write_tenant(fake_state *s, const char *name, const char *content)
+{
+	char path[1200];
+	if (tenant_path(path, sizeof path, s, name))
+		return OSB_ERROR;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return OSB_EBACKEND;
+	fputs(content, f);
+	fclose(f);
+	return 0;
+}
+
+static int fake_init(void **state, const cJSON *config, const osb_broker *broker)
+{
+	fake_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return OSB_ENOMEM;
+	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(config, "tenant_dir");
+	if (dir && !cJSON_IsString(dir)) {
+		osb_log(OSB_LOG_ERROR, "fake.config", "driver.tenant_dir: must be a string");
+		free(s);
+		return OSB_EBADREQUEST;
+	}
+	snprintf(s->dir, sizeof s->dir, "%s/fake-tenants", cJSON_IsString(dir) ? dir->valuestring : osb_broker_data_dir(broker));
+	snprintf(s->down, sizeof s->down, "%s/fake-down", osb_broker_data_dir(broker));
+	mkdir(s->dir, 0700);
+	pthread_mutex_init(&s->mu, NULL);
+	*state = s;
+	return 0;
+}
+
+static void fake_shutdown(void *state)
+{
+	fake_state *s = state;
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static int fake_provision(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE];
+	int rc = fake_injected(req, state);
+	if (rc)
+		return rc;
+	osb_name_instance(name, osb_request_instance_id(req));
+	if ((rc = write_tenant(state, name, osb_request_plan_id(req))))
+		return osb_req_fail(req, rc, "cannot create tenant %s", name);
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "tenant", name);
+	osb_request_set_instance_state(req, st);
+	char *url = osb_req_sprintf(req, "https://dashboard.example.test/%s", name);
+	return url ? osb_request_set_dashboard_url(req, url) : OSB_ENOMEM;
+}
+
+static int fake_update(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE];
+	int rc = fake_injected(req, state);
+	if (rc)
+		return rc;
+	osb_name_instance(name, osb_request_instance_id(req));
+	return write_tenant(state, name, osb_request_plan_id(req));
+}
+
+static int remove_tenant(fake_state *s, const char *name)
+{
+	char path[1200];
+	if (tenant_path(path, sizeof path, s, name))
+		return OSB_ERROR;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return OSB_EBACKEND;
+	return 0;
+}
+
+static int fake_deprovision(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE];
+	int rc = fake_injected(req, state);
+	if (rc)
+		return rc;
+	osb_name_instance(name, osb_request_instance_id(req));
+	return remove_tenant(state, name);
+}
+
+static int fake_bind(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE], password[OSB_SECRET_DEFAULT_LEN + 1];
+	int rc = fake_injected(req, state);
+	if (rc)
+		return rc;
+	osb_name_binding(name, osb_request_binding_id(req));
+	if (osb_secret_generate(password, sizeof password, OSB_SECRET_DEFAULT_LEN))
+		return osb_req_fail(req, OSB_ERROR, "no randomness");
+	if ((rc = write_tenant(state, name, osb_request_instance_id(req))))
+		return osb_req_fail(req, rc, "cannot create user %s", name);
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "username", name);
+	cJSON_AddStringToObject(c, "password", password);
+	cJSON_AddStringToObject(c, "uri", osb_req_sprintf(req, "fake://%s:%s@127.0.0.1:1/", name, password));
+	osb_request_set_credentials(req, c);
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "user", name);
+	osb_request_set_binding_state(req, st);
+	return osb_request_add_endpoint(req, "127.0.0.1", "1", "tcp");
+}
+
+static int fake_unbind(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE];
+	int rc = fake_injected(req, state);
+	if (rc)
+		return rc;
+	osb_name_binding(name, osb_request_binding_id(req));
+	return remove_tenant(state, name);
+}
+
+static int fake_health(void *state, char *msg, size_t size)
+{
+	fake_state *s = state;
+	if (access(s->down, F_OK) == 0) {
+		snprintf(msg, size, "fake server is down");
+		return OSB_EBACKEND;
+	}
+	return 0;
+}
+
+static int fake_list(void *state, osb_tenant_cb cb, void *payload)
+{
+	fake_state *s = state;
+	DIR *d = opendir(s->dir);
+	if (!d)
+		return OSB_EBACKEND;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "osb_", 4) != 0)
+			continue;
+		char path[1200], content[512] = "";
+		tenant_path(path, sizeof path, s, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(content, sizeof content, f))
+				content[0] = '\0';
+			fclose(f);
+		}
+		/* instances hold a plan id, bindings an instance id; the plan ids of the test catalog start with "plan-" */
+		osb_tenant_kind kind = strncmp(content, "plan-", 5) == 0 ? OSB_TENANT_INSTANCE : OSB_TENANT_BINDING;
+		if (cb(kind, e->d_name, payload))
+			break;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int fake_purge(void *state, osb_tenant_kind kind, const char *name)
+{
+	(void)kind;
+	return remove_tenant(state, name);
+}
+
+static const struct osb_driver fake_driver = {
+	OSB_DRIVER_INIT,
+	.name = "fake",
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.init = fake_init,
+	.shutdown = fake_shutdown,
+	.provision = fake_provision,
+	.deprovision = fake_deprovision,
+	.update = fake_update,
+	.bind = fake_bind,
+	.unbind = fake_unbind,
+	.health = fake_health,
+	.list = fake_list,
+	.purge = fake_purge,
+};
+
+int main(int argc, char **argv)
+{
+	return osb_main(argc, argv, &fake_driver);
+}

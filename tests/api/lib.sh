@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Helpers for the API tests: start the fake broker, send requests, check answers.
+# A case file sources this, calls start_broker, then req/expect_*, then finish.
+set -u
+
+ROOT=${OSB_ROOT:?OSB_ROOT must point at the repository}
+FAKE=${OSB_FAKE_BROKER:?OSB_FAKE_BROKER must point at the osb-fake-broker binary}
+PASSED=0
+FAILED=0
+CASE=$(basename "${0%.sh}")
+WORK=$(mktemp -d "/tmp/osb-api-$CASE.XXXXXX")
+BROKER_PID=
+USER_NAME=broker
+USER_PASS=broker-test-password
+API_VERSION=2.17
+
+cleanup() {
+	stop_broker
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# write_config [extra JSON members...]: the broker's config in $WORK/config.json
+write_config() {
+	PORT=$("$ROOT/scripts/free-port.sh" $((20000 + RANDOM % 20000)))
+	local extra=${1:-}
+	cat >"$WORK/config.json" <<JSON
+{
+  "listen": "127.0.0.1:$PORT",
+  "accounts": [{"username": "$USER_NAME", "password": "$USER_PASS"},
+               {"username": "rotated", "password": "second-password"}],
+  "catalog": "${CATALOG:-$ROOT/tests/api/catalog.json}",
+  "data_dir": "$WORK/data",
+  "log_level": "debug",
+  "timeouts": {"retry_after_s": 3}
+  ${extra:+,$extra}
+}
+JSON
+	BASE="http://127.0.0.1:$PORT"
+}
+
+# start_broker [extra config JSON]: start the fake broker and wait until it answers.
+start_broker() {
+	[ -f "$WORK/config.json" ] || write_config "${1:-}"
+	"$FAKE" --config "$WORK/config.json" >>"$WORK/broker.log" 2>&1 &
+	BROKER_PID=$!
+	for _ in $(seq 1 200); do
+		if curl -s -o /dev/null "$BASE/health/live"; then
+			return 0
+		fi
+		kill -0 "$BROKER_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	echo "the broker did not start; its log:" >&2
+	cat "$WORK/broker.log" >&2
+	exit 1
+}
+
+# stop_broker [signal]: stop it and wait (TERM by default; KILL for crash tests).
+stop_broker() {
+	[ -n "$BROKER_PID" ] || return 0
+	kill "-${1:-TERM}" "$BROKER_PID" 2>/dev/null
+	wait "$BROKER_PID" 2>/dev/null
+	BROKER_PID=
+}
+
+# req METHOD PATH [BODY] [curl args...]: sets STATUS, BODY, and $WORK/headers.
+# Sends auth and X-Broker-API-Version unless NOAUTH=1 / NOVERSION=1 are set for the call.
+req() {
+	local method=$1 path=$2 body=${3:-}
+	shift 3 2>/dev/null || shift $#
+	local args=(-s -S -X "$method" -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' --max-time 30)
+	[ "${NOAUTH:-0}" = 1 ] || args+=(-u "$USER_NAME:$USER_PASS")
+	[ "${NOVERSION:-0}" = 1 ] || args+=(-H "X-Broker-API-Version: $API_VERSION")
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	STATUS=$(curl "${args[@]}" "$@" "$BASE$path") || STATUS=000
+	BODY=$(cat "$WORK/body" 2>/dev/null)
+}
+
+pass() {
+	PASSED=$((PASSED + 1))
+	printf 'ok   %s\n' "$1"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL %s\n     status %s body %s\n' "$1" "$STATUS" "$BODY"
+}
+
+# expect_status CODE "what": the last answer had this status.
+expect_status() {
+	if [ "$STATUS" = "$1" ]; then pass "$2 (status $1)"; else fail "$2: want status $1"; fi
+}
+
+# expect_jq FILTER VALUE "what": jq -r FILTER of the last body prints VALUE.
+expect_jq() {
+	local got
+	got=$(printf '%s' "$BODY" | jq -r "$1" 2>/dev/null)
+	if [ "$got" = "$2" ]; then pass "$3"; else fail "$3: want $1 = $2, got '$got'"; fi
+}
+
+# expect_error CODE ERROR "what": status CODE and a JSON body whose "error" is ERROR (or any when "-").
+expect_error() {
+	local err
+	err=$(printf '%s' "$BODY" | jq -r '.error // empty' 2>/dev/null)
+	local desc
+	desc=$(printf '%s' "$BODY" | jq -r '.description // empty' 2>/dev/null)
+	if [ "$STATUS" = "$1" ] && { [ "$2" = "-" ] || [ "$err" = "$2" ]; } && [ -n "$desc" ]; then
+		pass "$3 ($1 $2)"
+	else
+		fail "$3: want $1 with error $2 and a description"
+	fi
+}
+
+# expect_header NAME REGEX "what"
+expect_header() {
+	if grep -iE "^$1: $2" "$WORK/headers" >/dev/null; then pass "$3"; else fail "$3: want header $1 matching $2"; fi
+}
+
+# expect_true "what" command...: the command succeeds.
+expect_true() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# poll_instance ID [OPERATION]: poll last_operation until it is not "in progress" (30 s at most).
+poll_instance() {
+	local q=${2:+?operation=$2}
+	for _ in $(seq 1 300); do
+		req GET "/v2/service_instances/$1/last_operation$q"
+		[ "$STATUS" = 200 ] && [ "$(printf '%s' "$BODY" | jq -r .state)" != "in progress" ] && return 0
+		[ "$STATUS" = 410 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+poll_binding() {
+	local q=${3:+?operation=$3}
+	for _ in $(seq 1 300); do
+		req GET "/v2/service_instances/$1/service_bindings/$2/last_operation$q"
+		[ "$STATUS" = 200 ] && [ "$(printf '%s' "$BODY" | jq -r .state)" != "in progress" ] && return 0
+		[ "$STATUS" = 410 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# provision_body PLAN [PARAMS_JSON]: a valid provision body.
+provision_body() {
+	local svc=svc-fake
+	[ "$1" = plan-other ] && svc=svc-other
+	printf '{"service_id":"%s","plan_id":"%s","organization_guid":"org-1","space_guid":"space-1","context":{"platform":"cloudfoundry"}%s}' \
+		"$svc" "$1" "${2:+,\"parameters\":$2}"
+}
+
+# bind_body PLAN [PARAMS_JSON] [EXTRA_MEMBERS]
+bind_body() {
+	printf '{"service_id":"svc-fake","plan_id":"%s","bind_resource":{"app_guid":"app-1"}%s%s}' \
+		"$1" "${2:+,\"parameters\":$2}" "${3:+,$3}"
+}
+
+# tenants: how many tenant files the fake server holds.
+tenants() {
+	find "$WORK/data/fake-tenants" -name 'osb_*' 2>/dev/null | wc -l
+}
+
+finish() {
+	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+	[ "$FAILED" = 0 ]
+	exit $?
+}
