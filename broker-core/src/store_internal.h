@@ -38,9 +38,9 @@ extern const osb_store_table osb_store_operations;
 typedef int (*osb_store_row_cb)(const void *rec, void *payload);
 
 /*
- * What a back end implements. Records pass through unencrypted-unaware: the
- * credentials column arrives sealed in put and leaves sealed from get/list;
- * store.c seals and opens it.
+ * What a back end implements. Back ends never see plaintext credentials: the
+ * column arrives sealed in put and leaves sealed from get/list; store.c seals
+ * and opens it.
  */
 typedef struct {
 	void (*close)(osb_store *store);

@@ -185,10 +185,13 @@ static int conn_take(pstore *s, const struct timespec *deadline, PGconn **out)
 			"postgresql: all %d connections in use; raise pool_size", s->pool.size);
 		return rc;
 	}
-	if (!p)
-		rc = conn_open(s, (PGconn **)&p);
-	else if (!conn_alive(p))
+	if (!p) {
+		PGconn *fresh = NULL;
+		rc = conn_open(s, &fresh);
+		p = fresh;
+	} else if (!conn_alive(p)) {
 		rc = conn_reset(s, p);
+	}
 	if (rc) {
 		if (p)
 			PQfinish(p);

@@ -298,7 +298,9 @@ static int conn_take(lstore *s, const struct timespec *deadline, lconn **out)
 		return rc;
 	}
 	if (!p) {
-		rc = conn_open(s, (lconn **)&p);
+		lconn *fresh = NULL;
+		rc = conn_open(s, &fresh);
+		p = fresh;
 		if (rc) {
 			osb_store_pool_give(&s->pool, NULL);
 			return rc;

@@ -75,6 +75,20 @@ static int pg_admin(const char *sql)
 	return rc;
 }
 
+/* First column of the first row of a query, as a number; -1 on error. */
+static long pg_admin_value(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_url());
+	PGresult *r = PQexec(c, sql);
+	long v = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
 static void env_init(env *e, int busy_ms)
 {
 	memset(e, 0, sizeof(*e));
@@ -836,8 +850,8 @@ typedef struct {
 	osb_store *s;
 	const char *id;
 	int hold_ms;
-	volatile int begun;
-	double committed_at;
+	int begun;            /* atomic */
+	int64_t committed_us; /* atomic: when the holder began to commit */
 	int rc;
 } holder;
 
@@ -853,7 +867,7 @@ static void *hold_thread(void *p)
 	sleep_ms(h->hold_ms);
 	osb_instance_rec r = { .id = (char *)h->id, .state = OSB_REC_READY, .plan_id = "written-by-holder" };
 	h->rc = osb_store_instance_put(tx, &r);
-	h->committed_at = now_ms();
+	__atomic_store_n(&h->committed_us, (int64_t)(now_ms() * 1000), __ATOMIC_SEQ_CST);
 	if (!h->rc)
 		h->rc = osb_store_commit(tx);
 	else
@@ -891,7 +905,7 @@ static void lock_excludes(void)
 		t0 = now_ms();
 		CHECK_INT(osb_store_begin(second, "i-lock", &tx), 0);
 		CHECK(now_ms() - t0 >= 200);
-		CHECK(h.committed_at > 0 && now_ms() >= h.committed_at);
+		CHECK(__atomic_load_n(&h.committed_us, __ATOMIC_SEQ_CST) > 0);
 		CHECK_INT(osb_store_instance_get(tx, "i-lock", &got), 0);
 		if (got)
 			CHECK_STR(got->plan_id, "written-by-holder");
@@ -903,7 +917,7 @@ static void lock_excludes(void)
 	}
 
 	/* Readers are not blocked by a writer. */
-	holder h = { .s = a, .id = "i-lock", .hold_ms = 400 };
+	holder h = { .s = a, .id = "i-lock", .hold_ms = 1000 };
 	pthread_create(&th, NULL, hold_thread, &h);
 	wait_begun(&h);
 	double t0 = now_ms();
@@ -911,20 +925,20 @@ static void lock_excludes(void)
 	CHECK_INT(osb_store_instance_get(tx, "i-lock", &got), 0);
 	osb_instance_rec_free(got);
 	osb_store_rollback(tx);
-	CHECK(now_ms() - t0 < 300);
+	CHECK(now_ms() - t0 < 600);
 	pthread_join(th, NULL);
 
 	/* Different ids: PostgreSQL locks per instance; SQLite has one writer at a time. */
 	if (e.type == OSB_STORE_POSTGRESQL) {
-		holder x = { .s = a, .id = "i-x", .hold_ms = 500 };
+		holder x = { .s = a, .id = "i-x", .hold_ms = 1000 };
 		pthread_create(&th, NULL, hold_thread, &x);
 		wait_begun(&x);
 		t0 = now_ms();
 		CHECK_INT(osb_store_begin(b, "i-y", &tx), 0);
-		CHECK(now_ms() - t0 < 250);
+		CHECK(now_ms() - t0 < 600);
 		CHECK_INT(osb_store_commit(tx), 0);
 		CHECK_INT(osb_store_begin(a, "i-z", &tx), 0); /* same store, other id */
-		CHECK(now_ms() - t0 < 250);
+		CHECK(now_ms() - t0 < 600);
 		CHECK_INT(osb_store_commit(tx), 0);
 		pthread_join(th, NULL);
 		CHECK_INT(x.rc, 0);
@@ -1332,7 +1346,11 @@ static void kill_sessions(env *e)
 		 "DO $$BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'; END$$",
 		 e->schema);
 	CHECK_INT(pg_admin(sql), 0);
-	sleep_ms(100);
+	/* Wait until those server processes are gone, so the store's sockets are closed. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", e->schema);
+	for (int i = 0; i < 200 && pg_admin_value(sql) != 0; i++)
+		sleep_ms(10);
+	sleep_ms(20);
 }
 
 static void pg_reconnect(void)
