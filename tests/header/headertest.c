@@ -1,0 +1,9 @@
+/* Compiles the umbrella header alone, with -std=c11 -pedantic, to keep the public surface clean. */
+#include <osb.h>
+#include <osb/deployer.h>
+
+int osb_headertest_anchor(void);
+int osb_headertest_anchor(void)
+{
+	return OSB_DRIVER_ABI_VERSION > 0 && OSB_NAME_SIZE == 25 ? 0 : 1;
+}
