@@ -125,10 +125,7 @@ uri_with_db() {
 }
 
 # ---------------------------------------------------------------------------
-step "start PostgreSQL on 127.0.0.1:$pg_port"
-"$root/scripts/pg-start.sh" "$work/pg" "$pg_port" "$admin_pw" >/dev/null
-
-step "start the broker on 127.0.0.1:$broker_port"
+step "start the broker on 127.0.0.1:$broker_port while PostgreSQL is still down"
 mkdir -p "$work/data"
 jq -n --arg listen "127.0.0.1:$broker_port" --arg pw "$broker_pw" --arg cat "$root/catalog/postgresql.json" \
 	--arg data "$work/data" --argjson port "$pg_port" '{
@@ -141,22 +138,32 @@ jq -n --arg listen "127.0.0.1:$broker_port" --arg pw "$broker_pw" --arg cat "$ro
 		driver: {host: "127.0.0.1", port: $port, admin_user: "postgres", sslmode: "disable"}
 	}' >"$work/broker.json"
 # The admin password comes from the environment, as an operator would keep it out of the file.
-OSB_DRIVER_ADMIN_PASSWORD=$admin_pw "$broker_bin" --config "$work/broker.json" >"$work/broker.log" 2>&1 &
+export OSB_DRIVER_ADMIN_PASSWORD=$admin_pw
+"$broker_bin" --config "$work/broker.json" >"$work/broker.log" 2>&1 &
 broker_pid=$!
 for _ in $(seq 1 200); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$broker_port/health/live") || code=000
 	[ "$code" = 200 ] && break
-	kill -0 "$broker_pid" 2>/dev/null || fail "broker exited during start-up (log above)"
+	kill -0 "$broker_pid" 2>/dev/null || fail "broker exited during start-up with PostgreSQL down (log above)"
 	sleep 0.05
 done
 [ "$code" = 200 ] || fail "expected /health/live 200 within 10 s, got $code"
+code=$(curl -s -o "$work/body" -w '%{http_code}' "http://127.0.0.1:$broker_port/health/ready") || code=000
+[ "$code" = 503 ] || fail "expected /health/ready 503 while PostgreSQL is down, got $code: $(cat "$work/body")"
+osb PUT "/v2/service_instances/$(new_id)" "$(provision_body "$small")"
+case $status in 5??) ;; *) fail "provision with PostgreSQL down: expected a 5xx answer, got $status: $body" ;; esac
+grep -qF "$admin_pw" <<<"$body" && fail "provision with PostgreSQL down: the answer contains the admin password"
+grep -qi 'connect' <<<"$body" || fail "provision with PostgreSQL down: expected a description about connecting, got: $body"
+
+step "start PostgreSQL on 127.0.0.1:$pg_port"
+"$root/scripts/pg-start.sh" "$work/pg" "$pg_port" "$admin_pw" >/dev/null
 ready=000
 for _ in $(seq 1 100); do
 	ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$broker_port/health/ready") || ready=000
 	[ "$ready" = 200 ] && break
 	sleep 0.05
 done
-[ "$ready" = 200 ] || fail "expected /health/ready 200 with PostgreSQL up, got $ready"
+[ "$ready" = 200 ] || fail "expected /health/ready 200 once PostgreSQL is up, got $ready"
 
 # ---------------------------------------------------------------------------
 step "1. catalog and provision"
@@ -306,6 +313,30 @@ osb PUT "/v2/service_instances/$i3" "$(provision_body "$medium" '{"extensions":[
 expect_status 409 "provision of $i3 with another plan"
 osb DELETE "/v2/service_instances/$(new_id)?service_id=$service_id&plan_id=$small"
 expect_status 410 "deprovision of an unknown instance"
+
+# ---------------------------------------------------------------------------
+step "reconcile: orphans on the server are reported and purged, live tenants kept"
+orphan_db=osb_0123456789abcdef0123
+orphan_user=osb_fedcba9876543210fedc
+admin_sql postgres "CREATE ROLE $orphan_db NOLOGIN" >/dev/null
+admin_sql postgres "CREATE DATABASE $orphan_db OWNER $orphan_db" >/dev/null
+admin_sql postgres "CREATE ROLE $orphan_user LOGIN IN ROLE $orphan_db" >/dev/null
+"$broker_bin" --config "$work/broker.json" --reconcile >"$work/reconcile.out" 2>>"$work/broker.log" ||
+	fail "--reconcile: expected exit 0, got $? (output: $(cat "$work/reconcile.out"))"
+for n in "$orphan_db" "$orphan_user"; do
+	grep -q "\"orphan\":\"$n\"" "$work/reconcile.out" || fail "--reconcile: expected orphan $n reported, got: $(cat "$work/reconcile.out")"
+done
+for n in "$db1" "$db2" "$db3" "$(jq -r .username <<<"$c2")"; do
+	grep -q "$n" "$work/reconcile.out" && fail "--reconcile: live tenant $n reported as an orphan: $(cat "$work/reconcile.out")"
+done
+[ -n "$(admin_sql postgres "SELECT 1 FROM pg_database WHERE datname = '$orphan_db'")" ] || fail "--reconcile without purge: expected $orphan_db kept"
+"$broker_bin" --config "$work/broker.json" --reconcile=purge >"$work/reconcile.out" 2>>"$work/broker.log" ||
+	fail "--reconcile=purge: expected exit 0 (output: $(cat "$work/reconcile.out"))"
+left=$(admin_sql postgres "SELECT datname FROM pg_database WHERE datname IN ('$orphan_db') UNION ALL SELECT rolname FROM pg_roles WHERE rolname IN ('$orphan_db', '$orphan_user')")
+[ -z "$left" ] || fail "--reconcile=purge: expected the orphans gone, found: $(tr '\n' ' ' <<<"$left")"
+got=$(admin_sql postgres "SELECT count(*) FROM pg_database WHERE datname IN ('$db1', '$db2', '$db3')")
+[ "$got" = 3 ] || fail "--reconcile=purge: expected the 3 live databases kept, found $got"
+out=$(as_binding "$uri2" "SELECT count(*) FROM notes") || fail "--reconcile=purge: expected binding 2 to keep working, got: $out"
 
 # ---------------------------------------------------------------------------
 step "7. unbind and deprovision everything; nothing named osb_ is left"
