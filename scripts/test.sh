@@ -9,5 +9,12 @@ build=${OSB_BUILD_DIR:-$root/build-test}
 OSB_SANITIZE=1 "$root/scripts/build.sh" "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The store's unit tests run their PostgreSQL half against a throw-away server.
+pgdir=$(mktemp -d /tmp/osb-test-pg.XXXXXX)
+trap '"$root/scripts/pg-stop.sh" "$pgdir/pg"; rm -rf "$pgdir"' EXIT
+pgport=$("$root/scripts/free-port.sh")
+pgpass=$(openssl rand -hex 12)
+"$root/scripts/pg-start.sh" "$pgdir/pg" "$pgport" "$pgpass" >/dev/null
+export OSB_TEST_PG_URL="postgresql://postgres:$pgpass@127.0.0.1:$pgport/postgres"
 cd "$build"
 ctest --output-on-failure -j"${OSB_TEST_JOBS:-2}" --timeout 600 "$@"
