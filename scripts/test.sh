@@ -11,6 +11,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The store's unit tests run their PostgreSQL half against a throw-away server.
 pgdir=$(mktemp -d /tmp/osb-test-pg.XXXXXX)
+chmod 755 "$pgdir" # the server runs as postgres
 trap '"$root/scripts/pg-stop.sh" "$pgdir/pg"; rm -rf "$pgdir"' EXIT
 pgport=$("$root/scripts/free-port.sh")
 pgpass=$(openssl rand -hex 12)
