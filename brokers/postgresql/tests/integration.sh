@@ -87,12 +87,13 @@ provision_body() {
 		'{service_id: $s, plan_id: $p, organization_guid: "org-1", space_guid: "space-1", parameters: $params}'
 }
 bind_body() {
-	jq -cn --arg s "$service_id" --arg p "$1" '{service_id: $s, plan_id: $p, bind_resource: {app_guid: "app-1"}}'
+	jq -cn --arg s "$service_id" --arg p "$1" --arg pred "${2:-}" \
+		'{service_id: $s, plan_id: $p, bind_resource: {app_guid: "app-1"}} + (if $pred == "" then {} else {predecessor_binding_id: $pred} end)'
 }
 # Bind and check every credential key; prints the credentials object.
 bind() {
-	local inst=$1 bid=$2 plan=$3
-	osb PUT "/v2/service_instances/$inst/service_bindings/$bid" "$(bind_body "$plan")"
+	local inst=$1 bid=$2 plan=$3 pred=${4:-}
+	osb PUT "/v2/service_instances/$inst/service_bindings/$bid" "$(bind_body "$plan" "$pred")"
 	expect_status 201 "bind $bid"
 	local c key
 	c=$(jq -c '.credentials' <<<"$body")
@@ -211,6 +212,14 @@ osb PUT "/v2/service_instances/$i1/service_bindings/$b2" "$(bind_body "$small")"
 expect_status 200 "identical bind $b2"
 [ "$(jq -r .credentials.password <<<"$body")" = "$(jq -r .password <<<"$c2")" ] ||
 	fail "identical bind: expected the stored credentials back"
+
+step "2c. rotation: the successor gets a role of its own, the predecessor keeps working"
+b2r=$(new_id)
+c2r=$(bind "$i1" "$b2r" "$small" "$b2")
+[ "$(jq -r .username <<<"$c2r")" != "$(jq -r .username <<<"$c2")" ] || fail "rotation: expected a new username"
+out=$(as_binding "$(jq -r .uri <<<"$c2r")" "SELECT count(*) FROM notes") || fail "rotation: expected the successor to read notes, got: $out"
+[ "$out" = 2 ] || fail "rotation: expected 2 rows, got $out"
+out=$(as_binding "$uri2" "SELECT 1") || fail "rotation: expected the predecessor to keep working until unbound, got: $out"
 
 # ---------------------------------------------------------------------------
 step "3. another instance's credentials cannot reach the first instance"
@@ -343,6 +352,8 @@ step "7. unbind and deprovision everything; nothing named osb_ is left"
 # b2 was made under plan small; the core wants the binding's own plan even after the instance's update.
 osb DELETE "/v2/service_instances/$i1/service_bindings/$b2?service_id=$service_id&plan_id=$small"
 expect_status 200 "unbind $b2"
+osb DELETE "/v2/service_instances/$i1/service_bindings/$b2r?service_id=$service_id&plan_id=$small"
+expect_status 200 "unbind $b2r"
 osb DELETE "/v2/service_instances/$i2/service_bindings/$b3?service_id=$service_id&plan_id=$small"
 expect_status 200 "unbind $b3"
 osb DELETE "/v2/service_instances/$i1?service_id=$service_id&plan_id=$large"
@@ -358,7 +369,7 @@ left=$(admin_sql postgres "SELECT datname FROM pg_database WHERE datname LIKE 'o
 
 # ---------------------------------------------------------------------------
 step "no secret in the logs"
-for bid in "$b1" "$b2" "$b3"; do
+for bid in "$b1" "$b2" "$b2r" "$b3"; do
 	pw=$(jq -r .password "$work/cred-$bid.json")
 	grep -qF "$pw" "$work/broker.log" && fail "broker log: expected no binding password, found binding $bid's"
 	grep -qF "$pw" "$work/pg/postgres.log" && fail "server log: expected no binding password, found binding $bid's"
