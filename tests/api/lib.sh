@@ -129,7 +129,7 @@ expect_true() {
 # poll_instance ID [OPERATION]: poll last_operation until it is not "in progress" (30 s at most).
 poll_instance() {
 	local q=${2:+?operation=$2}
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 "${POLL_TRIES:-300}"); do
 		req GET "/v2/service_instances/$1/last_operation$q"
 		[ "$STATUS" = 200 ] && [ "$(printf '%s' "$BODY" | jq -r .state)" != "in progress" ] && return 0
 		[ "$STATUS" = 410 ] && return 0
@@ -140,7 +140,7 @@ poll_instance() {
 
 poll_binding() {
 	local q=${3:+?operation=$3}
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 "${POLL_TRIES:-300}"); do
 		req GET "/v2/service_instances/$1/service_bindings/$2/last_operation$q"
 		[ "$STATUS" = 200 ] && [ "$(printf '%s' "$BODY" | jq -r .state)" != "in progress" ] && return 0
 		[ "$STATUS" = 410 ] && return 0
@@ -166,6 +166,103 @@ bind_body() {
 # tenants: how many tenant files the fake server holds.
 tenants() {
 	find "$WORK/data/fake-tenants" -name 'osb_*' 2>/dev/null | wc -l
+}
+
+# ---- more helpers ---------------------------------------------------------
+
+# expect_absent FILTER "what": jq FILTER of the last body is null or missing.
+expect_absent() {
+	local got
+	got=$(printf '%s' "$BODY" | jq -c "$1" 2>/dev/null)
+	if [ "$got" = null ]; then pass "$2"; else fail "$2: want $1 absent, got '$got'"; fi
+}
+
+# expect_no_header NAME "what": the last answer did not carry this header.
+expect_no_header() {
+	if grep -iE "^$1:" "$WORK/headers" >/dev/null; then fail "$2: want no header $1"; else pass "$2"; fi
+}
+
+# header NAME: the value of a header of the last answer (without CR).
+header() {
+	grep -iE "^$1:" "$WORK/headers" | head -n 1 | sed -E 's/^[^:]*:[ ]*//' | tr -d '\r'
+}
+
+# jqb FILTER: jq -r FILTER of the last body.
+jqb() {
+	printf '%s' "$BODY" | jq -r "$1" 2>/dev/null
+}
+
+# expect_json_error "what": the last answer is a 4xx/5xx whose body is JSON with non-empty error and description.
+expect_json_error() {
+	if [ "${STATUS:0:1}" = 4 ] || [ "${STATUS:0:1}" = 5 ] &&
+		printf '%s' "$BODY" | jq -e '(.error|type=="string" and length>0) and (.description|type=="string" and length>0)' >/dev/null 2>&1; then
+		pass "$1 ($STATUS $(jqb .error))"
+	else
+		fail "$1: want a 4xx/5xx with a JSON error and description"
+	fi
+}
+
+# expect_live "what": the broker process runs and /health/live answers 200.
+expect_live() {
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$BASE/health/live")
+	if [ "$code" = 200 ] && kill -0 "$BROKER_PID" 2>/dev/null; then pass "$1"; else fail "$1: the broker is not live (health $code)"; fi
+}
+
+# bg_req NAME METHOD PATH [BODY] [curl args...]: like req, in the background; bg_wait NAME collects it.
+bg_req() {
+	local name=$1 method=$2 path=$3 body=${4:-}
+	shift 4 2>/dev/null || shift $#
+	local args=(-s -S -X "$method" -o "$WORK/bg-$name.body" -D "$WORK/bg-$name.headers" -w '%{http_code}' --max-time 60
+		-u "$USER_NAME:$USER_PASS" -H "X-Broker-API-Version: $API_VERSION")
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	(curl "${args[@]}" "$@" "$BASE$path" >"$WORK/bg-$name.status" 2>/dev/null || echo 000 >"$WORK/bg-$name.status") &
+	eval "BG_$name=\$!"
+}
+
+# bg_wait NAME: wait for a bg_req and set STATUS, BODY and $WORK/headers from it.
+bg_wait() {
+	local pid
+	eval "pid=\${BG_$1:-}"
+	[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	STATUS=$(cat "$WORK/bg-$1.status" 2>/dev/null)
+	BODY=$(cat "$WORK/bg-$1.body" 2>/dev/null)
+	cp "$WORK/bg-$1.headers" "$WORK/headers" 2>/dev/null
+}
+
+# wait_for SECONDS command...: run the command every 0.1 s until it succeeds (0) or time runs out (1).
+wait_for() {
+	local tries=$(($1 * 10))
+	shift
+	for _ in $(seq 1 "$tries"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# op_state ID [OPERATION]: the state last_operation reports for an instance (empty when not 200).
+op_state() {
+	req GET "/v2/service_instances/$1/last_operation${2:+?operation=$2}"
+	jqb .state
+}
+
+# instance_tenant ID / binding_tenant ID: the server-side name the core derives (names.h).
+instance_tenant() {
+	printf 'osb_%s' "$(printf 'instance:%s' "$1" | sha256sum | cut -c1-20)"
+}
+binding_tenant() {
+	printf 'osb_%s' "$(printf 'binding:%s' "$1" | sha256sum | cut -c1-20)"
+}
+
+# has_instance ID / has_binding ID: the fake server holds that tenant.
+has_instance() {
+	[ -f "$WORK/data/fake-tenants/$(instance_tenant "$1")" ]
+}
+has_binding() {
+	[ -f "$WORK/data/fake-tenants/$(binding_tenant "$1")" ]
 }
 
 finish() {
