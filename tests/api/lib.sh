@@ -75,6 +75,7 @@ req() {
 	if [ -n "$body" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	fi
+	rm -f "$WORK/body" # curl leaves the old file alone when an answer has no body
 	STATUS=$(curl "${args[@]}" "$@" "$BASE$path") || STATUS=000
 	BODY=$(cat "$WORK/body" 2>/dev/null)
 }
@@ -218,6 +219,7 @@ bg_req() {
 	if [ -n "$body" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	fi
+	rm -f "$WORK/bg-$name.body"
 	(curl "${args[@]}" "$@" "$BASE$path" >"$WORK/bg-$name.status" 2>/dev/null || echo 000 >"$WORK/bg-$name.status") &
 	eval "BG_$name=\$!"
 }
