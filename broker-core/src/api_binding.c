@@ -324,7 +324,14 @@ void osb_api_binding_delete(osb_http *h)
 		osb_http_send_json(h, 410, NULL, NULL);
 		goto done;
 	}
-	if (strcmp(bind->service_id, service_id) != 0 || strcmp(bind->plan_id, plan_id) != 0) {
+	rc = osb_store_instance_get(tx, h->instance_id, &inst);
+	if (rc) {
+		osb_api_store_failed(h, rc == OSB_ENOTFOUND ? OSB_EBACKEND : rc);
+		goto done;
+	}
+	/* After a plan update, platforms send the instance's current plan: accept it too. */
+	if (strcmp(bind->service_id, service_id) != 0 ||
+	    (strcmp(bind->plan_id, plan_id) != 0 && strcmp(inst->plan_id, plan_id) != 0)) {
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of binding %s", h->binding_id);
 		goto done;
 	}
@@ -342,13 +349,8 @@ void osb_api_binding_delete(osb_http *h)
 		osb_http_fail(h, OSB_ECONCURRENCY, 0, "This Service Binding is being created.");
 		goto done;
 	}
-	rc = osb_store_instance_get(tx, h->instance_id, &inst);
-	if (rc == 0 && inst->state == OSB_REC_DELETING) {
+	if (inst->state == OSB_REC_DELETING) {
 		osb_http_fail(h, OSB_ECONCURRENCY, 0, "The Service Instance is being deleted.");
-		goto done;
-	}
-	if (rc) {
-		osb_api_store_failed(h, rc);
 		goto done;
 	}
 	if (async && !incomplete) {

@@ -139,6 +139,7 @@ static int load_accounts(osb_config *c, const cJSON *root, char *err, size_t err
 	for (const cJSON *a = accounts ? accounts->child : NULL; a; a = a->next, i++) {
 		static const char *const known[] = { "username", "password", NULL };
 		char bad[128];
+		c->account_count++; /* counted first, so a half-read entry is freed too */
 		if (!cJSON_IsObject(a))
 			FAIL("%s: accounts[%zu]: must be an object", c->path, i);
 		if (check_known_keys(a, known, bad, sizeof bad))
@@ -148,7 +149,6 @@ static int load_accounts(osb_config *c, const cJSON *root, char *err, size_t err
 			FAIL("%s: accounts[%zu].username: must be a non-empty string without ':'", c->path, i);
 		if (get_string(a, "password", NULL, &c->accounts[i].password) || !c->accounts[i].password)
 			FAIL("%s: accounts[%zu].password: must be a non-empty string", c->path, i);
-		c->account_count++;
 	}
 	if (env_user || env_pass) {
 		if (!env_user || !env_pass || !*env_user || !*env_pass || strchr(env_user, ':'))
