@@ -1080,7 +1080,7 @@ static void postgresql_shutdown(void *state)
 static const struct osb_driver postgresql_driver = {
 	.abi_version = OSB_DRIVER_INIT,
 	.name = "postgresql",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_ASYNC,
 	.init = postgresql_init,
 	.shutdown = postgresql_shutdown,
 	.provision = postgresql_provision,
