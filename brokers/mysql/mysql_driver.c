@@ -1,0 +1,1067 @@
+/* MySQL/MariaDB driver: an instance is a database with its character set, a binding a user with ALL on it only. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <openssl/evp.h>
+
+#include <osb.h>
+
+#include "mysql_driver.h"
+
+/* The names osb_name_instance()/osb_name_binding() make, as a MariaDB regex. */
+#define MY_NAME_REGEX "^osb_[0-9a-f]{20}$"
+
+/* list and purge run outside any request, so they get their own budget. */
+#define MY_RECONCILE_TIMEOUT_MS 30000
+#define MY_HEALTH_TIMEOUT_MS 1000
+
+/* "*" and 40 hex digits: a mysql_native_password hash, plus NUL. */
+#define MY_HASH_SIZE 42
+
+/* Character sets a tenant may ask for, each with its allowed collations; the first is the default. */
+static const char *const my_charsets[][6] = {
+	{ "utf8mb4", "utf8mb4_unicode_ci", "utf8mb4_general_ci", "utf8mb4_unicode_520_ci", "utf8mb4_bin", NULL },
+	{ "utf8mb3", "utf8mb3_unicode_ci", "utf8mb3_general_ci", "utf8mb3_unicode_520_ci", "utf8mb3_bin", NULL },
+	{ "latin1", "latin1_swedish_ci", "latin1_general_ci", "latin1_german1_ci", "latin1_bin", NULL },
+};
+
+/* The driver's configuration; read-only after init, so callbacks share it without locks. */
+struct my_state {
+	char *host;            /* shared server the broker connects to */
+	int port;              /* its port */
+	char *admin_user;      /* user with CREATE USER, GRANT OPTION and ALL on osb_ databases */
+	char *admin_password;  /* its password; never logged */
+	char *public_host;     /* host written into credentials */
+	int public_port;       /* port written into credentials */
+};
+
+/* Where one operation connects: the shared server, or an instance's own server. */
+struct my_target {
+	const char *host;
+	int port;
+	const char *user;
+	const char *password;
+	const char *public_host;
+	int public_port;
+};
+
+/* Why a step failed: an osb_error_code, the server's error number and a text without secrets. */
+struct my_err {
+	int code;
+	unsigned int errnum;
+	char msg[512];
+};
+
+/* One admin connection with the deadline of the callback that opened it. */
+struct my_session {
+	MYSQL *conn;
+	long long deadline;    /* CLOCK_MONOTONIC milliseconds */
+	struct my_err *err;
+};
+
+static long long my_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int my_fail(struct my_err *err, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
+
+static int my_fail(struct my_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->code = code;
+	return code;
+}
+
+static int my_is_osb_name(const char *name)
+{
+	size_t i;
+
+	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
+		return 0;
+	for (i = 4; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * The database name as a GRANT pattern: "_" is a wildcard in the database part
+ * of a grant (and in mysql.db.Db), so escape it to match this database only.
+ */
+static void my_grant_pattern(char out[2 * OSB_NAME_SIZE], const char *db)
+{
+	size_t n = 0;
+
+	for (; *db; db++) {
+		if (*db == '_' || *db == '%')
+			out[n++] = '\\';
+		out[n++] = *db;
+	}
+	out[n] = '\0';
+}
+
+static void my_close(struct my_session *s)
+{
+	if (s->conn)
+		mysql_close(s->conn);
+	s->conn = NULL;
+}
+
+/* Map the connection's last error: statement and lock timeouts, or a read cut by our own deadline, are timeouts. */
+static int my_conn_fail(struct my_session *s, const char *what)
+{
+	unsigned int e = s->conn ? mysql_errno(s->conn) : 0;
+	const char *text = s->conn ? mysql_error(s->conn) : "no connection";
+
+	s->err->errnum = e;
+	if (e == ER_STATEMENT_TIMEOUT || e == ER_LOCK_WAIT_TIMEOUT ||
+	    ((e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) && my_now_ms() >= s->deadline - 50))
+		return my_fail(s->err, OSB_ETIMEOUT, "MySQL did not finish in time (%s): %s", what, text);
+	return my_fail(s->err, OSB_EBACKEND, "MySQL %s: %s (error %u)", what, text[0] ? text : "connection lost", e);
+}
+
+/*
+ * Connect with client timeouts (whole seconds) and a server-side statement
+ * time limit a little under the budget, so that the server's own "query
+ * interrupted" comes back before our deadline.
+ */
+static int my_open(struct my_session *s, const struct my_target *t, int timeout_ms, struct my_err *err)
+{
+	unsigned int secs = (unsigned int)(timeout_ms + 999) / 1000;
+	unsigned int protocol = MYSQL_PROTOCOL_TCP;
+	double statement_s = (timeout_ms - timeout_ms / 10 - 100) / 1000.0;
+	char sql[96];
+
+	s->conn = NULL;
+	s->err = err;
+	s->deadline = my_now_ms() + timeout_ms;
+	if (secs < 1)
+		secs = 1;
+	if (statement_s < 0.05)
+		statement_s = 0.05;
+	s->conn = mysql_init(NULL);
+	if (!s->conn)
+		return my_fail(err, OSB_ENOMEM, "out of memory connecting to MySQL");
+	mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+	mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &secs);
+	mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &secs);
+	mysql_options(s->conn, MYSQL_OPT_PROTOCOL, &protocol);
+	mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_optionsv(s->conn, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "osb-mysql-broker");
+	if (!mysql_real_connect(s->conn, t->host, t->user, t->password, NULL, (unsigned int)t->port, NULL, 0)) {
+		s->err->errnum = mysql_errno(s->conn);
+		return my_fail(err, OSB_EBACKEND, "cannot connect to MySQL at %s:%d as %s: %s (error %u)",
+			       t->host, t->port, t->user, mysql_error(s->conn), mysql_errno(s->conn));
+	}
+	snprintf(sql, sizeof(sql), "SET SESSION max_statement_time = %.3f, lock_wait_timeout = %u",
+		 statement_s, secs);
+	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+		return my_conn_fail(s, "session setup");
+	return 0;
+}
+
+/* Run one statement; @param[out] out  its rows when it returns some (caller mysql_free_result()s). */
+static int my_exec(struct my_session *s, MYSQL_RES **out, const char *sql)
+{
+	MYSQL_RES *res;
+
+	if (out)
+		*out = NULL;
+	s->err->errnum = 0;
+	if (!s->conn)
+		return my_fail(s->err, OSB_EBACKEND, "MySQL connection already closed");
+	if (my_now_ms() >= s->deadline)
+		return my_fail(s->err, OSB_ETIMEOUT, "MySQL did not answer in time");
+	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+		return my_conn_fail(s, "query");
+	res = mysql_store_result(s->conn);
+	if (!res && mysql_field_count(s->conn) != 0)
+		return my_conn_fail(s, "reading a result");
+	if (out)
+		*out = res;
+	else if (res)
+		mysql_free_result(res);
+	return 0;
+}
+
+static int my_buf_add(char **buf, size_t *len, size_t *cap, const char *piece, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap + n + 1) * 2;
+		char *nbuf = malloc(ncap);
+
+		/* Copy rather than realloc, so no stray copy of a hash is left in freed memory. */
+		if (!nbuf)
+			return OSB_ENOMEM;
+		if (*buf) {
+			memcpy(nbuf, *buf, *len);
+			explicit_bzero(*buf, *cap);
+			free(*buf);
+		}
+		*buf = nbuf;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, piece, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/*
+ * Build and run a statement: %I quotes an identifier with backticks
+ * (osb_sql_quote_identifier), %L a string literal with
+ * mysql_real_escape_string, %d prints an int and %s inserts trusted SQL text
+ * (a validated enum value at most). Every name passes through quoting even
+ * though ours are plain hex.
+ * @param[out] out  the rows, when not NULL.
+ */
+static int my_run_v(struct my_session *s, MYSQL_RES **out, const char *fmt, va_list ap)
+{
+	char *buf = NULL, *quoted = NULL, num[24];
+	size_t len = 0, cap = 0;
+	const char *p;
+	int rc = 0;
+
+	if (!s->conn)
+		return my_fail(s->err, OSB_EBACKEND, "MySQL connection already closed");
+	for (p = fmt; *p && rc == 0; p++) {
+		const char *arg;
+		size_t n;
+
+		if (*p != '%') {
+			rc = my_buf_add(&buf, &len, &cap, p, 1);
+			continue;
+		}
+		switch (*++p) {
+		case 'I':
+			arg = va_arg(ap, const char *);
+			if ((rc = osb_sql_quote_identifier(&quoted, arg, OSB_SQL_MYSQL)) < 0) {
+				my_fail(s->err, rc, "cannot quote identifier");
+				goto done;
+			}
+			rc = my_buf_add(&buf, &len, &cap, quoted, strlen(quoted));
+			free(quoted);
+			quoted = NULL;
+			break;
+		case 'L':
+			arg = va_arg(ap, const char *);
+			n = strlen(arg);
+			quoted = malloc(2 * n + 3);
+			if (!quoted) {
+				rc = OSB_ENOMEM;
+				break;
+			}
+			quoted[0] = '\'';
+			n = mysql_real_escape_string(s->conn, quoted + 1, arg, (unsigned long)n);
+			quoted[n + 1] = '\'';
+			quoted[n + 2] = '\0';
+			rc = my_buf_add(&buf, &len, &cap, quoted, n + 2);
+			explicit_bzero(quoted, n + 2);
+			free(quoted);
+			quoted = NULL;
+			break;
+		case 'd':
+			snprintf(num, sizeof(num), "%d", va_arg(ap, int));
+			rc = my_buf_add(&buf, &len, &cap, num, strlen(num));
+			break;
+		case 's':
+			arg = va_arg(ap, const char *);
+			rc = my_buf_add(&buf, &len, &cap, arg, strlen(arg));
+			break;
+		case '%':
+			rc = my_buf_add(&buf, &len, &cap, "%", 1);
+			break;
+		default:
+			rc = my_fail(s->err, OSB_ERROR, "bad SQL template");
+			goto done;
+		}
+	}
+	if (rc < 0) {
+		my_fail(s->err, rc, "out of memory building SQL");
+		goto done;
+	}
+	rc = my_exec(s, out, buf ? buf : "");
+done:
+	/* Statements may carry a password hash: wipe before freeing. */
+	if (buf)
+		explicit_bzero(buf, cap);
+	free(buf);
+	return rc;
+}
+
+static int my_run(struct my_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = my_run_v(s, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int my_select(struct my_session *s, MYSQL_RES **out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = my_run_v(s, out, fmt, ap);
+	va_end(ap);
+	if (rc == 0 && !*out)
+		rc = my_fail(s->err, OSB_EBACKEND, "MySQL returned no rows where a result was expected");
+	return rc;
+}
+
+static int my_database_exists(struct my_session *s, int *found, const char *db)
+{
+	MYSQL_RES *res = NULL;
+	int rc;
+
+	*found = 0;
+	rc = my_select(s, &res, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %L", db);
+	if (rc == 0)
+		*found = mysql_num_rows(res) > 0;
+	if (res)
+		mysql_free_result(res);
+	return rc;
+}
+
+/* End every session of `column` = value in the processlist (USER after a DROP USER, DB before a DROP DATABASE). */
+static int my_kill_sessions(struct my_session *s, const char *column, const char *value)
+{
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	rc = my_select(s, &res, "SELECT ID FROM information_schema.PROCESSLIST WHERE %s = %L AND ID <> CONNECTION_ID()",
+		       column, value);
+	if (rc < 0)
+		goto done;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		char *end = NULL, id[24];
+		unsigned long long n;
+
+		if (!row[0])
+			continue;
+		errno = 0;
+		n = strtoull(row[0], &end, 10);
+		if (errno || end == row[0] || *end)
+			continue;
+		snprintf(id, sizeof(id), "%llu", n);
+		rc = my_run(s, "KILL CONNECTION %s", id);
+		/* The session may have ended on its own meanwhile. */
+		if (rc < 0 && s->err->errnum != ER_NO_SUCH_THREAD)
+			goto done;
+		rc = 0;
+	}
+done:
+	if (res)
+		mysql_free_result(res);
+	return rc;
+}
+
+/* Revoke a binding's user: no new logins, then end the sessions that had logged in already. */
+static int my_drop_user(struct my_session *s, const char *user)
+{
+	int rc;
+
+	if ((rc = my_run(s, "DROP USER IF EXISTS %L@'%%'", user)) < 0)
+		return rc;
+	return my_kill_sessions(s, "USER", user);
+}
+
+/*
+ * The broker-made users holding a grant on the database: the grant pattern
+ * the broker writes, and the plain name in case someone granted by hand.
+ * @param[out] out  the rows (User), caller frees.
+ */
+static int my_instance_users(struct my_session *s, MYSQL_RES **out, const char *db)
+{
+	char pattern[2 * OSB_NAME_SIZE];
+
+	my_grant_pattern(pattern, db);
+	return my_select(s, out,
+			 "SELECT DISTINCT User FROM mysql.db WHERE Host = '%%' AND (Db = %L OR Db = %L)"
+			 " AND User REGEXP '" MY_NAME_REGEX "' ORDER BY User", pattern, db);
+}
+
+/* Remove an instance: the users the broker made for it (ending their sessions), then the database. */
+static int my_drop_instance(struct my_session *s, const char *db)
+{
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	if ((rc = my_instance_users(s, &res, db)) < 0)
+		goto done;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] && my_is_osb_name(row[0]) && (rc = my_drop_user(s, row[0])) < 0)
+			goto done;
+	}
+	if ((rc = my_kill_sessions(s, "DB", db)) < 0)
+		goto done;
+	rc = my_run(s, "DROP DATABASE IF EXISTS %I", db);
+done:
+	if (res)
+		mysql_free_result(res);
+	return rc;
+}
+
+/* -- parameters ----------------------------------------------------------- */
+
+static int my_charset_index(const char *charset)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(my_charsets) / sizeof(my_charsets[0]); i++)
+		if (strcmp(charset, my_charsets[i][0]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The core validated parameters against the catalog's schema already; this
+ * repeats the checks that keep SQL safe, in case the catalog is edited, and
+ * checks that the collation belongs to the character set.
+ * @param[out] charset, collation  static strings, NULL when not asked for.
+ */
+static int my_check_parameters(const cJSON *params, const char **charset, const char **collation,
+			       struct my_err *err)
+{
+	const cJSON *item, *cs, *co;
+	int i, j;
+
+	*charset = NULL;
+	*collation = NULL;
+	if (!params)
+		return 0;
+	if (!cJSON_IsObject(params))
+		return my_fail(err, OSB_EBADREQUEST, "parameters must be an object");
+	cJSON_ArrayForEach(item, params) {
+		if (!item->string || (strcmp(item->string, "character_set") != 0 && strcmp(item->string, "collation") != 0))
+			return my_fail(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\"",
+				       item->string ? item->string : "");
+	}
+	cs = cJSON_GetObjectItemCaseSensitive(params, "character_set");
+	co = cJSON_GetObjectItemCaseSensitive(params, "collation");
+	if (cs && (!cJSON_IsString(cs) || (i = my_charset_index(cs->valuestring)) < 0))
+		return my_fail(err, OSB_EBADREQUEST, "character_set must be utf8mb4, utf8mb3 or latin1");
+	if (co && !cJSON_IsString(co))
+		return my_fail(err, OSB_EBADREQUEST, "collation must be a string");
+	if (!cs && !co)
+		return 0;
+	/* A collation alone picks its character set; a character set alone takes its default collation. */
+	if (!cs) {
+		for (i = 0; i < (int)(sizeof(my_charsets) / sizeof(my_charsets[0])); i++)
+			for (j = 1; my_charsets[i][j]; j++)
+				if (strcmp(co->valuestring, my_charsets[i][j]) == 0)
+					goto found;
+		return my_fail(err, OSB_EBADREQUEST, "collation \"%.64s\" is not allowed", co->valuestring);
+	}
+	i = my_charset_index(cs->valuestring);
+	if (!co) {
+		j = 1;
+		goto found;
+	}
+	for (j = 1; my_charsets[i][j]; j++)
+		if (strcmp(co->valuestring, my_charsets[i][j]) == 0)
+			goto found;
+	return my_fail(err, OSB_EBADREQUEST, "collation \"%.64s\" does not belong to character set %s",
+		       co->valuestring, my_charsets[i][0]);
+found:
+	*charset = my_charsets[i][0];
+	*collation = my_charsets[i][j];
+	return 0;
+}
+
+/* MAX_USER_CONNECTIONS of the plan's bindings; 0 means no limit. */
+static int my_max_user_connections(const osb_request *req)
+{
+	long long limit = osb_request_plan_int(req, "max_user_connections", 0);
+
+	if (limit < 0 || limit > 1000000)
+		return 0;
+	return (int)limit;
+}
+
+/* -- targets -------------------------------------------------------------- */
+
+static void my_shared_target(const struct my_state *st, struct my_target *t)
+{
+	t->host = st->host;
+	t->port = st->port;
+	t->user = st->admin_user;
+	t->password = st->admin_password;
+	t->public_host = st->public_host;
+	t->public_port = st->public_port;
+}
+
+/* Where the request's instance lives. */
+static int my_target_for(osb_request *req, const struct my_state *st, struct my_target *t, struct my_err *err)
+{
+	(void)req;
+	(void)err;
+	my_shared_target(st, t);
+	return 0;
+}
+
+static void my_target_free(struct my_target *t)
+{
+	(void)t;
+}
+
+/* -- instances ------------------------------------------------------------ */
+
+static int my_save_instance(osb_request *req, const char *db, struct my_err *err)
+{
+	cJSON *saved = cJSON_CreateObject();
+	int rc;
+
+	if (!saved || !cJSON_AddStringToObject(saved, "database", db)) {
+		cJSON_Delete(saved);
+		return my_fail(err, OSB_ENOMEM, "out of memory");
+	}
+	if ((rc = osb_request_set_instance_state(req, saved)) < 0)
+		return my_fail(err, rc, "cannot save instance state");
+	return 0;
+}
+
+static int mysql_provision(osb_request *req, void *state)
+{
+	const struct my_state *st = state;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	const char *charset, *collation;
+	char db[OSB_NAME_SIZE];
+	int rc;
+
+	osb_name_instance(db, osb_request_instance_id(req));
+	if ((rc = my_check_parameters(osb_request_parameters(req), &charset, &collation, &err)) < 0)
+		goto done;
+	if (!charset) {
+		charset = my_charsets[0][0];
+		collation = my_charsets[0][1];
+	}
+	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+		goto done;
+	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = my_run(&s, "CREATE DATABASE IF NOT EXISTS %I CHARACTER SET %s COLLATE %s", db, charset, collation)) < 0)
+		goto done;
+	/* A retry may find the database an earlier attempt made: give it this request's settings. */
+	if ((rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation)) < 0)
+		goto done;
+	if ((rc = my_save_instance(req, db, &err)) < 0)
+		goto done;
+	osb_log(OSB_LOG_INFO, "mysql.provisioned", "database %s ready (%s, %s)", db, charset, collation);
+done:
+	my_close(&s);
+	my_target_free(&t);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
+	return 0;
+}
+
+static int mysql_update(osb_request *req, void *state)
+{
+	const struct my_state *st = state;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	const char *charset, *collation;
+	char db[OSB_NAME_SIZE];
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc, found, limit = my_max_user_connections(req), users = 0;
+
+	osb_name_instance(db, osb_request_instance_id(req));
+	if ((rc = my_check_parameters(osb_request_parameters(req), &charset, &collation, &err)) < 0)
+		goto done;
+	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+		goto done;
+	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = my_database_exists(&s, &found, db)) < 0)
+		goto done;
+	if (!found) {
+		rc = my_fail(&err, OSB_EBACKEND, "database %s is missing on the server", db);
+		goto done;
+	}
+	/* Existing tables keep theirs: this is the default for new tables. */
+	if (charset && (rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation)) < 0)
+		goto done;
+	/* The server is the list of bindings, so a repeat after a crash finds the same ones. */
+	if ((rc = my_instance_users(&s, &res, db)) < 0)
+		goto done;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (!row[0] || !my_is_osb_name(row[0]))
+			continue;
+		if ((rc = my_run(&s, "ALTER USER IF EXISTS %L@'%%' WITH MAX_USER_CONNECTIONS %d", row[0], limit)) < 0)
+			goto done;
+		users++;
+	}
+	osb_log(OSB_LOG_INFO, "mysql.updated", "database %s updated (max_user_connections %d for %d bindings)",
+		db, limit, users);
+done:
+	if (res)
+		mysql_free_result(res);
+	my_close(&s);
+	my_target_free(&t);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
+	return 0;
+}
+
+static int mysql_deprovision(osb_request *req, void *state)
+{
+	const struct my_state *st = state;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	char db[OSB_NAME_SIZE];
+	int rc;
+
+	osb_name_instance(db, osb_request_instance_id(req));
+	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+		goto done;
+	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = my_drop_instance(&s, db)) < 0)
+		goto done;
+	osb_log(OSB_LOG_INFO, "mysql.deprovisioned", "database %s and its users dropped", db);
+done:
+	my_close(&s);
+	my_target_free(&t);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
+	return 0;
+}
+
+/* -- bindings ------------------------------------------------------------- */
+
+/* mysql_native_password's hash, "*" + HEX(SHA1(SHA1(password))), so the password itself never reaches the server. */
+static int my_password_hash(char out[MY_HASH_SIZE], const char *password)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char one[EVP_MAX_MD_SIZE], two[EVP_MAX_MD_SIZE];
+	unsigned int n1 = 0, n2 = 0, i;
+	int rc = OSB_ERROR;
+
+	if (!EVP_Digest(password, strlen(password), one, &n1, EVP_sha1(), NULL) || n1 != 20)
+		goto done;
+	if (!EVP_Digest(one, n1, two, &n2, EVP_sha1(), NULL) || n2 != 20)
+		goto done;
+	out[0] = '*';
+	for (i = 0; i < 20; i++) {
+		out[1 + 2 * i] = hex[two[i] >> 4];
+		out[2 + 2 * i] = hex[two[i] & 15];
+	}
+	out[41] = '\0';
+	rc = 0;
+done:
+	explicit_bzero(one, sizeof(one));
+	explicit_bzero(two, sizeof(two));
+	return rc;
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters, into the request's arena. */
+static char *my_urlencode(osb_request *req, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = osb_req_alloc(req, strlen(s) * 3 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static int my_set_credentials(osb_request *req, const struct my_target *t, const char *db,
+			      const char *user, const char *password, struct my_err *err)
+{
+	const char *host = t->public_host;
+	/* An IPv6 address needs brackets inside a URL. */
+	const char *url_host = strchr(host, ':') ? osb_req_sprintf(req, "[%s]", host) : host;
+	char *euser = my_urlencode(req, user), *epass = my_urlencode(req, password);
+	char *uri = NULL, *jdbc = NULL, *port = osb_req_sprintf(req, "%d", t->public_port);
+	cJSON *cred = NULL;
+	int rc;
+
+	if (url_host && euser && epass) {
+		uri = osb_req_sprintf(req, "mysql://%s:%s@%s:%d/%s", euser, epass, url_host, t->public_port, db);
+		jdbc = osb_req_sprintf(req, "jdbc:mysql://%s:%d/%s?user=%s&password=%s",
+				       url_host, t->public_port, db, euser, epass);
+	}
+	cred = cJSON_CreateObject();
+	if (!uri || !jdbc || !port || !cred ||
+	    !cJSON_AddStringToObject(cred, "hostname", host) ||
+	    !cJSON_AddStringToObject(cred, "host", host) ||
+	    !cJSON_AddNumberToObject(cred, "port", t->public_port) ||
+	    !cJSON_AddStringToObject(cred, "name", db) ||
+	    !cJSON_AddStringToObject(cred, "database", db) ||
+	    !cJSON_AddStringToObject(cred, "username", user) ||
+	    !cJSON_AddStringToObject(cred, "password", password) ||
+	    !cJSON_AddStringToObject(cred, "uri", uri) ||
+	    !cJSON_AddStringToObject(cred, "jdbcUrl", jdbc)) {
+		cJSON_Delete(cred);
+		return my_fail(err, OSB_ENOMEM, "out of memory");
+	}
+	if ((rc = osb_request_set_credentials(req, cred)) < 0)
+		return my_fail(err, rc, "cannot store credentials");
+	if ((rc = osb_request_add_endpoint(req, host, port, "tcp")) < 0)
+		return my_fail(err, rc, "cannot store endpoint");
+	return 0;
+}
+
+static int mysql_bind(osb_request *req, void *state)
+{
+	const struct my_state *st = state;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	char db[OSB_NAME_SIZE], user[OSB_NAME_SIZE], pattern[2 * OSB_NAME_SIZE];
+	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", hash[MY_HASH_SIZE] = "";
+	int rc, found, limit = my_max_user_connections(req);
+	cJSON *saved = NULL;
+
+	osb_name_instance(db, osb_request_instance_id(req));
+	osb_name_binding(user, osb_request_binding_id(req));
+	my_grant_pattern(pattern, db);
+	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
+	    my_password_hash(hash, password) < 0) {
+		rc = my_fail(&err, OSB_ERROR, "cannot generate a password");
+		goto done;
+	}
+	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+		goto done;
+	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = my_database_exists(&s, &found, db)) < 0)
+		goto done;
+	if (!found) {
+		rc = my_fail(&err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
+		goto done;
+	}
+	if ((rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED BY PASSWORD %L WITH MAX_USER_CONNECTIONS %d",
+			 user, hash, limit)) < 0)
+		goto done;
+	/* A retry finds the user an earlier attempt made: give it this attempt's password. */
+	if ((rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED BY PASSWORD %L WITH MAX_USER_CONNECTIONS %d",
+			 user, hash, limit)) < 0)
+		goto done;
+	if ((rc = my_run(&s, "GRANT ALL PRIVILEGES ON %I.* TO %L@'%%'", pattern, user)) < 0)
+		goto done;
+
+	if ((rc = my_set_credentials(req, &t, db, user, password, &err)) < 0)
+		goto done;
+	saved = cJSON_CreateObject();
+	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
+		cJSON_Delete(saved);
+		rc = my_fail(&err, OSB_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
+		my_fail(&err, rc, "cannot save binding state");
+		goto done;
+	}
+	osb_log(OSB_LOG_INFO, "mysql.bound", "user %s can use %s (max_user_connections %d)", user, db, limit);
+done:
+	explicit_bzero(password, sizeof(password));
+	explicit_bzero(hash, sizeof(hash));
+	my_close(&s);
+	my_target_free(&t);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
+	return 0;
+}
+
+static int mysql_unbind(osb_request *req, void *state)
+{
+	const struct my_state *st = state;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	char user[OSB_NAME_SIZE];
+	int rc;
+
+	osb_name_binding(user, osb_request_binding_id(req));
+	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+		goto done;
+	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = my_drop_user(&s, user)) < 0)
+		goto done;
+	osb_log(OSB_LOG_INFO, "mysql.unbound", "user %s dropped and its sessions ended", user);
+done:
+	my_close(&s);
+	my_target_free(&t);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
+	return 0;
+}
+
+/* -- health and reconciliation -------------------------------------------- */
+
+static int mysql_health(void *state, char *msg, size_t msg_size)
+{
+	const struct my_state *st = state;
+	struct my_target t;
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	int rc;
+
+	my_shared_target(st, &t);
+	if ((rc = my_open(&s, &t, MY_HEALTH_TIMEOUT_MS, &err)) < 0)
+		goto done;
+	rc = my_run(&s, "SELECT 1");
+done:
+	my_close(&s);
+	if (rc < 0) {
+		if (msg && msg_size)
+			snprintf(msg, msg_size, "%s", err.msg);
+		return OSB_EBACKEND;
+	}
+	return 0;
+}
+
+static int mysql_list(void *state, osb_tenant_cb cb, void *payload)
+{
+	const struct my_state *st = state;
+	struct my_target t;
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc, stop = 0;
+
+	my_shared_target(st, &t);
+	if ((rc = my_open(&s, &t, MY_RECONCILE_TIMEOUT_MS, &err)) < 0)
+		goto done;
+	rc = my_select(&s, &res, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+			  " WHERE SCHEMA_NAME REGEXP '" MY_NAME_REGEX "' ORDER BY 1");
+	if (rc < 0)
+		goto done;
+	while (!stop && (row = mysql_fetch_row(res)) != NULL)
+		if (row[0] && my_is_osb_name(row[0]))
+			stop = cb(OSB_TENANT_INSTANCE, row[0], payload);
+	mysql_free_result(res);
+	res = NULL;
+	if (stop)
+		goto done;
+	rc = my_select(&s, &res, "SELECT DISTINCT User FROM mysql.user WHERE Host = '%%'"
+			  " AND User REGEXP '" MY_NAME_REGEX "' ORDER BY 1");
+	if (rc < 0)
+		goto done;
+	while (!stop && (row = mysql_fetch_row(res)) != NULL)
+		if (row[0] && my_is_osb_name(row[0]))
+			stop = cb(OSB_TENANT_BINDING, row[0], payload);
+done:
+	if (res)
+		mysql_free_result(res);
+	my_close(&s);
+	if (rc < 0)
+		osb_log(OSB_LOG_ERROR, "mysql.list_failed", "%s", err.msg);
+	return rc;
+}
+
+static int mysql_purge(void *state, osb_tenant_kind kind, const char *name)
+{
+	const struct my_state *st = state;
+	struct my_target t;
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	int rc;
+
+	if (!my_is_osb_name(name)) {
+		rc = my_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
+			     name ? name : "");
+		goto done;
+	}
+	my_shared_target(st, &t);
+	if ((rc = my_open(&s, &t, MY_RECONCILE_TIMEOUT_MS, &err)) < 0)
+		goto done;
+	if (kind == OSB_TENANT_INSTANCE)
+		rc = my_drop_instance(&s, name);
+	else
+		rc = my_drop_user(&s, name);
+done:
+	my_close(&s);
+	if (rc < 0)
+		osb_log(OSB_LOG_ERROR, "mysql.purge_failed", "%s", err.msg);
+	else
+		osb_log(OSB_LOG_INFO, "mysql.purged", "%s %s removed",
+			kind == OSB_TENANT_INSTANCE ? "instance" : "binding", name);
+	return rc;
+}
+
+/* -- configuration -------------------------------------------------------- */
+
+static void my_state_free(struct my_state *st)
+{
+	if (!st)
+		return;
+	if (st->admin_password) {
+		explicit_bzero(st->admin_password, strlen(st->admin_password));
+		free(st->admin_password);
+	}
+	free(st->host);
+	free(st->admin_user);
+	free(st->public_host);
+	free(st);
+}
+
+/* Read an optional non-empty string key into *out (a copy), or copy `fallback`. */
+static int my_config_string(char **out, const cJSON *config, const char *key, const char *fallback)
+{
+	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
+	const char *value = fallback;
+
+	if (item) {
+		if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+			osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s must be a non-empty string", key);
+			return OSB_EBADREQUEST;
+		}
+		value = item->valuestring;
+	}
+	if (!value) {
+		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s is required", key);
+		return OSB_EBADREQUEST;
+	}
+	*out = strdup(value);
+	return *out ? 0 : OSB_ENOMEM;
+}
+
+/* A TCP port from a number or, as environment overrides arrive, a string. */
+static int my_config_port(int *out, const cJSON *config, const char *key, int fallback)
+{
+	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
+	long port = fallback;
+	char *end = NULL;
+
+	if (cJSON_IsNumber(item)) {
+		port = item->valuedouble == (double)item->valueint ? item->valueint : -1;
+	} else if (cJSON_IsString(item)) {
+		errno = 0;
+		port = strtol(item->valuestring, &end, 10);
+		if (errno || end == item->valuestring || *end)
+			port = -1;
+	} else if (item) {
+		port = -1;
+	}
+	if (port < 1 || port > 65535) {
+		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s must be a TCP port number (1-65535)", key);
+		return OSB_EBADREQUEST;
+	}
+	*out = (int)port;
+	return 0;
+}
+
+/* Not mysql_init/mysql_shutdown: those are the client library's. */
+static int mysql_driver_init(void **state, const cJSON *config, const osb_broker *broker)
+{
+	static const char *const known[] = {
+		"host", "port", "admin_user", "admin_password", "public_host", "public_port",
+	};
+	struct my_state *st = NULL;
+	const cJSON *item;
+	size_t i;
+	int rc = 0;
+
+	(void)broker;
+	*state = NULL;
+	if (config && !cJSON_IsObject(config)) {
+		osb_log(OSB_LOG_ERROR, "mysql.config", "driver must be an object");
+		return OSB_EBADREQUEST;
+	}
+	cJSON_ArrayForEach(item, config) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (item->string && strcmp(item->string, known[i]) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%.64s is not a known key",
+				item->string ? item->string : "");
+			return OSB_EBADREQUEST;
+		}
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return OSB_ENOMEM;
+	if ((rc = my_config_string(&st->host, config, "host", "127.0.0.1")) < 0 ||
+	    (rc = my_config_port(&st->port, config, "port", 3306)) < 0 ||
+	    (rc = my_config_string(&st->admin_user, config, "admin_user", "root")) < 0 ||
+	    (rc = my_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
+	    (rc = my_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
+	    (rc = my_config_port(&st->public_port, config, "public_port", st->port)) < 0)
+		goto done;
+	/* Not thread-safe, so once here, before the callbacks' threads use the library. */
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		osb_log(OSB_LOG_ERROR, "mysql.init", "cannot initialise the MariaDB client library");
+		rc = OSB_ERROR;
+		goto done;
+	}
+	/* No connection here: the broker starts while the server is down and reports unready. */
+	osb_log(OSB_LOG_INFO, "mysql.config", "MySQL at %s:%d as %s, credentials name %s:%d",
+		st->host, st->port, st->admin_user, st->public_host, st->public_port);
+	*state = st;
+	st = NULL;
+done:
+	my_state_free(st);
+	return rc;
+}
+
+static void mysql_driver_shutdown(void *state)
+{
+	my_state_free(state);
+	mysql_library_end();
+}
+
+static const struct osb_driver driver = {
+	.abi_version = OSB_DRIVER_INIT,
+	.name = "mysql",
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.init = mysql_driver_init,
+	.shutdown = mysql_driver_shutdown,
+	.provision = mysql_provision,
+	.deprovision = mysql_deprovision,
+	.update = mysql_update,
+	.bind = mysql_bind,
+	.unbind = mysql_unbind,
+	.health = mysql_health,
+	.list = mysql_list,
+	.purge = mysql_purge,
+};
+
+const struct osb_driver *osb_mysql_driver(void)
+{
+	return &driver;
+}
