@@ -320,6 +320,43 @@ static int take_identity(osb_http *h)
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode one raw path segment into out (OSB_ID_MAX + 1 bytes). civetweb runs with
+ * decode_url=no, so an encoded "/" stays inside its segment and an encoded NUL is seen here
+ * and refused, instead of silently cutting the id short.
+ */
+static int decode_segment(char *out, const char *seg, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)seg[i];
+		if (c == '%') {
+			int hi = i + 2 < len ? hex_value(seg[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_value(seg[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c == 0 || n >= OSB_ID_MAX)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /* Split the path into a route and its ids. @return 0, or the status to answer with. */
 static int match_route(osb_http *h, const char *path)
 {
@@ -361,19 +398,15 @@ static int match_route(osb_http *h, const char *path)
 	for (int i = 0; i < nseg; i++)
 		if (len[i] == 0)
 			return 404;
-	if (len[0] > OSB_ID_MAX)
+	if (decode_segment(h->instance_id, seg[0], len[0]))
 		return 400;
-	memcpy(h->instance_id, seg[0], len[0]);
-	h->instance_id[len[0]] = '\0';
 	if (nseg == 1) {
 		h->route = OSB_ROUTE_INSTANCE;
 	} else if (nseg == 2 && len[1] == 14 && strncmp(seg[1], "last_operation", 14) == 0) {
 		h->route = OSB_ROUTE_INSTANCE_LAST_OP;
 	} else if ((nseg == 3 || nseg == 4) && len[1] == 16 && strncmp(seg[1], "service_bindings", 16) == 0) {
-		if (len[2] > OSB_ID_MAX)
+		if (decode_segment(h->binding_id, seg[2], len[2]))
 			return 400;
-		memcpy(h->binding_id, seg[2], len[2]);
-		h->binding_id[len[2]] = '\0';
 		if (nseg == 3)
 			h->route = OSB_ROUTE_BINDING;
 		else if (len[3] == 14 && strncmp(seg[3], "last_operation", 14) == 0)
@@ -496,9 +529,8 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 		osb_http_fail(&h, OSB_ERATELIMIT, 0, "too many requests from %s; slow down", h.ri->remote_addr);
 		goto done;
 	}
-	if (route_status) {
-		osb_http_fail(&h, route_status == 404 ? OSB_ENOTFOUND : OSB_EBADREQUEST, route_status,
-			      route_status == 404 ? "no such route" : "an id in the path is too long");
+	if (route_status == 404) {
+		osb_http_fail(&h, OSB_ENOTFOUND, 404, "no such route");
 		goto done;
 	}
 	int public_route = h.route == OSB_ROUTE_HEALTH_LIVE || h.route == OSB_ROUTE_HEALTH_READY ||
@@ -528,6 +560,11 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS) {
 		if (check_api_version(&h) != 0 || take_identity(&h) != 0)
 			goto done;
+		if (route_status) {
+			osb_http_fail(&h, OSB_EBADREQUEST, 400,
+				      "an id in the path is not valid: longer than 255 bytes, a bad %%-escape or a NUL byte");
+			goto done;
+		}
 		if (h.instance_id[0] && !osb_http_valid_id(h.instance_id)) {
 			osb_http_fail(&h, OSB_EBADREQUEST, 0,
 				      "instance_id must be 1 to 255 characters from A-Z a-z 0-9 - . _ ~");

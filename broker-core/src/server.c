@@ -16,6 +16,7 @@
 
 #include "broker_internal.h"
 #include "crypto.h"
+#include "deployer_internal.h"
 #include "engine.h"
 #include "http.h"
 #include "log_internal.h"
@@ -180,6 +181,8 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	opts[n++] = "16384";
 	opts[n++] = "enable_directory_listing";
 	opts[n++] = "no";
+	opts[n++] = "decode_url"; /* ids are decoded by http.c, which refuses %00 */
+	opts[n++] = "no";
 	opts[n++] = "tcp_nodelay";
 	opts[n++] = "1";
 	opts[n] = NULL;
@@ -295,6 +298,16 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	broker.config = config;
 	broker.catalog = catalog;
 	broker.driver = driver;
+	if (config->has_dedicated) {
+		/* Before the driver's init, which may ask for it; it touches the disk only when used. */
+		osb_deployer_options dopt = { config->dedicated_base_dir, config->dedicated_port_first,
+					      config->dedicated_port_last, config->dedicated_host };
+		if (osb_deployer__create(&broker.deployer, &dopt) != 0) {
+			fprintf(stderr, "%s: %s: dedicated: cannot set up the deployer\n", argv[0], config_path);
+			status = 2;
+			goto done;
+		}
+	}
 	if (check_only) {
 		if (driver->init(&broker.driver_state, config->driver, &broker) != 0) {
 			fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
@@ -338,6 +351,9 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		status = osb_reconcile(&broker, purge, stdout) == 0 ? 0 : 1;
 		goto done;
 	}
+	/* Before the engine resumes operations that may need their servers. */
+	if (broker.deployer && osb_deployer__readopt(broker.deployer) != 0)
+		osb_log(OSB_LOG_WARN, "broker.dedicated", "some dedicated servers could not be restarted (see above)");
 	if (config->rate_limit > 0 && !(broker.ratelimit = osb_ratelimit_new(config->rate_limit, config->rate_burst)))
 		goto done;
 	if (osb_engine_start(&broker.engine, &broker) != 0) {
@@ -366,6 +382,8 @@ done:
 	osb_engine_stop(broker.engine);
 	if (driver_started)
 		driver->shutdown(broker.driver_state);
+	/* Dedicated servers keep running: the next broker re-adopts them. */
+	osb_deployer__free(broker.deployer);
 	osb_store_close(broker.store);
 	osb_ratelimit_free(broker.ratelimit);
 	osb_catalog_free(catalog);
