@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Runs broker binaries on configs rendered from their BOSH jobs: `--check-config` on every
+# case of tests/bosh/cases/<mw>-broker.yml, or starts the broker (and, for PostgreSQL, a
+# real server) from rendered configs and calls /health and /v2/catalog with the rendered
+# accounts. /var/vcap paths are rewritten into a temp dir that mimics a BOSH VM's layout.
+# Usage: brokers.sh check|start|start-tls REPO_ROOT MW=BROKER_BINARY...
+set -euo pipefail
+
+mode=${1:?usage: brokers.sh check|start|start-tls REPO_ROOT MW=BINARY...}
+root=${2:?repo root}
+shift 2
+root=$(cd "$root" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+[ "$#" -gt 0 ] || { echo "FAIL: no broker binary given (is any broker built?)" >&2; exit 1; }
+for tool in ruby curl openssl; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is needed on PATH" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/osb-bosh-test.XXXXXX)
+chmod 711 "$work"
+pids=()
+pg_dirs=()
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for dir in "${pg_dirs[@]}"; do "$root/scripts/pg-stop.sh" "$dir" >/dev/null 2>&1; done
+	if [ "$rc" != 0 ]; then
+		for log in "$work"/*.log; do
+			[ -f "$log" ] || continue
+			echo "--- last lines of $log ---" >&2
+			tail -n 30 "$log" >&2
+		done
+	fi
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# A self-signed certificate for 127.0.0.1, as an operator would put in broker.tls.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1 ||
+	fail "openssl could not make a test certificate"
+
+# render MW CASE VCAP_ROOT [render.rb options...]: the job's files under VCAP_ROOT/jobs/<job>,
+# the package (binary, catalogs) under VCAP_ROOT/packages/osb-brokers.
+render() {
+	local mw=$1 case_name=$2 vroot=$3 bin
+	shift 3
+	bin=$(binary_of "$mw")
+	local job=$mw-broker
+	mkdir -p "$vroot/packages/osb-brokers/bin" "$vroot/packages/osb-brokers/catalog"
+	ln -sf "$bin" "$vroot/packages/osb-brokers/bin/osb-$mw-broker"
+	cp "$root"/catalog/*.json "$vroot/packages/osb-brokers/catalog/"
+	local extra=()
+	if [ "$case_name" = full ] && [ "${with_tls:-1}" = 1 ]; then
+		extra+=(--set-file "broker.tls.certificate=$work/tls.crt" --set-file "broker.tls.private_key=$work/tls.key")
+	fi
+	ruby "$here/render.rb" --job "$root/bosh-jobs/jobs/$job" --case "$here/cases/$job.yml:$case_name" \
+		--out "$vroot/jobs/$job" --vcap-root "$vroot" "${extra[@]}" "$@"
+}
+
+# fit_to_binary MW CONFIG: a core built before the deployer's `dedicated` section refuses
+# it; then drop it from CONFIG (saying so) and test the rest.
+fit_to_binary() {
+	local mw=$1 config=$2
+	if ! "${binaries[$mw]}" --check-config --config "$config" >"$work/fit.out" 2>&1 &&
+		grep -q 'dedicated: unknown key' "$work/fit.out"; then
+		echo "note $mw-broker: this binary's core has no \"dedicated\" section; testing the config without it"
+		ruby -rjson -e 'c = JSON.parse(File.read(ARGV[0])); c.delete("dedicated"); File.write(ARGV[0], JSON.pretty_generate(c))' "$config"
+	fi
+}
+
+declare -A binaries=()
+for arg in "$@"; do
+	mw=${arg%%=*}
+	bin=${arg#*=}
+	[ -d "$root/bosh-jobs/jobs/$mw-broker" ] || { echo "note: $mw has no BOSH job yet; skipping its binary"; continue; }
+	[ -x "$bin" ] || fail "$bin is not an executable (build osb-$mw-broker first)"
+	binaries[$mw]=$bin
+done
+binary_of() { echo "${binaries[$1]}"; }
+[ "${#binaries[@]}" -gt 0 ] || fail "none of the given brokers has a job under bosh-jobs/jobs"
+
+case_names() {
+	ruby -ryaml -e 'puts YAML.safe_load(File.read(ARGV[0])).keys.reject { |k| k == "errors" }' "$here/cases/$1-broker.yml"
+}
+
+check_configs() {
+	local mw case_name n=0
+	for mw in "${!binaries[@]}"; do
+		for case_name in $(case_names "$mw"); do
+			local vroot=$work/check-$mw-$case_name/vcap
+			render "$mw" "$case_name" "$vroot"
+			local config=$vroot/jobs/$mw-broker/config/config.json
+			fit_to_binary "$mw" "$config"
+			"${binaries[$mw]}" --check-config --config "$config" >"$work/check.out" 2>&1 ||
+				{ cat "$work/check.out" >&2; fail "$mw-broker ($case_name): --check-config refused the rendered config"; }
+			echo "ok   $mw-broker ($case_name): $(tail -n 1 "$work/check.out")"
+			n=$((n + 1))
+		done
+	done
+	echo "PASS: $n rendered configs accepted by --check-config"
+}
+
+# start_broker NAME VROOT JOB: run the process bpm.yml describes; sets $broker_pid.
+start_broker() {
+	local name=$1 vroot=$2 job=$3 bpm
+	bpm=$vroot/jobs/$job/config/bpm.yml
+	# What the rendered pre-start would do as root on the VM: make the broker's directories.
+	local dirs_line dirs=()
+	dirs_line=$(grep -m1 '^dirs=(' "$vroot/jobs/$job/bin/pre-start") || fail "$job: pre-start has no dirs=(...) line"
+	eval "$dirs_line"
+	mkdir -p "${dirs[@]}"
+	mapfile -t argv < <(ruby -ryaml -e 'p = YAML.safe_load(File.read(ARGV[0]))["processes"][0]; puts p["executable"], *p["args"]' "$bpm")
+	"${argv[@]}" >"$work/$name.log" 2>&1 &
+	broker_pid=$!
+	pids+=("$broker_pid")
+}
+
+# wait_live URL CURL_OPTS...: until /health/live answers 200, or fail.
+wait_live() {
+	local url=$1
+	shift
+	for _ in $(seq 1 100); do
+		if curl -s -o /dev/null --max-time 2 --fail "$@" "$url/health/live"; then
+			return 0
+		fi
+		kill -0 "$broker_pid" 2>/dev/null || fail "the broker exited; see its log"
+		sleep 0.1
+	done
+	fail "no answer from $url/health/live"
+}
+
+# status_of URL CURL_OPTS...: the HTTP status (000 when no answer); body in $work/body.
+status_of() {
+	local url=$1
+	shift
+	curl -s -o "$work/body" -w '%{http_code}' --max-time 10 "$@" "$url" || true
+}
+
+expect() {
+	local want=$1 got=$2 what=$3
+	[ "$got" = "$want" ] || fail "$what: expected $want, got $got: $(head -c 400 "$work/body" 2>/dev/null)"
+	echo "ok   $what: $got"
+}
+
+service_names() {
+	ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0]))["services"].map { |s| s["name"] }.sort.join(",")' "$1"
+}
+
+# Account N (0-based) of a rendered config: "user:password" for curl -u.
+account() {
+	ruby -rjson -e 'a = JSON.parse(File.read(ARGV[0]))["accounts"][ARGV[1].to_i]; print a["username"], ":", a["password"]' "$1" "$2"
+}
+
+start_postgresql() {
+	local port pw dir=$work/pg
+	port=$("$root/scripts/free-port.sh")
+	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	pg_dirs+=("$dir")
+	"$root/scripts/pg-start.sh" "$dir" "$port" "$pw" >/dev/null || fail "PostgreSQL did not start"
+	pg_port=$port
+	pg_password=$pw
+}
+
+# One broker started from one rendered case; checks health, catalog and accounts.
+run_case() {
+	local mw=$1 case_name=$2 scheme=$3 want_services=$4
+	shift 4
+	local vroot=$work/start-$mw-$case_name-$scheme/vcap job=$mw-broker port
+	port=$("$root/scripts/free-port.sh")
+	with_tls=0
+	[ "$scheme" = https ] && with_tls=1
+	render "$mw" "$case_name" "$vroot" --set broker.bind_address='"127.0.0.1"' --set "broker.port=$port" "$@"
+	local config=$vroot/jobs/$job/config/config.json
+	fit_to_binary "$mw" "$config"
+	# auto: whatever catalog file the rendered config names.
+	[ "$want_services" = auto ] &&
+		want_services=$(service_names "$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["catalog"]' "$config")")
+	start_broker "$mw-$case_name" "$vroot" "$job"
+	local url=$scheme://127.0.0.1:$port tls=()
+	[ "$scheme" = https ] && tls=(--cacert "$work/tls.crt")
+	wait_live "$url" "${tls[@]}"
+	echo "ok   $job ($case_name): live at $url"
+	local n accounts
+	accounts=$(ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0]))["accounts"].size' "$config")
+	for ((n = 0; n < accounts; n++)); do
+		expect 200 "$(status_of "$url/v2/catalog" "${tls[@]}" -u "$(account "$config" "$n")" -H 'X-Broker-API-Version: 2.17')" \
+			"$job ($case_name): GET /v2/catalog as account $n"
+		local got
+		got=$(service_names "$work/body")
+		[ "$got" = "$want_services" ] || fail "$job ($case_name): catalog serves $got, expected $want_services"
+		echo "ok   $job ($case_name): catalog serves $got"
+	done
+	expect 401 "$(status_of "$url/v2/catalog" "${tls[@]}" -u 'broker:wrong-password' -H 'X-Broker-API-Version: 2.17')" \
+		"$job ($case_name): GET /v2/catalog with a wrong password"
+	if [ -n "${pg_port:-}" ] && [ "$mw" = postgresql ]; then
+		expect 200 "$(status_of "$url/health/ready" "${tls[@]}")" "$job ($case_name): /health/ready (admin login to the real server)"
+	fi
+	kill -TERM "$broker_pid"
+	wait "$broker_pid" || fail "$job ($case_name): the broker did not stop cleanly on SIGTERM"
+	echo "ok   $job ($case_name): clean stop on SIGTERM"
+}
+
+start_brokers() {
+	local mw shipped
+	for mw in "${!binaries[@]}"; do
+		shipped=$(service_names "$root/catalog/$mw.json")
+		pg_port=
+		case $mw in
+		postgresql)
+			start_postgresql
+			# The server found through the `postgres` link alone: host, port, admin password.
+			[ "$tls_only" = 1 ] || run_case postgresql linked http "$shipped" --link "postgres={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"databases\":{\"port\":$pg_port,\"roles\":[{\"name\":\"postgres\",\"password\":\"$pg_password\"}]}}}"
+			# Every property set: two accounts, the catalog from a property, explicit server settings;
+			# over plain HTTP here, over HTTPS in the start-tls mode.
+			local catalog_services
+			catalog_services=$(ruby -ryaml -e 'puts YAML.safe_load(File.read(ARGV[0]))["full"]["properties"]["broker"]["catalog"]["services"].map { |s| s["name"] }.sort.join(",")' "$here/cases/postgresql-broker.yml")
+			local server=(--set 'postgresql.host="127.0.0.1"' --set "postgresql.port=$pg_port" --set 'postgresql.admin_user="postgres"'
+				--set "postgresql.admin_password=\"$pg_password\"" --set 'postgresql.sslmode="disable"')
+			if [ "$tls_only" = 1 ]; then
+				run_case postgresql full https "$catalog_services" "${server[@]}"
+			else
+				run_case postgresql full http "$catalog_services" "${server[@]}"
+			fi
+			;;
+		*)
+			# Brokers start while their server is down: health and catalog still answer.
+			if [ "$tls_only" = 1 ]; then
+				run_case "$mw" full https auto
+			else
+				run_case "$mw" minimal http "$shipped"
+			fi
+			;;
+		esac
+	done
+	echo "PASS: brokers started from rendered configs"
+}
+
+tls_only=0
+case $mode in
+check) check_configs ;;
+start) start_brokers ;;
+start-tls)
+	tls_only=1
+	start_brokers
+	;;
+*) fail "unknown mode $mode (check or start)" ;;
+esac
