@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api_common.h"
+#include "request_internal.h"
 #include "osb/log.h"
 #include "record.h"
 
@@ -97,6 +98,33 @@ static void finish_inline(osb_http *h, const char *op_id, int kind, int ok_statu
 	osb_instance_rec_free(inst);
 }
 
+/* Ask the driver for the dashboard URL before provisioning, so the first answer (even a 202) has it. */
+static int early_dashboard_url(osb_http *h, const osb_plan *plan, const cJSON *params, char **out)
+{
+	struct osb_broker *b = h->broker;
+	osb_request *req = osb_request__new();
+	int rc = OSB_ENOMEM;
+	if (!req)
+		return rc;
+	req->kind = OSB_OP_PROVISION;
+	req->instance_id = osb_req_strdup(req, h->instance_id);
+	req->service_id = osb_req_strdup(req, plan->service->id);
+	req->plan_id = osb_req_strdup(req, plan->id);
+	req->plan = plan;
+	req->parameters = cJSON_Duplicate(params, 1);
+	req->instance_parameters = cJSON_Duplicate(params, 1);
+	req->deadline_ms = osb_now_ms() + 1000;
+	if (req->instance_id && req->service_id && req->plan_id && req->parameters && req->instance_parameters) {
+		rc = b->driver->dashboard_url(req, b->driver_state);
+		if (rc == 0 && req->dashboard_url) {
+			*out = req->dashboard_url;
+			req->dashboard_url = NULL;
+		}
+	}
+	osb_request__free(req);
+	return rc;
+}
+
 void osb_api_instance_put(osb_http *h)
 {
 	struct osb_broker *b = h->broker;
@@ -107,6 +135,7 @@ void osb_api_instance_put(osb_http *h)
 	osb_instance_rec *inst = NULL, fresh;
 	osb_operation_rec *op = NULL;
 	char fp[65], op_id[OSB_OP_ID_SIZE];
+	char *dashboard = NULL;
 	int rc, async = 0;
 	memset(&fresh, 0, sizeof fresh);
 
@@ -205,6 +234,11 @@ void osb_api_instance_put(osb_http *h)
 		osb_http_fail(h, OSB_ENOMEM, 0, "out of memory");
 		goto done;
 	}
+	if (b->driver->dashboard_url && (rc = early_dashboard_url(h, plan, params, &dashboard)) != 0) {
+		osb_http_fail(h, rc, 0, "cannot make the dashboard URL of instance %s", h->instance_id);
+		goto done;
+	}
+	fresh.dashboard_url = dashboard;
 	if ((rc = osb_store_instance_put(tx, &fresh)) || (rc = osb_store_operation_put(tx, op)) ||
 	    (rc = osb_store_commit(tx))) {
 		tx = NULL;
@@ -215,12 +249,13 @@ void osb_api_instance_put(osb_http *h)
 	if (async) {
 		if (osb_engine_submit(b->engine, op_id) != 0)
 			osb_log(OSB_LOG_WARN, "operation.queue", "cannot queue %s now; the resumer will pick it up", op_id);
-		osb_api_send_accepted(h, op_id, NULL);
+		osb_api_send_accepted(h, op_id, dashboard);
 	} else {
 		finish_inline(h, op_id, OSB_OP_PROVISION, 201);
 	}
 done:
 	osb_store_rollback(tx);
+	free(dashboard);
 	free(fresh.parameters);
 	free(fresh.context);
 	osb_instance_rec_free(inst);

@@ -235,6 +235,8 @@ static int call_driver(osb_engine *e, driver_cb cb, osb_request *req)
 	return rc;
 }
 
+static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *dreq);
+
 /* run_forward's answer when the engine stops mid-retry: leave the operation to be resumed. */
 #define RUN_ABANDONED 1
 
@@ -244,7 +246,9 @@ static int run_forward(osb_engine *e, const osb_operation_rec *op, osb_request *
 	driver_cb cb = forward_callback(e->broker->driver, op->kind);
 	int64_t backoff_ms = 1000;
 	for (;;) {
-		int rc = call_driver(e, cb, req);
+		int rc = op->kind == OSB_OP_DEPROVISION ? unbind_all(e, op, req) : 0;
+		if (rc == 0)
+			rc = call_driver(e, cb, req);
 		int transient = rc == OSB_EBACKEND || rc == OSB_ETIMEOUT;
 		if (rc == 0 || !op->async || !transient)
 			return rc;
@@ -260,6 +264,87 @@ static int run_forward(osb_engine *e, const osb_operation_rec *op, osb_request *
 		req->is_retry = 1;
 		backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
 	}
+}
+
+/* Before a deprovision: unbind every live binding through the driver, so that no
+ * binding's credentials outlive the instance whatever the driver's deprovision does. */
+typedef struct {
+	char **ids;
+	size_t n, cap;
+	int oom;
+} id_list;
+
+static int collect_live_binding(const osb_binding_rec *rec, void *payload)
+{
+	id_list *l = payload;
+	if (rec->state != OSB_REC_READY && rec->state != OSB_REC_DELETING)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		char **p = realloc(l->ids, cap * sizeof *p);
+		if (!p) {
+			l->oom = 1;
+			return 1;
+		}
+		l->ids = p;
+		l->cap = cap;
+	}
+	if (!(l->ids[l->n] = strdup(rec->id))) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *dreq)
+{
+	const struct osb_driver *d = e->broker->driver;
+	id_list l = { NULL, 0, 0, 0 };
+	osb_binding_rec **binds = NULL;
+	osb_instance_rec *inst = NULL;
+	osb_store_tx *tx = NULL;
+	/* Read everything first: no transaction stays open while the driver works. */
+	int rc = osb_store_begin(e->broker->store, NULL, &tx);
+	if (rc == 0)
+		rc = osb_store_instance_get(tx, op->instance_id, &inst);
+	if (rc == 0)
+		rc = osb_store_binding_list(tx, op->instance_id, collect_live_binding, &l);
+	if (rc == 0 && l.oom)
+		rc = OSB_ENOMEM;
+	if (rc == 0 && l.n && !(binds = calloc(l.n, sizeof *binds)))
+		rc = OSB_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = osb_store_binding_get(tx, l.ids[i], &binds[i]);
+	osb_store_rollback(tx);
+	for (size_t i = 0; rc == 0 && d->unbind && i < l.n; i++) {
+		osb_operation_rec bop = *op;
+		bop.kind = OSB_OP_UNBIND;
+		bop.binding_id = binds[i]->id;
+		cJSON *saved = cJSON_CreateObject();
+		osb_request *req = saved ? build_request(e, &bop, inst, binds[i], saved) : NULL;
+		if (!req) {
+			rc = OSB_ENOMEM;
+		} else {
+			req->deadline_ms = dreq->deadline_ms;
+			req->is_retry = dreq->is_retry;
+			rc = call_driver(e, d->unbind, req);
+			if (rc)
+				osb_req_fail(dreq, rc, "unbinding %s first: %s", binds[i]->id,
+					     req->error_text ? req->error_text : osb_strerror(rc));
+		}
+		osb_request__free(req);
+		cJSON_Delete(saved);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.ids[i]);
+		if (binds)
+			osb_binding_rec_free(binds[i]);
+	}
+	free(binds);
+	free(l.ids);
+	osb_instance_rec_free(inst);
+	return rc;
 }
 
 /* ---- completing the records --------------------------------------------- */

@@ -6,6 +6,10 @@
  * protocol asks (HTTP, auth, validation, state, operations) and calls the
  * driver only to act on the server. See docs/writing-a-broker.md.
  *
+ * Deprovision: before the driver's deprovision runs, the core unbinds every
+ * live binding of the instance through the driver's unbind, so deprovision
+ * only has to remove the instance's own tenant (and may still sweep leftovers).
+ *
  * Rules for every callback:
  *  - Idempotent: "create if missing", "drop if present". The core repeats a
  *    callback after a crash or an outage, and calls deprovision/unbind to roll
@@ -85,7 +89,7 @@ struct osb_driver {
 
 	/** Required. Make the instance's tenant on the server. */
 	int (*provision)(osb_request *req, void *state);
-	/** Required. Remove the instance's tenant and every binding's leftovers. */
+	/** Required. Remove the instance's tenant (its bindings were unbound just before). */
 	int (*deprovision)(osb_request *req, void *state);
 	/** Optional (OSB_CAP_PLAN_UPDATEABLE). Apply a plan change or new parameters. */
 	int (*update)(osb_request *req, void *state);
@@ -104,6 +108,14 @@ struct osb_driver {
 	int (*list)(void *state, osb_tenant_cb cb, void *payload);
 	/** Optional (OSB_CAP_RECONCILE). Remove an orphan tenant found by list. */
 	int (*purge)(void *state, osb_tenant_kind kind, const char *name);
+	/**
+	 * Optional. Set the instance's dashboard URL (osb_request_set_dashboard_url)
+	 * before provisioning starts, from the ids and the plan only, without
+	 * touching the server. The spec wants the URL in the first answer to a
+	 * provision, even a 202, so drivers with dashboards of asynchronous
+	 * instances implement this instead of setting the URL in provision.
+	 */
+	int (*dashboard_url)(osb_request *req, void *state);
 	/* ABI 1 ends here */
 };
 
