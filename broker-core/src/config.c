@@ -168,11 +168,60 @@ done:
 	return rc;
 }
 
+/* An address for credentials: a host name or an IP literal, nothing a URL or a shell would read twice. */
+static int valid_host(const char *h)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n > 253)
+		return 0;
+	for (const char *p = h; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != ':')
+			return 0;
+	return 1;
+}
+
+/* The optional `dedicated` object: where the deployer runs per-instance servers. */
+static int load_dedicated(osb_config *c, const cJSON *root, char *err, size_t err_size)
+{
+	static const char *const known[] = { "port_range", "base_dir", "host", NULL };
+	int rc = 0;
+	char bad[128];
+	const cJSON *ded = cJSON_GetObjectItemCaseSensitive(root, "dedicated");
+	if (!ded)
+		return 0;
+	if (!cJSON_IsObject(ded))
+		FAIL("%s: dedicated: must be an object {\"port_range\": [first, last], \"base_dir\", \"host\"}", c->path);
+	if (check_known_keys(ded, known, bad, sizeof bad))
+		FAIL("%s: dedicated.%s: unknown key", c->path, bad);
+	const cJSON *range = cJSON_GetObjectItemCaseSensitive(ded, "port_range");
+	const cJSON *first = cJSON_IsArray(range) && cJSON_GetArraySize(range) == 2 ? range->child : NULL;
+	const cJSON *last = first ? first->next : NULL;
+	if (!first || !cJSON_IsNumber(first) || !cJSON_IsNumber(last) ||
+	    first->valuedouble != (double)(int)first->valuedouble || last->valuedouble != (double)(int)last->valuedouble ||
+	    first->valuedouble < 1024 || last->valuedouble > 65535 || first->valuedouble > last->valuedouble)
+		FAIL("%s: dedicated.port_range: must be [first, last], integers from 1024 to 65535 with first <= last", c->path);
+	c->dedicated_port_first = (int)first->valuedouble;
+	c->dedicated_port_last = (int)last->valuedouble;
+	char fallback[4096];
+	snprintf(fallback, sizeof fallback, "%s/dedicated", c->data_dir);
+	if (get_string(ded, "base_dir", fallback, &c->dedicated_base_dir) || !c->dedicated_base_dir)
+		FAIL("%s: dedicated.base_dir: must be a directory path", c->path);
+	/* Instance directories (base_dir/osb_<20 hex>) must fit the deployer's 512-byte paths. */
+	if (strlen(c->dedicated_base_dir) > 400)
+		FAIL("%s: dedicated.base_dir: must be at most 400 characters long", c->path);
+	if (get_string(ded, "host", "127.0.0.1", &c->dedicated_host) || !c->dedicated_host ||
+	    !valid_host(c->dedicated_host))
+		FAIL("%s: dedicated.host: must be a host name or an IP address", c->path);
+	c->has_dedicated = 1;
+done:
+	return rc;
+}
+
 int osb_config_load(osb_config **out, const char *path, char *err, size_t err_size)
 {
 	static const char *const known[] = { "listen", "tls", "accounts", "catalog", "data_dir", "store",
 		"encryption_key", "log_level", "threads", "workers", "limits", "timeouts", "replica_id",
-		"metrics_auth", "driver", NULL };
+		"metrics_auth", "driver", "dedicated", NULL };
 	int rc = 0;
 	size_t len = 0;
 	char bad[128];
@@ -222,6 +271,9 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		FAIL("%s: catalog: must be the path of the catalog file", path);
 	if (get_string(root, "data_dir", NULL, &c->data_dir) || !c->data_dir)
 		FAIL("%s: data_dir: must be the path of the broker's data directory", path);
+
+	if ((rc = load_dedicated(c, root, err, err_size)))
+		goto done;
 
 	const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "store");
 	char *store_type = NULL;
@@ -289,7 +341,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	free(level);
 	c->log_level = (int)lvl;
 
-	if (get_int(root, "threads", 16, 2, 1024, &v))
+	if (get_int(root, "threads", 32, 2, 1024, &v))
 		FAIL("%s: threads: must be an integer from 2 to 1024", path);
 	c->threads = (int)v;
 	if (get_int(root, "workers", 4, 1, 256, &v))
@@ -322,7 +374,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		static const char *const t_known[] = { "request_ms", "sync_s", "async_s", "retry_after_s", NULL };
 		if (timeouts && check_known_keys(timeouts, t_known, bad, sizeof bad))
 			FAIL("%s: timeouts.%s: unknown key", path, bad);
-		if (get_int(timeouts, "request_ms", 30000, 100, 3600000, &v))
+		if (get_int(timeouts, "request_ms", 10000, 100, 3600000, &v))
 			FAIL("%s: timeouts.request_ms: must be an integer from 100 to 3600000", path);
 		c->request_timeout_ms = (int)v;
 		if (get_int(timeouts, "sync_s", 45, 1, 3600, &v))
@@ -391,6 +443,8 @@ void osb_config_free(osb_config *c)
 	free(c->store_path);
 	free_secret(c->store_url);
 	free(c->replica_id);
+	free(c->dedicated_base_dir);
+	free(c->dedicated_host);
 	cJSON_Delete(c->driver);
 	memset(c->key, 0, sizeof c->key);
 	free(c);
