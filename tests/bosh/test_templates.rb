@@ -166,6 +166,8 @@ def run_checks
           "#{job.name}: docs/bosh.md does not hold its current property table (ruby tests/bosh/test_templates.rb . --tables)")
   end
 
+  check_docs_manifest(jobs, docs)
+
   # Every broker of the suite should have a job; a new one without is reported, not failed,
   # so that adding a broker never breaks this test (docs/bosh.md says how to add the job).
   Dir.glob(File.join(ROOT, 'brokers', '*', 'main.c')).map { |m| File.basename(File.dirname(m)) }.sort.each do |mw|
@@ -174,6 +176,42 @@ def run_checks
   jobs.select { |j| j.name.end_with?('-broker') }.each do |j|
     mw = j.name.delete_suffix('-broker')
     check(File.file?(File.join(ROOT, 'catalog', "#{mw}.json")), "#{j.name}: no catalog/#{mw}.json to ship")
+  end
+end
+
+# The example manifest in docs/bosh.md must render: its osb-brokers jobs with their
+# properties, links resolved the way the director would within that manifest.
+def check_docs_manifest(jobs, docs)
+  text = docs[/```yaml\n(---\n.*?)```/m, 1]
+  return check(false, 'docs/bosh.md: no example manifest (a ```yaml block starting with ---)') unless text
+  manifest = YAML.safe_load(text)
+  groups = manifest['instance_groups'] || []
+  placed = groups.flat_map { |g| (g['jobs'] || []).map { |j| [g, j] } }
+  placed.each do |group, j|
+    next unless j['release'] == 'osb-brokers'
+    job = jobs.find { |x| x.name == j['name'] }
+    next check(false, "docs/bosh.md: manifest uses unknown job #{j['name']}") unless job
+    links = {}
+    job.consumes.each do |c|
+      provider = placed.find do |_g, pj|
+        pj['name'] == c['name'] || (c['type'] == 'servicebroker' && pj['name'].to_s.end_with?('-broker'))
+      end
+      next unless provider
+      pg, pj = provider
+      instances = [{ 'address' => "q-s0.#{pg['name']}.default.#{manifest['name']}.bosh" }]
+      pjob = jobs.find { |x| x.name == pj['name'] }
+      links[c['name']] = if pjob
+                           pjob.link_for(c['name'] == 'servicebroker' ? 'servicebroker' : c['name'], pj['properties'], instances)
+                         else
+                           BoshRender::Link.new(c['name'], pj['properties'] || {}, instances)
+                         end
+    end
+    begin
+      job.render(j['properties'] || {}, links: links)
+      puts "ok   docs/bosh.md: #{job.name} in instance group #{group['name']} renders"
+    rescue BoshRender::Error => e
+      check(false, "docs/bosh.md: example manifest, #{job.name}: #{e.message}")
+    end
   end
 end
 
