@@ -16,18 +16,47 @@
  * deprovision), so a test asks for exactly the failure it checks:
  *   "fail": "<op>:<code>"   e.g. "provision:EBACKEND", "bind:ETIMEOUT", "update:EBADREQUEST"
  *   "delay_ms": N            sleep before acting (concurrency and kill tests)
- *   "fail_times": N          with "fail", fail only the first N calls, then succeed
+ *   "fail_times": N          with "fail", fail only the first N calls (per instance or binding), then succeed
+ *   "fail_late": true        with "fail", fail after the tenant or user was made (the core must undo it)
  * and by files in the data directory:
  *   fake-down                every callback and health fail with OSB_EBACKEND (an outage)
  * Tenants are files under <data_dir>/fake-tenants/, named like a real server's.
  */
 
+/* How often an operation kind was called for one instance or binding, for "fail_times". */
+typedef struct fake_count {
+	struct fake_count *next;
+	int kind;
+	int calls;
+	char id[];
+} fake_count;
+
 typedef struct {
 	char dir[1024];
 	char down[1024];
 	pthread_mutex_t mu;
-	int calls[6];
+	fake_count *counts;
 } fake_state;
+
+/* Count one more call of `kind` for `id`; @return the count, or -1 without memory. */
+static int count_call(fake_state *s, int kind, const char *id)
+{
+	int n = -1;
+	pthread_mutex_lock(&s->mu);
+	fake_count *c = s->counts;
+	while (c && (c->kind != kind || strcmp(c->id, id) != 0))
+		c = c->next;
+	if (!c && (c = calloc(1, sizeof *c + strlen(id) + 1))) {
+		c->kind = kind;
+		strcpy(c->id, id);
+		c->next = s->counts;
+		s->counts = c;
+	}
+	if (c)
+		n = ++c->calls;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
 
 static const char *const op_names[] = { "", "provision", "update", "deprovision", "bind", "unbind" };
 
@@ -40,21 +69,21 @@ static const struct {
 	{ "ENOMEM", OSB_ENOMEM }, { "EUNSUPPORTED", OSB_EUNSUPPORTED },
 };
 
-static int fake_injected(osb_request *req, fake_state *s)
+/* The request's steering parameters (the instance's for deprovision). */
+static const cJSON *steering(osb_request *req)
+{
+	if (osb_request_operation(req) == OSB_OP_DEPROVISION)
+		return osb_request_instance_parameters(req);
+	return osb_request_parameters(req);
+}
+
+/* The injected failure of this call, if any: "fail", "fail_times"; `late` picks the "fail_late" ones. */
+static int fake_failure(osb_request *req, fake_state *s, int late)
 {
 	osb_operation_kind kind = osb_request_operation(req);
-	const cJSON *p = osb_request_parameters(req);
-	if (kind == OSB_OP_DEPROVISION)
-		p = osb_request_instance_parameters(req);
-	if (access(s->down, F_OK) == 0)
-		return osb_req_fail(req, OSB_EBACKEND, "fake server is down");
-	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(p, "delay_ms");
-	if (cJSON_IsNumber(delay) && delay->valuedouble > 0) {
-		long ms = (long)delay->valuedouble;
-		long left = osb_request_timeout_ms(req);
-		struct timespec ts = { (ms < left ? ms : left) / 1000, ((ms < left ? ms : left) % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	const cJSON *p = steering(req);
+	if (late != cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "fail_late")))
+		return 0;
 	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(p, "fail");
 	if (!cJSON_IsString(fail))
 		return 0;
@@ -63,15 +92,33 @@ static int fake_injected(osb_request *req, fake_state *s)
 	    strlen(op_names[kind]) != (size_t)(colon - fail->valuestring))
 		return 0;
 	const cJSON *times = cJSON_GetObjectItemCaseSensitive(p, "fail_times");
-	pthread_mutex_lock(&s->mu);
-	int n = ++s->calls[kind];
-	pthread_mutex_unlock(&s->mu);
+	const char *id = osb_request_binding_id(req) ? osb_request_binding_id(req) : osb_request_instance_id(req);
+	int n = count_call(s, kind, id);
+	if (n < 0)
+		return osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	if (cJSON_IsNumber(times) && n > (int)times->valuedouble)
 		return 0;
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		if (strcmp(colon + 1, codes[i].name) == 0)
 			return osb_req_fail(req, codes[i].code, "injected %s failure (%s)", op_names[kind], codes[i].name);
 	return osb_req_fail(req, OSB_ERROR, "injected failure");
+}
+
+/* Before any work: the outage, the delay, then an early failure. */
+static int fake_injected(osb_request *req, fake_state *s)
+{
+	const cJSON *p = steering(req);
+	if (access(s->down, F_OK) == 0)
+		return osb_req_fail(req, OSB_EBACKEND, "fake server is down");
+	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(p, "delay_ms");
+	if (cJSON_IsNumber(delay) && delay->valuedouble > 0) {
+		long ms = (long)delay->valuedouble;
+		long left = osb_request_timeout_ms(req);
+		struct timespec ts = { (ms < left ? ms : left) / 1000, ((ms < left ? ms : left) % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return fake_failure(req, s, 0);
 }
 
 static int tenant_path(char *out, size_t size, fake_state *s, const char *name)
@@ -114,6 +161,11 @@ static int fake_init(void **state, const cJSON *config, const osb_broker *broker
 static void fake_shutdown(void *state)
 {
 	fake_state *s = state;
+	while (s->counts) {
+		fake_count *c = s->counts;
+		s->counts = c->next;
+		free(c);
+	}
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -127,9 +179,21 @@ static int fake_provision(osb_request *req, void *state)
 	osb_name_instance(name, osb_request_instance_id(req));
 	if ((rc = write_tenant(state, name, osb_request_plan_id(req))))
 		return osb_req_fail(req, rc, "cannot create tenant %s", name);
+	if ((rc = fake_failure(req, state, 1)))
+		return rc;
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "tenant", name);
 	osb_request_set_instance_state(req, st);
+	char *url = osb_req_sprintf(req, "https://dashboard.example.test/%s", name);
+	return url ? osb_request_set_dashboard_url(req, url) : OSB_ENOMEM;
+}
+
+/* The dashboard URL is known before provisioning starts, so even a 202 carries it. */
+static int fake_dashboard_url(osb_request *req, void *state)
+{
+	char name[OSB_NAME_SIZE];
+	(void)state;
+	osb_name_instance(name, osb_request_instance_id(req));
 	char *url = osb_req_sprintf(req, "https://dashboard.example.test/%s", name);
 	return url ? osb_request_set_dashboard_url(req, url) : OSB_ENOMEM;
 }
@@ -175,6 +239,8 @@ static int fake_bind(osb_request *req, void *state)
 		return osb_req_fail(req, OSB_ERROR, "no randomness");
 	if ((rc = write_tenant(state, name, osb_request_instance_id(req))))
 		return osb_req_fail(req, rc, "cannot create user %s", name);
+	if ((rc = fake_failure(req, state, 1)))
+		return rc;
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "username", name);
 	cJSON_AddStringToObject(c, "password", password);
@@ -253,6 +319,7 @@ static const struct osb_driver fake_driver = {
 	.health = fake_health,
 	.list = fake_list,
 	.purge = fake_purge,
+	.dashboard_url = fake_dashboard_url,
 };
 
 int main(int argc, char **argv)

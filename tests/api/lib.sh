@@ -44,7 +44,7 @@ start_broker() {
 	[ -f "$WORK/config.json" ] || write_config "${1:-}"
 	"$FAKE" --config "$WORK/config.json" >>"$WORK/broker.log" 2>&1 &
 	BROKER_PID=$!
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 1000); do # 20 s: sanitizer builds on a loaded machine start slowly
 		if curl -s -o /dev/null "$BASE/health/live"; then
 			return 0
 		fi

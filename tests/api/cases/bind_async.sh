@@ -8,19 +8,19 @@ req PUT "/v2/service_instances/ia?accepts_incomplete=true" "$(provision_body pla
 expect_true "instance ready" poll_instance ia
 B=/v2/service_instances/ia/service_bindings
 
-req PUT "$B/ba-1" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1500}}'
+req PUT "$B/ba-1" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":4000}}'
 expect_error 422 AsyncRequired "async binding without accepts_incomplete"
-req PUT "$B/ba-1?accepts_incomplete=false" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1500}}'
+req PUT "$B/ba-1?accepts_incomplete=false" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":4000}}'
 expect_error 422 AsyncRequired "async binding with accepts_incomplete=false"
 req GET "$B/ba-1/last_operation"
 expect_status 404 "AsyncRequired left no binding"
 
-req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1500}}'
+req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":4000}}'
 expect_status 202 "async bind"
 OP=$(jqb .operation)
 expect_jq '.operation | type == "string" and length > 0 and length <= 10000' true "with an operation"
 expect_absent '.credentials' "202 carries no credentials"
-req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1500}}'
+req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":4000}}'
 expect_status 202 "identical repeat while creating answers 202, not 200"
 expect_jq '.operation' "$OP" "with the same operation"
 expect_absent '.credentials' "still no credentials"
@@ -40,9 +40,9 @@ expect_absent '.instance_usable' "no instance_usable on a binding operation"
 req GET "$B/ba-1"
 expect_status 200 "fetch right after succeeded"
 expect_jq '.credentials.username' "$(binding_tenant ba-1)" "fetch returns the credentials of an async binding"
-expect_jq '.parameters.delay_ms' 1500 "fetch returns the parameters"
+expect_jq '.parameters.delay_ms' 4000 "fetch returns the parameters"
 PW=$(jqb .credentials.password)
-req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1500}}'
+req PUT "$B/ba-1?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":4000}}'
 expect_status 200 "identical repeat after completion"
 expect_jq '.credentials.password' "$PW" "with the same credentials"
 

@@ -66,7 +66,7 @@ expect_status 200 "the second deprovision works"
 expect_true "tenant gone" sh -c "! test -f '$WORK/data/fake-tenants/$(instance_tenant d-3)'"
 
 # Async deprovision
-req PUT "/v2/service_instances/d-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1200}')"
+req PUT "/v2/service_instances/d-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":3000}')"
 poll_instance d-a
 req DELETE "/v2/service_instances/d-a?service_id=svc-fake&plan_id=plan-async"
 expect_error 422 AsyncRequired "async plan deprovision without accepts_incomplete"

@@ -41,20 +41,20 @@ req GET /v2/service_instances/f-2/service_bindings/fb-1
 expect_error 404 NotFound "a binding fetched through another instance is 404"
 
 # 404 while provisioning, 422 while updating, 404 while binding
-req PUT "/v2/service_instances/f-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1200}')"
+req PUT "/v2/service_instances/f-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":3000}')"
 req GET /v2/service_instances/f-a
 expect_error 404 NotFound "fetch while provisioning is 404"
 poll_instance f-a
 req GET /v2/service_instances/f-a
 expect_status 200 "fetch after provisioning"
-req PATCH "/v2/service_instances/f-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"delay_ms":1200}}'
+req PATCH "/v2/service_instances/f-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"delay_ms":3000}}'
 OP=$(jqb .operation)
 req GET /v2/service_instances/f-a
 expect_error 422 ConcurrencyError "fetch while updating is 422 ConcurrencyError"
 poll_instance f-a "$OP"
 req GET /v2/service_instances/f-a
 expect_status 200 "fetch after the update"
-req PUT "/v2/service_instances/f-a/service_bindings/fb-a?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":1200}}'
+req PUT "/v2/service_instances/f-a/service_bindings/fb-a?accepts_incomplete=true" '{"service_id":"svc-fake","plan_id":"plan-async","parameters":{"delay_ms":3000}}'
 req GET /v2/service_instances/f-a/service_bindings/fb-a
 expect_error 404 NotFound "fetch a binding while binding is 404"
 poll_binding f-a fb-a
@@ -62,7 +62,7 @@ req GET /v2/service_instances/f-a/service_bindings/fb-a
 expect_status 200 "fetch the binding after binding"
 
 # Sync provision in flight: 404 too
-bg_req slow PUT /v2/service_instances/f-s "$(provision_body plan-sync '{"delay_ms":1500}')"
+bg_req slow PUT /v2/service_instances/f-s "$(provision_body plan-sync '{"delay_ms":3000}')"
 expect_true "the slow provision is recorded" wait_for 5 sh -c "curl -s -u $USER_NAME:$USER_PASS -H 'X-Broker-API-Version: 2.17' $BASE/v2/service_instances/f-s/last_operation | grep -q 'in progress'"
 req GET /v2/service_instances/f-s
 expect_error 404 NotFound "fetch while a sync provision runs is 404"

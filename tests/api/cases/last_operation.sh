@@ -21,7 +21,7 @@ expect_error 400 BadRequest "unknown operation"
 req GET "/v2/service_instances/l-1/last_operation?service_id="
 expect_error 400 BadRequest "empty service_id hint"
 
-req PUT "/v2/service_instances/l-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1500}')"
+req PUT "/v2/service_instances/l-a?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":3000}')"
 OPA=$(jqb .operation)
 req PUT "/v2/service_instances/l-b?accepts_incomplete=true" "$(provision_body plan-async)"
 OPB=$(jqb .operation)

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/../lib.sh"
 start_broker
 
-req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1500}')"
+req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":4000}')"
 expect_status 202 "async provision"
 OP=$(jqb .operation)
 expect_jq '.operation | type == "string" and length > 0 and length <= 10000' true "202 carries an operation of at most 10,000 characters"
@@ -11,12 +11,12 @@ expect_jq '.operation | type == "string" and length > 0 and length <= 10000' tru
 # This driver gives every instance one (the fetch below shows it), so the 202 must carry it.
 expect_jq '.dashboard_url | type' string "202 carries the dashboard_url the instance will have"
 
-req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1500}')"
+req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":4000}')"
 expect_status 202 "identical repeat while in progress answers 202, not 200"
 expect_jq '.operation' "$OP" "with the same operation"
-req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1501}')"
+req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":4001}')"
 expect_error 409 Conflict "different attributes while in progress"
-req PUT "/v2/service_instances/a-1" "$(provision_body plan-async '{"delay_ms":1500}')"
+req PUT "/v2/service_instances/a-1" "$(provision_body plan-async '{"delay_ms":4000}')"
 expect_error 422 AsyncRequired "the repeat without accepts_incomplete"
 
 req GET /v2/service_instances/a-1
@@ -37,8 +37,8 @@ expect_true "the tenant exists" has_instance a-1
 req GET /v2/service_instances/a-1
 expect_status 200 "fetch right after succeeded"
 expect_jq '.dashboard_url | startswith("https://dashboard.example.test/")' true "fetch shows the dashboard_url"
-expect_jq '.parameters.delay_ms' 1500 "fetch shows the parameters"
-req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":1500}')"
+expect_jq '.parameters.delay_ms' 4000 "fetch shows the parameters"
+req PUT "/v2/service_instances/a-1?accepts_incomplete=true" "$(provision_body plan-async '{"delay_ms":4000}')"
 expect_status 200 "identical repeat after completion answers 200"
 req GET "/v2/service_instances/a-1/last_operation?operation=$OP"
 expect_jq '.state' succeeded "the finished state is remembered"

@@ -76,11 +76,11 @@ req PUT "/v2/service_instances/u-a?accepts_incomplete=true" "$(provision_body pl
 poll_instance u-a
 req PATCH /v2/service_instances/u-a '{"service_id":"svc-fake","parameters":{"size":2}}'
 expect_error 422 AsyncRequired "async plan update without accepts_incomplete"
-req PATCH "/v2/service_instances/u-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"size":2,"delay_ms":1500}}'
+req PATCH "/v2/service_instances/u-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"size":2,"delay_ms":4000}}'
 expect_status 202 "async update"
 OP=$(jqb .operation)
 expect_jq '.operation | length > 0' true "with an operation"
-req PATCH "/v2/service_instances/u-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"size":2,"delay_ms":1500}}'
+req PATCH "/v2/service_instances/u-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"size":2,"delay_ms":4000}}'
 expect_status 202 "identical repeat of an update in progress answers 202"
 expect_jq '.operation' "$OP" "with the same operation"
 req PATCH "/v2/service_instances/u-a?accepts_incomplete=true" '{"service_id":"svc-fake","parameters":{"size":3}}'
