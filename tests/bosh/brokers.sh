@@ -20,6 +20,7 @@ work=$(mktemp -d /tmp/osb-bosh-test.XXXXXX)
 chmod 711 "$work"
 pids=()
 pg_dirs=()
+mariadb_dirs=()
 cleanup() {
 	local rc=$?
 	set +e
@@ -28,6 +29,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	for dir in "${pg_dirs[@]}"; do "$root/scripts/pg-stop.sh" "$dir" >/dev/null 2>&1; done
+	for dir in "${mariadb_dirs[@]}"; do "$root/scripts/mariadb-stop.sh" "$dir" >/dev/null 2>&1; done
 	if [ "$rc" != 0 ]; then
 		for log in "$work"/*.log; do
 			[ -f "$log" ] || continue
@@ -173,6 +175,16 @@ start_postgresql() {
 	pg_password=$pw
 }
 
+start_mariadb() {
+	local port pw dir=$work/mariadb
+	port=$("$root/scripts/free-port.sh")
+	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	mariadb_dirs+=("$dir")
+	"$root/scripts/mariadb-start.sh" "$dir" "$port" "$pw" >/dev/null || fail "MariaDB did not start"
+	server_port=$port
+	server_password=$pw
+}
+
 # One broker started from one rendered case; checks health, catalog and accounts.
 run_case() {
 	local mw=$1 case_name=$2 scheme=$3 want_services=$4
@@ -204,7 +216,7 @@ run_case() {
 	done
 	expect 401 "$(status_of "$url/v2/catalog" "${tls[@]}" -u 'broker:wrong-password' -H 'X-Broker-API-Version: 2.17')" \
 		"$job ($case_name): GET /v2/catalog with a wrong password"
-	if [ -n "${pg_port:-}" ] && [ "$mw" = postgresql ]; then
+	if [ "${real_server:-0}" = 1 ]; then
 		expect 200 "$(status_of "$url/health/ready" "${tls[@]}")" "$job ($case_name): /health/ready (admin login to the real server)"
 	fi
 	kill -TERM "$broker_pid"
@@ -216,10 +228,11 @@ start_brokers() {
 	local mw shipped
 	for mw in "${!binaries[@]}"; do
 		shipped=$(service_names "$root/catalog/$mw.json")
-		pg_port=
+		real_server=0
 		case $mw in
 		postgresql)
 			start_postgresql
+			real_server=1
 			# The server found through the `postgres` link alone: host, port, admin password.
 			[ "$tls_only" = 1 ] || run_case postgresql linked http "$shipped" --link "postgres={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"databases\":{\"port\":$pg_port,\"roles\":[{\"name\":\"postgres\",\"password\":\"$pg_password\"}]}}}"
 			# Every property set: two accounts, the catalog from a property, explicit server settings;
@@ -232,6 +245,20 @@ start_brokers() {
 				run_case postgresql full https "$catalog_services" "${server[@]}"
 			else
 				run_case postgresql full http "$catalog_services" "${server[@]}"
+			fi
+			;;
+		mysql)
+			start_mariadb
+			real_server=1
+			local server=(--set 'mysql.host="127.0.0.1"' --set "mysql.port=$server_port" --set 'mysql.admin_user="root"'
+				--set "mysql.admin_password=\"$server_password\"")
+			if [ "$tls_only" = 1 ]; then
+				run_case mysql full https auto "${server[@]}"
+			else
+				# Port from the `mysql` link; then every property set.
+				run_case mysql linked http "$shipped" --link "mysql={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"port\":$server_port}}" \
+					--set 'mysql.admin_user="root"' --set "mysql.admin_password=\"$server_password\""
+				run_case mysql full http auto "${server[@]}"
 			fi
 			;;
 		*)
