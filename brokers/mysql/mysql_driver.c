@@ -1,11 +1,15 @@
-/* MySQL/MariaDB driver: an instance is a database with its character set, a binding a user with ALL on it only. */
+/* MySQL/MariaDB driver: an instance is a database (shared server or a mariadbd of its own), a binding a user with ALL on it only. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -13,6 +17,8 @@
 #include <openssl/evp.h>
 
 #include <osb.h>
+#include <osb/deployer.h>
+#include <osb/exec.h>
 
 #include "mysql_driver.h"
 
@@ -22,6 +28,12 @@
 /* list and purge run outside any request, so they get their own budget. */
 #define MY_RECONCILE_TIMEOUT_MS 30000
 #define MY_HEALTH_TIMEOUT_MS 1000
+
+/* A dedicated server: how long its start and its data directory's initialisation may take. */
+#define MY_DEDICATED_START_MS 60000
+#define MY_INSTALL_DB_TIMEOUT_MS 120000
+/* The dedicated server's root password, in its instance directory (mode 0600). */
+#define MY_ROOT_PW_FILE "root.pw"
 
 /* "*" and 40 hex digits: a mysql_native_password hash, plus NUL. */
 #define MY_HASH_SIZE 42
@@ -41,6 +53,10 @@ struct my_state {
 	char *admin_password;  /* its password; never logged */
 	char *public_host;     /* host written into credentials */
 	int public_port;       /* port written into credentials */
+	osb_deployer *deployer; /* the core's, for dedicated plans; NULL without a `dedicated` config section */
+	char *mariadbd;        /* server program of dedicated instances */
+	char *install_db;      /* mariadb-install-db, which initialises their data directories */
+	char *dedicated_host;  /* IP address dedicated servers listen on, and credentials name */
 };
 
 /* Where one operation connects: the shared server, or an instance's own server. */
@@ -51,6 +67,8 @@ struct my_target {
 	const char *password;
 	const char *public_host;
 	int public_port;
+	int dedicated;         /* an instance's own server */
+	char secret[OSB_SECRET_DEFAULT_LEN + 1]; /* its root password, read from its directory */
 };
 
 /* Why a step failed: an osb_error_code, the server's error number and a text without secrets. */
@@ -501,6 +519,31 @@ static int my_max_user_connections(const osb_request *req)
 	return (int)limit;
 }
 
+/* mysql_native_password's hash, "*" + HEX(SHA1(SHA1(password))), so the password itself never reaches the server. */
+static int my_password_hash(char out[MY_HASH_SIZE], const char *password)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char one[EVP_MAX_MD_SIZE], two[EVP_MAX_MD_SIZE];
+	unsigned int n1 = 0, n2 = 0, i;
+	int rc = OSB_ERROR;
+
+	if (!EVP_Digest(password, strlen(password), one, &n1, EVP_sha1(), NULL) || n1 != 20)
+		goto done;
+	if (!EVP_Digest(one, n1, two, &n2, EVP_sha1(), NULL) || n2 != 20)
+		goto done;
+	out[0] = '*';
+	for (i = 0; i < 20; i++) {
+		out[1 + 2 * i] = hex[two[i] >> 4];
+		out[2 + 2 * i] = hex[two[i] & 15];
+	}
+	out[41] = '\0';
+	rc = 0;
+done:
+	explicit_bzero(one, sizeof(one));
+	explicit_bzero(two, sizeof(two));
+	return rc;
+}
+
 /* -- targets -------------------------------------------------------------- */
 
 static void my_shared_target(const struct my_state *st, struct my_target *t)
@@ -513,28 +556,291 @@ static void my_shared_target(const struct my_state *st, struct my_target *t)
 	t->public_port = st->public_port;
 }
 
-/* Where the request's instance lives. */
+/* Whether the request's instance has a server of its own: its saved state says, else (provision) its plan. */
+static int my_is_dedicated(const osb_request *req)
+{
+	const cJSON *saved = osb_request_instance_state(req), *item = NULL;
+
+	if (saved)
+		item = cJSON_GetObjectItemCaseSensitive(saved, "dedicated");
+	if (!item)
+		item = cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req), "dedicated");
+	return cJSON_IsTrue(item);
+}
+
+/* Read a dedicated server's root password from its directory. */
+static int my_read_root_password(char out[OSB_SECRET_DEFAULT_LEN + 1], const char *dir)
+{
+	char path[640], buf[OSB_SECRET_DEFAULT_LEN + 2];
+	ssize_t n;
+	int fd, rc = OSB_ERROR;
+
+	out[0] = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, MY_ROOT_PW_FILE) >= sizeof(path))
+		return OSB_ERROR;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return OSB_ERROR;
+	n = read(fd, buf, sizeof(buf));
+	if (n == OSB_SECRET_DEFAULT_LEN) {
+		memcpy(out, buf, OSB_SECRET_DEFAULT_LEN);
+		out[OSB_SECRET_DEFAULT_LEN] = '\0';
+		rc = 0;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int my_dedicated_ready(int port, const char *dir, void *payload);
+static int my_dedicated_prepare(const char *dir, int port, void *payload);
+
+/* How the deployer runs an instance's mariadbd; the strings live in `bind`. */
+static void my_dedicated_spec(const struct my_state *st, osb_process_spec *spec, const char *argv[16],
+			      char bind[80], int timeout_ms)
+{
+	size_t n = 0;
+
+	snprintf(bind, 80, "--bind-address=%s", st->dedicated_host);
+	argv[n++] = st->mariadbd;
+	argv[n++] = "--no-defaults";
+	argv[n++] = "--datadir={dir}/data";
+	if (geteuid() == 0)
+		argv[n++] = "--user=root";
+	argv[n++] = bind;
+	argv[n++] = "--port={port}";
+	argv[n++] = "--socket={dir}/mysqld.sock";
+	argv[n++] = "--pid-file={dir}/mysqld.pid";
+	argv[n++] = "--log-error={dir}/error.log";
+	argv[n++] = "--skip-name-resolve";
+	argv[n++] = "--innodb-buffer-pool-size=32M";
+	argv[n] = NULL;
+	memset(spec, 0, sizeof(*spec));
+	spec->kind = "mariadb";
+	spec->argv = argv;
+	spec->prepare = my_dedicated_prepare;
+	spec->ready = my_dedicated_ready;
+	spec->payload = (void *)st;
+	spec->stop_signal = 0;
+	spec->start_timeout_ms = timeout_ms < MY_DEDICATED_START_MS ? timeout_ms : MY_DEDICATED_START_MS;
+}
+
+/*
+ * The instance's own server: started (again) when `start`, else only when the
+ * deployer has it on record already.
+ * @return 0, OSB_ENOTFOUND (no server on record and !start) or an error.
+ */
+static int my_dedicated_target(osb_request *req, const struct my_state *st, struct my_target *t, int start,
+			       struct my_err *err)
+{
+	osb_process_spec spec;
+	osb_deployment dep;
+	const char *argv[16];
+	char bind[80];
+	int rc;
+
+	if (!st->deployer)
+		return my_fail(err, OSB_EBACKEND, "dedicated plans need a \"dedicated\" section (port_range) in the broker's config");
+	if (!start) {
+		rc = osb_deployer_lookup(st->deployer, osb_request_instance_id(req), &dep);
+		if (rc == OSB_ENOTFOUND)
+			return rc;
+		if (rc < 0)
+			return my_fail(err, rc, "cannot look up the instance's dedicated server");
+	}
+	my_dedicated_spec(st, &spec, argv, bind, osb_request_timeout_ms(req));
+	osb_request_set_progress(req, "starting a dedicated MariaDB server");
+	rc = osb_deployer_ensure(st->deployer, osb_request_instance_id(req), &spec, &dep);
+	if (rc < 0)
+		return my_fail(err, rc, "the instance's dedicated MariaDB server did not start (the broker's log says why)");
+	if (my_read_root_password(t->secret, dep.dir) < 0)
+		return my_fail(err, OSB_EBACKEND, "the dedicated server's admin password is missing from its directory");
+	t->host = st->dedicated_host;
+	t->port = dep.port;
+	t->user = "root";
+	t->password = t->secret;
+	t->public_host = st->dedicated_host;
+	t->public_port = dep.port;
+	t->dedicated = 1;
+	return 0;
+}
+
+/* Where the request's instance lives; a dedicated server is started when it is not running. */
 static int my_target_for(osb_request *req, const struct my_state *st, struct my_target *t, struct my_err *err)
 {
-	(void)req;
-	(void)err;
+	if (my_is_dedicated(req))
+		return my_dedicated_target(req, st, t, osb_request_operation(req) == OSB_OP_PROVISION, err);
 	my_shared_target(st, t);
 	return 0;
 }
 
 static void my_target_free(struct my_target *t)
 {
-	(void)t;
+	explicit_bzero(t->secret, sizeof(t->secret));
+}
+
+/* -- dedicated servers ---------------------------------------------------- */
+
+/* Write `len` bytes to a new file of mode 0600 in `dir`, replacing an older one. */
+static int my_write_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	char path[640];
+	int fd, rc = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return OSB_ERROR;
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return OSB_ERROR;
+	while (len > 0 && rc == 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = OSB_ERROR;
+		else {
+			data += n;
+			len -= (size_t)n;
+		}
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = OSB_ERROR;
+	if (close(fd) != 0)
+		rc = OSB_ERROR;
+	return rc;
+}
+
+/* Run a program of the server's own tools; its output goes to {dir}/{log}, never to the broker's log. */
+static int my_run_tool(const char *dir, const char *log, const char *const *argv, int timeout_ms)
+{
+	osb_exec_options opt = { 0 };
+	osb_exec_result res = { 0 };
+	int rc;
+
+	opt.argv = argv;
+	opt.cwd = dir;
+	opt.timeout_ms = timeout_ms;
+	rc = osb_exec(&res, &opt);
+	if (res.out && res.err) {
+		char *text = malloc(res.out_len + res.err_len + 1);
+
+		if (text) {
+			memcpy(text, res.out, res.out_len);
+			memcpy(text + res.out_len, res.err, res.err_len);
+			my_write_private(dir, log, text, res.out_len + res.err_len);
+			free(text);
+		}
+	}
+	if (rc != 0)
+		osb_log(OSB_LOG_ERROR, "mysql.tool_failed", "%s failed (%s%d%s); its output is in %s/%s", argv[0],
+			rc > 0 ? "exit status " : "", rc > 0 ? rc : res.signal,
+			res.timed_out ? ", timed out" : res.start_errno ? ", cannot start" : "", dir, log);
+	osb_exec_result_free(&res);
+	return rc > 0 ? OSB_EBACKEND : rc;
+}
+
+/*
+ * Initialise an instance's data directory: a fresh system database whose root
+ * (on localhost and 127.0.0.1 only, no anonymous users) has a generated
+ * password. The password goes to {dir}/root.pw (0600); mariadb-install-db gets
+ * only its hash. Idempotent: a partial directory of an interrupted attempt is
+ * removed first.
+ */
+static int my_dedicated_prepare(const char *dir, int port, void *payload)
+{
+	const struct my_state *st = payload;
+	char data[600], datadir[620], extra[620], initsql[640], sql[1024];
+	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", hash[MY_HASH_SIZE] = "";
+	const char *rm[] = { "rm", "-rf", "--", data, NULL };
+	const char *install[10];
+	size_t n = 0;
+	int len, rc;
+
+	(void)port;
+	if ((size_t)snprintf(data, sizeof(data), "%s/data", dir) >= sizeof(data) ||
+	    (size_t)snprintf(datadir, sizeof(datadir), "--datadir=%s", data) >= sizeof(datadir) ||
+	    (size_t)snprintf(initsql, sizeof(initsql), "%s/init.sql", dir) >= sizeof(initsql) ||
+	    (size_t)snprintf(extra, sizeof(extra), "--extra-file=%s", initsql) >= sizeof(extra)) {
+		osb_log(OSB_LOG_ERROR, "mysql.prepare", "the instance directory's path is too long");
+		return OSB_ERROR;
+	}
+	if ((rc = my_run_tool(dir, "rm.log", rm, 30000)) < 0)
+		goto done;
+	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
+	    my_password_hash(hash, password) < 0) {
+		rc = OSB_ERROR;
+		goto done;
+	}
+	if ((rc = my_write_private(dir, MY_ROOT_PW_FILE, password, strlen(password))) < 0) {
+		osb_log(OSB_LOG_ERROR, "mysql.prepare", "cannot write %s/%s: %s", dir, MY_ROOT_PW_FILE, strerror(errno));
+		goto done;
+	}
+	/* Run by mariadb-install-db in bootstrap mode, where the grant tables must be loaded first. */
+	len = snprintf(sql, sizeof(sql),
+		       "FLUSH PRIVILEGES;\n"
+		       "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1'));\n"
+		       "FLUSH PRIVILEGES;\n"
+		       "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\n"
+		       "ALTER USER 'root'@'localhost', 'root'@'127.0.0.1' IDENTIFIED BY PASSWORD '%s';\n"
+		       "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\n", hash);
+	if (len < 0 || (size_t)len >= sizeof(sql) || (rc = my_write_private(dir, "init.sql", sql, (size_t)len)) < 0) {
+		rc = OSB_ERROR;
+		goto done;
+	}
+	install[n++] = st->install_db;
+	install[n++] = "--no-defaults";
+	install[n++] = datadir;
+	if (geteuid() == 0)
+		install[n++] = "--user=root";
+	install[n++] = "--auth-root-authentication-method=normal";
+	install[n++] = "--skip-test-db";
+	install[n++] = "--skip-name-resolve";
+	install[n++] = extra;
+	install[n] = NULL;
+	rc = my_run_tool(dir, "install-db.log", install, MY_INSTALL_DB_TIMEOUT_MS);
+done:
+	unlink(initsql);
+	explicit_bzero(sql, sizeof(sql));
+	explicit_bzero(password, sizeof(password));
+	explicit_bzero(hash, sizeof(hash));
+	return rc;
+}
+
+/* Whether the instance's server takes its root's login and a statement. */
+static int my_dedicated_ready(int port, const char *dir, void *payload)
+{
+	const struct my_state *st = payload;
+	struct my_target t = { 0 };
+	struct my_session s = { 0 };
+	struct my_err err = { 0 };
+	int rc;
+
+	if (my_read_root_password(t.secret, dir) < 0)
+		return OSB_ERROR;
+	t.host = st->dedicated_host;
+	t.port = port;
+	t.user = "root";
+	t.password = t.secret;
+	if ((rc = my_open(&s, &t, MY_HEALTH_TIMEOUT_MS, &err)) == 0)
+		rc = my_run(&s, "SELECT 1");
+	my_close(&s);
+	my_target_free(&t);
+	return rc;
 }
 
 /* -- instances ------------------------------------------------------------ */
 
-static int my_save_instance(osb_request *req, const char *db, struct my_err *err)
+static int my_save_instance(osb_request *req, const struct my_target *t, const char *db, struct my_err *err)
 {
 	cJSON *saved = cJSON_CreateObject();
 	int rc;
 
-	if (!saved || !cJSON_AddStringToObject(saved, "database", db)) {
+	/* No secret here: a dedicated server's password stays in its directory. */
+	if (!saved || !cJSON_AddStringToObject(saved, "database", db) ||
+	    !cJSON_AddBoolToObject(saved, "dedicated", t->dedicated) ||
+	    (t->dedicated && !cJSON_AddNumberToObject(saved, "port", t->port))) {
 		cJSON_Delete(saved);
 		return my_fail(err, OSB_ENOMEM, "out of memory");
 	}
@@ -569,9 +875,10 @@ static int mysql_provision(osb_request *req, void *state)
 	/* A retry may find the database an earlier attempt made: give it this request's settings. */
 	if ((rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation)) < 0)
 		goto done;
-	if ((rc = my_save_instance(req, db, &err)) < 0)
+	if ((rc = my_save_instance(req, &t, db, &err)) < 0)
 		goto done;
-	osb_log(OSB_LOG_INFO, "mysql.provisioned", "database %s ready (%s, %s)", db, charset, collation);
+	osb_log(OSB_LOG_INFO, "mysql.provisioned", "database %s ready on %s:%d (%s, %s)", db,
+		t.dedicated ? "its own server" : "the shared server", t.port, charset, collation);
 done:
 	my_close(&s);
 	my_target_free(&t);
@@ -595,6 +902,12 @@ static int mysql_update(osb_request *req, void *state)
 	osb_name_instance(db, osb_request_instance_id(req));
 	if ((rc = my_check_parameters(osb_request_parameters(req), &charset, &collation, &err)) < 0)
 		goto done;
+	if (my_is_dedicated(req) !=
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req), "dedicated"))) {
+		rc = my_fail(&err, OSB_EUNSUPPORTED,
+			     "an instance cannot move between a shared server and a dedicated one: create a new instance");
+		goto done;
+	}
 	if ((rc = my_target_for(req, st, &t, &err)) < 0)
 		goto done;
 	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
@@ -640,6 +953,15 @@ static int mysql_deprovision(osb_request *req, void *state)
 	int rc;
 
 	osb_name_instance(db, osb_request_instance_id(req));
+	if (my_is_dedicated(req)) {
+		/* Without a deployer nothing was ever started: a failed provision's rollback lands here. */
+		if (st->deployer && osb_deployer_remove(st->deployer, osb_request_instance_id(req)) != 0)
+			rc = my_fail(&err, OSB_EBACKEND, "cannot stop and delete the instance's dedicated server"
+				     " (the broker's log says why)");
+		else
+			osb_log(OSB_LOG_INFO, "mysql.deprovisioned", "dedicated server of %s stopped and deleted", db);
+		goto done;
+	}
 	if ((rc = my_target_for(req, st, &t, &err)) < 0)
 		goto done;
 	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
@@ -656,31 +978,6 @@ done:
 }
 
 /* -- bindings ------------------------------------------------------------- */
-
-/* mysql_native_password's hash, "*" + HEX(SHA1(SHA1(password))), so the password itself never reaches the server. */
-static int my_password_hash(char out[MY_HASH_SIZE], const char *password)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char one[EVP_MAX_MD_SIZE], two[EVP_MAX_MD_SIZE];
-	unsigned int n1 = 0, n2 = 0, i;
-	int rc = OSB_ERROR;
-
-	if (!EVP_Digest(password, strlen(password), one, &n1, EVP_sha1(), NULL) || n1 != 20)
-		goto done;
-	if (!EVP_Digest(one, n1, two, &n2, EVP_sha1(), NULL) || n2 != 20)
-		goto done;
-	out[0] = '*';
-	for (i = 0; i < 20; i++) {
-		out[1 + 2 * i] = hex[two[i] >> 4];
-		out[2 + 2 * i] = hex[two[i] & 15];
-	}
-	out[41] = '\0';
-	rc = 0;
-done:
-	explicit_bzero(one, sizeof(one));
-	explicit_bzero(two, sizeof(two));
-	return rc;
-}
 
 /* Percent-encode everything but RFC 3986 unreserved characters, into the request's arena. */
 static char *my_urlencode(osb_request *req, const char *s)
@@ -762,7 +1059,10 @@ static int mysql_bind(osb_request *req, void *state)
 		rc = my_fail(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
-	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+	rc = my_target_for(req, st, &t, &err);
+	if (rc == OSB_ENOTFOUND)
+		rc = my_fail(&err, OSB_EBACKEND, "the instance's dedicated server is missing");
+	if (rc < 0)
 		goto done;
 	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
 		goto done;
@@ -815,7 +1115,13 @@ static int mysql_unbind(osb_request *req, void *state)
 	int rc;
 
 	osb_name_binding(user, osb_request_binding_id(req));
-	if ((rc = my_target_for(req, st, &t, &err)) < 0)
+	rc = my_target_for(req, st, &t, &err);
+	if (rc == OSB_ENOTFOUND) {
+		/* The instance's server is gone, and the user with it. */
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0)
 		goto done;
 	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
 		goto done;
@@ -937,6 +1243,9 @@ static void my_state_free(struct my_state *st)
 	free(st->host);
 	free(st->admin_user);
 	free(st->public_host);
+	free(st->mariadbd);
+	free(st->install_db);
+	free(st->dedicated_host);
 	free(st);
 }
 
@@ -991,13 +1300,14 @@ static int mysql_driver_init(void **state, const cJSON *config, const osb_broker
 {
 	static const char *const known[] = {
 		"host", "port", "admin_user", "admin_password", "public_host", "public_port",
+		"mariadbd", "install_db", "dedicated_host",
 	};
+	struct in6_addr addr;
 	struct my_state *st = NULL;
 	const cJSON *item;
 	size_t i;
 	int rc = 0;
 
-	(void)broker;
 	*state = NULL;
 	if (config && !cJSON_IsObject(config)) {
 		osb_log(OSB_LOG_ERROR, "mysql.config", "driver must be an object");
@@ -1021,8 +1331,18 @@ static int mysql_driver_init(void **state, const cJSON *config, const osb_broker
 	    (rc = my_config_string(&st->admin_user, config, "admin_user", "root")) < 0 ||
 	    (rc = my_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
 	    (rc = my_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
-	    (rc = my_config_port(&st->public_port, config, "public_port", st->port)) < 0)
+	    (rc = my_config_port(&st->public_port, config, "public_port", st->port)) < 0 ||
+	    (rc = my_config_string(&st->mariadbd, config, "mariadbd", "mariadbd")) < 0 ||
+	    (rc = my_config_string(&st->install_db, config, "install_db", "mariadb-install-db")) < 0 ||
+	    (rc = my_config_string(&st->dedicated_host, config, "dedicated_host", "127.0.0.1")) < 0)
 		goto done;
+	/* It becomes a server argument: an IP address literal, nothing else. */
+	if (inet_pton(AF_INET, st->dedicated_host, &addr) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr) != 1) {
+		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.dedicated_host must be an IP address");
+		rc = OSB_EBADREQUEST;
+		goto done;
+	}
+	st->deployer = broker ? osb_broker_deployer(broker) : NULL;
 	/* Not thread-safe, so once here, before the callbacks' threads use the library. */
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		osb_log(OSB_LOG_ERROR, "mysql.init", "cannot initialise the MariaDB client library");
@@ -1030,8 +1350,9 @@ static int mysql_driver_init(void **state, const cJSON *config, const osb_broker
 		goto done;
 	}
 	/* No connection here: the broker starts while the server is down and reports unready. */
-	osb_log(OSB_LOG_INFO, "mysql.config", "MySQL at %s:%d as %s, credentials name %s:%d",
-		st->host, st->port, st->admin_user, st->public_host, st->public_port);
+	osb_log(OSB_LOG_INFO, "mysql.config", "MySQL at %s:%d as %s, credentials name %s:%d; dedicated plans %s",
+		st->host, st->port, st->admin_user, st->public_host, st->public_port,
+		st->deployer ? "enabled" : "disabled (no \"dedicated\" section)");
 	*state = st;
 	st = NULL;
 done:
@@ -1048,7 +1369,8 @@ static void mysql_driver_shutdown(void *state)
 static const struct osb_driver driver = {
 	.abi_version = OSB_DRIVER_INIT,
 	.name = "mysql",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
+		OSB_CAP_BINDING_ROTATION,
 	.init = mysql_driver_init,
 	.shutdown = mysql_driver_shutdown,
 	.provision = mysql_provision,
