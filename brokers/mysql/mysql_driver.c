@@ -189,6 +189,12 @@ static int my_open(struct my_session *s, const struct my_target *t, int timeout_
 	}
 	snprintf(sql, sizeof(sql), "SET SESSION max_statement_time = %.3f, lock_wait_timeout = %u",
 		 statement_s, secs);
+	if (mysql_real_query(s->conn, sql, strlen(sql)) == 0)
+		return 0;
+	/* MySQL has no max_statement_time (MariaDB's): keep the lock limit and the client timeouts. */
+	if (mysql_errno(s->conn) != ER_UNKNOWN_SYSTEM_VARIABLE)
+		return my_conn_fail(s, "session setup");
+	snprintf(sql, sizeof(sql), "SET SESSION lock_wait_timeout = %u", secs);
 	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
 		return my_conn_fail(s, "session setup");
 	return 0;
@@ -1072,12 +1078,13 @@ static int mysql_bind(osb_request *req, void *state)
 		rc = my_fail(&err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
 		goto done;
 	}
-	if ((rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED BY PASSWORD %L WITH MAX_USER_CONNECTIONS %d",
-			 user, hash, limit)) < 0)
+	/* IDENTIFIED WITH … AS: the same on MariaDB and MySQL 5.7/8.0. */
+	if ((rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0)
 		goto done;
 	/* A retry finds the user an earlier attempt made: give it this attempt's password. */
-	if ((rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED BY PASSWORD %L WITH MAX_USER_CONNECTIONS %d",
-			 user, hash, limit)) < 0)
+	if ((rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0)
 		goto done;
 	if ((rc = my_run(&s, "GRANT ALL PRIVILEGES ON %I.* TO %L@'%%'", pattern, user)) < 0)
 		goto done;
