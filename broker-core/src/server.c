@@ -23,6 +23,7 @@
 #include "osb/secret.h"
 #include "ratelimit.h"
 #include "reconcile.h"
+#include "tls_shim.h"
 
 const char *osb_broker_data_dir(const osb_broker *broker)
 {
@@ -359,6 +360,14 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	if (osb_engine_start(&broker.engine, &broker) != 0) {
 		fprintf(stderr, "%s: cannot start the operation engine\n", argv[0]);
 		goto done;
+	}
+	if (config->tls_certificate) {
+		char shim_dir[4096];
+		snprintf(shim_dir, sizeof shim_dir, "%s/tls-shim", config->data_dir);
+		if (osb_tls_shim_load(shim_dir) != 0) {
+			fprintf(stderr, "%s: cannot prepare TLS (see the log)\n", argv[0]);
+			goto done;
+		}
 	}
 	mg_init_library(config->tls_certificate ? MG_FEATURES_TLS : 0);
 	ctx = start_http(&broker, &pem);
