@@ -325,6 +325,15 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		fprintf(stderr, "%s: cannot create data_dir %s: %s\n", argv[0], config->data_dir, strerror(errno));
 		goto done;
 	}
+	if (config->store_type == OSB_STORE_SQLITE && strchr(config->store_path, '/')) {
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s", config->store_path);
+		*strrchr(parent, '/') = '\0';
+		if (parent[0] && mkdir_p(parent, 0700) != 0) {
+			fprintf(stderr, "%s: cannot create %s for store.path: %s\n", argv[0], parent, strerror(errno));
+			goto done;
+		}
+	}
 	if (!config->has_key && load_or_create_key(config) != 0)
 		goto done;
 
