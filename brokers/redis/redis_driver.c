@@ -1,5 +1,7 @@
 /* Redis driver: an instance is a key prefix on a shared server, a binding an ACL user confined to it. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -8,10 +10,12 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include <osb.h>
+#include <osb/deployer.h>
 
 #include "redis_driver.h"
 
@@ -58,6 +62,9 @@ struct rd_state {
 	char *admin_user;        /* ACL user with +@all ~* &* (or "default" with requirepass) */
 	char *admin_password;    /* its password; never logged */
 	char *public_host;       /* host written into credentials */
+	char *redis_server;      /* program of dedicated servers */
+	char *dedicated_host;    /* IP address dedicated servers listen on (besides 127.0.0.1) and credentials name */
+	const osb_broker *broker; /* for the deployer of dedicated plans */
 	atomic_int no_aclfile_logged; /* the "no aclfile, ACL SAVE skipped" warning was logged */
 };
 
@@ -425,17 +432,314 @@ static int rd_drop_shared(struct rd_conn *c, struct rd_state *st, const char *pr
 	return rd_scan(c, pattern, rd_unlink_batch, removed);
 }
 
+/* -- dedicated servers ----------------------------------------------------- */
+
+/* Files of a dedicated server in its directory, besides what Redis writes itself. */
+#define RD_CONF_FILE "redis.conf"
+#define RD_ACL_FILE "users.acl"
+#define RD_ADMIN_FILE "admin.pw"
+/* The dedicated server's own admin user; its password lives only in RD_ADMIN_FILE (mode 0600). */
+#define RD_DEDICATED_ADMIN "admin"
+#define RD_READY_TIMEOUT_MS 500
+#define RD_START_TIMEOUT_MS 30000
+
+/*
+ * What a binding may do on a dedicated server: the whole keyspace is its
+ * instance's, so KEYS, SCAN, FLUSHDB, INFO and other databases are fine; the
+ * server's configuration, files, replication and users stay the broker's.
+ */
+static const char *const rd_dedicated_rules[] = {
+	"+@all", "-@dangerous", "-@admin",
+	"+keys", "+flushdb", "+flushall", "+swapdb", "+info", "+sort", "+sort_ro",
+	"+client|list", "+client|kill", "+slowlog|get", "+slowlog|len", "+latency|latest",
+	"-config", "-debug", "-monitor", "-shutdown", "-module", "-replicaof", "-slaveof", "-migrate",
+	"-failover", "-save", "-bgsave", "-bgrewriteaof",
+	"-acl", "+acl|whoami", "+acl|cat", "+acl|genpass",
+};
+
+static const char *const rd_policies[] = {
+	"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+	"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+};
+
+/* Settings a dedicated server is rendered with: payload of prepare and ready. */
+struct rd_dedicated {
+	const struct rd_state *st;
+	char maxmemory[24];      /* "64mb", from the plan's x-osb.maxmemory */
+	char policy[24];         /* maxmemory-policy, from the parameters or the plan */
+	const char *host;        /* address in credentials; the server binds it too when it is an IP */
+};
+
+/*
+ * Whether the instance runs on a server of its own. The mode saved at
+ * provision wins, so an update sees the instance's current kind, not the
+ * target plan's; before any state is saved (a provision's rollback), the plan says.
+ */
+static int rd_is_dedicated(const osb_request *req)
+{
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(osb_request_instance_state(req), "mode");
+
+	if (cJSON_IsString(mode))
+		return strcmp(mode->valuestring, "dedicated") == 0;
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req), "dedicated"));
+}
+
+/* A Redis memory size as the config file takes it: 1-12 digits and kb, mb or gb. */
+static int rd_valid_memory(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 12 || s[0] == '0')
+		return 0;
+	return strcmp(s + n, "kb") == 0 || strcmp(s + n, "mb") == 0 || strcmp(s + n, "gb") == 0;
+}
+
+static int rd_valid_policy(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rd_policies) / sizeof(rd_policies[0]); i++)
+		if (strcmp(s, rd_policies[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A directory Redis's config file can name without quoting. */
+static int rd_plain_path(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '/' || *s == '.' || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* The address written into a dedicated server's credentials. */
+static const char *rd_dedicated_host(const struct rd_state *st)
+{
+	return st->dedicated_host;
+}
+
+/* Fill the settings of a dedicated server from the plan and the parameters that apply to this request. */
+static int rd_dedicated_settings(osb_request *req, const struct rd_state *st, struct rd_dedicated *d,
+				 struct rd_err *err)
+{
+	const cJSON *settings = osb_request_plan_settings(req);
+	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory");
+	const cJSON *params, *policy;
+	osb_operation_kind op = osb_request_operation(req);
+
+	memset(d, 0, sizeof(*d));
+	d->st = st;
+	d->host = rd_dedicated_host(st);
+	if (!cJSON_IsString(mem) || !rd_valid_memory(mem->valuestring) || strlen(mem->valuestring) >= sizeof(d->maxmemory))
+		return rd_fail(err, OSB_ERROR, "the plan's x-osb.maxmemory must be a size such as \"64mb\"");
+	snprintf(d->maxmemory, sizeof(d->maxmemory), "%s", mem->valuestring);
+	params = op == OSB_OP_PROVISION || op == OSB_OP_UPDATE ? osb_request_parameters(req)
+							       : osb_request_instance_parameters(req);
+	policy = cJSON_GetObjectItemCaseSensitive(params, "maxmemory_policy");
+	if (!policy)
+		policy = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory_policy");
+	snprintf(d->policy, sizeof(d->policy), "%s", cJSON_IsString(policy) ? policy->valuestring : "noeviction");
+	if (!rd_valid_policy(d->policy) || (policy && !cJSON_IsString(policy)))
+		return rd_fail(err, OSB_EBADREQUEST, "maxmemory_policy must be one of noeviction, allkeys-lru, "
+				   "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl");
+	return 0;
+}
+
+/* Write `text` to dir/name through a temporary file and a rename, mode 0600. */
+static int rd_write_file(const char *dir, const char *name, const char *text, int only_if_missing)
+{
+	char path[600], tmp[620];
+	size_t len = strlen(text), off = 0;
+	int fd, rc = OSB_ERROR;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	if (only_if_missing && access(path, F_OK) == 0)
+		return 0;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto done;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto done;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto done;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto done;
+	}
+	fd = -1;
+	if (only_if_missing ? link(tmp, path) != 0 && errno != EEXIST : rename(tmp, path) != 0)
+		goto done;
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		osb_log(OSB_LOG_ERROR, "redis.dedicated_file", "cannot write %s: %s", path, strerror(errno));
+	unlink(tmp);
+	return rc;
+}
+
+/* The dedicated server's admin password from dir/admin.pw: 32 characters of [A-Za-z0-9]. */
+static int rd_read_admin_password(const char *dir, char out[OSB_SECRET_DEFAULT_LEN + 1])
+{
+	char path[600];
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/" RD_ADMIN_FILE, dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return OSB_ENOTFOUND;
+	n = read(fd, out, OSB_SECRET_DEFAULT_LEN);
+	close(fd);
+	if (n != OSB_SECRET_DEFAULT_LEN)
+		return OSB_ERROR;
+	out[OSB_SECRET_DEFAULT_LEN] = '\0';
+	for (i = 0; i < OSB_SECRET_DEFAULT_LEN; i++)
+		if (!((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= 'a' && out[i] <= 'z') ||
+		      (out[i] >= '0' && out[i] <= '9')))
+			return OSB_ERROR;
+	return 0;
+}
+
+/*
+ * The deployer's prepare: the admin password (made once), an ACL file with the
+ * default user off and that admin (made once: it then carries the bindings),
+ * and redis.conf (rendered every time, for the current port and plan).
+ */
+static int rd_prepare(const char *dir, int port, void *payload)
+{
+	const struct rd_dedicated *d = payload;
+	char password[OSB_SECRET_DEFAULT_LEN + 1], acl[160], conf[2048], bind[80] = "127.0.0.1";
+	struct in6_addr addr6;
+	struct in_addr addr4;
+	int rc;
+
+	if (!rd_plain_path(dir) || strlen(dir) > 400) {
+		osb_log(OSB_LOG_ERROR, "redis.dedicated_dir", "%s: a dedicated server's directory must be a plain path "
+			"([A-Za-z0-9/._-])", dir);
+		return OSB_ERROR;
+	}
+	if (rd_read_admin_password(dir, password) == OSB_ENOTFOUND) {
+		if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
+			return OSB_ERROR;
+		if ((rc = rd_write_file(dir, RD_ADMIN_FILE, password, 1)) < 0)
+			goto done;
+	}
+	/* Re-read: another attempt may have written it first. */
+	if ((rc = rd_read_admin_password(dir, password)) < 0) {
+		osb_log(OSB_LOG_ERROR, "redis.dedicated_file", "%s/" RD_ADMIN_FILE " is unreadable or damaged", dir);
+		goto done;
+	}
+	snprintf(acl, sizeof(acl), "user default off\nuser " RD_DEDICATED_ADMIN " on >%s ~* &* +@all\n", password);
+	if ((rc = rd_write_file(dir, RD_ACL_FILE, acl, 1)) < 0)
+		goto done;
+	/* The broker talks to 127.0.0.1; applications to the credentials' address, when it is another one. */
+	if (d->host && strcmp(d->host, "127.0.0.1") != 0 &&
+	    (inet_pton(AF_INET, d->host, &addr4) == 1 || inet_pton(AF_INET6, d->host, &addr6) == 1))
+		snprintf(bind, sizeof(bind), "127.0.0.1 %s", d->host);
+	snprintf(conf, sizeof(conf),
+		 "# Rendered by osb-redis-broker; maxmemory settings are rewritten by plan updates.\n"
+		 "bind %s\n"
+		 "port %d\n"
+		 "protected-mode yes\n"
+		 "daemonize no\n"
+		 "dir %s\n"
+		 "logfile \"\"\n"
+		 "aclfile %s/" RD_ACL_FILE "\n"
+		 "save \"\"\n"
+		 "appendonly yes\n"
+		 "appendfsync everysec\n"
+		 "maxmemory %s\n"
+		 "maxmemory-policy %s\n"
+		 "enable-debug-command no\n"
+		 "enable-module-command no\n"
+		 "enable-protected-configs no\n",
+		 bind, port, dir, dir, d->maxmemory, d->policy);
+	rc = rd_write_file(dir, RD_CONF_FILE, conf, 0);
+done:
+	explicit_bzero(password, sizeof(password));
+	explicit_bzero(acl, sizeof(acl));
+	return rc;
+}
+
+static int rd_open_dedicated(struct rd_conn *c, const char *dir, int port, int timeout_ms, struct rd_err *err)
+{
+	char password[OSB_SECRET_DEFAULT_LEN + 1];
+	int rc;
+
+	if (rd_read_admin_password(dir, password) < 0)
+		return rd_fail(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", dir);
+	rc = rd_open(c, "127.0.0.1", port, RD_DEDICATED_ADMIN, password, timeout_ms, err);
+	explicit_bzero(password, sizeof(password));
+	return rc;
+}
+
+/* The deployer's ready: the server accepts our admin and answers PING. */
+static int rd_ready(int port, const char *dir, void *payload)
+{
+	struct rd_conn c = { 0 };
+	struct rd_err err = { 0 };
+	int rc;
+
+	(void)payload;
+	if ((rc = rd_open_dedicated(&c, dir, port, RD_READY_TIMEOUT_MS, &err)) == 0)
+		rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL });
+	rd_close(&c);
+	return rc;
+}
+
+/* Start (or find) the instance's server through the core's deployer. */
+static int rd_ensure(osb_request *req, const struct rd_state *st, struct rd_dedicated *d, osb_deployment *dep,
+		     struct rd_err *err)
+{
+	osb_deployer *deployer = osb_broker_deployer(st->broker);
+	const char *argv[] = { st->redis_server, "{dir}/" RD_CONF_FILE, NULL };
+	osb_process_spec spec = { 0 };
+	int rc, left = osb_request_timeout_ms(req);
+
+	if (!deployer)
+		return rd_fail(err, OSB_EUNSUPPORTED, "dedicated plans need a \"dedicated\" section in the broker's config");
+	if ((rc = rd_dedicated_settings(req, st, d, err)) < 0)
+		return rc;
+	spec.kind = "redis";
+	spec.argv = argv;
+	spec.prepare = rd_prepare;
+	spec.ready = rd_ready;
+	spec.payload = d;
+	spec.start_timeout_ms = left < RD_START_TIMEOUT_MS ? left : RD_START_TIMEOUT_MS;
+	rc = osb_deployer_ensure(deployer, osb_request_instance_id(req), &spec, dep);
+	if (rc < 0)
+		return rd_fail(err, rc, "the dedicated Redis server did not start (see the broker's log)");
+	return 0;
+}
+
 /* -- instances ------------------------------------------------------------ */
 
-static int rd_set_instance_state(osb_request *req, const char *prefix, struct rd_err *err)
+static int rd_set_instance_state(osb_request *req, const char *prefix, int port, struct rd_err *err)
 {
 	cJSON *saved = cJSON_CreateObject();
 	char key_prefix[OSB_NAME_SIZE + 1];
-	int rc;
+	int rc, ok;
 
 	snprintf(key_prefix, sizeof(key_prefix), "%s:", prefix);
-	if (!saved || !cJSON_AddStringToObject(saved, "mode", "shared") ||
-	    !cJSON_AddStringToObject(saved, "key_prefix", key_prefix)) {
+	if (port)
+		ok = saved && cJSON_AddStringToObject(saved, "mode", "dedicated") &&
+		     cJSON_AddNumberToObject(saved, "port", port);
+	else
+		ok = saved && cJSON_AddStringToObject(saved, "mode", "shared") &&
+		     cJSON_AddStringToObject(saved, "key_prefix", key_prefix);
+	if (!ok) {
 		cJSON_Delete(saved);
 		return rd_fail(err, OSB_ENOMEM, "out of memory");
 	}
@@ -449,19 +753,31 @@ static int redis_provision(osb_request *req, void *state)
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
 	struct rd_err err = { 0 };
+	struct rd_dedicated d = { 0 };
+	osb_deployment dep = { 0 };
 	char prefix[OSB_NAME_SIZE];
 	int rc;
 
+	osb_name_instance(prefix, osb_request_instance_id(req));
+	if (rd_is_dedicated(req)) {
+		osb_request_set_progress(req, "starting a dedicated Redis server");
+		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
+			goto done;
+		if ((rc = rd_set_instance_state(req, prefix, dep.port, &err)) < 0)
+			goto done;
+		osb_log(OSB_LOG_INFO, "redis.provisioned", "dedicated server of %s on port %d (maxmemory %s, %s)",
+			prefix, dep.port, d.maxmemory, d.policy);
+		goto done;
+	}
 	/*
 	 * A shared instance is only a key prefix: nothing to create until a
 	 * binding writes. Connecting checks the server is there and new enough.
 	 */
-	osb_name_instance(prefix, osb_request_instance_id(req));
 	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
 		goto done;
 	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL })) < 0)
 		goto done;
-	if ((rc = rd_set_instance_state(req, prefix, &err)) < 0)
+	if ((rc = rd_set_instance_state(req, prefix, 0, &err)) < 0)
 		goto done;
 	osb_log(OSB_LOG_INFO, "redis.provisioned", "key prefix %s: ready on %s", prefix, c.where);
 done:
@@ -473,11 +789,40 @@ done:
 
 static int redis_update(osb_request *req, void *state)
 {
-	(void)state;
-	/* Shared plans differ in nothing Redis can enforce per tenant; a same-plan update has nothing to apply. */
-	if (strcmp(osb_request_plan_id(req), osb_request_previous_plan_id(req)) != 0)
-		return osb_req_fail(req, OSB_EUNSUPPORTED,
-				    "a shared Redis instance cannot change plan: its keys would have to move");
+	struct rd_state *st = state;
+	struct rd_conn c = { 0 };
+	struct rd_err err = { 0 };
+	struct rd_dedicated d = { 0 };
+	osb_deployment dep = { 0 };
+	int rc, to_dedicated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req),
+										      "dedicated"));
+
+	if (rd_is_dedicated(req) != to_dedicated) {
+		rc = rd_fail(&err, OSB_EUNSUPPORTED, "a Redis instance cannot move between a shared and a dedicated "
+			     "server: its keys would have to move");
+		goto done;
+	}
+	/* Shared plans differ in nothing Redis can enforce per tenant: nothing to apply. */
+	if (!to_dedicated) {
+		rc = 0;
+		goto done;
+	}
+	/* The new plan's memory and the policy, live, then into redis.conf for the next start. */
+	if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
+		goto done;
+	if ((rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err)) < 0)
+		goto done;
+	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "SET", "maxmemory", d.maxmemory,
+							       "maxmemory-policy", d.policy, NULL })) < 0)
+		goto done;
+	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "REWRITE", NULL })) < 0)
+		goto done;
+	osb_log(OSB_LOG_INFO, "redis.updated", "dedicated server on port %d: maxmemory %s, %s", dep.port, d.maxmemory,
+		d.policy);
+done:
+	rd_close(&c);
+	if (rc < 0)
+		return osb_req_fail(req, rc, "%s", err.msg);
 	return 0;
 }
 
@@ -491,6 +836,22 @@ static int redis_deprovision(osb_request *req, void *state)
 	int rc;
 
 	osb_name_instance(prefix, osb_request_instance_id(req));
+	if (rd_is_dedicated(req)) {
+		osb_deployer *deployer = osb_broker_deployer(st->broker);
+
+		osb_request_set_progress(req, "stopping the dedicated Redis server");
+		if (!deployer) {
+			rc = rd_fail(&err, OSB_EUNSUPPORTED,
+				     "dedicated plans need a \"dedicated\" section in the broker's config");
+			goto done;
+		}
+		if ((rc = osb_deployer_remove(deployer, osb_request_instance_id(req))) < 0) {
+			rd_fail(&err, OSB_EBACKEND, "the dedicated Redis server could not be stopped (see the broker's log)");
+			goto done;
+		}
+		osb_log(OSB_LOG_INFO, "redis.deprovisioned", "dedicated server of %s stopped and deleted", prefix);
+		goto done;
+	}
 	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
 		goto done;
 	if ((rc = rd_drop_shared(&c, st, prefix, &removed)) < 0)
@@ -606,9 +967,11 @@ static int redis_bind(osb_request *req, void *state)
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
 	struct rd_err err = { 0 };
+	struct rd_dedicated d = { 0 };
+	osb_deployment dep = { 0 };
 	char prefix[OSB_NAME_SIZE], user[OSB_NAME_SIZE], password[OSB_SECRET_DEFAULT_LEN + 1] = "";
 	char keys[OSB_NAME_SIZE + 4], channels[OSB_NAME_SIZE + 4], key_prefix[OSB_NAME_SIZE + 1];
-	int rc, read_only = rd_read_only(req);
+	int rc, read_only = rd_read_only(req), dedicated = rd_is_dedicated(req);
 	cJSON *saved = NULL;
 
 	osb_name_instance(prefix, osb_request_instance_id(req));
@@ -620,18 +983,33 @@ static int redis_bind(osb_request *req, void *state)
 		rc = rd_fail(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
-	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
-		goto done;
-	if ((rc = rd_set_user(&c, user, password, keys, channels, rd_shared_rules,
-			      sizeof(rd_shared_rules) / sizeof(rd_shared_rules[0]), read_only)) < 0)
+	if (dedicated) {
+		/* The whole server is the instance's: every key and channel. */
+		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
+			goto done;
+		if ((rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err)) < 0)
+			goto done;
+		rc = rd_set_user(&c, user, password, "~*", "&*", rd_dedicated_rules,
+				 sizeof(rd_dedicated_rules) / sizeof(rd_dedicated_rules[0]), read_only);
+	} else {
+		if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
+			goto done;
+		rc = rd_set_user(&c, user, password, keys, channels, rd_shared_rules,
+				 sizeof(rd_shared_rules) / sizeof(rd_shared_rules[0]), read_only);
+	}
+	if (rc < 0)
 		goto done;
 	if ((rc = rd_acl_save(&c, st)) < 0)
 		goto done;
-	if ((rc = rd_set_credentials(req, st->public_host, st->port, user, password, key_prefix, &err)) < 0)
+	if (dedicated)
+		rc = rd_set_credentials(req, d.host, dep.port, user, password, NULL, &err);
+	else
+		rc = rd_set_credentials(req, st->public_host, st->port, user, password, key_prefix, &err);
+	if (rc < 0)
 		goto done;
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "username", user) ||
-	    !cJSON_AddStringToObject(saved, "key_prefix", key_prefix) ||
+	    (!dedicated && !cJSON_AddStringToObject(saved, "key_prefix", key_prefix)) ||
 	    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
 		cJSON_Delete(saved);
 		rc = rd_fail(&err, OSB_ENOMEM, "out of memory");
@@ -641,8 +1019,12 @@ static int redis_bind(osb_request *req, void *state)
 		rd_fail(&err, rc, "cannot save binding state");
 		goto done;
 	}
-	osb_log(OSB_LOG_INFO, "redis.bound", "ACL user %s confined to %s:*%s", user, prefix,
-		read_only ? " (read-only)" : "");
+	if (dedicated)
+		osb_log(OSB_LOG_INFO, "redis.bound", "ACL user %s on the dedicated server of %s (port %d)%s", user,
+			prefix, dep.port, read_only ? " (read-only)" : "");
+	else
+		osb_log(OSB_LOG_INFO, "redis.bound", "ACL user %s confined to %s:*%s", user, prefix,
+			read_only ? " (read-only)" : "");
 done:
 	explicit_bzero(password, sizeof(password));
 	rd_close(&c);
@@ -656,11 +1038,27 @@ static int redis_unbind(osb_request *req, void *state)
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
 	struct rd_err err = { 0 };
+	struct rd_dedicated d = { 0 };
+	osb_deployment dep = { 0 };
 	char user[OSB_NAME_SIZE];
 	int rc;
 
 	osb_name_binding(user, osb_request_binding_id(req));
-	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
+	if (rd_is_dedicated(req)) {
+		osb_deployer *deployer = osb_broker_deployer(st->broker);
+
+		/* No server left means no user left. */
+		if (deployer && osb_deployer_lookup(deployer, osb_request_instance_id(req), &dep) == OSB_ENOTFOUND) {
+			rc = 0;
+			goto done;
+		}
+		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
+			goto done;
+		rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err);
+	} else {
+		rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err);
+	}
+	if (rc < 0)
 		goto done;
 	if ((rc = rd_del_user(&c, user)) < 0)
 		goto done;
@@ -835,6 +1233,8 @@ static void rd_state_free(struct rd_state *st)
 	free(st->host);
 	free(st->admin_user);
 	free(st->public_host);
+	free(st->redis_server);
+	free(st->dedicated_host);
 	free(st);
 }
 
@@ -898,14 +1298,15 @@ static int rd_check_user(const char *user)
 static int redis_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
-		"host", "port", "admin_user", "admin_password", "public_host",
+		"host", "port", "admin_user", "admin_password", "public_host", "redis_server", "dedicated_host",
 	};
 	struct rd_state *st = NULL;
+	struct in6_addr addr6;
+	struct in_addr addr4;
 	const cJSON *item;
 	size_t i;
 	int rc = 0;
 
-	(void)broker;
 	*state = NULL;
 	if (config && !cJSON_IsObject(config)) {
 		osb_log(OSB_LOG_ERROR, "redis.config", "driver must be an object");
@@ -929,8 +1330,16 @@ static int redis_init(void **state, const cJSON *config, const osb_broker *broke
 	    (rc = rd_config_port(&st->port, config, "port", 6379)) < 0 ||
 	    (rc = rd_config_string(&st->admin_user, config, "admin_user", "default")) < 0 ||
 	    (rc = rd_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
-	    (rc = rd_config_string(&st->public_host, config, "public_host", st->host)) < 0)
+	    (rc = rd_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
+	    (rc = rd_config_string(&st->redis_server, config, "redis_server", "redis-server")) < 0 ||
+	    (rc = rd_config_string(&st->dedicated_host, config, "dedicated_host", "127.0.0.1")) < 0)
 		goto done;
+	if (inet_pton(AF_INET, st->dedicated_host, &addr4) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr6) != 1) {
+		osb_log(OSB_LOG_ERROR, "redis.config", "driver.dedicated_host must be an IP address");
+		rc = OSB_EBADREQUEST;
+		goto done;
+	}
+	st->broker = broker;
 	if (rd_check_user(st->admin_user) < 0) {
 		osb_log(OSB_LOG_ERROR, "redis.config", "driver.admin_user must be printable ASCII without spaces");
 		rc = OSB_EBADREQUEST;
@@ -953,7 +1362,8 @@ static void redis_shutdown(void *state)
 static const struct osb_driver redis_driver = {
 	.abi_version = OSB_DRIVER_INIT,
 	.name = "redis",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
+		OSB_CAP_BINDING_ROTATION,
 	.init = redis_init,
 	.shutdown = redis_shutdown,
 	.provision = redis_provision,
