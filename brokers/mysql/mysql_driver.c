@@ -431,7 +431,7 @@ static int my_drop_instance(struct my_session *s, const char *db)
 {
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	int rc;
+	int rc, found;
 
 	if ((rc = my_instance_users(s, &res, db)) < 0)
 		goto done;
@@ -440,6 +440,9 @@ static int my_drop_instance(struct my_session *s, const char *db)
 			goto done;
 	}
 	if ((rc = my_kill_sessions(s, "DB", db)) < 0)
+		goto done;
+	/* Skip the DROP when there is nothing to drop: it would still wait behind a global read lock. */
+	if ((rc = my_database_exists(s, &found, db)) < 0 || !found)
 		goto done;
 	rc = my_run(s, "DROP DATABASE IF EXISTS %I", db);
 done:

@@ -143,6 +143,7 @@ jq -n --arg listen "127.0.0.1:$broker_port" --arg pw "$broker_pw" --arg cat "$ca
 		data_dir: $data,
 		store: {type: "sqlite"},
 		log_level: "info",
+		timeouts: {sync_s: 5},
 		driver: {host: "127.0.0.1", port: $port, admin_user: "root"}
 	}' >"$work/broker.json"
 # The admin password comes from the environment, as an operator would keep it out of the file.
@@ -405,6 +406,32 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 [ "$ready" = 200 ] || fail "expected /health/ready 200 once MariaDB is back, got $ready"
+
+# ---------------------------------------------------------------------------
+step "9b. a statement stuck behind a lock ends in time as 504 Timeout (sync deadline 5 s)"
+# A global read lock held by an admin session makes CREATE DATABASE wait.
+MYSQL_PWD=$admin_pw timeout 60 mariadb --no-defaults -h 127.0.0.1 -P "$db_port" -u root -N -B \
+	-e 'FLUSH TABLES WITH READ LOCK; SELECT SLEEP(20)' >/dev/null 2>&1 &
+locker=$!
+bg_pids+=("$locker")
+for _ in $(seq 1 100); do
+	n=$(admin_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(20)%'")
+	[ "$n" -ge 1 ] && break
+	sleep 0.05
+done
+[ "$n" -ge 1 ] || fail "timeout: expected the lock holder to be running"
+i7=$(new_id)
+t0=$(date +%s%N)
+osb PUT "/v2/service_instances/$i7" "$(provision_body "$small")"
+took=$((($(date +%s%N) - t0) / 1000000))
+[ "$status" = 504 ] || fail "provision behind a global read lock: expected 504, got $status after $took ms: $body"
+[ "$took" -lt 7000 ] || fail "provision behind a global read lock: expected an answer within the 5 s deadline, took $took ms"
+kill "$locker" 2>/dev/null || true
+wait "$locker" 2>/dev/null || true
+admin_sql "KILL CONNECTION $(admin_sql "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(20)%' LIMIT 1")" 2>/dev/null || true
+osb DELETE "/v2/service_instances/$i7?service_id=$service_id&plan_id=$small"
+[ "$status" = 200 ] || [ "$status" = 410 ] || fail "deprovision of the timed-out instance: expected 200 or 410, got $status: $body"
+[ -z "$(schema_of "$(instance_name "$i7")")" ] || fail "timeout: expected no database left for $i7"
 
 # ---------------------------------------------------------------------------
 step "10. no secret in the logs"
