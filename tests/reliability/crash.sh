@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Crash test: SIGKILL the PostgreSQL broker at seeded random points of provision, bind, unbind and
+# deprovision (synchronous and asynchronous plans), restart it, and check that no acknowledged record is
+# lost, every operation ends, nothing is left on the server without a record and no record is "ready"
+# for something missing on the server.
+#
+# Environment: OSB_CRASH_SEED (replay a run), OSB_CRASH_KILLS (kill points in all, default 60),
+# OSB_CRASH_LANES (independent broker + PostgreSQL pairs run side by side, default 5, so the lease
+# waits of 15-18 s after a kill overlap).
+. "$(dirname "$0")/lib.sh"
+rel_init crash
+
+SEED=${OSB_CRASH_SEED:-$(( $(date +%s%N | cut -c10-16) % 1000000 ))}
+KILLS=${OSB_CRASH_KILLS:-60}
+LANES=${OSB_CRASH_LANES:-5}
+RECOVERY_S=30   # a lease lapses after 15 s and abandoned operations are claimed every 3 s
+echo "crash test: seed $SEED (replay with OSB_CRASH_SEED=$SEED), $KILLS kill points in $LANES lanes"
+
+# ---- the requests a kill interrupts, run in the background ------------------------------------
+
+# run_steps BASE IID KIND STEP...: send the steps in order and print one line per answer:
+# "<step> <id> <status>", and for asynchronous operations "<step>-op <id> <state>" once the operation
+# ends. Stops at the first answer that is not a success. Steps: prov, deprov, bind:BID, unbind:BID.
+run_steps() {
+	local base=$1 iid=$2 kind=$3 step what id url method body status state q=""
+	shift 3
+	[ "$kind" = async ] && q="accepts_incomplete=true"
+	local plan=$PLAN_SMALL
+	[ "$kind" = async ] && plan=$PLAN_ASYNC
+	for step in "$@"; do
+		what=${step%%:*}
+		id=${step#*:}
+		[ "$id" = "$step" ] && id=$iid
+		case $what in
+		prov) method=PUT url="$base/v2/service_instances/$iid?$q" body=$(provision_body "$plan") ;;
+		deprov) method=DELETE url="$base/v2/service_instances/$iid?$q&service_id=$SERVICE_ID&plan_id=$plan" body= ;;
+		bind) method=PUT url="$base/v2/service_instances/$iid/service_bindings/$id?$q" body=$(bind_body "$plan") ;;
+		unbind) method=DELETE url="$base/v2/service_instances/$iid/service_bindings/$id?$q&service_id=$SERVICE_ID&plan_id=$plan" body= ;;
+		esac
+		osb "$method" "$url" "$body"
+		echo "$what $id $STATUS"
+		[ "$what" = bind ] && [ "${STATUS:0:1}" = 2 ] && [ "$STATUS" != 202 ] && printf '%s' "$BODY" >"$TMPD/cred-$id.json"
+		case $STATUS in
+		200 | 201) continue ;;
+		202) ;;
+		*) return 0 ;;
+		esac
+		# asynchronous: poll last_operation until the operation ends
+		local lo="$base/v2/service_instances/$iid/last_operation"
+		[ "$what" = bind ] || [ "$what" = unbind ] && lo="$base/v2/service_instances/$iid/service_bindings/$id/last_operation"
+		for _ in $(seq 1 3000); do
+			osb GET "$lo"
+			# a finished delete may answer 410 Gone
+			if [ "$STATUS" = 410 ] && { [ "$what" = unbind ] || [ "$what" = deprov ]; }; then
+				state=succeeded
+				break
+			fi
+			[ "$STATUS" = 200 ] || { state=; break; }
+			state=$(jq -r .state <<<"$BODY")
+			[ "$state" = "in progress" ] || break
+			sleep 0.01
+		done
+		[ -n "$state" ] || return 0
+		echo "$what-op $id $state"
+		[ "$state" = succeeded ] || return 0
+	done
+}
+
+# ---- one lane: a broker with its own PostgreSQL, killed KILLS times -----------------------------
+
+# rnd MAX: a number in [0, MAX) from the lane's seeded generator (30 bits).
+rnd() {
+	echo $(( (RANDOM * 32768 + RANDOM) % $1 ))
+}
+
+lane() {
+	local n=$1 kills=$2
+	local L=$WORK/lane$n
+	mkdir -p "$L/run"
+	TMPD=$L
+	exec >"$L/out" 2>&1
+	RANDOM=$((SEED * 7919 + n))
+	local pgport bport base cfg log
+	pgport=$("$ROOT/scripts/free-port.sh" $((20000 + (SEED + n * 3001) % 18000)))
+	pg_up "$L/pg" "$pgport"
+	bport=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+	base=http://127.0.0.1:$bport
+	cfg=$L/broker.json
+	log=$L/broker.log
+	write_config "$cfg" "$bport" "$L/data" "$pgport" ".replica_id = \"crash-lane-$n\""
+	broker_start "$cfg" "$log" "$base"
+
+	# The model of what the platform was told. Instances: kind (sync|async) and state; bindings: instance
+	# and state. States: acked (2xx or "succeeded" seen), pending (no answer yet), deleting (a delete
+	# was sent, no answer), gone (a delete was acknowledged).
+	declare -A IKIND=() ISTATE=() BINST=() BSTATE=()
+	local survived=0 lost=0 orphans=0 stuck=0 interrupted=0 checked=0 seq=0 recov_max=0
+	local k
+	for k in $(seq 1 "$kills"); do
+		local r_action r_kind r_pick r_delay action kind iid= bid= steps=() maxd
+		r_action=$(rnd 100)
+		r_kind=$(rnd 2)
+		r_pick=$(rnd 1000)
+		r_delay=$(rnd 1000000)
+		kind=sync
+		[ "$r_kind" = 1 ] && kind=async
+		local live_i=() free_i=() live_b=() id
+		for id in "${!ISTATE[@]}"; do
+			[ "${ISTATE[$id]}" = acked ] || continue
+			live_i+=("$id")
+			local has=0 b
+			for b in "${!BINST[@]}"; do [ "${BINST[$b]}" = "$id" ] && has=1; done
+			[ "$has" = 0 ] && free_i+=("$id")
+		done
+		for id in "${!BSTATE[@]}"; do [ "${BSTATE[$id]}" = acked ] && live_b+=("$id"); done
+		# sorted, so that the seeded pick does not depend on hash order
+		mapfile -t live_i < <(printf '%s\n' "${live_i[@]}" | sed '/^$/d' | sort)
+		mapfile -t free_i < <(printf '%s\n' "${free_i[@]}" | sed '/^$/d' | sort)
+		mapfile -t live_b < <(printf '%s\n' "${live_b[@]}" | sed '/^$/d' | sort)
+		if [ "$r_action" -lt 30 ]; then action=life
+		elif [ "$r_action" -lt 50 ]; then action=prov
+		elif [ "$r_action" -lt 70 ]; then action=bind
+		elif [ "$r_action" -lt 85 ]; then action=unbind
+		else action=deprov
+		fi
+		[ "$action" = prov ] && [ "${#live_i[@]}" -ge 4 ] && action=deprov
+		[ "$action" = bind ] && [ "${#live_i[@]}" = 0 ] && action=prov
+		[ "$action" = unbind ] && [ "${#live_b[@]}" = 0 ] && action=bind
+		[ "$action" = bind ] && [ "${#live_i[@]}" = 0 ] && action=prov
+		[ "$action" = deprov ] && [ "${#free_i[@]}" = 0 ] && action=life
+		seq=$((seq + 1))
+		case $action in
+		life)
+			iid=crash-$SEED-$n-$seq
+			bid=$iid-b
+			IKIND[$iid]=$kind
+			steps=(prov "bind:$bid" "unbind:$bid" deprov)
+			maxd=$([ "$kind" = sync ] && echo 320 || echo 700)
+			;;
+		prov)
+			iid=crash-$SEED-$n-$seq
+			IKIND[$iid]=$kind
+			steps=(prov)
+			maxd=$([ "$kind" = sync ] && echo 130 || echo 220)
+			;;
+		bind)
+			iid=${live_i[$((r_pick % ${#live_i[@]}))]}
+			bid=crash-$SEED-$n-$seq-b
+			steps=("bind:$bid")
+			maxd=$([ "${IKIND[$iid]}" = sync ] && echo 70 || echo 150)
+			;;
+		unbind)
+			bid=${live_b[$((r_pick % ${#live_b[@]}))]}
+			iid=${BINST[$bid]}
+			steps=("unbind:$bid")
+			maxd=$([ "${IKIND[$iid]}" = sync ] && echo 60 || echo 150)
+			;;
+		deprov)
+			iid=${free_i[$((r_pick % ${#free_i[@]}))]}
+			steps=(deprov)
+			maxd=$([ "${IKIND[$iid]}" = sync ] && echo 60 || echo 150)
+			;;
+		esac
+		kind=${IKIND[$iid]}
+		local delay_us=$((r_delay % (maxd * 1000 + 1)))
+		echo "-- kill point $n.$k: $action ($kind) of $iid${bid:+ / $bid}, SIGKILL after $delay_us us"
+
+		# go
+		rm -f "$L/run/"cred-*
+		(TMPD=$L/run run_steps "$base" "$iid" "$kind" "${steps[@]}") >"$L/steps" 2>&1 &
+		local runner=$!
+		sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
+		broker_kill "$BROKER_PID"
+		wait "$runner"
+		sed 's/^/   answer: /' "$L/steps"
+		# what the platform was told
+		local what id st
+		while read -r what id st; do
+			case $what in
+			prov) [ "$st" = 200 ] || [ "$st" = 201 ] && ISTATE[$iid]=acked || ISTATE[$iid]=pending ;;
+			prov-op) [ "$st" = succeeded ] && ISTATE[$iid]=acked || ISTATE[$iid]=pending ;;
+			bind)
+				BINST[$id]=$iid
+				if [ "$st" = 200 ] || [ "$st" = 201 ]; then
+					BSTATE[$id]=acked
+					cp "$L/run/cred-$id.json" "$L/cred-$id.json"
+				else
+					BSTATE[$id]=pending
+				fi
+				;;
+			bind-op) [ "$st" = succeeded ] && BSTATE[$id]=acked || BSTATE[$id]=pending ;;
+			unbind) [ "$st" = 200 ] && BSTATE[$id]=gone || BSTATE[$id]=deleting ;;
+			unbind-op) [ "$st" = succeeded ] && BSTATE[$id]=gone || BSTATE[$id]=deleting ;;
+			deprov) [ "$st" = 200 ] && ISTATE[$iid]=gone || ISTATE[$iid]=deleting ;;
+			deprov-op) [ "$st" = succeeded ] && ISTATE[$iid]=gone || ISTATE[$iid]=deleting ;;
+			esac
+		done <"$L/steps"
+		# a request that never reached the broker still leaves its id to check
+		[ -n "${ISTATE[$iid]:-}" ] || ISTATE[$iid]=pending
+		[ -n "$bid" ] && [ -z "${BSTATE[$bid]:-}" ] && BINST[$bid]=$iid && BSTATE[$bid]=pending
+
+		# restart and let every operation end
+		local t0 t1 ip failed_before=$FAILED
+		t0=$(now_us)
+		broker_start "$cfg" "$log" "$base"
+		ip=$(in_progress_ops "$base")
+		[ "${ip:-0}" != 0 ] && interrupted=$((interrupted + 1))
+		while [ "${ip:-x}" != 0 ] && [ $(( ($(now_us) - t0) / 1000000 )) -lt "$RECOVERY_S" ]; do
+			sleep 0.2
+			ip=$(in_progress_ops "$base")
+		done
+		t1=$(( ($(now_us) - t0) / 1000 ))
+		[ "$t1" -gt "$recov_max" ] && recov_max=$t1
+		if [ "${ip:-x}" = 0 ]; then
+			echo "   every operation ended ${t1} ms after the restart"
+		else
+			fail "kill point $n.$k: operations still in progress ${RECOVERY_S} s after the restart (metrics say '${ip:-unreachable}')"
+			stuck=$((stuck + 1))
+		fi
+
+		# what is on the server
+		local names
+		names=$(admin_sql "$pgport" postgres "SELECT datname FROM pg_database WHERE datname LIKE 'osb\_%' UNION SELECT rolname FROM pg_roles WHERE rolname LIKE 'osb\_%'") ||
+			fail "kill point $n.$k: cannot list the server's databases and roles"
+		declare -A LIVE=()
+		local name lo
+		for id in $(printf '%s\n' "${!ISTATE[@]}" | sort); do
+			osb GET "$base/v2/service_instances/$id"
+			local gs=$STATUS
+			name=$(instance_name "$id")
+			osb GET "$base/v2/service_instances/$id/last_operation"
+			lo=$STATUS
+			[ "$lo" = 200 ] && [ "$(jq -r .state <<<"$BODY")" = "in progress" ] && {
+				fail "kill point $n.$k: instance $id: last_operation still in progress"
+				stuck=$((stuck + 1))
+			}
+			checked=$((checked + 1))
+			case $gs in
+			200)
+				LIVE[$name]=1
+				grep -qx "$name" <<<"$names" ||
+					fail "kill point $n.$k: instance $id is ready in the broker but database $name is missing on the server"
+				[ "${ISTATE[$id]}" = gone ] && fail "kill point $n.$k: instance $id came back after an acknowledged deprovision"
+				ISTATE[$id]=acked
+				;;
+			404 | 410)
+				if [ "${ISTATE[$id]}" = acked ]; then
+					fail "kill point $n.$k: RECORD LOST: acknowledged instance $id answers $gs"
+					lost=$((lost + 1))
+				fi
+				unset "ISTATE[$id]" "IKIND[$id]"
+				;;
+			*) fail "kill point $n.$k: instance $id: GET answered $gs after recovery: $BODY" ;;
+			esac
+		done
+		for id in $(printf '%s\n' "${!BSTATE[@]}" | sort); do
+			iid=${BINST[$id]}
+			name=$(binding_name "$id")
+			osb GET "$base/v2/service_instances/$iid/service_bindings/$id"
+			local gs=$STATUS cred=$BODY
+			osb GET "$base/v2/service_instances/$iid/service_bindings/$id/last_operation"
+			[ "$STATUS" = 200 ] && [ "$(jq -r .state <<<"$BODY")" = "in progress" ] && {
+				fail "kill point $n.$k: binding $id: last_operation still in progress"
+				stuck=$((stuck + 1))
+			}
+			checked=$((checked + 1))
+			case $gs in
+			200)
+				LIVE[$name]=1
+				grep -qx "$name" <<<"$names" ||
+					fail "kill point $n.$k: binding $id is ready in the broker but role $name is missing on the server"
+				[ "${BSTATE[$id]}" = gone ] && fail "kill point $n.$k: binding $id came back after an acknowledged unbind"
+				if [ -f "$L/cred-$id.json" ] && [ "$(jq -r .credentials.password "$L/cred-$id.json")" != "$(jq -r .credentials.password <<<"$cred")" ]; then
+					fail "kill point $n.$k: binding $id: the fetched password differs from the one acknowledged"
+				fi
+				local out
+				out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$(jq -r .credentials.uri <<<"$cred")" -c "SELECT current_user" 2>&1) ||
+					fail "kill point $n.$k: binding $id: its credentials do not work: $out"
+				BSTATE[$id]=acked
+				;;
+			404 | 410)
+				if [ "${BSTATE[$id]}" = acked ]; then
+					fail "kill point $n.$k: RECORD LOST: acknowledged binding $id answers $gs"
+					lost=$((lost + 1))
+				fi
+				unset "BSTATE[$id]" "BINST[$id]"
+				rm -f "$L/cred-$id.json"
+				;;
+			*) fail "kill point $n.$k: binding $id: GET answered $gs after recovery: $BODY" ;;
+			esac
+		done
+		# nothing on the server without a live record, checked two ways
+		local extra=0
+		for name in $names; do
+			[ -n "${LIVE[$name]:-}" ] && continue
+			extra=$((extra + 1))
+			fail "kill point $n.$k: ORPHAN: $name is on the server without a live record"
+		done
+		local rec
+		rec=$("$BROKER" --config "$cfg" --reconcile 2>>"$log" | tail -n 1)
+		local ro
+		ro=$(jq -r '.orphans // empty' <<<"$rec" 2>/dev/null)
+		if [ "$ro" != 0 ]; then
+			fail "kill point $n.$k: --reconcile reports orphans: $rec"
+			[ -n "$ro" ] && [ "$ro" -gt "$extra" ] && extra=$ro
+		fi
+		orphans=$((orphans + extra))
+		unset LIVE
+		if [ "$FAILED" = "$failed_before" ]; then
+			survived=$((survived + 1))
+			pass "kill point $n.$k ($action, $kind): survived (instances ${#ISTATE[@]}, bindings ${#BSTATE[@]}, reconcile: $rec)"
+		fi
+	done
+
+	# drain: delete everything through the broker; nothing may be left on the server
+	step "lane $n: unbind and deprovision what is left"
+	for id in "${!BSTATE[@]}"; do
+		iid=${BINST[$id]}
+		local q= plan=$PLAN_SMALL
+		[ "${IKIND[$iid]}" = async ] && q="accepts_incomplete=true&" plan=$PLAN_ASYNC
+		osb DELETE "$base/v2/service_instances/$iid/service_bindings/$id?${q}service_id=$SERVICE_ID&plan_id=$plan"
+		for _ in $(seq 1 500); do
+			[ "$STATUS" = 202 ] || break
+			sleep 0.02
+			osb GET "$base/v2/service_instances/$iid/service_bindings/$id/last_operation"
+			[ "$STATUS" = 200 ] && [ "$(jq -r .state <<<"$BODY")" = "in progress" ] && STATUS=202
+		done
+	done
+	for id in "${!ISTATE[@]}"; do
+		local q= plan=$PLAN_SMALL
+		[ "${IKIND[$id]}" = async ] && q="accepts_incomplete=true&" plan=$PLAN_ASYNC
+		osb DELETE "$base/v2/service_instances/$id?${q}service_id=$SERVICE_ID&plan_id=$plan"
+		for _ in $(seq 1 500); do
+			[ "$STATUS" = 202 ] || break
+			sleep 0.02
+			osb GET "$base/v2/service_instances/$id/last_operation"
+			[ "$STATUS" = 200 ] && [ "$(jq -r .state <<<"$BODY")" = "in progress" ] && STATUS=202
+		done
+	done
+	local left
+	left=$(admin_sql "$pgport" postgres "SELECT datname FROM pg_database WHERE datname LIKE 'osb\_%' UNION ALL SELECT rolname FROM pg_roles WHERE rolname LIKE 'osb\_%'")
+	if [ -z "$left" ]; then
+		pass "lane $n: after deleting everything nothing named osb_ is left on the server"
+	else
+		fail "lane $n: left on the server after deleting everything: $(tr '\n' ' ' <<<"$left")"
+		orphans=$((orphans + $(wc -l <<<"$left")))
+	fi
+	broker_stop_clean "$BROKER_PID" "$log" "lane $n"
+	echo "$kills $survived $lost $orphans $stuck $interrupted $checked $recov_max $PASSED $FAILED" >"$L/result"
+}
+
+# ---- run the lanes side by side ----------------------------------------------------------------
+pids=()
+for n in $(seq 1 "$LANES"); do
+	share=$((KILLS / LANES + (n <= KILLS % LANES ? 1 : 0)))
+	lane "$n" "$share" &
+	pids+=($!)
+	track_pid $!
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+tot_kills=0 tot_surv=0 tot_lost=0 tot_orph=0 tot_stuck=0 tot_int=0 tot_checked=0 worst=0
+for n in $(seq 1 "$LANES"); do
+	echo "======== lane $n"
+	cat "$WORK/lane$n/out"
+	if [ ! -f "$WORK/lane$n/result" ]; then
+		fail "lane $n did not finish (see its output above)"
+		tail -n 30 "$WORK/lane$n/broker.log"
+		continue
+	fi
+	read -r k s l o st i c w p f <"$WORK/lane$n/result"
+	tot_kills=$((tot_kills + k)) tot_surv=$((tot_surv + s)) tot_lost=$((tot_lost + l)) tot_orph=$((tot_orph + o))
+	tot_stuck=$((tot_stuck + st)) tot_int=$((tot_int + i)) tot_checked=$((tot_checked + c))
+	[ "$w" -gt "$worst" ] && worst=$w
+	PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
+	[ "$f" = 0 ] || { echo "--- lane $n broker log (last lines)"; tail -n 30 "$WORK/lane$n/broker.log"; }
+done
+echo "========"
+echo "seed $SEED: kill points $tot_kills, survived $tot_surv, interrupted an operation $tot_int," \
+	"records lost $tot_lost, orphans left $tot_orph, operations stuck $tot_stuck," \
+	"record checks $tot_checked, longest recovery ${worst} ms"
+[ "$tot_kills" -ge 50 ] || fail "fewer than 50 kill points ($tot_kills)"
+rel_finish
