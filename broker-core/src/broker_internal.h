@@ -20,6 +20,7 @@ struct osb_broker {
 	void *driver_state;                /* what its init returned */
 	struct osb_engine *engine;         /* operation engine */
 	struct osb_ratelimit *ratelimit;   /* per-client limiter, NULL when off */
+	struct osb_deployer *deployer;     /* dedicated plans, NULL without a `dedicated` config section */
 	atomic_int shutting_down;          /* set on SIGTERM: new mutations get 503 */
 };
 

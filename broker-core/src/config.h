@@ -39,6 +39,11 @@ typedef struct {
 	int rate_burst;             /* bucket size of the rate limit */
 	int metrics_auth;           /* /metrics needs Basic auth too */
 	char *replica_id;           /* this process's name in operation leases */
+	int has_dedicated;          /* the `dedicated` section is present */
+	int dedicated_port_first;   /* dedicated.port_range[0] */
+	int dedicated_port_last;    /* dedicated.port_range[1] */
+	char *dedicated_base_dir;   /* dedicated.base_dir, default data_dir/dedicated */
+	char *dedicated_host;       /* dedicated.host, the address written into credentials */
 	cJSON *driver;              /* the `driver` object, environment overrides applied */
 } osb_config;
 
