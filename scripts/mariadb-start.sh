@@ -10,10 +10,13 @@ dir=${1:?usage: mariadb-start.sh DIR PORT ADMIN_PASSWORD}
 port=${2:?port}
 password=${3:?admin password}
 mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
-[ -x "$mariadbd" ] && command -v mariadb-install-db >/dev/null && command -v mariadb >/dev/null ||
-	{ echo "mariadb-start: MariaDB not found (apt-get install mariadb-server mariadb-client)" >&2; exit 1; }
+if [ ! -x "$mariadbd" ] || ! command -v mariadb-install-db >/dev/null || ! command -v mariadb >/dev/null; then
+	echo "mariadb-start: MariaDB not found (apt-get install mariadb-server mariadb-client)" >&2
+	exit 1
+fi
+# The password goes into SQL text below.
 case $password in
-*"'"* | *'\'*) echo "mariadb-start: the admin password may not contain quotes or backslashes" >&2; exit 1 ;;
+*"'"* | *\\*) echo "mariadb-start: the admin password may not contain quotes or backslashes" >&2; exit 1 ;;
 esac
 
 mkdir -p "$dir"

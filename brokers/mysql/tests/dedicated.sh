@@ -185,12 +185,14 @@ dir1=$(ded_dir "$i1")
 pids=$(servers_of "$i1")
 [ "$(wc -w <<<"$pids")" = 1 ] || fail "provision: expected one mariadbd for $db1, found: $pids"
 port1=$(tr '\0' '\n' <"/proc/$pids/cmdline" | sed -n 's/^--port=//p')
-[ "$port1" -ge "$range_first" ] && [ "$port1" -le "$range_last" ] || fail "provision: expected a port in $range_first-$range_last, got '$port1'"
+if [ -z "$port1" ] || [ "$port1" -lt "$range_first" ] || [ "$port1" -gt "$range_last" ]; then
+	fail "provision: expected a port in $range_first-$range_last, got '$port1'"
+fi
 got=$(ded_sql "$i1" "$port1" "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '$db1'")
 [ "$got" = "latin1 latin1_general_ci" ] || fail "provision: expected $db1 with latin1 latin1_general_ci on its own server, got '$got'"
 got=$(ded_sql "$i1" "$port1" "SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1" | tr '\n' ' ')
 [ "$got" = "mariadb.sys@localhost root@127.0.0.1 root@localhost " ] || fail "provision: expected only root (and mariadb.sys), got: $got"
-if MYSQL_PWD= mariadb --no-defaults -h 127.0.0.1 -P "$port1" -u root -e 'SELECT 1' >/dev/null 2>&1; then
+if MYSQL_PWD='' mariadb --no-defaults -h 127.0.0.1 -P "$port1" -u root -e 'SELECT 1' >/dev/null 2>&1; then
 	fail "provision: the dedicated server's root logs in without a password"
 fi
 [ -z "$(MYSQL_PWD=$admin_pw mariadb --no-defaults -h 127.0.0.1 -P "$db_port" -u root -N -B -e "SHOW DATABASES LIKE '$db1'")" ] ||
@@ -292,7 +294,7 @@ kill_during_provision() {
 	kill -KILL "$broker_pid"
 	wait "$broker_pid" 2>/dev/null || true
 	broker_pid=
-	echo "   killed after ${delay}s; instance directory has: $(ls "$(ded_dir "$i2")" 2>/dev/null | tr '\n' ' ')"
+	echo "   killed after ${delay}s; instance directory has: $(cd "$(ded_dir "$i2")" 2>/dev/null && echo *)"
 	start_broker
 	poll_instance "$i2" "$dedicated" "provision $i2 after the restart"
 	echo "   after the restart: $final"

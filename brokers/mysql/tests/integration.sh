@@ -297,7 +297,7 @@ step "5b. max_user_connections is enforced"
 osb PATCH "/v2/service_instances/$i1" "$(jq -cn --arg s "$service_id" --arg p "$small" '{service_id: $s, plan_id: $p}')"
 expect_status 200 "update $i1 back to small"
 [ "$(max_conns_of "$user4")" = 10 ] || fail "update: expected max_user_connections 10 again"
-for k in $(seq 1 10); do
+for _ in $(seq 1 10); do
 	MYSQL_PWD=$(jq -r .password <<<"$c4") timeout 60 mariadb --no-defaults -h 127.0.0.1 -P "$db_port" -u "$user4" \
 		-N -B -D "$db1" -e 'SELECT SLEEP(20)' >/dev/null 2>&1 &
 	bg_pids+=($!)
