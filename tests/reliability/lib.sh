@@ -140,9 +140,15 @@ broker_start() {
 	"$BROKER" --config "$cfg" >>"$log" 2>&1 &
 	BROKER_PID=$!
 	track_pid "$BROKER_PID"
+	local port=${base##*:}
 	for _ in $(seq 1 400); do
-		code=$(curl -s "${curl_tls[@]}" -o /dev/null -w '%{http_code}' --max-time 2 "$base/health/live") || code=000
-		[ "$code" = 200 ] && return 0
+		if [ -n "${curl_tls[*]}" ]; then
+			# a TLS listener is only probed for a listening socket: the test makes the first handshake
+			ss -ltnH "sport = :$port" 2>/dev/null | grep -q . && code=listening && return 0
+		else
+			code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/health/live") || code=000
+			[ "$code" = 200 ] && return 0
+		fi
 		kill -0 "$BROKER_PID" 2>/dev/null || break
 		sleep 0.025
 	done
