@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -750,6 +751,52 @@ static int my_run_tool(const char *dir, const char *log, const char *const *argv
 	return rc > 0 ? OSB_EBACKEND : rc;
 }
 
+/* The pid holding a write lock on {data}/{file} (InnoDB and Aria lock theirs), or 0. */
+static pid_t my_lock_holder(const char *data, const char *file)
+{
+	struct flock lk = { 0 };
+	char path[640];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", data, file) >= sizeof(path))
+		return 0;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	lk.l_type = F_WRLCK;
+	lk.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &lk) != 0 || lk.l_type == F_UNLCK)
+		lk.l_pid = 0;
+	close(fd);
+	return lk.l_pid;
+}
+
+/*
+ * A broker killed during mariadb-install-db leaves its bootstrap mariadbd
+ * running on the data directory for a moment. Wait for it to end (or end it:
+ * it holds this instance's own files) before the directory is made anew.
+ */
+static void my_release_datadir(const char *data)
+{
+	static const char *const files[] = { "ibdata1", "aria_log_control" };
+	size_t i;
+	int tries;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		pid_t pid = my_lock_holder(data, files[i]);
+
+		for (tries = 0; pid > 0 && tries < 150; tries++) {
+			if (tries == 100) {
+				osb_log(OSB_LOG_WARN, "mysql.prepare", "process %d still holds %s/%s: ending it",
+					(int)pid, data, files[i]);
+				kill(pid, SIGKILL);
+			}
+			usleep(100 * 1000);
+			pid = my_lock_holder(data, files[i]);
+		}
+	}
+}
+
 /*
  * Initialise an instance's data directory: a fresh system database whose root
  * (on localhost and 127.0.0.1 only, no anonymous users) has a generated
@@ -775,6 +822,7 @@ static int my_dedicated_prepare(const char *dir, int port, void *payload)
 		osb_log(OSB_LOG_ERROR, "mysql.prepare", "the instance directory's path is too long");
 		return OSB_ERROR;
 	}
+	my_release_datadir(data);
 	if ((rc = my_run_tool(dir, "rm.log", rm, 30000)) < 0)
 		goto done;
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
