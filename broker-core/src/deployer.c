@@ -259,7 +259,7 @@ static void *reaper_main(void *arg)
  */
 
 /* Fields of /proc/<pid>/stat. @return 0, or -1 when there is no such process. */
-static int proc_stat(int pid, char *state, int *ppid, unsigned long long *start)
+static int proc_stat(int pid, char *state, int *ppid, int *sid, unsigned long long *start)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -277,7 +277,7 @@ static int proc_stat(int pid, char *state, int *ppid, unsigned long long *start)
 		return -1;
 	p++;
 	char st = 0;
-	int pp = 0;
+	int pp = 0, session = 0;
 	unsigned long long start_time = 0;
 	for (int field = 3; field <= 22; field++) {
 		while (*p == ' ')
@@ -288,6 +288,8 @@ static int proc_stat(int pid, char *state, int *ppid, unsigned long long *start)
 			st = *p;
 		else if (field == 4)
 			pp = atoi(p);
+		else if (field == 6)
+			session = atoi(p);
 		else if (field == 22)
 			start_time = strtoull(p, NULL, 10);
 		while (*p && *p != ' ')
@@ -297,6 +299,8 @@ static int proc_stat(int pid, char *state, int *ppid, unsigned long long *start)
 		*state = st;
 	if (ppid)
 		*ppid = pp;
+	if (sid)
+		*sid = session;
 	if (start)
 		*start = start_time;
 	return 0;
@@ -312,7 +316,7 @@ static int pid_alive(osb_deployer *d, int pid, unsigned long long start)
 	pthread_mutex_lock(&d->lock);
 	reap_locked(d);
 	pthread_mutex_unlock(&d->lock);
-	if (proc_stat(pid, &st, NULL, &t) != 0 || st == 'Z' || st == 'X' || st == 'x')
+	if (proc_stat(pid, &st, NULL, NULL, &t) != 0 || st == 'Z' || st == 'X' || st == 'x')
 		return 0;
 	return start == 0 || t == start;
 }
@@ -402,7 +406,7 @@ static void reap_orphan(const record *r)
 	char st;
 	int ppid;
 	unsigned long long t;
-	if (r->pid > 0 && r->proc_start && proc_stat(r->pid, &st, &ppid, &t) == 0 && st == 'Z' &&
+	if (r->pid > 0 && r->proc_start && proc_stat(r->pid, &st, &ppid, NULL, &t) == 0 && st == 'Z' &&
 	    ppid == (int)getpid() && t == r->proc_start) {
 		/* Its last threads may still be exiting: give them a moment. */
 		for (int i = 0; i < 100 && waitpid(r->pid, NULL, WNOHANG) == 0; i++)
@@ -453,6 +457,51 @@ static int stop_process(osb_deployer *d, int pid, unsigned long long start, int 
 	}
 	kill(group ? -pid : pid, SIGKILL);
 	return wait_gone(d, pid, start, KILL_WAIT_MS);
+}
+
+/*
+ * A server whose pid never reached the record (the broker died between the
+ * start and the record's write) still runs in the instance's directory. Find
+ * such strays by what we started them as: session leaders whose working
+ * directory is in `dirpath` and whose command line names the program. An
+ * operator's shell in that directory has another name and is left alone.
+ */
+static void kill_strays(osb_deployer *d, const char *dirpath, const char *argv0, int known_pid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	size_t dlen = strlen(dirpath);
+	while (proc && (e = readdir(proc)) != NULL) {
+		char link[64], cwd[4096];
+		int sid;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		int pid = atoi(e->d_name);
+		if (pid == known_pid || pid == (int)getpid())
+			continue;
+		snprintf(link, sizeof link, "/proc/%d/cwd", pid);
+		ssize_t n = readlink(link, cwd, sizeof cwd - 1);
+		if (n < (ssize_t)dlen)
+			continue;
+		cwd[n] = '\0';
+		if (memcmp(cwd, dirpath, dlen) != 0 || (cwd[dlen] != '\0' && cwd[dlen] != '/'))
+			continue;
+		if (proc_stat(pid, NULL, NULL, &sid, NULL) != 0 || sid != pid || !pid_alive(d, pid, 0) ||
+		    !cmdline_matches(pid, argv0))
+			continue;
+		osb_log(OSB_LOG_WARN, "deployer.stray", "process %d runs in %s without a record (a broker stopped while "
+			"starting it): killing it", pid, dirpath);
+		int ppid = 0;
+		proc_stat(pid, NULL, &ppid, NULL, NULL);
+		kill(-pid, SIGKILL);
+		if (wait_gone(d, pid, 0, KILL_WAIT_MS) != 0)
+			osb_log(OSB_LOG_ERROR, "deployer.stray", "process %d survived SIGKILL", pid);
+		/* Our child that no deployer watched (one was freed in this process): reap it, it is a server we started. */
+		for (int i = 0; ppid == (int)getpid() && i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+			sleep_ms(10);
+	}
+	if (proc)
+		closedir(proc);
 }
 
 /*
@@ -941,7 +990,7 @@ static int start_server(osb_deployer *d, int dirfd, const char *dirpath, const c
 	child_add(d, pid);
 	r->pid = (int)pid;
 	r->proc_start = 0;
-	proc_stat(r->pid, NULL, NULL, &r->proc_start);
+	proc_stat(r->pid, NULL, NULL, NULL, &r->proc_start);
 	r->started_at = (long long)time(NULL);
 	snprintf(r->state, sizeof r->state, "starting");
 	set_error(r, NULL);
@@ -1117,6 +1166,9 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 		wait_gone(d, r.pid, r.proc_start, KILL_WAIT_MS);
 		child_forget(d, r.pid);
 		reap_orphan(&r);
+	}
+	if (have) {
+		kill_strays(d, dirpath, r.argv[0], 0);
 		port_bindable_within(r.port, 1000);
 	}
 
@@ -1223,6 +1275,11 @@ int osb_deployer_remove(osb_deployer *d, const char *instance_id)
 				goto done;
 			}
 			child_forget(d, r.pid);
+		}
+		if (r_rc == 0) {
+			char dirpath[sizeof ((osb_deployment *)0)->dir];
+			snprintf(dirpath, sizeof dirpath, "%s/%s", d->base_dir, name);
+			kill_strays(d, dirpath, r.argv[0], 0);
 		}
 		close(dirfd);
 		dirfd = -1;
@@ -1406,7 +1463,7 @@ int osb_deployer__readopt(osb_deployer *d)
 		if (rec_running(d, &r)) {
 			int ppid = 0;
 			/* Still our child when only the deployer, not the process, was restarted. */
-			if (proc_stat(r.pid, NULL, &ppid, NULL) == 0 && ppid == (int)getpid())
+			if (proc_stat(r.pid, NULL, &ppid, NULL, NULL) == 0 && ppid == (int)getpid())
 				child_add(d, r.pid);
 			adopted++;
 			osb_log(OSB_LOG_INFO, "deployer.adopted", "%s server of %s adopted: pid %d, port %d", r.kind, e->d_name,
@@ -1417,6 +1474,7 @@ int osb_deployer__readopt(osb_deployer *d)
 			continue;
 		}
 		reap_orphan(&r);
+		kill_strays(d, dirpath, r.argv[0], 0);
 		if (strcmp(r.state, "failed") == 0 || !r.prepared) {
 			osb_log(OSB_LOG_INFO, "deployer.readopt", "%s server of %s left stopped (%s); the driver's next ensure starts it",
 				r.kind, e->d_name, strcmp(r.state, "failed") == 0 ? "its last start failed" : "never prepared");

@@ -575,6 +575,89 @@ static void test_readopt_failed_and_taken(void)
 	osb_deployer__free(d);
 }
 
+static char *slurp(const char *path)
+{
+	static char text[16384];
+	FILE *f = fopen(path, "r");
+	text[0] = '\0';
+	if (f) {
+		text[fread(text, 1, sizeof text - 1, f)] = '\0';
+		fclose(f);
+	}
+	return text;
+}
+
+/* Rewrite the record as a broker killed between the start and the record's write would have left it. */
+static void forget_pid_in_record(const char *dir)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/deployment.json", dir);
+	cJSON *rec = cJSON_Parse(slurp(path));
+	CHECK(rec != NULL);
+	if (!rec)
+		return;
+	cJSON_ReplaceItemInObject(rec, "pid", cJSON_CreateNumber(0));
+	cJSON_ReplaceItemInObject(rec, "proc_start", cJSON_CreateNumber(0));
+	cJSON_ReplaceItemInObject(rec, "state", cJSON_CreateString("starting"));
+	char *text = cJSON_Print(rec);
+	FILE *f = fopen(path, "w");
+	if (f && text)
+		fputs(text, f);
+	if (f)
+		fclose(f);
+	free(text);
+	cJSON_Delete(rec);
+}
+
+static void test_stray_server_killed(void)
+{
+	char base[256];
+	int first;
+	osb_process_spec spec = redis_spec(NULL);
+	osb_deployment a, b;
+	osb_deployer *d = make_deployer(base, 3, &first);
+
+	/* ensure finds the unrecorded server by its directory and name, kills it, and starts one it knows. */
+	CHECK_INT(osb_deployer_ensure(d, "inst-stray", &spec, &a), 0);
+	forget_pid_in_record(a.dir);
+	CHECK_INT(osb_deployer_ensure(d, "inst-stray", &spec, &b), 0);
+	CHECK(wait_proc_gone(a.pid, 2000));
+	CHECK(b.pid != a.pid);
+	CHECK_INT(b.port, a.port);
+	CHECK_INT(redis_ping(b.port), 0);
+
+	/* The same at readopt. */
+	osb_deployer__free(d);
+	forget_pid_in_record(b.dir);
+	osb_deployer_options o = { base, first, first + 2, NULL };
+	CHECK_INT(osb_deployer__create(&d, &o), 0);
+	CHECK_INT(osb_deployer__readopt(d), 0);
+	CHECK(wait_proc_gone(b.pid, 2000));
+	CHECK_INT(osb_deployer_ensure(d, "inst-stray", &spec, &a), 0);
+	CHECK(a.pid != b.pid);
+	CHECK_INT(redis_ping(a.port), 0);
+
+	/* And at remove: nothing keeps running in a deleted directory. */
+	forget_pid_in_record(a.dir);
+	CHECK_INT(osb_deployer_remove(d, "inst-stray"), 0);
+	CHECK(wait_proc_gone(a.pid, 2000));
+	CHECK(!exists(a.dir));
+
+	/* A shell of an operator in the directory is left alone. */
+	CHECK_INT(osb_deployer_ensure(d, "inst-stray", &spec, &a), 0);
+	const char *sh_argv[] = { "sleep", "30", NULL };
+	pid_t shell;
+	char *const sh_env[] = { NULL };
+	CHECK_INT(osb_exec__spawn(&shell, "/bin/sleep", (char *const *)sh_argv, sh_env, a.dir, -1, -1, -1, 1), 0);
+	forget_pid_in_record(a.dir);
+	CHECK_INT(osb_deployer_ensure(d, "inst-stray", &spec, &b), 0);
+	CHECK(!proc_gone(shell));
+	kill(shell, SIGKILL);
+	waitpid(shell, NULL, 0);
+	CHECK_INT(osb_deployer_remove(d, "inst-stray"), 0);
+	osb_deployer__free(d);
+}
+
 typedef struct {
 	osb_deployer *d;
 	const char *id;
@@ -650,17 +733,6 @@ static int file_ready(int port, const char *dir, void *payload)
 	return access(path, F_OK);
 }
 
-static char *slurp(const char *path)
-{
-	static char text[16384];
-	FILE *f = fopen(path, "r");
-	text[0] = '\0';
-	if (f) {
-		text[fread(text, 1, sizeof text - 1, f)] = '\0';
-		fclose(f);
-	}
-	return text;
-}
 
 static void test_environment_and_arguments(void)
 {
@@ -1080,6 +1152,7 @@ int main(void)
 		OSB_TEST_CASE(test_failures_leave_nothing_running),
 		OSB_TEST_CASE(test_readopt),
 		OSB_TEST_CASE(test_readopt_failed_and_taken),
+		OSB_TEST_CASE(test_stray_server_killed),
 		OSB_TEST_CASE(test_parallel),
 		OSB_TEST_CASE(test_environment_and_arguments),
 		OSB_TEST_CASE(test_symlinks_not_followed),
