@@ -28,6 +28,7 @@ struct options {
 	const char *user;      /* admin role */
 	const char *password;  /* from BENCH_PG_PASSWORD */
 	const char *prefix;    /* instance ids start with it */
+	const char *samples;   /* append every sample ("STEP MS" lines) to this file, or NULL */
 	int count;             /* lifecycles in all */
 	int concurrency;       /* threads */
 	int limit;             /* CONNECTION LIMIT, as the plan's x-osb.connection_limit */
@@ -332,14 +333,16 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: osb-bench-floor --port PORT [--host H] [--user postgres] --count N --concurrency C\n"
-		"                       [--prefix P] [--limit CONNECTION_LIMIT]\n"
+		"                       [--prefix P] [--limit CONNECTION_LIMIT] [--samples FILE]\n"
 		"The admin password comes from BENCH_PG_PASSWORD. Output as osb-bench-http lifecycle.\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct options opt = { "127.0.0.1", NULL, "postgres", NULL, "floor", 100, 1, 10 };
+	struct options opt = {
+		.host = "127.0.0.1", .user = "postgres", .prefix = "floor", .count = 100, .concurrency = 1, .limit = 10
+	};
 	struct worker *w;
 	pthread_t *threads;
 	pthread_barrier_t start;
@@ -357,6 +360,8 @@ int main(int argc, char **argv)
 			opt.user = v;
 		else if (strcmp(k, "--prefix") == 0)
 			opt.prefix = v;
+		else if (strcmp(k, "--samples") == 0)
+			opt.samples = v;
 		else if (strcmp(k, "--count") == 0)
 			opt.count = bench_int_arg(k, v, 1, 100000000);
 		else if (strcmp(k, "--concurrency") == 0)
@@ -399,6 +404,10 @@ int main(int argc, char **argv)
 
 		for (i = 0; i < opt.concurrency; i++)
 			bench_samples_merge(&all, &w[i].steps[s]);
+		if (opt.samples && bench_samples_write(opt.samples, step_names[s], &all) < 0) {
+			fprintf(stderr, "osb-bench-floor: cannot write %s\n", opt.samples);
+			failed++;
+		}
 		bench_samples_sort(&all);
 		if (s == 0)
 			done = (int)all.n;

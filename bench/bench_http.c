@@ -22,6 +22,7 @@ struct options {
 	const char *service;   /* service id */
 	const char *plan;      /* plan id */
 	const char *prefix;    /* lifecycle ids start with it */
+	const char *samples;   /* append every sample ("STEP MS" lines) to this file, or NULL */
 	int count;             /* lifecycles, or GET requests, in all */
 	int concurrency;       /* worker threads, one connection each */
 	int kind;              /* GET_* */
@@ -214,6 +215,7 @@ static void usage(void)
 		"usage: osb-bench-http lifecycle --url URL --user U --service ID --plan ID --count N --concurrency C [--prefix P]\n"
 		"       osb-bench-http get --url URL --user U --kind instance|binding|last_operation --records N\n"
 		"                          --count N --concurrency C\n"
+		"Both take --samples FILE to append every latency as a \"STEP MS\" line.\n"
 		"The password comes from BENCH_BROKER_PASSWORD. Prints one line per step:\n"
 		"  STEP n MEAN_MS P50_MS P99_MS\n"
 		"and a last line: total SECONDS RATE_PER_S\n");
@@ -247,6 +249,8 @@ static void parse(struct options *o, int argc, char **argv)
 			o->plan = v;
 		else if (strcmp(k, "--prefix") == 0)
 			o->prefix = v;
+		else if (strcmp(k, "--samples") == 0)
+			o->samples = v;
 		else if (strcmp(k, "--count") == 0)
 			o->count = bench_int_arg(k, v, 1, 100000000);
 		else if (strcmp(k, "--concurrency") == 0)
@@ -320,6 +324,11 @@ int main(int argc, char **argv)
 			break;
 		for (i = 0; i < opt.concurrency; i++)
 			bench_samples_merge(&all, &w[i].steps[s]);
+		if (opt.samples && bench_samples_write(opt.samples, strcmp(opt.mode, "get") == 0 ? "get" : step_names[s],
+							&all) < 0) {
+			fprintf(stderr, "osb-bench-http: cannot write %s\n", opt.samples);
+			status = 1;
+		}
 		bench_samples_sort(&all);
 		if (s == 0)
 			done = (int)all.n;

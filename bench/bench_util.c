@@ -81,6 +81,22 @@ double bench_mean(const bench_samples *s)
 	return sum / (double)s->n;
 }
 
+int bench_samples_write(const char *path, const char *step, const bench_samples *s)
+{
+	FILE *f = fopen(path, "a");
+	size_t i;
+	int rc = 0;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		if (fprintf(f, "%s %.3f\n", step, s->v[i] / 1000.0) < 0)
+			rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
 void bench_samples_free(bench_samples *s)
 {
 	free(s->v);

@@ -31,6 +31,9 @@ double bench_mean(const bench_samples *s);
 
 void bench_samples_free(bench_samples *s);
 
+/** Append every sample to `path` as "STEP MS" lines. @return 0 or -1. */
+int bench_samples_write(const char *path, const char *step, const bench_samples *s);
+
 /** This process's peak resident memory (VmHWM) in kB, or -1. */
 long bench_self_hwm_kb(void);
 
