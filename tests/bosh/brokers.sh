@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs broker binaries on configs rendered from their BOSH jobs: `--check-config` on every
-# case of tests/bosh/cases/<mw>-broker.yml, or starts the broker (and, for PostgreSQL, a
-# real server) from rendered configs and calls /health and /v2/catalog with the rendered
+# case of tests/bosh/cases/<mw>-broker.yml, or starts the broker (and a real PostgreSQL,
+# MariaDB or RabbitMQ server for its driver) from rendered configs and calls /health and /v2/catalog with the rendered
 # accounts. /var/vcap paths are rewritten into a temp dir that mimics a BOSH VM's layout.
 # Usage: brokers.sh check|start|start-tls REPO_ROOT MW=BROKER_BINARY...
 set -euo pipefail
@@ -21,6 +21,7 @@ chmod 711 "$work"
 pids=()
 pg_dirs=()
 mariadb_dirs=()
+rabbitmq_dirs=()
 cleanup() {
 	local rc=$?
 	set +e
@@ -30,6 +31,7 @@ cleanup() {
 	done
 	for dir in "${pg_dirs[@]}"; do "$root/scripts/pg-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${mariadb_dirs[@]}"; do "$root/scripts/mariadb-stop.sh" "$dir" >/dev/null 2>&1; done
+	for dir in "${rabbitmq_dirs[@]}"; do "$root/scripts/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1; done
 	if [ "$rc" != 0 ]; then
 		for log in "$work"/*.log; do
 			[ -f "$log" ] || continue
@@ -185,6 +187,21 @@ start_mariadb() {
 	server_password=$pw
 }
 
+# A RabbitMQ node with the management plugin; its admin user is "admin". Sets
+# server_password, amqp_port and mgmt_port (read from the rabbitmq.env it writes).
+start_rabbitmq() {
+	local pw dir=$work/rabbitmq
+	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	rabbitmq_dirs+=("$dir")
+	"$root/scripts/rabbitmq-start.sh" "$dir" "$pw" >/dev/null || fail "RabbitMQ did not start"
+	amqp_port=$(sed -n 's/^AMQP_PORT=//p' "$dir/rabbitmq.env")
+	mgmt_port=$(sed -n 's/^MGMT_PORT=//p' "$dir/rabbitmq.env")
+	if [ -z "$amqp_port" ] || [ -z "$mgmt_port" ]; then
+		fail "RabbitMQ: no ports in $dir/rabbitmq.env"
+	fi
+	server_password=$pw
+}
+
 # One broker started from one rendered case; checks health, catalog and accounts.
 run_case() {
 	local mw=$1 case_name=$2 scheme=$3 want_services=$4
@@ -259,6 +276,23 @@ start_brokers() {
 				run_case mysql linked http "$shipped" --link "mysql={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"port\":$server_port}}" \
 					--set 'mysql.admin_user="root"' --set "mysql.admin_password=\"$server_password\""
 				run_case mysql full http auto "${server[@]}"
+			fi
+			;;
+		rabbitmq)
+			start_rabbitmq
+			real_server=1
+			local api=(--set "rabbitmq.api_url=\"http://127.0.0.1:$mgmt_port\"")
+			local server=("${api[@]}" --set 'rabbitmq.admin_user="admin"' --set "rabbitmq.admin_password=\"$server_password\""
+				--set 'rabbitmq.amqp_host="127.0.0.1"' --set "rabbitmq.amqp_port=$amqp_port"
+				--set 'rabbitmq.public_host="127.0.0.1"' --set "rabbitmq.management_public_url=\"http://127.0.0.1:$mgmt_port\""
+				--set-file "rabbitmq.ca_certificate=$work/tls.crt")
+			if [ "$tls_only" = 1 ]; then
+				run_case rabbitmq full https auto "${server[@]}"
+			else
+				# The admin account from the `rabbitmq-server` link (cf-rabbitmq-release's shape);
+				# the API's port is the test node's, not the release's fixed 15672.
+				run_case rabbitmq linked http "$shipped" "${api[@]}" --link "rabbitmq-server={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"rabbitmq-server\":{\"administrators\":{\"broker\":{\"username\":\"admin\",\"password\":\"$server_password\"}}}}}"
+				run_case rabbitmq full http auto "${server[@]}"
 			fi
 			;;
 		*)

@@ -107,6 +107,38 @@ def check_output(job, case_name, files)
   end
 end
 
+# A case's `expect`: {rendered file => what it must hold}. For a JSON file a subset of its
+# document (objects compared key by key, null = the key is absent); for any other file its
+# text without surrounding blank space. Returns the first difference, or nil.
+def expect_mismatch(want, got, path)
+  if want.is_a?(Hash)
+    return "#{path}: expected an object, got #{got.inspect}" unless got.is_a?(Hash)
+    want.each do |k, v|
+      if v.nil?
+        return "#{path}.#{k}: expected no such key, got #{got[k].inspect}" if got.key?(k)
+        next
+      end
+      return "#{path}.#{k}: missing" unless got.key?(k)
+      m = expect_mismatch(v, got[k], "#{path}.#{k}")
+      return m if m
+    end
+    nil
+  elsif want != got
+    "#{path}: expected #{want.inspect}, got #{got.inspect}"
+  end
+end
+
+def check_expect(job, case_name, files, expect)
+  (expect || {}).each do |dest, want|
+    where = "#{job.name} (#{case_name}): #{dest}"
+    next check(false, "#{where}: not rendered") unless files.key?(dest)
+    got = dest.end_with?('.json') ? JSON.parse(files[dest]) : files[dest].strip
+    want = want.strip if want.is_a?(String) && !dest.end_with?('.json')
+    mismatch = expect_mismatch(want, got, dest)
+    check(mismatch.nil?, "#{job.name} (#{case_name}): #{mismatch}")
+  end
+end
+
 def cases_for(job)
   file = File.join(CASES, "#{job.name}.yml")
   return [file, nil] unless File.file?(file)
@@ -127,7 +159,7 @@ def run_checks
     next unless check(cases.is_a?(Hash), "#{job.name}: no cases in #{file}")
     %w[minimal full].each { |c| check(cases.key?(c), "#{job.name}: #{file} has no #{c} case") }
     used = Set.new
-    cases.each do |case_name, _c|
+    cases.each do |case_name, c|
       next if case_name == 'errors'
       props, links = BoshRender.load_case(JOBS, file, case_name)
       if case_name == 'full' && job.properties.key?('broker.tls.certificate')
@@ -137,6 +169,7 @@ def run_checks
         files, used_now = job.render(props, links: links)
         used.merge(used_now)
         check_output(job, case_name, files)
+        check_expect(job, case_name, files, c['expect'])
         puts "ok   #{job.name}: #{case_name} renders (#{files.size} files)"
       rescue BoshRender::Error => e
         check(false, "#{job.name} (#{case_name}): #{e.message}")
