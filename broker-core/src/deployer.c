@@ -1148,6 +1148,8 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 	}
 
 	if (have && rec_running(d, &r)) {
+		/* Still starting (a re-adopted restart, say): wait as long as this caller may. */
+		r.start_timeout_ms = spec->start_timeout_ms > 0 ? spec->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
 		if (wait_ready(d, &r, dirpath, spec, why, sizeof why) != 0) {
 			fail_start(d, dirfd, name, &r, why);
 			rc = OSB_EBACKEND;
