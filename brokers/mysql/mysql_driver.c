@@ -650,7 +650,9 @@ static int my_dedicated_target(osb_request *req, const struct my_state *st, stru
 	int rc;
 
 	if (!st->deployer)
-		return my_fail(err, OSB_EBACKEND, "dedicated plans need a \"dedicated\" section (port_range) in the broker's config");
+		/* Not OSB_EBACKEND: retrying cannot help, so an asynchronous provision fails at once. */
+		return my_fail(err, OSB_EUNSUPPORTED, "this broker has no \"dedicated\" section (port_range) in its config,"
+			       " so it cannot run dedicated plans");
 	if (!start) {
 		rc = osb_deployer_lookup(st->deployer, osb_request_instance_id(req), &dep);
 		if (rc == OSB_ENOTFOUND)
@@ -743,10 +745,12 @@ static int my_run_tool(const char *dir, const char *log, const char *const *argv
 			free(text);
 		}
 	}
-	if (rc != 0)
-		osb_log(OSB_LOG_ERROR, "mysql.tool_failed", "%s failed (%s%d%s); its output is in %s/%s", argv[0],
-			rc > 0 ? "exit status " : "", rc > 0 ? rc : res.signal,
-			res.timed_out ? ", timed out" : res.start_errno ? ", cannot start" : "", dir, log);
+	if (rc > 0)
+		osb_log(OSB_LOG_ERROR, "mysql.tool_failed", "%s exited with status %d; its output is in %s/%s",
+			argv[0], rc, dir, log);
+	else if (rc < 0)
+		osb_log(OSB_LOG_ERROR, "mysql.tool_failed", "%s failed: %s%s%s", argv[0], osb_strerror(rc),
+			res.start_errno ? ": " : "", res.start_errno ? strerror(res.start_errno) : "");
 	osb_exec_result_free(&res);
 	return rc > 0 ? OSB_EBACKEND : rc;
 }
@@ -1011,11 +1015,14 @@ static int mysql_deprovision(osb_request *req, void *state)
 
 	osb_name_instance(db, osb_request_instance_id(req));
 	if (my_is_dedicated(req)) {
-		/* Without a deployer nothing was ever started: a failed provision's rollback lands here. */
-		if (st->deployer && osb_deployer_remove(st->deployer, osb_request_instance_id(req)) != 0)
+		if (!st->deployer && osb_request_instance_state(req))
+			rc = my_fail(&err, OSB_EBACKEND, "the instance has a dedicated server, but the broker's config"
+				     " has no \"dedicated\" section to reach it");
+		else if (st->deployer && osb_deployer_remove(st->deployer, osb_request_instance_id(req)) != 0)
 			rc = my_fail(&err, OSB_EBACKEND, "cannot stop and delete the instance's dedicated server"
 				     " (the broker's log says why)");
 		else
+			/* Without a deployer and saved state nothing was started: a failed provision's rollback. */
 			osb_log(OSB_LOG_INFO, "mysql.deprovisioned", "dedicated server of %s stopped and deleted", db);
 		goto done;
 	}

@@ -336,6 +336,21 @@ for params in '{"character_set":"ebcdic"}' '{"character_set":"latin1","collation
 	[ -z "$(schema_of "$db4")" ] || fail "provision with $params: expected no database $db4"
 done
 
+step "6b. without a dedicated section the dedicated plan fails at once, saying why"
+i8=$(new_id)
+osb PUT "/v2/service_instances/$i8?accepts_incomplete=true" "$(provision_body "$(plan_id dedicated)")"
+expect_status 202 "dedicated provision without a dedicated config"
+state=
+for _ in $(seq 1 100); do
+	osb GET "/v2/service_instances/$i8/last_operation?service_id=$service_id&plan_id=$(plan_id dedicated)"
+	state=$(jq -r .state <<<"$body")
+	[ "$state" != "in progress" ] && break
+	sleep 0.1
+done
+[ "$state" = failed ] || fail "dedicated provision without a dedicated config: expected failed within 10 s, got '$state': $body"
+grep -q 'dedicated' <<<"$(jq -r .description <<<"$body")" ||
+	fail "dedicated provision without a dedicated config: expected a description naming the dedicated section, got: $body"
+
 # ---------------------------------------------------------------------------
 step "7. repeated and conflicting requests"
 osb PUT "/v2/service_instances/$i3" "$(provision_body "$small" '{"character_set":"latin1","collation":"latin1_bin"}')"
