@@ -79,16 +79,17 @@ lane() {
 	mkdir -p "$L/run"
 	TMPD=$L
 	exec >"$L/out" 2>&1
-	RANDOM=$((SEED * 7919 + n))
 	local pgport bport base cfg log
-	pgport=$("$ROOT/scripts/free-port.sh" $((20000 + (SEED + n * 3001) % 18000)))
-	pg_up "$L/pg" "$pgport"
-	bport=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+	pg_up_free "$L/pg"
+	pgport=$PG_PORT
+	bport=$("$ROOT/scripts/free-port.sh" $((20000 + (SEED + n * 3001) % 18000)))
 	base=http://127.0.0.1:$bport
 	cfg=$L/broker.json
 	log=$L/broker.log
 	write_config "$cfg" "$bport" "$L/data" "$pgport" ".replica_id = \"crash-lane-$n\""
 	broker_start "$cfg" "$log" "$base"
+	# the lane's schedule: seeded here, after anything else that draws from RANDOM
+	RANDOM=$((SEED * 7919 + n))
 
 	# The model of what the platform was told. Instances: kind (sync|async) and state; bindings: instance
 	# and state. States: acked (2xx or "succeeded" seen), pending (no answer yet), deleting (a delete

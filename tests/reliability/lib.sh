@@ -102,11 +102,28 @@ new_id() { cat /proc/sys/kernel/random/uuid; }
 instance_name() { printf 'osb_%s' "$(printf 'instance:%s' "$1" | sha256sum | cut -c1-20)"; }
 binding_name() { printf 'osb_%s' "$(printf 'binding:%s' "$1" | sha256sum | cut -c1-20)"; }
 
-# pg_up DIR PORT: start a throw-away PostgreSQL (fails the test loudly when it cannot).
+# pg_up DIR PORT: start a throw-away PostgreSQL on PORT (fails the test loudly when it cannot).
 pg_up() {
 	echo "$1" >>"$WORK/pg-dirs"
 	"$ROOT/scripts/pg-start.sh" "$1" "$2" "$ADMIN_PW" >/dev/null ||
 		{ echo "FAIL: PostgreSQL did not start on port $2" >&2; exit 1; }
+}
+
+# pg_up_free DIR: start a throw-away PostgreSQL on a free port, set PG_PORT. Other tests pick free
+# ports at the same time, so a port taken between the pick and the bind gets two more tries on other
+# ports; a server that still does not start fails the test loudly, with its log.
+pg_up_free() {
+	local try
+	echo "$1" >>"$WORK/pg-dirs"
+	for try in 1 2 3; do
+		PG_PORT=$("$ROOT/scripts/free-port.sh" $((20000 + RANDOM % 20000)))
+		"$ROOT/scripts/pg-start.sh" "$1" "$PG_PORT" "$ADMIN_PW" >"$WORK/pg-start.out" 2>&1 && return 0
+		"$ROOT/scripts/pg-stop.sh" "$1" >/dev/null 2>&1
+		echo "PostgreSQL did not start on port $PG_PORT (try $try of 3)" >&2
+	done
+	echo "FAIL: PostgreSQL did not start; last output:" >&2
+	tail -n 20 "$WORK/pg-start.out" >&2
+	exit 1
 }
 pg_down() {
 	"$ROOT/scripts/pg-stop.sh" "$1" >/dev/null 2>&1

@@ -7,8 +7,7 @@ rel_init outage
 
 LIMIT_MS=10000       # a request that needs the server must be answered within this
 READ_LIMIT_MS=2000   # requests that need only the broker's own store
-pgport=$("$ROOT/scripts/free-port.sh")
-bport=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+bport=$("$ROOT/scripts/free-port.sh")
 B=http://127.0.0.1:$bport
 cfg=$WORK/broker.json
 log=$WORK/broker.log
@@ -59,7 +58,8 @@ wait_op() {
 
 # ---------------------------------------------------------------------------
 step "PostgreSQL on $pgport, broker on $bport; a tenant made before the outage"
-pg_up "$WORK/pg" "$pgport"
+pg_up_free "$WORK/pg"
+pgport=$PG_PORT
 write_config "$cfg" "$bport" "$WORK/data" "$pgport" '.timeouts.sync_s = 8'
 broker_start "$cfg" "$log" "$B"
 i1=$(new_id)

@@ -10,15 +10,15 @@ rel_init replicas
 
 NIDS=${OSB_REPLICA_IDS:-20}
 REPEATS=${OSB_REPLICA_REPEATS:-5}
-pgport=$("$ROOT/scripts/free-port.sh")
-p1=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+p1=$("$ROOT/scripts/free-port.sh")
 p2=$("$ROOT/scripts/free-port.sh" $((p1 + 1)))
 R1=http://127.0.0.1:$p1
 R2=http://127.0.0.1:$p2
 mkdir -p "$WORK/r"
 
 step "PostgreSQL on $pgport (middleware and state store), replicas on $p1 and $p2"
-pg_up "$WORK/pg" "$pgport"
+pg_up_free "$WORK/pg"
+pgport=$PG_PORT
 store_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 admin_sql "$pgport" postgres "CREATE ROLE osbstore LOGIN PASSWORD '$store_pw'" >/dev/null
 admin_sql "$pgport" postgres "CREATE DATABASE osbstate OWNER osbstore" >/dev/null

@@ -5,13 +5,13 @@
 . "$(dirname "$0")/lib.sh"
 rel_init secrets
 
-pgport=$("$ROOT/scripts/free-port.sh")
-bport=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+bport=$("$ROOT/scripts/free-port.sh")
 B=http://127.0.0.1:$bport
 cfg=$WORK/broker.json
 log=$WORK/broker.log
 data=$WORK/data
-pg_up "$WORK/pg" "$pgport"
+pg_up_free "$WORK/pg"
+pgport=$PG_PORT
 write_config "$cfg" "$bport" "$data" "$pgport" '.log_level = "debug"'
 broker_start "$cfg" "$log" "$B"
 q="service_id=$SERVICE_ID&plan_id=$PLAN_SMALL"

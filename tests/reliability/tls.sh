@@ -4,8 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 rel_init tls
 
-pgport=$("$ROOT/scripts/free-port.sh")
-bport=$("$ROOT/scripts/free-port.sh" $((pgport + 1)))
+bport=$("$ROOT/scripts/free-port.sh")
 B=https://127.0.0.1:$bport
 cfg=$WORK/broker.json
 log=$WORK/broker.log
@@ -15,7 +14,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/ce
 	-subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" >"$WORK/openssl.log" 2>&1 ||
 	{ cat "$WORK/openssl.log"; fail "openssl could not make a certificate"; rel_finish; }
 chmod 600 "$WORK/key.pem"
-pg_up "$WORK/pg" "$pgport"
+pg_up_free "$WORK/pg"
+pgport=$PG_PORT
 write_config "$cfg" "$bport" "$WORK/data" "$pgport" \
 	".tls = {certificate: \"$WORK/cert.pem\", private_key: \"$WORK/key.pem\"}"
 broker_start "$cfg" "$log" "$B"
