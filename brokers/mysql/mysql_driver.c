@@ -1011,7 +1011,7 @@ static int mysql_deprovision(osb_request *req, void *state)
 	struct my_session s = { 0 };
 	struct my_err err = { 0 };
 	char db[OSB_NAME_SIZE];
-	int rc;
+	int rc = 0;
 
 	osb_name_instance(db, osb_request_instance_id(req));
 	if (my_is_dedicated(req)) {
