@@ -136,6 +136,11 @@ jq -n --arg listen "127.0.0.1:$broker_port" --arg pw "$broker_pw" --arg cat "$ca
 		log_level: "info",
 		driver: {host: "127.0.0.1", port: $port, admin_user: "admin"}
 	}' >"$work/broker.json"
+out=$("$broker_bin" --config "$work/broker.json" --check-config 2>&1) && fail "--check-config without an admin password: expected a failure, got: $out"
+grep -q 'driver.admin_password is required' <<<"$out" || fail "--check-config: expected the missing key named, got: $out"
+out=$(OSB_DRIVER_ADMIN_PASSWORD=x OSB_DRIVER_PORT=99999 "$broker_bin" --config "$work/broker.json" --check-config 2>&1) &&
+	fail "--check-config with port 99999: expected a failure, got: $out"
+grep -q 'driver.port must be a TCP port' <<<"$out" || fail "--check-config: expected the bad port named, got: $out"
 # The admin password comes from the environment, as an operator would keep it out of the file.
 export OSB_DRIVER_ADMIN_PASSWORD=$admin_pw
 "$broker_bin" --config "$work/broker.json" >"$work/broker.log" 2>&1 &
