@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs broker binaries on configs rendered from their BOSH jobs: `--check-config` on every
 # case of tests/bosh/cases/<mw>-broker.yml, or starts the broker (and a real PostgreSQL,
-# MariaDB or RabbitMQ server for its driver) from rendered configs and calls /health and /v2/catalog with the rendered
+# MariaDB, RabbitMQ or Redis server for its driver) from rendered configs and calls /health and /v2/catalog with the rendered
 # accounts. /var/vcap paths are rewritten into a temp dir that mimics a BOSH VM's layout.
 # Usage: brokers.sh check|start|start-tls REPO_ROOT MW=BROKER_BINARY...
 set -euo pipefail
@@ -22,6 +22,7 @@ pids=()
 pg_dirs=()
 mariadb_dirs=()
 rabbitmq_dirs=()
+redis_dirs=()
 cleanup() {
 	local rc=$?
 	set +e
@@ -32,6 +33,14 @@ cleanup() {
 	for dir in "${pg_dirs[@]}"; do "$root/scripts/pg-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${mariadb_dirs[@]}"; do "$root/scripts/mariadb-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${rabbitmq_dirs[@]}"; do "$root/scripts/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1; done
+	for dir in "${redis_dirs[@]}"; do "$root/scripts/redis-stop.sh" "$dir" >/dev/null 2>&1; done
+	# Dedicated servers outlive their broker by design: stop those this test's brokers made
+	# (their working directory is in $work).
+	local p cwd
+	for p in $(pgrep -x redis-server || true); do
+		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+		case $cwd in "$work/"*) kill -KILL "$p" 2>/dev/null ;; esac
+	done
 	if [ "$rc" != 0 ]; then
 		for log in "$work"/*.log; do
 			[ -f "$log" ] || continue
@@ -202,6 +211,110 @@ start_rabbitmq() {
 	server_password=$pw
 }
 
+# A Redis 7 server whose admin ACL user is "admin" (the default user is off).
+start_redis() {
+	local port pw dir=$work/redis
+	port=$("$root/scripts/free-port.sh")
+	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	redis_dirs+=("$dir")
+	"$root/scripts/redis-start.sh" "$dir" "$port" "$pw" >/dev/null || fail "Redis did not start"
+	server_port=$port
+	server_password=$pw
+}
+
+# FIRST LAST: N consecutive ports, none of them in use now, for dedicated servers.
+free_range() {
+	local n=$1 first p ok
+	first=$("$root/scripts/free-port.sh")
+	while :; do
+		ok=1
+		for p in $(seq "$first" $((first + n - 1))); do
+			if ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then ok=0; first=$((p + 1)); break; fi
+		done
+		[ "$ok" = 1 ] && break
+	done
+	echo "$first $((first + n - 1))"
+}
+
+# osb_call METHOD URL [BODY]: an OSB request as the rendered first account; status out, body in $work/body.
+osb_call() {
+	local method=$1 target=$2 data=()
+	[ "$#" -gt 2 ] && data=(-H 'Content-Type: application/json' --data "$3")
+	curl -s -o "$work/body" -w '%{http_code}' --max-time 30 -u "$osb_auth" -H 'X-Broker-API-Version: 2.17' \
+		-X "$method" "${data[@]}" "$target" || true
+}
+
+json_field() { ruby -rjson -e 'v = JSON.parse(File.read(ARGV[0])).dig(*ARGV[1].split(".")); print v.nil? ? "" : v' "$work/body" "$1"; }
+
+# wait_operation URL INSTANCE WHAT: poll last_operation until it ends; prints the final state
+# ("gone" when the instance no longer exists, as after a deprovision).
+wait_operation() {
+	local url=$1 inst=$2 code state
+	for _ in $(seq 1 300); do
+		code=$(osb_call GET "$url/v2/service_instances/$inst/last_operation")
+		[ "$code" = 410 ] && { echo gone; return 0; }
+		[ "$code" = 200 ] || fail "$3: last_operation answered $code: $(head -c 300 "$work/body")"
+		state=$(json_field state)
+		[ "$state" = "in progress" ] || { echo "$state"; return 0; }
+		sleep 0.1
+	done
+	fail "$3: still in progress after 30 s"
+}
+
+# The dedicated plan of a rendered redis-broker config, end to end: the broker's deployer
+# runs a redis-server (the rendered redis.redis_server) on a port of broker.dedicated.port_range
+# under broker.dedicated.base_dir, credentials name broker.dedicated.host, and it all goes away.
+redis_dedicated_lifecycle() {
+	local url=$1 config=$2 what=$3 catalog ids sid pid inst bid base dir code
+	osb_auth=$(account "$config" 0)
+	catalog=$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["catalog"]' "$config")
+	ids=$(ruby -rjson -e 's = JSON.parse(File.read(ARGV[0]))["services"][0]
+		p = s["plans"].find { |x| (x["x-osb"] || {})["dedicated"] } or abort "no dedicated plan"
+		print s["id"], " ", p["id"]' "$catalog") || fail "$what: the rendered catalog has no dedicated plan"
+	sid=${ids% *}
+	pid=${ids#* }
+	inst=$(cat /proc/sys/kernel/random/uuid)
+	bid=$(cat /proc/sys/kernel/random/uuid)
+	base=$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["dedicated"]["base_dir"]' "$config")
+	code=$(osb_call PUT "$url/v2/service_instances/$inst?accepts_incomplete=true" \
+		"{\"service_id\":\"$sid\",\"plan_id\":\"$pid\",\"organization_guid\":\"org\",\"space_guid\":\"space\"}")
+	expect 202 "$code" "$what: provision of a dedicated instance"
+	[ "$(wait_operation "$url" "$inst" "$what: provision")" = succeeded ] ||
+		fail "$what: dedicated provision did not succeed: $(head -c 300 "$work/body")"
+	dir=$(find "$base" -mindepth 1 -maxdepth 1 -type d -name 'osb_*' | head -n 1)
+	if [ -z "$dir" ] || [ ! -f "$dir/redis.conf" ]; then
+		fail "$what: no server directory under the rendered base_dir $base"
+	fi
+	echo "ok   $what: dedicated server's data in $dir"
+	code=$(osb_call PUT "$url/v2/service_instances/$inst/service_bindings/$bid" "{\"service_id\":\"$sid\",\"plan_id\":\"$pid\"}")
+	expect 201 "$code" "$what: bind to the dedicated instance"
+	local host port user pass first last
+	host=$(json_field credentials.host)
+	port=$(json_field credentials.port)
+	user=$(json_field credentials.username)
+	pass=$(json_field credentials.password)
+	first=$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["dedicated"]["port_range"][0]' "$config")
+	last=$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["dedicated"]["port_range"][1]' "$config")
+	[ "$host" = 127.0.0.1 ] || fail "$what: credentials name $host, expected broker.dedicated.host 127.0.0.1"
+	if [ "$port" -lt "$first" ] || [ "$port" -gt "$last" ]; then
+		fail "$what: port $port is outside broker.dedicated.port_range [$first, $last]"
+	fi
+	[ "$(REDISCLI_AUTH=$pass redis-cli -h "$host" -p "$port" --user "$user" PING 2>&1)" = PONG ] ||
+		fail "$what: the binding's credentials do not reach the dedicated server"
+	echo "ok   $what: the binding's user gets PONG from the dedicated server on $host:$port"
+	expect 200 "$(osb_call DELETE "$url/v2/service_instances/$inst/service_bindings/$bid?service_id=$sid&plan_id=$pid")" \
+		"$what: unbind"
+	code=$(osb_call DELETE "$url/v2/service_instances/$inst?service_id=$sid&plan_id=$pid&accepts_incomplete=true")
+	expect 202 "$code" "$what: deprovision of the dedicated instance"
+	case $(wait_operation "$url" "$inst" "$what: deprovision") in
+	succeeded | gone) ;;
+	*) fail "$what: dedicated deprovision did not succeed: $(head -c 300 "$work/body")" ;;
+	esac
+	[ ! -e "$dir" ] || fail "$what: $dir is still there after the deprovision"
+	if ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then fail "$what: something still listens on $port"; fi
+	echo "ok   $what: deprovision stopped the server and removed its directory"
+}
+
 # One broker started from one rendered case; checks health, catalog and accounts.
 run_case() {
 	local mw=$1 case_name=$2 scheme=$3 want_services=$4
@@ -235,6 +348,10 @@ run_case() {
 		"$job ($case_name): GET /v2/catalog with a wrong password"
 	if [ "${real_server:-0}" = 1 ]; then
 		expect 200 "$(status_of "$url/health/ready" "${tls[@]}")" "$job ($case_name): /health/ready (admin login to the real server)"
+	fi
+	# A further check of this broker while it runs (plain HTTP only).
+	if [ -n "${case_hook:-}" ] && [ "$scheme" = http ]; then
+		"$case_hook" "$url" "$config" "$job ($case_name)"
 	fi
 	kill -TERM "$broker_pid"
 	wait "$broker_pid" || fail "$job ($case_name): the broker did not stop cleanly on SIGTERM"
@@ -293,6 +410,29 @@ start_brokers() {
 				# the API's port is the test node's, not the release's fixed 15672.
 				run_case rabbitmq linked http "$shipped" "${api[@]}" --link "rabbitmq-server={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"rabbitmq-server\":{\"administrators\":{\"broker\":{\"username\":\"admin\",\"password\":\"$server_password\"}}}}}"
 				run_case rabbitmq full http auto "${server[@]}"
+			fi
+			;;
+		redis)
+			command -v redis-server >/dev/null || fail "redis-server is needed on PATH (apt-get install redis-server)"
+			start_redis
+			real_server=1
+			local range
+			range=$(free_range 3)
+			local server=(--set 'redis.host="127.0.0.1"' --set "redis.port=$server_port" --set 'redis.admin_user="admin"'
+				--set "redis.admin_password=\"$server_password\"" --set 'redis.public_host="127.0.0.1"'
+				--set "redis.redis_server=\"$(command -v redis-server)\""
+				--set "broker.dedicated.port_range=[${range% *}, ${range#* }]" --set 'broker.dedicated.host="127.0.0.1"')
+			if [ "$tls_only" = 1 ]; then
+				run_case redis full https auto "${server[@]}"
+			else
+				# Host, port and password from the `redis` link (redis-boshrelease's shape); the
+				# test server's admin is an ACL user of its own rather than `default`.
+				run_case redis linked http "$shipped" --set 'redis.admin_user="admin"' \
+					--link "redis={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"port\":$server_port,\"password\":\"$server_password\"}}"
+				# Every property, and a dedicated instance through the rendered dedicated settings.
+				case_hook=redis_dedicated_lifecycle
+				run_case redis full http auto "${server[@]}"
+				case_hook=
 			fi
 			;;
 		*)

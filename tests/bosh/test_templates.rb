@@ -107,9 +107,10 @@ def check_output(job, case_name, files)
   end
 end
 
-# A case's `expect`: {rendered file => what it must hold}. For a JSON file a subset of its
-# document (objects compared key by key, null = the key is absent); for any other file its
-# text without surrounding blank space. Returns the first difference, or nil.
+# A case's `expect`: {rendered file => what it must hold}. For a JSON or YAML file a subset
+# of its document (objects compared key by key, null = the key is absent, lists item by
+# item with the same length); for any other file its text without surrounding blank space.
+# Returns the first difference, or nil.
 def expect_mismatch(want, got, path)
   if want.is_a?(Hash)
     return "#{path}: expected an object, got #{got.inspect}" unless got.is_a?(Hash)
@@ -123,6 +124,13 @@ def expect_mismatch(want, got, path)
       return m if m
     end
     nil
+  elsif want.is_a?(Array)
+    return "#{path}: expected a list of #{want.size}, got #{got.inspect}" unless got.is_a?(Array) && got.size == want.size
+    want.each_with_index do |w, i|
+      m = expect_mismatch(w, got[i], "#{path}[#{i}]")
+      return m if m
+    end
+    nil
   elsif want != got
     "#{path}: expected #{want.inspect}, got #{got.inspect}"
   end
@@ -132,8 +140,14 @@ def check_expect(job, case_name, files, expect)
   (expect || {}).each do |dest, want|
     where = "#{job.name} (#{case_name}): #{dest}"
     next check(false, "#{where}: not rendered") unless files.key?(dest)
-    got = dest.end_with?('.json') ? JSON.parse(files[dest]) : files[dest].strip
-    want = want.strip if want.is_a?(String) && !dest.end_with?('.json')
+    got = if dest.end_with?('.json')
+            JSON.parse(files[dest])
+          elsif dest.end_with?('.yml')
+            YAML.safe_load(files[dest])
+          else
+            files[dest].strip
+          end
+    want = want.strip if want.is_a?(String) && !dest.end_with?('.json', '.yml')
     mismatch = expect_mismatch(want, got, dest)
     check(mismatch.nil?, "#{job.name} (#{case_name}): #{mismatch}")
   end
