@@ -4,6 +4,8 @@
 # Config, ACL file, log and the server's PID (DIR/redis.pid) go under DIR. The
 # default user is off; the admin user "admin" has every permission. Waits until
 # the server answers PING as admin; fails loudly otherwise.
+# With REDIS_NO_ACLFILE=1 the server has no ACL file: the default user is the
+# admin, with requirepass (users made at run time then live in memory only).
 # Stop with scripts/redis-stop.sh DIR.
 set -euo pipefail
 dir=${1:?usage: redis-start.sh DIR PORT ADMIN_PASSWORD}
@@ -18,8 +20,15 @@ esac
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 umask 077
-if [ ! -f "$dir/users.acl" ]; then
-	printf 'user default off\nuser admin on >%s ~* &* +@all\n' "$password" >"$dir/users.acl"
+user=admin
+if [ "${REDIS_NO_ACLFILE:-0}" = 1 ]; then
+	user=default
+	auth="requirepass $password"
+else
+	if [ ! -f "$dir/users.acl" ]; then
+		printf 'user default off\nuser admin on >%s ~* &* +@all\n' "$password" >"$dir/users.acl"
+	fi
+	auth="aclfile $dir/users.acl"
 fi
 cat >"$dir/redis.conf" <<CONF
 bind 127.0.0.1
@@ -28,7 +37,7 @@ dir $dir
 daemonize no
 save ""
 appendonly no
-aclfile $dir/users.acl
+$auth
 logfile $dir/redis.log
 CONF
 
@@ -36,7 +45,7 @@ redis-server "$dir/redis.conf" >>"$dir/redis.log" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/redis.pid"
 for _ in $(seq 1 200); do
-	if [ "$(REDISCLI_AUTH=$password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" --user admin PING 2>/dev/null)" = PONG ]; then
+	if [ "$(REDISCLI_AUTH=$password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" --user "$user" PING 2>/dev/null)" = PONG ]; then
 		echo "redis-start: Redis ready on 127.0.0.1:$port (pid $pid, dir $dir)"
 		exit 0
 	fi

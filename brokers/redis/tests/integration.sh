@@ -13,17 +13,21 @@ done
 
 work=$(mktemp -d /tmp/osb-redis-it.XXXXXX)
 broker_pid=
+broker2_pid=
 bg_pids=()
 
 cleanup() {
 	local rc=$?
 	set +e
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-	if [ -n "$broker_pid" ]; then
-		kill -TERM "$broker_pid" 2>/dev/null
-		wait "$broker_pid" 2>/dev/null
-	fi
+	for p in "$broker_pid" "$broker2_pid"; do
+		[ -n "$p" ] || continue
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -f "$work/redis2/redis.pid" ] && kill -CONT "$(cat "$work/redis2/redis.pid")" 2>/dev/null
 	"$root/scripts/redis-stop.sh" "$work/redis" >/dev/null 2>&1
+	"$root/scripts/redis-stop.sh" "$work/redis2" >/dev/null 2>&1
 	if [ "$rc" != 0 ] && [ -f "$work/broker.log" ]; then
 		echo "--- last lines of the broker's log ---" >&2
 		tail -n 40 "$work/broker.log" >&2
@@ -413,13 +417,76 @@ left=$(admin EVAL "return #redis.call('KEYS', 'osb_*:*')" 0)
 admin ACL LIST | grep -q '^user osb_' && fail "deprovision: expected no osb_ ACL user left, found: $(admin ACL LIST | grep '^user osb_' | cut -d' ' -f2)"
 
 # ---------------------------------------------------------------------------
+step "10. a server without an ACL file (admin = default user with requirepass): ACL SAVE skipped, said once"
+redis2_port=$("$root/scripts/free-port.sh" $((broker_port + 1)))
+broker2_port=$("$root/scripts/free-port.sh" $((redis2_port + 1)))
+REDIS_NO_ACLFILE=1 "$root/scripts/redis-start.sh" "$work/redis2" "$redis2_port" "$admin_pw" >/dev/null
+mkdir -p "$work/data2"
+jq --arg listen "127.0.0.1:$broker2_port" --arg data "$work/data2" --argjson port "$redis2_port" \
+	'.listen = $listen | .data_dir = $data | .driver = {port: $port} | .timeouts = {sync_s: 3}' \
+	"$work/broker.json" >"$work/broker2.json"
+"$broker_bin" --config "$work/broker2.json" >"$work/broker2.log" 2>&1 &
+broker2_pid=$!
+ready=000
+for _ in $(seq 1 200); do
+	ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$broker2_port/health/ready") || ready=000
+	[ "$ready" = 200 ] && break
+	kill -0 "$broker2_pid" 2>/dev/null || fail "broker 2 exited during start-up: $(tail -n 5 "$work/broker2.log")"
+	sleep 0.05
+done
+[ "$ready" = 200 ] || fail "broker 2: expected /health/ready 200, got $ready"
+main_port=$broker_port
+broker_port=$broker2_port
+i5=$(new_id)
+osb PUT "/v2/service_instances/$i5" "$(provision_body "$shared")"
+expect_status 201 "provision $i5 on the server without an ACL file"
+for n in 1 2; do
+	osb PUT "/v2/service_instances/$i5/service_bindings/$(new_id)" "$(bind_body "$shared")"
+	expect_status 201 "bind $n on the server without an ACL file"
+	c5=$(jq -c .credentials <<<"$body")
+	out=$(as_uri "$(jq -r .uri <<<"$c5")" SET "$(instance_name "$i5"):k" v)
+	[ "$out" = OK ] || fail "binding $n on the server without an ACL file: expected SET to work, got: $out"
+	expect_noperm "binding $n without ACL file" "$(jq -r .uri <<<"$c5")" KEYS '*'
+done
+n=$(grep -c '"redis.no_aclfile"' "$work/broker2.log" || true)
+[ "$n" = 1 ] || fail "without an ACL file: expected one redis.no_aclfile warning, found $n"
+
+step "11. a server that stops answering: operations time out, health says so within a second or two"
+redis2_pid=$(cat "$work/redis2/redis.pid")
+kill -STOP "$redis2_pid"
+t0=$(date +%s%N)
+ready=$(curl -s -m 10 -o "$work/body" -w '%{http_code}' "http://127.0.0.1:$broker2_port/health/ready") || ready=000
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ready" = 503 ] || fail "stopped server: expected /health/ready 503, got $ready: $(cat "$work/body")"
+[ "$ms" -lt 2500 ] || fail "stopped server: /health/ready took $ms ms, expected about 1 s"
+t0=$(date +%s%N)
+osb PUT "/v2/service_instances/$(new_id)" "$(provision_body "$shared")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+case $status in 5??) ;; *) fail "stopped server: expected a 5xx answer to provision, got $status: $body" ;; esac
+[ "$ms" -lt 12000 ] || fail "stopped server: provision took $ms ms with sync_s 3"
+grep -qi 'time' <<<"$body" || fail "stopped server: expected a description about time, got: $body"
+echo "   stopped server: provision answered $status in $ms ms: $(jq -r .description <<<"$body")"
+kill -CONT "$redis2_pid"
+ready=000
+for _ in $(seq 1 100); do
+	ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$broker2_port/health/ready") || ready=000
+	[ "$ready" = 200 ] && break
+	sleep 0.05
+done
+[ "$ready" = 200 ] || fail "resumed server: expected /health/ready 200 again, got $ready"
+kill -TERM "$broker2_pid"
+wait "$broker2_pid" || fail "broker 2: expected exit status 0 after SIGTERM"
+broker2_pid=
+broker_port=$main_port
+
+# ---------------------------------------------------------------------------
 step "no secret in the logs"
 for bid in "$b1" "$b2" "$b3" "$bro"; do
 	pw=$(jq -r .password "$work/cred-$bid.json")
 	grep -qF "$pw" "$work/broker.log" && fail "broker log: expected no binding password, found binding $bid's"
 	grep -qF "$pw" "$work/redis/redis.log" && fail "server log: expected no binding password, found binding $bid's"
 done
-grep -qF "$admin_pw" "$work/broker.log" && fail "broker log: expected no admin password, found it"
+grep -qF "$admin_pw" "$work/broker.log" "$work/broker2.log" && fail "broker log: expected no admin password, found it"
 
 step "the broker stops cleanly"
 kill -TERM "$broker_pid"
