@@ -80,6 +80,7 @@ struct rd_conn {
 	long long deadline;      /* CLOCK_MONOTONIC milliseconds */
 	struct rd_err *err;
 	char where[80];          /* "127.0.0.1:6379", for messages */
+	int version;             /* the server's major * 100 + minor, such as 700 */
 };
 
 /* A set of broker-made names (reconciler). */
@@ -239,7 +240,12 @@ static int rd_open(struct rd_conn *c, const char *host, int port, const char *us
 	if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "INFO", "server", NULL })) < 0)
 		return rc;
 	v = r->type == REDIS_REPLY_STRING && r->str ? strstr(r->str, "redis_version:") : NULL;
-	if (!v || atoi(v + strlen("redis_version:")) < 7) {
+	if (v) {
+		const char *minor = strchr(v, '.');
+
+		c->version = atoi(v + strlen("redis_version:")) * 100 + (minor ? atoi(minor + 1) : 0);
+	}
+	if (!v || c->version < 700) {
 		rc = rd_fail(err, OSB_EBACKEND, "Redis at %s is older than 7.0: its ACLs cannot confine a tenant",
 			     c->where);
 		goto done;
@@ -941,7 +947,7 @@ static int rd_set_user(struct rd_conn *c, const char *user, const char *password
 	size_t i, n = 0;
 	int rc;
 
-	if (nrules + 9 > RD_MAX_ARGS)
+	if (nrules + 11 > RD_MAX_ARGS)
 		return rd_fail(c->err, OSB_ERROR, "too many ACL rules");
 	snprintf(pass_rule, sizeof(pass_rule), ">%s", password);
 	argv[n++] = "ACL";
@@ -954,6 +960,11 @@ static int rd_set_user(struct rd_conn *c, const char *user, const char *password
 	argv[n++] = channels;
 	for (i = 0; i < nrules; i++)
 		argv[n++] = rules[i];
+	/* Clients of Redis 7.2+ announce themselves with CLIENT SETINFO; 7.0 does not know it (nor the rule). */
+	if (c->version >= 702) {
+		argv[n++] = "+client|setinfo";
+		argv[n++] = "+client|no-touch";
+	}
 	if (read_only)
 		argv[n++] = "-@write";
 	argv[n] = NULL;
