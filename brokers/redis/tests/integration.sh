@@ -237,6 +237,19 @@ out=$(as_uri "$uro" EVAL "return redis.call('SET', KEYS[1], 'x')" 1 "$p1:greetin
 grep -qi "can't run this command\\|no permissions" <<<"$out" || fail "read-only binding: expected a script's SET refused, got: $out"
 [ "$(admin GET "$p1:greeting")" = hello ] || fail "read-only binding: the key changed"
 
+step "2d. rotating the read-only binding gives a new user with the same rights; the old one still works"
+brot=$(new_id)
+osb PUT "/v2/service_instances/$i1/service_bindings/$brot" \
+	"$(jq -cn --arg s "$service_id" --arg p "$shared" --arg pred "$bro" '{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
+expect_status 201 "rotate $bro"
+crot=$(jq -c .credentials <<<"$body")
+echo "$crot" >"$work/cred-$brot.json"
+[ "$(jq -r .username <<<"$crot")" = "$(binding_name "$brot")" ] || fail "rotation: expected user $(binding_name "$brot")"
+urot=$(jq -r .uri <<<"$crot")
+[ "$(as_uri "$urot" GET "$p1:greeting")" = hello ] || fail "rotation: expected the new credentials to read"
+expect_noperm "rotated read-only binding" "$urot" SET "$p1:greeting" changed
+[ "$(as_uri "$uro" GET "$p1:greeting")" = hello ] || fail "rotation: expected the predecessor to keep working until unbound"
+
 # ---------------------------------------------------------------------------
 step "3. isolation: other prefixes, another tenant, whole-keyspace and server commands"
 admin SET "outside:key" secret >/dev/null
@@ -397,7 +410,7 @@ n=$(admin EVAL "return #redis.call('KEYS', ARGV[1])" 0 "$p1:*")
 [ "$(admin GET "${p1}x:lookalike")" = keep ] || fail "deprovision: removed ${p1}x:lookalike, which is not under $p1:"
 [ "$(admin GET outside:key)" = secret ] || fail "deprovision: removed a key outside every prefix"
 [ "$(admin GET "$p2:mine")" = tenant2 ] || fail "deprovision: removed tenant 2's key"
-for u in "$stray" "$(jq -r .username <<<"$c2")" "$(jq -r .username <<<"$cro")"; do
+for u in "$stray" "$(jq -r .username <<<"$c2")" "$(jq -r .username <<<"$cro")" "$(jq -r .username <<<"$crot")"; do
 	admin ACL LIST | grep -q "user $u " && fail "deprovision: expected ACL user $u of tenant 1 gone"
 done
 out=$(as_uri "$u2" GET "$p1:greeting")
@@ -481,7 +494,7 @@ broker_port=$main_port
 
 # ---------------------------------------------------------------------------
 step "no secret in the logs"
-for bid in "$b1" "$b2" "$b3" "$bro"; do
+for bid in "$b1" "$b2" "$b3" "$bro" "$brot"; do
 	pw=$(jq -r .password "$work/cred-$bid.json")
 	grep -qF "$pw" "$work/broker.log" && fail "broker log: expected no binding password, found binding $bid's"
 	grep -qF "$pw" "$work/redis/redis.log" && fail "server log: expected no binding password, found binding $bid's"
