@@ -17,9 +17,10 @@ GAUGES=$(gauges)
 
 # hostile CODE_REGEX "what" METHOD PATH [BODY] [curl args...]: answered with a matching 4xx and a JSON error.
 hostile() {
-	local want=$1 what=$2
-	shift 2
-	req "$@" --path-as-is
+	local want=$1 what=$2 method=$3 path=$4 body=${5:-}
+	shift 4
+	shift 2>/dev/null # the body, when given
+	req "$method" "$path" "$body" --path-as-is "$@"
 	if [[ "$STATUS" =~ ^($want)$ ]] &&
 		printf '%s' "$BODY" | jq -e '(.error|type=="string" and length>0) and (.description|type=="string" and length>0)' >/dev/null 2>&1; then
 		pass "$what ($STATUS $(jqb .error))"

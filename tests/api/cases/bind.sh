@@ -13,6 +13,9 @@ expect_jq '.endpoints | length > 0 and all(.host|type=="string") and all(.ports|
 	"endpoints have a host and a non-empty array of port strings"
 expect_absent '.operation' "no operation for a sync bind"
 expect_absent '.metadata' "no expiry metadata for a plan without credential_ttl"
+expect_absent '.syslog_drain_url' "no syslog_drain_url without requires syslog_drain"
+expect_absent '.route_service_url' "no route_service_url without requires route_forwarding"
+expect_absent '.volume_mounts' "no volume_mounts without requires volume_mount"
 expect_true "the binding's user exists on the server" has_binding b-1
 PW1=$(jqb .credentials.password)
 

@@ -20,6 +20,10 @@ expect_jq '[.services[].plans[] | select(.maintenance_info) | .maintenance_info.
 expect_jq '[.. | objects | select(has("x-osb"))] | length' 0 "private x-osb settings are not served"
 expect_jq '[.services[].plans[].schemas? // empty | .. | objects | select(has("parameters")) | .parameters["$schema"] | type] | all(. == "string")' true \
 	"every parameters schema declares \$schema"
+expect_jq '[.. | objects | select(has("$ref")) | ."$ref" | select(startswith("#") | not)] | length' 0 "schemas hold no external references"
+expect_jq '[.services[].plans[].schemas? // empty | .. | objects | select(has("parameters")) | .parameters | tojson | length] | all(. <= 65536)' true \
+	"no schema is larger than 64 kB"
+expect_jq '[.services[].plans[] | .maximum_polling_duration // 1 | type == "number" and . > 0 and floor == .] | all' true "maximum_polling_duration is a positive integer"
 expect_jq '.services[] | select(.id=="svc-fake") | .plans[] | select(.id=="plan-rotate") | .binding_rotatable' true "binding_rotatable served"
 expect_jq '.services[] | select(.id=="svc-fake") | .plans[] | select(.id=="plan-async") | .maximum_polling_duration' 60 "maximum_polling_duration served"
 expect_jq '.services[] | select(.id=="svc-fake") | .plans[] | select(.id=="plan-nobind") | .bindable' false "bindable false served"
