@@ -121,7 +121,18 @@ int osb_auth_decode_identity(const char *header, char **out)
 	if (!json)
 		return -1;
 	long n = osb_base64_decode(b64, len, json);
-	cJSON *obj = n > 0 ? cJSON_ParseWithLength((char *)json, (size_t)n) : NULL;
+	/* Keep cJSON's recursion shallow (small thread stacks) and refuse escaped NULs. */
+	int depth = 0, max_depth = 0;
+	for (long i = 0; i < n; i++) {
+		if (json[i] == '[' || json[i] == '{')
+			max_depth = ++depth > max_depth ? depth : max_depth;
+		else if (json[i] == ']' || json[i] == '}')
+			depth--;
+		else if (json[i] == '\\' && i + 1 < n && json[i + 1] == 'u' && i + 5 < n &&
+			 memcmp(json + i + 2, "0000", 4) == 0)
+			max_depth = 1000;
+	}
+	cJSON *obj = n > 0 && max_depth <= 16 ? cJSON_ParseWithLength((char *)json, (size_t)n) : NULL;
 	free(json);
 	if (!cJSON_IsObject(obj)) {
 		cJSON_Delete(obj);

@@ -1,6 +1,8 @@
 /* The HTTP front: routing, auth, API version, request ids, limits, responses and the request log. */
 #include "http.h"
 
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +215,42 @@ oom:
 	return -1;
 }
 
+/* Deepest nesting accepted in a request's JSON; deeper input is refused before it is parsed. */
+#define JSON_MAX_DEPTH 64
+
+/*
+ * One pass over JSON text before cJSON sees it: refuse nesting deeper than
+ * JSON_MAX_DEPTH (cJSON and the validators recurse, and civetweb's threads have
+ * small stacks) and the escape \u0000 (cJSON would end the string there, so
+ * "a\u0000b" would silently become "a").
+ * @return NULL when fine, else what is wrong.
+ */
+static const char *json_prescan(const char *text, size_t len)
+{
+	int depth = 0, in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\') {
+				if (i + 5 < len && text[i + 1] == 'u' && text[i + 2] == '0' && text[i + 3] == '0' &&
+				    text[i + 4] == '0' && text[i + 5] == '0')
+					return "a string contains the escape \\u0000 (a NUL character)";
+				i++; /* skip the escaped character */
+			} else if (c == '"') {
+				in_string = 0;
+			}
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return "JSON is nested deeper than 64 levels";
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return NULL;
+}
+
 cJSON *osb_http_parse_body(osb_http *h)
 {
 	if (!h->body && osb_http_read_body(h) != 0)
@@ -223,6 +261,11 @@ cJSON *osb_http_parse_body(osb_http *h)
 	}
 	if (memchr(h->body, '\0', h->body_len)) {
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body contains a NUL byte");
+		return NULL;
+	}
+	const char *bad = json_prescan(h->body, h->body_len);
+	if (bad) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body is not acceptable: %s", bad);
 		return NULL;
 	}
 	const char *end = NULL;
@@ -421,6 +464,88 @@ static int match_route(osb_http *h, const char *path)
 
 typedef void (*handler_fn)(osb_http *);
 
+/*
+ * Debian's civetweb gives its worker threads 100 kB stacks. Requests that parse a
+ * body, validate it against a schema and call a driver (libpq, libmariadb, libcurl...)
+ * run instead on a runner thread with a normal stack, one per civetweb thread, which
+ * the civetweb thread waits for. Reads (catalog, fetches, polls) stay where they are.
+ */
+#define RUNNER_STACK_SIZE (8u << 20)
+
+typedef struct {
+	pthread_t thread;
+	sem_t go;
+	sem_t done;
+	osb_http *h;
+	handler_fn fn;       /* NULL asks the runner to exit */
+} runner;
+
+static pthread_key_t runner_key;
+static pthread_once_t runner_once = PTHREAD_ONCE_INIT;
+
+static void *runner_main(void *arg)
+{
+	runner *r = arg;
+	for (;;) {
+		while (sem_wait(&r->go) != 0)
+			;
+		if (!r->fn)
+			return NULL;
+		osb_log__set_request_id(r->h->request_id);
+		r->fn(r->h);
+		osb_log__set_request_id(NULL);
+		sem_post(&r->done);
+	}
+}
+
+/* When a civetweb thread ends, its runner ends too. */
+static void runner_stop(void *arg)
+{
+	runner *r = arg;
+	r->fn = NULL;
+	sem_post(&r->go);
+	pthread_join(r->thread, NULL);
+	sem_destroy(&r->go);
+	sem_destroy(&r->done);
+	free(r);
+}
+
+static void runner_key_init(void)
+{
+	pthread_key_create(&runner_key, runner_stop);
+}
+
+static void run_with_big_stack(osb_http *h, handler_fn fn)
+{
+	pthread_once(&runner_once, runner_key_init);
+	runner *r = pthread_getspecific(runner_key);
+	if (!r && (r = calloc(1, sizeof *r))) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, RUNNER_STACK_SIZE);
+		sem_init(&r->go, 0, 0);
+		sem_init(&r->done, 0, 0);
+		if (pthread_create(&r->thread, &attr, runner_main, r) != 0) {
+			sem_destroy(&r->go);
+			sem_destroy(&r->done);
+			free(r);
+			r = NULL;
+		} else {
+			pthread_setspecific(runner_key, r);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	if (!r) {
+		osb_http_fail(h, OSB_EUNAVAILABLE, 0, "the broker cannot start a thread; retry shortly");
+		return;
+	}
+	r->h = h;
+	r->fn = fn;
+	sem_post(&r->go);
+	while (sem_wait(&r->done) != 0)
+		;
+}
+
 /* The handler for a route and method, NULL when the method is not allowed. */
 static handler_fn find_handler(osb_route route, const char *m, const char **allow)
 {
@@ -546,6 +671,11 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 			goto done;
 		}
 	}
+	if (route_status) {
+		osb_http_fail(&h, OSB_EBADREQUEST, 400,
+			      "an id in the path is not valid: longer than 255 bytes, a bad %%-escape or a NUL byte");
+		goto done;
+	}
 	fn = find_handler(h.route, h.method, &allow);
 	if (!fn) {
 		char hdr[96];
@@ -560,11 +690,6 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS) {
 		if (check_api_version(&h) != 0 || take_identity(&h) != 0)
 			goto done;
-		if (route_status) {
-			osb_http_fail(&h, OSB_EBADREQUEST, 400,
-				      "an id in the path is not valid: longer than 255 bytes, a bad %%-escape or a NUL byte");
-			goto done;
-		}
 		if (h.instance_id[0] && !osb_http_valid_id(h.instance_id)) {
 			osb_http_fail(&h, OSB_EBADREQUEST, 0,
 				      "instance_id must be 1 to 255 characters from A-Z a-z 0-9 - . _ ~");
@@ -580,7 +705,10 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 			goto done;
 		}
 	}
-	fn(&h);
+	if (strcmp(h.method, "GET") == 0 || strcmp(h.method, "HEAD") == 0)
+		fn(&h);
+	else
+		run_with_big_stack(&h, fn);
 done:
 	if (!h.status) /* a handler that forgot to answer is a bug: still answer */
 		osb_http_fail(&h, OSB_ERROR, 0, "no response was produced");
