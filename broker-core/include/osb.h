@@ -11,5 +11,8 @@
 #include "osb/secret.h"
 #include "osb/sql.h"
 #include "osb/server.h"
+#include "osb/deployer.h"
+#include "osb/exec.h"
+#include "osb/http_client.h"
 
 #endif

@@ -1409,7 +1409,7 @@ void osb_deployer__free(osb_deployer *d)
 	free(d);
 }
 
-const char *osb_deployer__host(const osb_deployer *d)
+const char *osb_deployer_host(const osb_deployer *d)
 {
 	return d ? d->host : "127.0.0.1";
 }

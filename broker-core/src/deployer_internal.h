@@ -31,7 +31,6 @@ void osb_deployer__free(osb_deployer *deployer);
 int osb_deployer__readopt(osb_deployer *deployer);
 
 /** Address for credentials (the config's dedicated.host). */
-const char *osb_deployer__host(const osb_deployer *deployer);
 
 /*
  * Shared with deployer.c (implemented in exec.c).

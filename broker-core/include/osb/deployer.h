@@ -25,6 +25,13 @@ typedef struct osb_deployer osb_deployer;
  */
 OSB_EXTERN(osb_deployer *) osb_broker_deployer(const osb_broker *broker);
 
+/**
+ * The address dedicated servers are reached at, from the config's
+ * `dedicated.host` (default 127.0.0.1): what drivers put in credentials.
+ * @return a string owned by the deployer.
+ */
+OSB_EXTERN(const char *) osb_deployer_host(const osb_deployer *deployer);
+
 /** How to run one dedicated server. Every pointer is borrowed for the call. */
 typedef struct {
 	/** Short kind, such as "redis": logs and directory names. */
@@ -40,7 +47,8 @@ typedef struct {
 	const char *const *env;
 	/**
 	 * Optional. Called once, before the first start, to write configuration
-	 * and initialise data in `dir` (it exists and is empty). Must be idempotent.
+	 * and initialise data in `dir` (it exists and holds only the deployer's
+	 * `deployment.json`). Must be idempotent.
 	 * @return 0, or an osb_error_code.
 	 */
 	int (*prepare)(const char *dir, int port, void *payload);

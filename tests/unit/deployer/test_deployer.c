@@ -839,7 +839,7 @@ static void test_bad_arguments(void)
 	CHECK_INT(osb_deployer_remove(NULL, "x"), OSB_ERROR);
 	CHECK_INT(osb_deployer_lookup(d, NULL, &out), OSB_ERROR);
 	CHECK(osb_broker_deployer(NULL) == NULL);
-	CHECK_STR(osb_deployer__host(d), "127.0.0.1");
+	CHECK_STR(osb_deployer_host(d), "127.0.0.1");
 
 	osb_deployer_options o = { base, 2000, 1999, NULL };
 	CHECK_INT(osb_deployer__create(&none, &o), OSB_EBADREQUEST);
