@@ -53,8 +53,18 @@ static const char *status_text(int status)
 void osb_http_send_raw(osb_http *h, int status, const char *content_type, const char *data, size_t len,
 		       const char *extra_headers)
 {
-	char head[1024];
-	int n = snprintf(head, sizeof head,
+	char stack[8192];
+	int head_only = strcmp(h->method, "HEAD") == 0;
+	size_t body_len = head_only ? 0 : len;
+	size_t cap = 1024 + (extra_headers ? strlen(extra_headers) : 0) + body_len;
+	char *buf = cap <= sizeof stack ? stack : malloc(cap);
+	if (!buf) {
+		static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+		h->status = 500;
+		mg_write(h->conn, oom, sizeof oom - 1);
+		return;
+	}
+	int n = snprintf(buf, cap,
 			 "HTTP/1.1 %d %s\r\n"
 			 "Content-Type: %s\r\n"
 			 "Content-Length: %zu\r\n"
@@ -62,14 +72,19 @@ void osb_http_send_raw(osb_http *h, int status, const char *content_type, const 
 			 "Cache-Control: no-store\r\n"
 			 "%s"
 			 "\r\n",
-			 status, status_text(status), content_type, len, h->request_id,
-			 extra_headers ? extra_headers : "");
-	if (n < 0 || (size_t)n >= sizeof head)
-		n = snprintf(head, sizeof head, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+			 status, status_text(status), content_type, len, h->request_id, extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n + body_len > cap) {
+		n = snprintf(buf, cap, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+		status = 500;
+		body_len = 0;
+	}
+	/* Head and body in one write: one send, one TCP segment for small answers. */
+	if (body_len)
+		memcpy(buf + n, data, body_len);
 	h->status = status;
-	mg_write(h->conn, head, (size_t)n);
-	if (len && strcmp(h->method, "HEAD") != 0)
-		mg_write(h->conn, data, len);
+	mg_write(h->conn, buf, (size_t)n + body_len);
+	if (buf != stack)
+		free(buf);
 }
 
 void osb_http_send_json(osb_http *h, int status, const cJSON *body, const char *extra_headers)
@@ -295,12 +310,25 @@ cJSON *osb_http_parse_body(osb_http *h)
 
 /* ---- the gate every /v2 request passes ----------------------------------- */
 
+/* Request ids only need to be unique, not secret: a per-thread generator seeded once from getrandom. */
+static uint64_t next_random(void)
+{
+	static _Thread_local uint64_t state;
+	if (!state && (osb_random_bytes(&state, sizeof state) != 0 || !state))
+		state = (uint64_t)now_us() | 1;
+	/* splitmix64 */
+	uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 static void new_request_id(char out[37])
 {
 	unsigned char b[16];
 	static const char hex[] = "0123456789abcdef";
-	if (osb_random_bytes(b, sizeof b) != 0)
-		memset(b, 0, sizeof b);
+	uint64_t r[2] = { next_random(), next_random() };
+	memcpy(b, r, sizeof b);
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	int j = 0;
@@ -597,40 +625,79 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 	return NULL;
 }
 
+/* Append `value` to out as a JSON string (with quotes). */
+static size_t json_string(char *out, size_t size, const char *value)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	if (size < 3)
+		return 0;
+	out[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)value; *p && n + 8 < size; p++) {
+		if (*p == '"' || *p == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			n += (size_t)snprintf(out + n, size - n, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+		} else {
+			out[n++] = (char)*p;
+		}
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return n;
+}
+
+/* One JSON line per request, built without allocations: the hot path of every answer. */
 static void log_request(osb_http *h, int64_t duration_us)
 {
-	cJSON *line = cJSON_CreateObject();
-	if (!line)
+	int error = h->status >= 500;
+	if (!osb_log__enabled(error ? OSB_LOG_ERROR : OSB_LOG_INFO))
 		return;
-	char ts[40];
+	if ((h->route == OSB_ROUTE_HEALTH_LIVE || h->route == OSB_ROUTE_METRICS) && h->status < 400)
+		return; /* probes would drown the log */
+	char line[3072], ts[40];
 	struct timespec now;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
-	cJSON_AddStringToObject(line, "ts", ts);
-	cJSON_AddStringToObject(line, "level", h->status >= 500 ? "error" : "info");
-	cJSON_AddStringToObject(line, "event", "request");
-	cJSON_AddStringToObject(line, "request_id", h->request_id);
-	cJSON_AddStringToObject(line, "method", h->method);
-	cJSON_AddStringToObject(line, "route", osb_route_name(h->route));
-	cJSON_AddNumberToObject(line, "status", h->status);
-	cJSON_AddNumberToObject(line, "duration_ms", (double)duration_us / 1000.0);
-	cJSON_AddStringToObject(line, "remote", h->ri->remote_addr);
-	if (h->instance_id[0] && osb_http_valid_id(h->instance_id))
-		cJSON_AddStringToObject(line, "instance_id", h->instance_id);
-	if (h->binding_id[0] && osb_http_valid_id(h->binding_id))
-		cJSON_AddStringToObject(line, "binding_id", h->binding_id);
-	if (h->operation)
-		cJSON_AddStringToObject(line, "operation", h->operation);
-	if (h->identity)
-		cJSON_AddStringToObject(line, "originating_identity", h->identity);
-	char *text = cJSON_PrintUnformatted(line);
-	if (text && (h->route != OSB_ROUTE_HEALTH_LIVE && h->route != OSB_ROUTE_METRICS ? 1 : h->status >= 400))
-		osb_log__write_line(text);
-	free(text);
-	cJSON_Delete(line);
+	size_t t = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + t, sizeof ts - t, ".%03ldZ", now.tv_nsec / 1000000);
+	size_t n = (size_t)snprintf(line, sizeof line,
+				    "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"request\",\"request_id\":", ts,
+				    error ? "error" : "info");
+	n += json_string(line + n, sizeof line - n, h->request_id);
+	n += (size_t)snprintf(line + n, sizeof line - n, ",\"method\":");
+	n += json_string(line + n, sizeof line - n, h->method);
+	n += (size_t)snprintf(line + n, sizeof line - n, ",\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"remote\":",
+			      osb_route_name(h->route), h->status, (double)duration_us / 1000.0);
+	n += json_string(line + n, sizeof line - n, h->ri->remote_addr);
+	if (h->instance_id[0] && osb_http_valid_id(h->instance_id) && n < sizeof line - 300) {
+		n += (size_t)snprintf(line + n, sizeof line - n, ",\"instance_id\":");
+		n += json_string(line + n, sizeof line - n, h->instance_id);
+	}
+	if (h->binding_id[0] && osb_http_valid_id(h->binding_id) && n < sizeof line - 300) {
+		n += (size_t)snprintf(line + n, sizeof line - n, ",\"binding_id\":");
+		n += json_string(line + n, sizeof line - n, h->binding_id);
+	}
+	if (h->operation && n < sizeof line - 100) {
+		n += (size_t)snprintf(line + n, sizeof line - n, ",\"operation\":");
+		n += json_string(line + n, sizeof line - n, h->operation);
+	}
+	if (h->identity && n < sizeof line - 600) {
+		char id[512];
+		snprintf(id, sizeof id, "%s", h->identity);
+		n += (size_t)snprintf(line + n, sizeof line - n, ",\"originating_identity\":");
+		n += json_string(line + n, sizeof line - n, id);
+	}
+	if (n < sizeof line - 1)
+		snprintf(line + n, sizeof line - n, "}");
+	osb_log__write_line(line);
+}
+
+int osb_http_begin_request(struct mg_connection *conn)
+{
+	return osb_http_handle(conn, mg_get_user_data(mg_get_context(conn)));
 }
 
 int osb_http_handle(struct mg_connection *conn, void *cbdata)

@@ -90,6 +90,9 @@ void osb_api_metrics(osb_http *h);
 /** The civetweb request handler for every path; cbdata is the osb_broker. */
 int osb_http_handle(struct mg_connection *conn, void *cbdata);
 
+/** civetweb's begin_request callback: every request, with the broker as the context's user data. */
+int osb_http_begin_request(struct mg_connection *conn);
+
 /** The civetweb error callback: answers civetweb's own errors (bad request line...) with JSON. */
 int osb_http_error(struct mg_connection *conn, int status, const char *msg);
 

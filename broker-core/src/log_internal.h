@@ -16,4 +16,17 @@ void osb_log__set_request_id(const char *request_id);
 /** Write a prepared JSON object as one line (the request log). Takes no ownership. */
 void osb_log__write_line(const char *json);
 
+/** Whether lines of this level are written. */
+int osb_log__enabled(osb_log_level level);
+
+/**
+ * From now on, lines go to a buffer that one writer thread flushes (at once when
+ * it is large, else within 50 ms), so request threads never queue on stderr.
+ * Before this, and after osb_log__stop_writer(), every line is written at once.
+ */
+void osb_log__start_writer(void);
+
+/** Flush what is buffered and stop the writer thread. */
+void osb_log__stop_writer(void);
+
 #endif

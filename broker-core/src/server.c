@@ -190,6 +190,10 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
+	/* begin_request is in place before the first connection is accepted (a request
+	 * handler would be registered only after mg_start2 returns), and it bypasses
+	 * civetweb's file serving and .htpasswd lookups. */
+	cb.begin_request = osb_http_begin_request;
 	cb.http_error = osb_http_error;
 	cb.log_message = log_civetweb;
 	struct mg_init_data init = { &cb, b, opts };
@@ -205,7 +209,6 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 		osb_log(OSB_LOG_ERROR, "http.start", "cannot listen on %s: %s", listen, errtext[0] ? errtext : "unknown error");
 		return NULL;
 	}
-	mg_set_request_handler(ctx, "/", osb_http_handle, b);
 	return ctx;
 }
 
@@ -385,6 +388,7 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		goto done;
 	}
 	log_listening(ctx, driver->name);
+	osb_log__start_writer();
 
 	int sig = 0;
 	while (sigwait(&sigs, &sig) != 0)
@@ -409,5 +413,6 @@ done:
 	free(pem);
 	if (ctx)
 		osb_log(OSB_LOG_INFO, "broker.stopped", "clean shutdown");
+	osb_log__stop_writer();
 	return status;
 }
