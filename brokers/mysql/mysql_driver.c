@@ -1361,6 +1361,13 @@ static int my_config_port(int *out, const cJSON *config, const char *key, int fa
 }
 
 /* Not mysql_init/mysql_shutdown: those are the client library's. */
+/* Dedicated servers are reached at the core's dedicated.host unless driver.dedicated_host says otherwise. */
+static const char *default_dedicated_host(const osb_broker *broker)
+{
+	osb_deployer *deployer = broker ? osb_broker_deployer(broker) : NULL;
+	return deployer ? osb_deployer_host(deployer) : "127.0.0.1";
+}
+
 static int mysql_driver_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
@@ -1399,7 +1406,7 @@ static int mysql_driver_init(void **state, const cJSON *config, const osb_broker
 	    (rc = my_config_port(&st->public_port, config, "public_port", st->port)) < 0 ||
 	    (rc = my_config_string(&st->mariadbd, config, "mariadbd", "mariadbd")) < 0 ||
 	    (rc = my_config_string(&st->install_db, config, "install_db", "mariadb-install-db")) < 0 ||
-	    (rc = my_config_string(&st->dedicated_host, config, "dedicated_host", "127.0.0.1")) < 0)
+	    (rc = my_config_string(&st->dedicated_host, config, "dedicated_host", default_dedicated_host(broker))) < 0)
 		goto done;
 	/* It becomes a server argument: an IP address literal, nothing else. */
 	if (inet_pton(AF_INET, st->dedicated_host, &addr) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr) != 1) {

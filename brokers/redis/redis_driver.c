@@ -1306,6 +1306,13 @@ static int rd_check_user(const char *user)
 	return 0;
 }
 
+/* Dedicated servers are reached at the core's dedicated.host unless driver.dedicated_host says otherwise. */
+static const char *default_dedicated_host(const osb_broker *broker)
+{
+	osb_deployer *deployer = broker ? osb_broker_deployer(broker) : NULL;
+	return deployer ? osb_deployer_host(deployer) : "127.0.0.1";
+}
+
 static int redis_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
@@ -1343,7 +1350,7 @@ static int redis_init(void **state, const cJSON *config, const osb_broker *broke
 	    (rc = rd_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
 	    (rc = rd_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
 	    (rc = rd_config_string(&st->redis_server, config, "redis_server", "redis-server")) < 0 ||
-	    (rc = rd_config_string(&st->dedicated_host, config, "dedicated_host", "127.0.0.1")) < 0)
+	    (rc = rd_config_string(&st->dedicated_host, config, "dedicated_host", default_dedicated_host(broker))) < 0)
 		goto done;
 	if (inet_pton(AF_INET, st->dedicated_host, &addr4) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr6) != 1) {
 		osb_log(OSB_LOG_ERROR, "redis.config", "driver.dedicated_host must be an IP address");
