@@ -22,7 +22,8 @@ trap cleanup EXIT
 
 # write_config [extra JSON members...]: the broker's config in $WORK/config.json
 write_config() {
-	PORT=$("$ROOT/scripts/free-port.sh" $((20000 + RANDOM % 20000)))
+	# below the kernel's ephemeral range (32768 and up), where client sockets would collide
+	PORT=$("$ROOT/scripts/free-port.sh" $((20000 + RANDOM % 12000)))
 	local extra=${1:-}
 	cat >"$WORK/config.json" <<JSON
 {
@@ -40,16 +41,35 @@ JSON
 }
 
 # start_broker [extra config JSON]: start the fake broker and wait until it answers.
+# When the port was taken between picking and binding it (other tests run at the same time), a fresh
+# config moves to another port; a restart with the same config waits for the port instead.
 start_broker() {
-	[ -f "$WORK/config.json" ] || write_config "${1:-}"
-	"$FAKE" --config "$WORK/config.json" >>"$WORK/broker.log" 2>&1 &
-	BROKER_PID=$!
-	for _ in $(seq 1 1000); do # 20 s: sanitizer builds on a loaded machine start slowly
-		if curl -s -o /dev/null "$BASE/health/live"; then
-			return 0
+	local fresh=0 lines
+	if [ ! -f "$WORK/config.json" ]; then
+		write_config "${1:-}"
+		fresh=1
+	fi
+	for _ in 1 2 3 4 5; do
+		lines=$(cat "$WORK/broker.log" 2>/dev/null | wc -l)
+		"$FAKE" --config "$WORK/config.json" >>"$WORK/broker.log" 2>&1 &
+		BROKER_PID=$!
+		for _ in $(seq 1 1000); do # 20 s: sanitizer builds on a loaded machine start slowly
+			if curl -s -o /dev/null "$BASE/health/live"; then
+				return 0
+			fi
+			kill -0 "$BROKER_PID" 2>/dev/null || break
+			sleep 0.02
+		done
+		wait "$BROKER_PID" 2>/dev/null
+		BROKER_PID=
+		tail -n +"$((lines + 1))" "$WORK/broker.log" | grep -q 'Address already in use' || break
+		if [ "$fresh" = 1 ]; then
+			PORT=$("$ROOT/scripts/free-port.sh" $((20000 + RANDOM % 12000)))
+			sed -i -E "s/\"listen\": \"127\.0\.0\.1:[0-9]+\"/\"listen\": \"127.0.0.1:$PORT\"/" "$WORK/config.json"
+			BASE="http://127.0.0.1:$PORT"
+		else
+			sleep 1
 		fi
-		kill -0 "$BROKER_PID" 2>/dev/null || break
-		sleep 0.02
 	done
 	echo "the broker did not start; its log:" >&2
 	cat "$WORK/broker.log" >&2
