@@ -8,6 +8,7 @@
 # with the node's log if it does not within 60 s.
 # Stop with scripts/rabbitmq-stop.sh DIR.
 set -euo pipefail
+original_args=("$@")
 dir=${1:?usage: rabbitmq-start.sh DIR ADMIN_PASSWORD [AMQP MGMT DIST EPMD]}
 password=${2:?admin password}
 amqp=${3:-0}
@@ -24,12 +25,14 @@ case $password in
 *[!A-Za-z0-9._~-]*) echo "rabbitmq-start: use only [A-Za-z0-9._~-] in the admin password" >&2; exit 1 ;;
 esac
 
+auto_ports=0
+[ "$amqp$mgmt$dist$epmd" = 0000 ] && auto_ports=1
 # Each port is picked after the previous one so that the four differ.
 pick() {
 	local want=$1 from=$2
 	if [ "$want" != 0 ]; then echo "$want"; else "$here/free-port.sh" "$from"; fi
 }
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000))
 amqp=$(pick "$amqp" "$base")
 mgmt=$(pick "$mgmt" $((amqp + 1)))
 dist=$(pick "$dist" $((mgmt + 1)))
@@ -107,7 +110,15 @@ if [ "$ok" = 1 ]; then
 		exit 0
 	fi
 fi
+"$here/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1 || true
+# A port picked free can be taken by another process before the node binds it: start
+# again on new ports (only when the caller let us pick them).
+if grep -qE 'dist_port_already_used|eaddrinuse|could not bind' "$dir/rabbitmq.log" 2>/dev/null &&
+	[ "${OSB_RABBITMQ_RETRY:-0}" -lt 3 ] && [ "$auto_ports" = 1 ]; then
+	echo "rabbitmq-start: a port was taken meanwhile; starting again on other ports" >&2
+	rm -rf "$dir/mnesia" "$dir/log"
+	OSB_RABBITMQ_RETRY=$((${OSB_RABBITMQ_RETRY:-0} + 1)) exec "$0" "${original_args[@]}"
+fi
 echo "rabbitmq-start: RabbitMQ did not answer on 127.0.0.1:$mgmt within 60 s; its log follows" >&2
 tail -n 80 "$dir/rabbitmq.log" >&2 || true
-"$here/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1 || true
 exit 1
