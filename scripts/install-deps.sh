@@ -24,7 +24,7 @@ packages=(
 	redis-server redis-tools
 	rabbitmq-server
 	# test tools
-	curl jq ruby shellcheck iproute2 procps openssl
+	curl jq ruby shellcheck iproute2 procps openssl python3
 	# fuzzing and leak checks
 	clang libclang-rt-14-dev
 )
