@@ -365,7 +365,10 @@ static int check_api_version(osb_http *h)
 		return -1;
 	}
 	int major = -1, minor = -1, used = 0;
-	if (sscanf(v, "%3d.%3d%n", &major, &minor, &used) != 2 || v[used] != '\0' || major != 2 ||
+	if (sscanf(v, "%3d.%3d%n", &major, &minor, &used) == 2)
+		while (v[used] == ' ' || v[used] == '\t') /* trailing whitespace is not part of a header value */
+			used++;
+	if (sscanf(v, "%3d.%3d", &major, &minor) != 2 || v[used] != '\0' || major != 2 ||
 	    minor < OSB_API_VERSION_MIN_MINOR || minor > OSB_API_VERSION_MAX_MINOR || v[0] == '+' || v[0] == '-' ||
 	    v[0] == ' ') {
 		osb_http_fail(h, OSB_EAPIVERSION, 0, "X-Broker-API-Version %.16s is not supported; use 2.%d to 2.%d", v,
