@@ -52,21 +52,9 @@ static void send_binding(osb_http *h, int status, const osb_binding_rec *bind, i
 	cJSON_Delete(body);
 }
 
-static void finish_inline(osb_http *h, const char *op_id, int kind)
+/* A bind that finished inline is answered from its record: 201 with the credentials. */
+static void send_bound(osb_http *h)
 {
-	osb_op_outcome out = osb_engine_run_inline(h->broker->engine, op_id);
-	snprintf(h->op_buf, sizeof h->op_buf, "%s", op_id);
-	h->operation = h->op_buf;
-	if (out.code != 0) {
-		osb_api_send_outcome_error(h, &out, kind);
-		free(out.description);
-		return;
-	}
-	free(out.description);
-	if (kind == OSB_OP_UNBIND) {
-		osb_http_send_json(h, 200, NULL, NULL);
-		return;
-	}
 	osb_store_tx *tx = NULL;
 	osb_binding_rec *bind = NULL;
 	int rc = osb_store_begin(h->broker->store, NULL, &tx);
@@ -229,7 +217,7 @@ void osb_api_binding_put(osb_http *h)
 
 	int64_t now = now_s();
 	osb_api_new_op_id(op_id);
-	saved = cJSON_CreateObject();
+	saved = osb_api_saved_request(h);
 	cJSON_AddStringToObject(saved, "service_id", service_id);
 	cJSON_AddStringToObject(saved, "plan_id", plan_id);
 	cJSON_AddItemToObject(saved, "parameters", cJSON_Duplicate(params, 1));
@@ -244,9 +232,6 @@ void osb_api_binding_put(osb_http *h)
 		fresh.renew_before = fresh.expires_at - plan->renew_before;
 		cJSON_AddNumberToObject(saved, "expires_at", (double)fresh.expires_at);
 	}
-	cJSON_AddStringToObject(saved, "request_id", h->request_id);
-	if (h->identity)
-		cJSON_AddStringToObject(saved, "originating_identity", h->identity);
 	op = osb_api_new_operation(h, OSB_OP_BIND, h->instance_id, h->binding_id, plan->async_bindings,
 				   osb_api_deadline(h, plan, plan->async_bindings), saved, op_id);
 	fresh.id = h->binding_id;
@@ -273,12 +258,7 @@ void osb_api_binding_put(osb_http *h)
 		goto done;
 	}
 	tx = NULL;
-	if (plan->async_bindings) {
-		osb_engine_submit(b->engine, op_id);
-		osb_api_send_accepted(h, op_id, NULL);
-	} else {
-		finish_inline(h, op_id, OSB_OP_BIND);
-	}
+	osb_api_start_operation(h, op_id, OSB_OP_BIND, plan->async_bindings, NULL, send_bound);
 done:
 	osb_store_rollback(tx);
 	free(fresh.parameters);
@@ -358,12 +338,9 @@ void osb_api_binding_delete(osb_http *h)
 		goto done;
 	}
 	osb_api_new_op_id(op_id);
-	saved = cJSON_CreateObject();
+	saved = osb_api_saved_request(h);
 	cJSON_AddStringToObject(saved, "service_id", bind->service_id);
 	cJSON_AddStringToObject(saved, "plan_id", bind->plan_id);
-	cJSON_AddStringToObject(saved, "request_id", h->request_id);
-	if (h->identity)
-		cJSON_AddStringToObject(saved, "originating_identity", h->identity);
 	op = osb_api_new_operation(h, OSB_OP_UNBIND, h->instance_id, h->binding_id, async,
 				   osb_api_deadline(h, plan, async), saved, op_id);
 	if (!op) {
@@ -380,12 +357,7 @@ void osb_api_binding_delete(osb_http *h)
 		goto done;
 	}
 	tx = NULL;
-	if (async) {
-		osb_engine_submit(b->engine, op_id);
-		osb_api_send_accepted(h, op_id, NULL);
-	} else {
-		finish_inline(h, op_id, OSB_OP_UNBIND);
-	}
+	osb_api_start_operation(h, op_id, OSB_OP_UNBIND, async, NULL, NULL);
 done:
 	osb_store_rollback(tx);
 	osb_instance_rec_free(inst);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hash.h"
+#include "osb/log.h"
 #include "osb/secret.h"
 
 void osb_api_new_op_id(char out[OSB_OP_ID_SIZE])
@@ -253,4 +254,37 @@ void osb_api_format_time(char out[32], int64_t t)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.0Z", &tm);
+}
+
+cJSON *osb_api_saved_request(osb_http *h)
+{
+	cJSON *saved = cJSON_CreateObject();
+	if (saved) {
+		cJSON_AddStringToObject(saved, "request_id", h->request_id);
+		if (h->identity)
+			cJSON_AddStringToObject(saved, "originating_identity", h->identity);
+	}
+	return saved;
+}
+
+void osb_api_start_operation(osb_http *h, const char *op_id, int kind, int async, const char *dashboard_url,
+			     osb_api_success_fn on_success)
+{
+	if (async) {
+		/* A queue failure is not fatal: the record is committed and the resumer will claim it. */
+		if (osb_engine_submit(h->broker->engine, op_id) != 0)
+			osb_log(OSB_LOG_WARN, "operation.queue", "cannot queue %s now; the resumer will pick it up", op_id);
+		osb_api_send_accepted(h, op_id, dashboard_url);
+		return;
+	}
+	osb_op_outcome out = osb_engine_run_inline(h->broker->engine, op_id);
+	snprintf(h->op_buf, sizeof h->op_buf, "%s", op_id);
+	h->operation = h->op_buf;
+	if (out.code != 0)
+		osb_api_send_outcome_error(h, &out, kind);
+	else if (on_success)
+		on_success(h);
+	else
+		osb_http_send_json(h, 200, NULL, NULL);
+	free(out.description);
 }

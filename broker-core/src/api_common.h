@@ -46,6 +46,20 @@ osb_operation_rec *osb_api_new_operation(osb_http *h, int kind, const char *inst
 /** The deadline (seconds from now) for an operation of this plan. */
 long osb_api_deadline(osb_http *h, const osb_plan *plan, int async);
 
+/** The saved request every operation starts from (request id, originating identity); callers add the rest. */
+cJSON *osb_api_saved_request(osb_http *h);
+
+/** Sends the answer of an operation that succeeded inline. */
+typedef void (*osb_api_success_fn)(osb_http *h);
+
+/**
+ * Start an operation whose records are committed: when `async`, queue it and
+ * answer 202 (with `dashboard_url` when known); otherwise run it now and answer
+ * its failure, or let `on_success` answer (NULL answers 200 {}).
+ */
+void osb_api_start_operation(osb_http *h, const char *op_id, int kind, int async, const char *dashboard_url,
+			     osb_api_success_fn on_success);
+
 /** Answer 202 {"operation": id} (and the dashboard_url when known). */
 void osb_api_send_accepted(osb_http *h, const char *op_id, const char *dashboard_url);
 

@@ -69,22 +69,9 @@ static void send_instance_created(osb_http *h, int status, const osb_instance_re
 	cJSON_Delete(body);
 }
 
-/* After an inline operation: answer from the record, or with the failure. */
-static void finish_inline(osb_http *h, const char *op_id, int kind, int ok_status)
+/* A provision that finished inline is answered from its record. */
+static void send_provisioned(osb_http *h)
 {
-	osb_op_outcome out = osb_engine_run_inline(h->broker->engine, op_id);
-	snprintf(h->op_buf, sizeof h->op_buf, "%s", op_id);
-	h->operation = h->op_buf;
-	if (out.code != 0) {
-		osb_api_send_outcome_error(h, &out, kind);
-		free(out.description);
-		return;
-	}
-	free(out.description);
-	if (kind != OSB_OP_PROVISION) {
-		osb_http_send_json(h, ok_status, NULL, NULL);
-		return;
-	}
 	osb_store_tx *tx = NULL;
 	osb_instance_rec *inst = NULL;
 	int rc = osb_store_begin(h->broker->store, NULL, &tx);
@@ -92,9 +79,9 @@ static void finish_inline(osb_http *h, const char *op_id, int kind, int ok_statu
 		rc = osb_store_instance_get(tx, h->instance_id, &inst);
 	osb_store_rollback(tx);
 	if (rc == 0)
-		send_instance_created(h, ok_status, inst);
+		send_instance_created(h, 201, inst);
 	else
-		osb_http_send_json(h, ok_status, NULL, NULL);
+		osb_http_send_json(h, 201, NULL, NULL);
 	osb_instance_rec_free(inst);
 }
 
@@ -207,15 +194,12 @@ void osb_api_instance_put(osb_http *h)
 	}
 
 	osb_api_new_op_id(op_id);
-	saved = cJSON_CreateObject();
+	saved = osb_api_saved_request(h);
 	cJSON_AddStringToObject(saved, "service_id", service_id);
 	cJSON_AddStringToObject(saved, "plan_id", plan_id);
 	cJSON_AddItemToObject(saved, "parameters", cJSON_Duplicate(params, 1));
 	if (context)
 		cJSON_AddItemToObject(saved, "context", cJSON_Duplicate(context, 1));
-	cJSON_AddStringToObject(saved, "request_id", h->request_id);
-	if (h->identity)
-		cJSON_AddStringToObject(saved, "originating_identity", h->identity);
 	op = osb_api_new_operation(h, OSB_OP_PROVISION, h->instance_id, NULL, async, osb_api_deadline(h, plan, async),
 				   saved, op_id);
 	int64_t now = now_s();
@@ -246,13 +230,7 @@ void osb_api_instance_put(osb_http *h)
 		goto done;
 	}
 	tx = NULL;
-	if (async) {
-		if (osb_engine_submit(b->engine, op_id) != 0)
-			osb_log(OSB_LOG_WARN, "operation.queue", "cannot queue %s now; the resumer will pick it up", op_id);
-		osb_api_send_accepted(h, op_id, dashboard);
-	} else {
-		finish_inline(h, op_id, OSB_OP_PROVISION, 201);
-	}
+	osb_api_start_operation(h, op_id, OSB_OP_PROVISION, async, dashboard, send_provisioned);
 done:
 	osb_store_rollback(tx);
 	free(dashboard);
@@ -395,7 +373,7 @@ void osb_api_instance_patch(osb_http *h)
 	}
 	merged = merge_parameters(inst->parameters, params);
 	osb_api_new_op_id(op_id);
-	saved = cJSON_CreateObject();
+	saved = osb_api_saved_request(h);
 	cJSON_AddStringToObject(saved, "service_id", service_id);
 	cJSON_AddStringToObject(saved, "plan_id", target->id);
 	cJSON_AddStringToObject(saved, "previous_plan_id", inst->plan_id);
@@ -408,9 +386,6 @@ void osb_api_instance_patch(osb_http *h)
 	if (target->maintenance_version)
 		cJSON_AddStringToObject(saved, "maintenance_version", target->maintenance_version);
 	cJSON_AddStringToObject(saved, "fingerprint", fp);
-	cJSON_AddStringToObject(saved, "request_id", h->request_id);
-	if (h->identity)
-		cJSON_AddStringToObject(saved, "originating_identity", h->identity);
 	op = osb_api_new_operation(h, OSB_OP_UPDATE, h->instance_id, NULL, async, osb_api_deadline(h, target, async),
 				   saved, op_id);
 	if (!op) {
@@ -426,12 +401,7 @@ void osb_api_instance_patch(osb_http *h)
 		goto done;
 	}
 	tx = NULL;
-	if (async) {
-		osb_engine_submit(b->engine, op_id);
-		osb_api_send_accepted(h, op_id, NULL);
-	} else {
-		finish_inline(h, op_id, OSB_OP_UPDATE, 200);
-	}
+	osb_api_start_operation(h, op_id, OSB_OP_UPDATE, async, NULL, NULL);
 done:
 	osb_store_rollback(tx);
 	osb_instance_rec_free(inst);
@@ -518,10 +488,7 @@ void osb_api_instance_delete(osb_http *h)
 		goto done;
 	}
 	osb_api_new_op_id(op_id);
-	saved = cJSON_CreateObject();
-	cJSON_AddStringToObject(saved, "request_id", h->request_id);
-	if (h->identity)
-		cJSON_AddStringToObject(saved, "originating_identity", h->identity);
+	saved = osb_api_saved_request(h);
 	op = osb_api_new_operation(h, OSB_OP_DEPROVISION, h->instance_id, NULL, async, osb_api_deadline(h, plan, async),
 				   saved, op_id);
 	if (!op) {
@@ -538,12 +505,7 @@ void osb_api_instance_delete(osb_http *h)
 		goto done;
 	}
 	tx = NULL;
-	if (async) {
-		osb_engine_submit(b->engine, op_id);
-		osb_api_send_accepted(h, op_id, NULL);
-	} else {
-		finish_inline(h, op_id, OSB_OP_DEPROVISION, 200);
-	}
+	osb_api_start_operation(h, op_id, OSB_OP_DEPROVISION, async, NULL, NULL);
 done:
 	osb_store_rollback(tx);
 	osb_instance_rec_free(inst);
