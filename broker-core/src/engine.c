@@ -541,9 +541,10 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 		req->error_text = NULL;
 		osb_operation_kind kind = req->kind;
 		req->kind = op->kind == OSB_OP_PROVISION ? OSB_OP_DEPROVISION : OSB_OP_UNBIND;
-		/* What is left of the operation's time, but at least 10 s to undo: a synchronous
-		 * client still gets its answer within sync_s + 10 s, before platforms give up (60 s). */
-		int64_t floor_ms = osb_now_ms() + 10000;
+		/* What is left of the operation's time, but at least min(sync_s, 10 s) to undo: a
+		 * synchronous client still gets its answer before platforms give up (60 s). */
+		int64_t undo_ms = (int64_t)e->broker->config->sync_timeout_s * 1000;
+		int64_t floor_ms = osb_now_ms() + (undo_ms < 10000 ? undo_ms : 10000);
 		if (req->deadline_ms < floor_ms)
 			req->deadline_ms = floor_ms;
 		if (call_driver(e, undo, req) != 0)
