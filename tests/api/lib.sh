@@ -288,6 +288,20 @@ has_binding() {
 }
 
 finish() {
+	# The last broker must stop cleanly: under ASan/UBSan a leak or undefined behaviour
+	# makes it exit non-zero, and its log must hold no sanitizer report.
+	if [ -n "$BROKER_PID" ]; then
+		kill -TERM "$BROKER_PID" 2>/dev/null
+		wait "$BROKER_PID" 2>/dev/null
+		local rc=$?
+		BROKER_PID=
+		if [ "$rc" = 0 ]; then pass "the broker stops cleanly on SIGTERM (exit 0)"; else
+			fail "the broker exited $rc on SIGTERM (a crash, a leak or a sanitizer report)"; fi
+	fi
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/broker.log" 2>/dev/null; then
+		fail "a sanitizer report in the broker's log"
+		grep -E -A12 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/broker.log" | head -40
+	fi
 	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
 	[ "$FAILED" = 0 ]
 	exit $?
