@@ -45,3 +45,15 @@ void osb_name_binding(char out[OSB_NAME_SIZE], const char *binding_id)
 {
 	derive(out, "binding:", binding_id);
 }
+
+int osb_name_is_derived(const char *name)
+{
+	size_t i;
+
+	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
+		return 0;
+	for (i = 4; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}

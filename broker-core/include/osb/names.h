@@ -18,4 +18,11 @@ OSB_EXTERN(void) osb_name_instance(char out[OSB_NAME_SIZE], const char *instance
 /** Name of a binding's principal: the same with SHA-256("binding:" + id). */
 OSB_EXTERN(void) osb_name_binding(char out[OSB_NAME_SIZE], const char *binding_id);
 
+/**
+ * Whether `name` has the form the two functions above give ("osb_" and 20
+ * lowercase hex digits), so a reconciler purges nothing the broker did not make.
+ * @return 1 or 0 (also for NULL).
+ */
+OSB_EXTERN(int) osb_name_is_derived(const char *name);
+
 #endif

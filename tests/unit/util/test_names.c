@@ -70,5 +70,25 @@ static void test_long_id(void)
 	free(id);
 }
 
+static void test_is_derived(void)
+{
+	char n[OSB_NAME_SIZE];
+
+	osb_name_instance(n, "abc");
+	CHECK_INT(osb_name_is_derived(n), 1);
+	osb_name_binding(n, "abc");
+	CHECK_INT(osb_name_is_derived(n), 1);
+	CHECK_INT(osb_name_is_derived("osb_0123456789abcdef0123"), 1);
+	CHECK_INT(osb_name_is_derived(NULL), 0);
+	CHECK_INT(osb_name_is_derived(""), 0);
+	CHECK_INT(osb_name_is_derived("osb_0123456789ABCDEF0123"), 0);
+	CHECK_INT(osb_name_is_derived("osb_0123456789abcdef012"), 0);
+	CHECK_INT(osb_name_is_derived("osb_0123456789abcdef01234"), 0);
+	CHECK_INT(osb_name_is_derived("osc_0123456789abcdef0123"), 0);
+	CHECK_INT(osb_name_is_derived("osb_0123456789abcdef012g"), 0);
+	CHECK_INT(osb_name_is_derived("postgres"), 0);
+}
+
 OSB_TEST_MAIN(OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_known_values),
-	      OSB_TEST_CASE(test_stable_and_distinct), OSB_TEST_CASE(test_long_id))
+	      OSB_TEST_CASE(test_stable_and_distinct), OSB_TEST_CASE(test_long_id),
+	      OSB_TEST_CASE(test_is_derived))
