@@ -35,7 +35,7 @@ static const char *const pg_sslmodes[] = {
 /* The driver's configuration; read-only after init, so callbacks share it without locks. */
 struct pg_state {
 	char *host;            /* server the broker connects to */
-	char *port;            /* its port, as text for libpq */
+	char port[8];          /* its port, as text for libpq and endpoints */
 	int port_number;       /* the same, for credentials */
 	char *admin_user;      /* role with CREATEDB and CREATEROLE (a superuser in practice) */
 	char *admin_password;  /* its password; never logged */
@@ -111,18 +111,6 @@ static void pg_ignore_notice(void *arg, const char *message)
 {
 	(void)arg;
 	(void)message;
-}
-
-static int pg_is_osb_name(const char *name)
-{
-	size_t i;
-
-	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
-		return 0;
-	for (i = 4; name[i]; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 static int pg_left_ms(const struct pg_session *s)
@@ -672,37 +660,12 @@ done:
 
 /* -- bindings ------------------------------------------------------------- */
 
-/* Percent-encode everything but RFC 3986 unreserved characters, into the request's arena. */
-static char *pg_urlencode(osb_request *req, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = osb_req_alloc(req, strlen(s) * 3 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int pg_set_credentials(osb_request *req, const struct pg_state *st, const char *db,
 			      const char *user, const char *password, struct pg_err *err)
 {
 	const char *host = st->public_host;
-	/* An IPv6 address needs brackets inside a URL. */
-	const char *url_host = strchr(host, ':') ? osb_req_sprintf(req, "[%s]", host) : host;
-	char *euser = pg_urlencode(req, user), *epass = pg_urlencode(req, password);
+	const char *url_host = osb_uri_host(req, host);
+	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
 	char *uri = NULL, *jdbc = NULL;
 	cJSON *cred = NULL;
 	int rc;
@@ -918,7 +881,7 @@ static int postgresql_purge(void *state, osb_tenant_kind kind, const char *name)
 	PGresult *res = NULL;
 	int rc;
 
-	if (!pg_is_osb_name(name)) {
+	if (!osb_name_is_derived(name)) {
 		rc = pg_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
 			     name ? name : "");
 		goto done;
@@ -955,12 +918,8 @@ static void pg_state_free(struct pg_state *st)
 {
 	if (!st)
 		return;
-	if (st->admin_password) {
-		explicit_bzero(st->admin_password, strlen(st->admin_password));
-		free(st->admin_password);
-	}
+	osb_driver_config_free_secret(st->admin_password);
 	free(st->host);
-	free(st->port);
 	free(st->admin_user);
 	free(st->admin_database);
 	free(st->public_host);
@@ -968,91 +927,33 @@ static void pg_state_free(struct pg_state *st)
 	free(st);
 }
 
-/* Read an optional non-empty string key into *out (a copy), or copy `fallback`. */
-static int pg_config_string(char **out, const cJSON *config, const char *key, const char *fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	const char *value = fallback;
-
-	if (item) {
-		if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-			osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.%s must be a non-empty string", key);
-			return OSB_EBADREQUEST;
-		}
-		value = item->valuestring;
-	}
-	if (!value) {
-		osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.%s is required", key);
-		return OSB_EBADREQUEST;
-	}
-	*out = strdup(value);
-	return *out ? 0 : OSB_ENOMEM;
-}
-
-static int pg_config_port(struct pg_state *st, const cJSON *config)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, "port") : NULL;
-	long port = 5432;
-	char *end = NULL, buf[8];
-
-	if (cJSON_IsNumber(item)) {
-		port = item->valuedouble == (double)item->valueint ? item->valueint : -1;
-	} else if (cJSON_IsString(item)) {
-		/* An environment override arrives as a string. */
-		errno = 0;
-		port = strtol(item->valuestring, &end, 10);
-		if (errno || end == item->valuestring || *end)
-			port = -1;
-	} else if (item) {
-		port = -1;
-	}
-	if (port < 1 || port > 65535) {
-		osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.port must be a TCP port number (1-65535)");
-		return OSB_EBADREQUEST;
-	}
-	st->port_number = (int)port;
-	snprintf(buf, sizeof(buf), "%ld", port);
-	st->port = strdup(buf);
-	return st->port ? 0 : OSB_ENOMEM;
-}
-
 static int postgresql_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
-		"host", "port", "admin_user", "admin_password", "admin_database", "public_host", "sslmode",
+		"host", "port", "admin_user", "admin_password", "admin_database", "public_host", "sslmode", NULL,
 	};
+	static const char *const me = "postgresql";
 	struct pg_state *st = NULL;
-	const cJSON *item;
 	size_t i;
 	int rc = 0;
 
 	(void)broker;
 	*state = NULL;
-	if (config && !cJSON_IsObject(config)) {
-		osb_log(OSB_LOG_ERROR, "postgresql.config", "driver must be an object");
-		return OSB_EBADREQUEST;
-	}
-	cJSON_ArrayForEach(item, config) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (item->string && strcmp(item->string, known[i]) == 0)
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.%.64s is not a known key",
-				item->string ? item->string : "");
-			return OSB_EBADREQUEST;
-		}
-	}
+	if ((rc = osb_driver_config_check_keys(config, me, known)) < 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return OSB_ENOMEM;
-	if ((rc = pg_config_string(&st->host, config, "host", "127.0.0.1")) < 0 ||
-	    (rc = pg_config_port(st, config)) < 0 ||
-	    (rc = pg_config_string(&st->admin_user, config, "admin_user", "postgres")) < 0 ||
-	    (rc = pg_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
-	    (rc = pg_config_string(&st->admin_database, config, "admin_database", "postgres")) < 0 ||
-	    (rc = pg_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
-	    (rc = pg_config_string(&st->sslmode, config, "sslmode", "prefer")) < 0)
+	if ((rc = osb_driver_config_string(&st->host, config, me, "host", "127.0.0.1")) < 0 ||
+	    (rc = osb_driver_config_port(&st->port_number, config, me, "port", 5432)) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_user, config, me, "admin_user", "postgres")) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_password, config, me, "admin_password", NULL)) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_database, config, me, "admin_database", "postgres")) < 0 ||
+	    (rc = osb_driver_config_string(&st->public_host, config, me, "public_host", st->host)) < 0 ||
+	    (rc = osb_driver_config_string(&st->sslmode, config, me, "sslmode", "prefer")) < 0)
 		goto done;
+	/* libpq takes the port as text. */
+	snprintf(st->port, sizeof(st->port), "%d", st->port_number);
 	for (i = 0; i < sizeof(pg_sslmodes) / sizeof(pg_sslmodes[0]); i++)
 		if (strcmp(st->sslmode, pg_sslmodes[i]) == 0)
 			break;
