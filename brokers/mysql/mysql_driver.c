@@ -1,5 +1,4 @@
 /* MySQL/MariaDB driver: an instance is a database (shared server or a mariadbd of its own), a binding a user with ALL on it only. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -105,18 +104,6 @@ static int my_fail(struct my_err *err, int code, const char *fmt, ...)
 	va_end(ap);
 	err->code = code;
 	return code;
-}
-
-static int my_is_osb_name(const char *name)
-{
-	size_t i;
-
-	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
-		return 0;
-	for (i = 4; name[i]; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 /*
@@ -437,7 +424,7 @@ static int my_drop_instance(struct my_session *s, const char *db)
 	if ((rc = my_instance_users(s, &res, db)) < 0)
 		goto done;
 	while ((row = mysql_fetch_row(res)) != NULL) {
-		if (row[0] && my_is_osb_name(row[0]) && (rc = my_drop_user(s, row[0])) < 0)
+		if (row[0] && osb_name_is_derived(row[0]) && (rc = my_drop_user(s, row[0])) < 0)
 			goto done;
 	}
 	if ((rc = my_kill_sessions(s, "DB", db)) < 0)
@@ -986,7 +973,7 @@ static int mysql_update(osb_request *req, void *state)
 	if ((rc = my_instance_users(&s, &res, db)) < 0)
 		goto done;
 	while ((row = mysql_fetch_row(res)) != NULL) {
-		if (!row[0] || !my_is_osb_name(row[0]))
+		if (!row[0] || !osb_name_is_derived(row[0]))
 			continue;
 		if ((rc = my_run(&s, "ALTER USER IF EXISTS %L@'%%' WITH MAX_USER_CONNECTIONS %d", row[0], limit)) < 0)
 			goto done;
@@ -1043,37 +1030,12 @@ done:
 
 /* -- bindings ------------------------------------------------------------- */
 
-/* Percent-encode everything but RFC 3986 unreserved characters, into the request's arena. */
-static char *my_urlencode(osb_request *req, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = osb_req_alloc(req, strlen(s) * 3 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int my_set_credentials(osb_request *req, const struct my_target *t, const char *db,
 			      const char *user, const char *password, struct my_err *err)
 {
 	const char *host = t->public_host;
-	/* An IPv6 address needs brackets inside a URL. */
-	const char *url_host = strchr(host, ':') ? osb_req_sprintf(req, "[%s]", host) : host;
-	char *euser = my_urlencode(req, user), *epass = my_urlencode(req, password);
+	const char *url_host = osb_uri_host(req, host);
+	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
 	char *uri = NULL, *jdbc = NULL, *port = osb_req_sprintf(req, "%d", t->public_port);
 	cJSON *cred = NULL;
 	int rc;
@@ -1243,7 +1205,7 @@ static int mysql_list(void *state, osb_tenant_cb cb, void *payload)
 	if (rc < 0)
 		goto done;
 	while (!stop && (row = mysql_fetch_row(res)) != NULL)
-		if (row[0] && my_is_osb_name(row[0]))
+		if (row[0] && osb_name_is_derived(row[0]))
 			stop = cb(OSB_TENANT_INSTANCE, row[0], payload);
 	mysql_free_result(res);
 	res = NULL;
@@ -1254,7 +1216,7 @@ static int mysql_list(void *state, osb_tenant_cb cb, void *payload)
 	if (rc < 0)
 		goto done;
 	while (!stop && (row = mysql_fetch_row(res)) != NULL)
-		if (row[0] && my_is_osb_name(row[0]))
+		if (row[0] && osb_name_is_derived(row[0]))
 			stop = cb(OSB_TENANT_BINDING, row[0], payload);
 done:
 	if (res)
@@ -1273,7 +1235,7 @@ static int mysql_purge(void *state, osb_tenant_kind kind, const char *name)
 	struct my_err err = { 0 };
 	int rc;
 
-	if (!my_is_osb_name(name)) {
+	if (!osb_name_is_derived(name)) {
 		rc = my_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
 			     name ? name : "");
 		goto done;
@@ -1301,10 +1263,7 @@ static void my_state_free(struct my_state *st)
 {
 	if (!st)
 		return;
-	if (st->admin_password) {
-		explicit_bzero(st->admin_password, strlen(st->admin_password));
-		free(st->admin_password);
-	}
+	osb_driver_config_free_secret(st->admin_password);
 	free(st->host);
 	free(st->admin_user);
 	free(st->public_host);
@@ -1314,106 +1273,34 @@ static void my_state_free(struct my_state *st)
 	free(st);
 }
 
-/* Read an optional non-empty string key into *out (a copy), or copy `fallback`. */
-static int my_config_string(char **out, const cJSON *config, const char *key, const char *fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	const char *value = fallback;
-
-	if (item) {
-		if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-			osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s must be a non-empty string", key);
-			return OSB_EBADREQUEST;
-		}
-		value = item->valuestring;
-	}
-	if (!value) {
-		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s is required", key);
-		return OSB_EBADREQUEST;
-	}
-	*out = strdup(value);
-	return *out ? 0 : OSB_ENOMEM;
-}
-
-/* A TCP port from a number or, as environment overrides arrive, a string. */
-static int my_config_port(int *out, const cJSON *config, const char *key, int fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	long port = fallback;
-	char *end = NULL;
-
-	if (cJSON_IsNumber(item)) {
-		port = item->valuedouble == (double)item->valueint ? item->valueint : -1;
-	} else if (cJSON_IsString(item)) {
-		errno = 0;
-		port = strtol(item->valuestring, &end, 10);
-		if (errno || end == item->valuestring || *end)
-			port = -1;
-	} else if (item) {
-		port = -1;
-	}
-	if (port < 1 || port > 65535) {
-		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%s must be a TCP port number (1-65535)", key);
-		return OSB_EBADREQUEST;
-	}
-	*out = (int)port;
-	return 0;
-}
-
 /* Not mysql_init/mysql_shutdown: those are the client library's. */
-/* Dedicated servers are reached at the core's dedicated.host unless driver.dedicated_host says otherwise. */
-static const char *default_dedicated_host(const osb_broker *broker)
-{
-	osb_deployer *deployer = broker ? osb_broker_deployer(broker) : NULL;
-	return deployer ? osb_deployer_host(deployer) : "127.0.0.1";
-}
-
 static int mysql_driver_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
 		"host", "port", "admin_user", "admin_password", "public_host", "public_port",
-		"mariadbd", "install_db", "dedicated_host",
+		"mariadbd", "install_db", "dedicated_host", NULL,
 	};
-	struct in6_addr addr;
+	static const char *const me = "mysql";
 	struct my_state *st = NULL;
-	const cJSON *item;
-	size_t i;
 	int rc = 0;
 
 	*state = NULL;
-	if (config && !cJSON_IsObject(config)) {
-		osb_log(OSB_LOG_ERROR, "mysql.config", "driver must be an object");
-		return OSB_EBADREQUEST;
-	}
-	cJSON_ArrayForEach(item, config) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (item->string && strcmp(item->string, known[i]) == 0)
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			osb_log(OSB_LOG_ERROR, "mysql.config", "driver.%.64s is not a known key",
-				item->string ? item->string : "");
-			return OSB_EBADREQUEST;
-		}
-	}
+	if ((rc = osb_driver_config_check_keys(config, me, known)) < 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return OSB_ENOMEM;
-	if ((rc = my_config_string(&st->host, config, "host", "127.0.0.1")) < 0 ||
-	    (rc = my_config_port(&st->port, config, "port", 3306)) < 0 ||
-	    (rc = my_config_string(&st->admin_user, config, "admin_user", "root")) < 0 ||
-	    (rc = my_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
-	    (rc = my_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
-	    (rc = my_config_port(&st->public_port, config, "public_port", st->port)) < 0 ||
-	    (rc = my_config_string(&st->mariadbd, config, "mariadbd", "mariadbd")) < 0 ||
-	    (rc = my_config_string(&st->install_db, config, "install_db", "mariadb-install-db")) < 0 ||
-	    (rc = my_config_string(&st->dedicated_host, config, "dedicated_host", default_dedicated_host(broker))) < 0)
+	/* dedicated_host becomes a server argument: the helper accepts an IP address literal only. */
+	if ((rc = osb_driver_config_string(&st->host, config, me, "host", "127.0.0.1")) < 0 ||
+	    (rc = osb_driver_config_port(&st->port, config, me, "port", 3306)) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_user, config, me, "admin_user", "root")) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_password, config, me, "admin_password", NULL)) < 0 ||
+	    (rc = osb_driver_config_string(&st->public_host, config, me, "public_host", st->host)) < 0 ||
+	    (rc = osb_driver_config_port(&st->public_port, config, me, "public_port", st->port)) < 0 ||
+	    (rc = osb_driver_config_string(&st->mariadbd, config, me, "mariadbd", "mariadbd")) < 0 ||
+	    (rc = osb_driver_config_string(&st->install_db, config, me, "install_db", "mariadb-install-db")) < 0 ||
+	    (rc = osb_driver_config_dedicated_host(&st->dedicated_host, config, me, "dedicated_host", broker)) < 0)
 		goto done;
-	/* It becomes a server argument: an IP address literal, nothing else. */
-	if (inet_pton(AF_INET, st->dedicated_host, &addr) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr) != 1) {
-		osb_log(OSB_LOG_ERROR, "mysql.config", "driver.dedicated_host must be an IP address");
-		rc = OSB_EBADREQUEST;
-		goto done;
-	}
 	st->deployer = broker ? osb_broker_deployer(broker) : NULL;
 	/* Not thread-safe, so once here, before the callbacks' threads use the library. */
 	if (mysql_library_init(0, NULL, NULL) != 0) {
