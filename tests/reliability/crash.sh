@@ -205,7 +205,10 @@ lane() {
 		t0=$(now_us)
 		broker_start "$cfg" "$log" "$base"
 		ip=$(in_progress_ops "$base")
-		[ "${ip:-0}" != 0 ] && interrupted=$((interrupted + 1))
+		if [ "${ip:-0}" != 0 ]; then
+			interrupted=$((interrupted + 1))
+			echo "   interrupted: $ip operation(s) in progress at the restart"
+		fi
 		while [ "${ip:-x}" != 0 ] && [ $(( ($(now_us) - t0) / 1000000 )) -lt "$RECOVERY_S" ]; do
 			sleep 0.2
 			ip=$(in_progress_ops "$base")
@@ -298,7 +301,10 @@ lane() {
 			fail "kill point $n.$k: ORPHAN: $name is on the server without a live record"
 		done
 		local rec
-		rec=$("$BROKER" --config "$cfg" --reconcile 2>>"$log" | tail -n 1)
+		local rrc=0
+		"$BROKER" --config "$cfg" --reconcile >"$L/reconcile.out" 2>>"$log" || rrc=$?
+		rec=$(tail -n 1 "$L/reconcile.out")
+		[ "$rrc" = 0 ] || fail "kill point $n.$k: --reconcile exited $rrc (an ASan build exits non-zero on a leak)"
 		local ro
 		ro=$(jq -r '.orphans // empty' <<<"$rec" 2>/dev/null)
 		if [ "$ro" != 0 ]; then
@@ -380,5 +386,10 @@ echo "========"
 echo "seed $SEED: kill points $tot_kills, survived $tot_surv, interrupted an operation $tot_int," \
 	"records lost $tot_lost, orphans left $tot_orph, operations stuck $tot_stuck," \
 	"record checks $tot_checked, longest recovery ${worst} ms"
+echo "kill points by request (all / with an operation interrupted):"
+cat "$WORK"/lane*/out | awk '
+	/^-- kill point/ { k = $5 " " $6; all[k]++ }
+	/^   interrupted:/ { hit[k]++ }
+	END { for (k in all) printf "   %-18s %3d / %3d\n", k, all[k], hit[k] + 0 }' | sort
 [ "$tot_kills" -ge 50 ] || fail "fewer than 50 kill points ($tot_kills)"
 rel_finish

@@ -57,7 +57,8 @@ check "the broker keeps serving after the oversized requests" alive
 step "slow and idle clients (timeouts.request_ms = $REQUEST_MS, threads = $THREADS)"
 STALLED=40
 SLOW_FIG=
-# stall MODE: open STALLED connections that send half a request of this kind and stop; a normal request
+# stall MODE: open STALLED connections that send half a request of this kind (or, for keep-alive, a
+# whole request and then nothing) and stop; a normal request
 # must still be served within 2 s, and the broker must drop the stalled ones after request_ms (a worker
 # thread serves one connection at a time, so they are dropped THREADS at a time).
 stall() {
@@ -68,6 +69,9 @@ stall() {
 		fds+=("$fd")
 		if [ "$mode" = headers ]; then
 			printf 'PUT /v2/service_instances/stall-%d HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Broker-API-Version: 2.17\r\n' "$n" >&"$fd"
+		elif [ "$mode" = keep-alive ]; then
+			# one complete request, answered; then the client keeps the connection open and says nothing
+			printf 'GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&"$fd"
 		else
 			# complete, authenticated headers, then a body that stops after 10 of 200 bytes
 			printf 'PUT /v2/service_instances/stall-%d HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\nX-Broker-API-Version: 2.17\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"service_' \
@@ -96,6 +100,7 @@ stall() {
 }
 stall headers
 stall body
+stall keep-alive
 
 step "drip-fed clients: one byte every 500 ms, never finishing"
 DRIP=10

@@ -16,9 +16,9 @@ R1=http://127.0.0.1:$p1
 R2=http://127.0.0.1:$p2
 mkdir -p "$WORK/r"
 
-step "PostgreSQL on $pgport (middleware and state store), replicas on $p1 and $p2"
 pg_up_free "$WORK/pg"
 pgport=$PG_PORT
+step "PostgreSQL on $pgport (middleware and state store), replicas on $p1 and $p2"
 store_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 admin_sql "$pgport" postgres "CREATE ROLE osbstore LOGIN PASSWORD '$store_pw'" >/dev/null
 admin_sql "$pgport" postgres "CREATE DATABASE osbstate OWNER osbstore" >/dev/null
@@ -221,7 +221,10 @@ check "phase 2: one binding per id, the same on both replicas and on the server"
 dups=$((dups + bdups))
 
 for r in 1 2; do
-	out=$("$BROKER" --config "$WORK/r$r.json" --reconcile 2>>"$WORK/r$r.log" | tail -n 1)
+	rrc=0
+	"$BROKER" --config "$WORK/r$r.json" --reconcile >"$WORK/reconcile$r.out" 2>>"$WORK/r$r.log" || rrc=$?
+	out=$(tail -n 1 "$WORK/reconcile$r.out")
+	check "--reconcile through replica $r exits 0 (got $rrc)" [ "$rrc" = 0 ]
 	check "--reconcile through replica $r: no orphans ($out)" [ "$(jq -r .orphans <<<"$out")" = 0 ]
 done
 
