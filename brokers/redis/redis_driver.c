@@ -110,22 +110,16 @@ static int rd_fail(struct rd_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Whether the `len` bytes at `s` (part of a key or a reply) are a name osb_name_instance()/osb_name_binding() make. */
 static int rd_is_hex_name(const char *s, size_t len)
 {
-	size_t i;
+	char name[OSB_NAME_SIZE];
 
-	if (len != OSB_NAME_SIZE - 1 || strncmp(s, "osb_", 4) != 0)
+	if (len != OSB_NAME_SIZE - 1)
 		return 0;
-	for (i = 4; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* Whether `name` is what osb_name_instance()/osb_name_binding() make: ^osb_[0-9a-f]{20}$. */
-static int rd_is_osb_name(const char *name)
-{
-	return name && rd_is_hex_name(name, strlen(name));
+	memcpy(name, s, len);
+	name[len] = '\0';
+	return osb_name_is_derived(name);
 }
 
 static struct timeval rd_tv(long long ms)
@@ -872,36 +866,11 @@ done:
 
 /* -- bindings ------------------------------------------------------------- */
 
-/* Percent-encode everything but RFC 3986 unreserved characters, into the request's arena. */
-static char *rd_urlencode(osb_request *req, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = osb_req_alloc(req, strlen(s) * 3 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-			*o++ = (char)ch;
-		} else {
-			*o++ = '%';
-			*o++ = hex[ch >> 4];
-			*o++ = hex[ch & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int rd_set_credentials(osb_request *req, const char *host, int port, const char *user,
 			      const char *password, const char *key_prefix, struct rd_err *err)
 {
-	/* An IPv6 address needs brackets inside a URL. */
-	const char *url_host = strchr(host, ':') ? osb_req_sprintf(req, "[%s]", host) : host;
-	char *euser = rd_urlencode(req, user), *epass = rd_urlencode(req, password);
+	const char *url_host = osb_uri_host(req, host);
+	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
 	char *uri = NULL, ports[8];
 	cJSON *cred = NULL;
 	int rc;
@@ -1208,7 +1177,7 @@ static int redis_purge(void *state, osb_tenant_kind kind, const char *name)
 	long long removed = 0;
 	int rc;
 
-	if (!rd_is_osb_name(name)) {
+	if (!osb_name_is_derived(name)) {
 		rc = rd_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
 			     name ? name : "");
 		goto done;
@@ -1237,62 +1206,13 @@ static void rd_state_free(struct rd_state *st)
 {
 	if (!st)
 		return;
-	if (st->admin_password) {
-		explicit_bzero(st->admin_password, strlen(st->admin_password));
-		free(st->admin_password);
-	}
+	osb_driver_config_free_secret(st->admin_password);
 	free(st->host);
 	free(st->admin_user);
 	free(st->public_host);
 	free(st->redis_server);
 	free(st->dedicated_host);
 	free(st);
-}
-
-/* Read an optional non-empty string key into *out (a copy), or copy `fallback`. */
-static int rd_config_string(char **out, const cJSON *config, const char *key, const char *fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	const char *value = fallback;
-
-	if (item) {
-		if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
-			osb_log(OSB_LOG_ERROR, "redis.config", "driver.%s must be a non-empty string", key);
-			return OSB_EBADREQUEST;
-		}
-		value = item->valuestring;
-	}
-	if (!value) {
-		osb_log(OSB_LOG_ERROR, "redis.config", "driver.%s is required", key);
-		return OSB_EBADREQUEST;
-	}
-	*out = strdup(value);
-	return *out ? 0 : OSB_ENOMEM;
-}
-
-/* A TCP port as a number, or as a string (environment overrides of absent keys arrive as strings). */
-static int rd_config_port(int *out, const cJSON *config, const char *key, int fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	long port = fallback;
-	char *end = NULL;
-
-	if (cJSON_IsNumber(item)) {
-		port = item->valuedouble == (double)item->valueint ? item->valueint : -1;
-	} else if (cJSON_IsString(item)) {
-		errno = 0;
-		port = strtol(item->valuestring, &end, 10);
-		if (errno || end == item->valuestring || *end)
-			port = -1;
-	} else if (item) {
-		port = -1;
-	}
-	if (port < 1 || port > 65535) {
-		osb_log(OSB_LOG_ERROR, "redis.config", "driver.%s must be a TCP port number (1-65535)", key);
-		return OSB_EBADREQUEST;
-	}
-	*out = (int)port;
-	return 0;
 }
 
 /* A user name for AUTH: printable, no spaces (it is also shown in logs). */
@@ -1306,57 +1226,30 @@ static int rd_check_user(const char *user)
 	return 0;
 }
 
-/* Dedicated servers are reached at the core's dedicated.host unless driver.dedicated_host says otherwise. */
-static const char *default_dedicated_host(const osb_broker *broker)
-{
-	osb_deployer *deployer = broker ? osb_broker_deployer(broker) : NULL;
-	return deployer ? osb_deployer_host(deployer) : "127.0.0.1";
-}
-
 static int redis_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	static const char *const known[] = {
-		"host", "port", "admin_user", "admin_password", "public_host", "redis_server", "dedicated_host",
+		"host", "port", "admin_user", "admin_password", "public_host", "redis_server", "dedicated_host", NULL,
 	};
+	static const char *const me = "redis";
 	struct rd_state *st = NULL;
-	struct in6_addr addr6;
-	struct in_addr addr4;
-	const cJSON *item;
-	size_t i;
 	int rc = 0;
 
 	*state = NULL;
-	if (config && !cJSON_IsObject(config)) {
-		osb_log(OSB_LOG_ERROR, "redis.config", "driver must be an object");
-		return OSB_EBADREQUEST;
-	}
-	cJSON_ArrayForEach(item, config) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (item->string && strcmp(item->string, known[i]) == 0)
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			osb_log(OSB_LOG_ERROR, "redis.config", "driver.%.64s is not a known key",
-				item->string ? item->string : "");
-			return OSB_EBADREQUEST;
-		}
-	}
+	if ((rc = osb_driver_config_check_keys(config, me, known)) < 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return OSB_ENOMEM;
 	atomic_init(&st->no_aclfile_logged, 0);
-	if ((rc = rd_config_string(&st->host, config, "host", "127.0.0.1")) < 0 ||
-	    (rc = rd_config_port(&st->port, config, "port", 6379)) < 0 ||
-	    (rc = rd_config_string(&st->admin_user, config, "admin_user", "default")) < 0 ||
-	    (rc = rd_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
-	    (rc = rd_config_string(&st->public_host, config, "public_host", st->host)) < 0 ||
-	    (rc = rd_config_string(&st->redis_server, config, "redis_server", "redis-server")) < 0 ||
-	    (rc = rd_config_string(&st->dedicated_host, config, "dedicated_host", default_dedicated_host(broker))) < 0)
+	if ((rc = osb_driver_config_string(&st->host, config, me, "host", "127.0.0.1")) < 0 ||
+	    (rc = osb_driver_config_port(&st->port, config, me, "port", 6379)) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_user, config, me, "admin_user", "default")) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_password, config, me, "admin_password", NULL)) < 0 ||
+	    (rc = osb_driver_config_string(&st->public_host, config, me, "public_host", st->host)) < 0 ||
+	    (rc = osb_driver_config_string(&st->redis_server, config, me, "redis_server", "redis-server")) < 0 ||
+	    (rc = osb_driver_config_dedicated_host(&st->dedicated_host, config, me, "dedicated_host", broker)) < 0)
 		goto done;
-	if (inet_pton(AF_INET, st->dedicated_host, &addr4) != 1 && inet_pton(AF_INET6, st->dedicated_host, &addr6) != 1) {
-		osb_log(OSB_LOG_ERROR, "redis.config", "driver.dedicated_host must be an IP address");
-		rc = OSB_EBADREQUEST;
-		goto done;
-	}
 	st->broker = broker;
 	if (rd_check_user(st->admin_user) < 0) {
 		osb_log(OSB_LOG_ERROR, "redis.config", "driver.admin_user must be printable ASCII without spaces");
