@@ -91,19 +91,6 @@ static int rmq_left_ms(const struct rmq_ctx *c)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* The names osb_name_instance()/osb_name_binding() make: "osb_" and 20 lowercase hex digits. */
-static int rmq_is_osb_name(const char *name)
-{
-	size_t i;
-
-	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
-		return 0;
-	for (i = 4; name[i]; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* Keep a server's text to one short printable line (it goes into an OSB description). */
 static void rmq_one_line(char *dst, size_t size, const char *src)
 {
@@ -415,7 +402,7 @@ static int rmq_drop_vhost(struct rmq_ctx *c, const char *vhost)
 		const cJSON *user = cJSON_GetObjectItemCaseSensitive(p, "user");
 		int only_here = 1;
 
-		if (!cJSON_IsString(user) || !rmq_is_osb_name(user->valuestring))
+		if (!cJSON_IsString(user) || !osb_name_is_derived(user->valuestring))
 			continue;
 		if (rmq_url(url, sizeof(url), c->st, "/users/%s/permissions", user->valuestring) < 0) {
 			rc = rmq_url_fail(c);
@@ -565,23 +552,6 @@ static int rabbitmq_deprovision(osb_request *req, void *state)
 
 /* -- bindings -------------------------------------------------------------- */
 
-/* Percent-encode one URL part into the request's arena. */
-static char *rmq_escape(osb_request *req, const char *s)
-{
-	size_t size = strlen(s) * 3 + 1;
-	char *out = osb_req_alloc(req, size);
-
-	if (!out || osb_http_escape_segment(out, size, s) < 0)
-		return NULL;
-	return out;
-}
-
-/* A host inside a URL: an IPv6 address needs brackets. */
-static const char *rmq_url_host(osb_request *req, const char *host)
-{
-	return strchr(host, ':') ? osb_req_sprintf(req, "[%s]", host) : host;
-}
-
 static cJSON *rmq_string_array(const char *s)
 {
 	cJSON *a = cJSON_CreateArray(), *item = cJSON_CreateString(s);
@@ -616,9 +586,10 @@ static int rmq_add_list(cJSON *obj, const char *key, const char *s)
 static cJSON *rmq_credentials(osb_request *req, const struct rmq_state *st, const char *vhost,
 			      const char *user, const char *password)
 {
-	const char *amqp_host = rmq_url_host(req, st->public_host);
-	const char *mgmt_host = rmq_url_host(req, st->mgmt_host);
-	char *euser = rmq_escape(req, user), *epass = rmq_escape(req, password), *evhost = rmq_escape(req, vhost);
+	const char *amqp_host = osb_uri_host(req, st->public_host);
+	const char *mgmt_host = osb_uri_host(req, st->mgmt_host);
+	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
+	char *evhost = osb_uri_escape(req, vhost);
 	char *uri = NULL, *api_uri = NULL, *api_path = NULL, *dashboard = NULL;
 	cJSON *cred = NULL, *protocols, *amqp, *mgmt;
 	int https = strcmp(st->mgmt_scheme, "https") == 0;
@@ -826,7 +797,7 @@ static int rmq_list_names(struct rmq_ctx *c, const char *what, osb_tenant_kind k
 
 		if (*stop)
 			break;
-		if (cJSON_IsString(name) && rmq_is_osb_name(name->valuestring))
+		if (cJSON_IsString(name) && osb_name_is_derived(name->valuestring))
 			*stop = cb(kind, name->valuestring, payload);
 	}
 	cJSON_Delete(list);
@@ -855,7 +826,7 @@ static int rabbitmq_purge(void *state, osb_tenant_kind kind, const char *name)
 	int rc;
 
 	rmq_ctx_init(&c, state, RMQ_RECONCILE_TIMEOUT_MS, &err);
-	if (!rmq_is_osb_name(name))
+	if (!osb_name_is_derived(name))
 		rc = rmq_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
 			      name ? name : "");
 	else if (kind == OSB_TENANT_INSTANCE)
@@ -876,10 +847,7 @@ static void rmq_state_free(struct rmq_state *st)
 {
 	if (!st)
 		return;
-	if (st->admin_password) {
-		explicit_bzero(st->admin_password, strlen(st->admin_password));
-		free(st->admin_password);
-	}
+	osb_driver_config_free_secret(st->admin_password);
 	free(st->api_url);
 	free(st->admin_user);
 	free(st->ca_file);
@@ -906,23 +874,6 @@ static int rmq_config_error(const char *fmt, ...)
 	return OSB_EBADREQUEST;
 }
 
-/* Read an optional non-empty string key into *out (a copy), or copy `fallback`; NULL fallback means required. */
-static int rmq_config_string(char **out, const cJSON *config, const char *key, const char *fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	const char *value = fallback;
-
-	if (item) {
-		if (!cJSON_IsString(item) || item->valuestring[0] == '\0')
-			return rmq_config_error("driver.%s must be a non-empty string", key);
-		value = item->valuestring;
-	}
-	if (!value)
-		return rmq_config_error("driver.%s is required", key);
-	*out = strdup(value);
-	return *out ? 0 : OSB_ENOMEM;
-}
-
 static int rmq_parse_port(const char *s, size_t len)
 {
 	long port = 0;
@@ -936,24 +887,6 @@ static int rmq_parse_port(const char *s, size_t len)
 		port = port * 10 + (s[i] - '0');
 	}
 	return port >= 1 && port <= 65535 ? (int)port : -1;
-}
-
-static int rmq_config_port(int *out, const cJSON *config, const char *key, int fallback)
-{
-	const cJSON *item = config ? cJSON_GetObjectItemCaseSensitive(config, key) : NULL;
-	int port = fallback;
-
-	if (cJSON_IsNumber(item))
-		port = item->valuedouble == (double)item->valueint ? item->valueint : -1;
-	else if (cJSON_IsString(item))
-		/* An environment override arrives as a string. */
-		port = rmq_parse_port(item->valuestring, strlen(item->valuestring));
-	else if (item)
-		port = -1;
-	if (port < 1 || port > 65535)
-		return rmq_config_error("driver.%s must be a TCP port number (1-65535)", key);
-	*out = port;
-	return 0;
 }
 
 /* Host names and addresses only: they go into URLs and credentials. */
@@ -1061,39 +994,32 @@ static int rabbitmq_init(void **state, const cJSON *config, const osb_broker *br
 {
 	static const char *const known[] = {
 		"api_url", "admin_user", "admin_password", "ca_file", "amqp_host", "amqp_port",
-		"public_host", "management_public_url",
+		"public_host", "management_public_url", NULL,
 	};
+	static const char *const me = "rabbitmq";
 	struct rmq_state *st = NULL;
-	const cJSON *item;
 	char *api_host = NULL;
 	size_t i;
 	int rc = 0;
 
 	(void)broker;
 	*state = NULL;
-	if (config && !cJSON_IsObject(config))
-		return rmq_config_error("driver must be an object");
-	cJSON_ArrayForEach(item, config) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (item->string && strcmp(item->string, known[i]) == 0)
-				break;
-		if (i == sizeof(known) / sizeof(known[0]))
-			return rmq_config_error("driver.%.64s is not a known key", item->string ? item->string : "");
-	}
+	if ((rc = osb_driver_config_check_keys(config, me, known)) < 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return OSB_ENOMEM;
-	if ((rc = rmq_config_string(&st->api_url, config, "api_url", "http://127.0.0.1:15672")) < 0 ||
+	if ((rc = osb_driver_config_string(&st->api_url, config, me, "api_url", "http://127.0.0.1:15672")) < 0 ||
 	    (rc = rmq_config_api(st, &api_host)) < 0 ||
-	    (rc = rmq_config_string(&st->admin_user, config, "admin_user", NULL)) < 0 ||
-	    (rc = rmq_config_string(&st->admin_password, config, "admin_password", NULL)) < 0 ||
-	    (rc = rmq_config_string(&st->amqp_host, config, "amqp_host", api_host)) < 0 ||
-	    (rc = rmq_config_port(&st->amqp_port, config, "amqp_port", 5672)) < 0 ||
-	    (rc = rmq_config_string(&st->public_host, config, "public_host", st->amqp_host)) < 0 ||
-	    (rc = rmq_config_string(&st->mgmt_url, config, "management_public_url", st->api_url)) < 0)
+	    (rc = osb_driver_config_string(&st->admin_user, config, me, "admin_user", NULL)) < 0 ||
+	    (rc = osb_driver_config_string(&st->admin_password, config, me, "admin_password", NULL)) < 0 ||
+	    (rc = osb_driver_config_string(&st->amqp_host, config, me, "amqp_host", api_host)) < 0 ||
+	    (rc = osb_driver_config_port(&st->amqp_port, config, me, "amqp_port", 5672)) < 0 ||
+	    (rc = osb_driver_config_string(&st->public_host, config, me, "public_host", st->amqp_host)) < 0 ||
+	    (rc = osb_driver_config_string(&st->mgmt_url, config, me, "management_public_url", st->api_url)) < 0)
 		goto done;
 	if (cJSON_GetObjectItemCaseSensitive(config, "ca_file") &&
-	    (rc = rmq_config_string(&st->ca_file, config, "ca_file", NULL)) < 0)
+	    (rc = osb_driver_config_string(&st->ca_file, config, me, "ca_file", NULL)) < 0)
 		goto done;
 	if (!rmq_host_ok(st->amqp_host, strlen(st->amqp_host))) {
 		rc = rmq_config_error("driver.amqp_host must be a host name or address");
