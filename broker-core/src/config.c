@@ -61,8 +61,9 @@ static int get_int(const cJSON *obj, const char *key, long fallback, long min, l
 		*out = fallback;
 		return 0;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-	    v->valuedouble < (double)min || v->valuedouble > (double)max)
+	/* Range first: converting an out-of-range double to long is undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min && v->valuedouble <= (double)max) ||
+	    v->valuedouble != (double)(long)v->valuedouble)
 		return -1;
 	*out = (long)v->valuedouble;
 	return 0;

@@ -140,7 +140,10 @@ const cJSON *osb_request_plan_settings(const osb_request *req)
 long long osb_request_plan_int(const osb_request *req, const char *key, long long fallback)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->plan->settings, key);
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : fallback;
+	/* Out of range (or NaN) would make the conversion undefined: take the fallback. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+		return fallback;
+	return (long long)v->valuedouble;
 }
 
 const cJSON *osb_request_parameters(const osb_request *req)
