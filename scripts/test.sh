@@ -20,8 +20,8 @@ export OSB_TEST_PG_URL="postgresql://postgres:$pgpass@127.0.0.1:$pgport/postgres
 cd "$build"
 ctest --output-on-failure -j"${OSB_TEST_JOBS:-2}" --timeout 600 "$@"
 
-# A short run of every libFuzzer target (clang); docs/reliability.md records longer ones.
-if [ "${OSB_FUZZ_SECONDS:-30}" != 0 ] && [ $# = 0 ]; then
+# A short, repeatable run of every libFuzzer target (clang); docs/reliability.md records longer ones.
+if [ "${OSB_FUZZ_RUNS:-300000}" != 0 ] && [ $# = 0 ]; then
 	fuzz=${OSB_FUZZ_BUILD_DIR:-$root/build-fuzz}
 	CC=clang cmake -S "$root" -B "$fuzz" -DCMAKE_BUILD_TYPE=Debug -DOSB_FUZZ=ON -DOSB_BROKER_POSTGRESQL=OFF \
 		-DOSB_BROKER_MYSQL=OFF -DOSB_BROKER_REDIS=OFF -DOSB_BROKER_RABBITMQ=OFF >/dev/null
