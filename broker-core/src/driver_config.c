@@ -12,6 +12,8 @@
 #include "osb/errors.h"
 #include "osb/log.h"
 
+#include "crypto.h"
+
 /* Log one config error under "<driver>.config"; driver names are short, so the event fits. */
 static int config_error(const char *driver, const char *fmt, ...) OSB_PRINTF(2, 3);
 
@@ -47,7 +49,8 @@ int osb_driver_config_check_keys(const cJSON *config, const char *driver, const 
 			if (item->string && strcmp(item->string, known[i]) == 0)
 				break;
 		if (!known || !known[i])
-			return config_error(driver, "driver.%.64s is not a known key", item->string ? item->string : "");
+			return config_error(driver, "driver.%.64s is not a known key",
+					    item->string ? item->string : "");
 	}
 	return 0;
 }
@@ -191,8 +194,5 @@ done:
 
 void osb_driver_config_free_secret(char *secret)
 {
-	if (!secret)
-		return;
-	explicit_bzero(secret, strlen(secret));
-	free(secret);
+	osb_crypto_free_secret(secret);
 }

@@ -41,6 +41,38 @@ static void log_stop(void)
 	}
 }
 
+/* Run one call with its log captured in `logged`; the value is the call's. */
+static int logged_rc;
+#define LOGGED(call) (log_start(), logged_rc = (call), log_stop(), logged_rc)
+
+/* The call (run through LOGGED) was refused and logged `want`. */
+static void refused(int rc, const char *want)
+{
+	CHECK_INT(rc, OSB_EBADREQUEST);
+	CHECK_CONTAINS(logged, want);
+}
+
+/* The call succeeded with *s == want; frees *s. Pointers, as the call fills them after argument reads. */
+static void took_string(int rc, char **s, const char *want)
+{
+	CHECK_INT(rc, 0);
+	CHECK_STR(*s, want);
+	free(*s);
+	*s = NULL;
+}
+
+static void took_long(int rc, const long *v, long want)
+{
+	CHECK_INT(rc, 0);
+	CHECK_INT(*v, want);
+}
+
+static void took_int(int rc, const int *v, int want)
+{
+	CHECK_INT(rc, 0);
+	CHECK_INT(*v, want);
+}
+
 static cJSON *parse(const char *json)
 {
 	cJSON *c = cJSON_Parse(json);
@@ -63,24 +95,16 @@ static void test_check_keys(void)
 	cJSON_Delete(c);
 
 	c = parse("{\"host\":\"h\",\"hots\":\"x\"}");
-	log_start();
-	CHECK_INT(osb_driver_config_check_keys(c, "pg", known), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_check_keys(c, "pg", known)), "driver.hots is not a known key");
 	CHECK_CONTAINS(logged, "\"pg.config\"");
-	CHECK_CONTAINS(logged, "driver.hots is not a known key");
 	cJSON_Delete(c);
 
 	c = parse("[1,2]");
-	log_start();
-	CHECK_INT(osb_driver_config_check_keys(c, "pg", known), OSB_EBADREQUEST);
-	log_stop();
-	CHECK_CONTAINS(logged, "driver must be an object");
+	refused(LOGGED(osb_driver_config_check_keys(c, "pg", known)), "driver must be an object");
 	cJSON_Delete(c);
 
 	c = parse("\"text\"");
-	log_start();
-	CHECK_INT(osb_driver_config_check_keys(c, "pg", known), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_check_keys(c, "pg", known)), "driver must be an object");
 	cJSON_Delete(c);
 }
 
@@ -89,39 +113,20 @@ static void test_string(void)
 	cJSON *c = parse("{\"host\":\"db.example\",\"empty\":\"\",\"num\":5,\"nul\":null}");
 	char *s = NULL;
 
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "host", "127.0.0.1"), 0);
-	CHECK_STR(s, "db.example");
-	free(s);
-	s = NULL;
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "absent", "fallback"), 0);
-	CHECK_STR(s, "fallback");
-	free(s);
-	s = NULL;
-	CHECK_INT(osb_driver_config_string(&s, NULL, "my", "absent", "fb"), 0);
-	CHECK_STR(s, "fb");
-	free(s);
-	s = NULL;
+	took_string(osb_driver_config_string(&s, c, "my", "host", "127.0.0.1"), &s, "db.example");
+	took_string(osb_driver_config_string(&s, c, "my", "absent", "fallback"), &s, "fallback");
+	took_string(osb_driver_config_string(&s, NULL, "my", "absent", "fb"), &s, "fb");
 
-	log_start();
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "absent", NULL), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_string(&s, c, "my", "absent", NULL)), "driver.absent is required");
 	CHECK(s == NULL);
 	CHECK_CONTAINS(logged, "\"my.config\"");
-	CHECK_CONTAINS(logged, "driver.absent is required");
 
-	log_start();
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "empty", "fb"), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_string(&s, c, "my", "empty", "fb")), "driver.empty must be a non-empty string");
 	CHECK(s == NULL);
-	CHECK_CONTAINS(logged, "driver.empty must be a non-empty string");
 
-	log_start();
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "num", "fb"), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_string(&s, c, "my", "nul", "fb"), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_string(&s, c, "my", "num", "fb")), "driver.num must be a non-empty string");
+	refused(LOGGED(osb_driver_config_string(&s, c, "my", "nul", "fb")), "driver.nul must be a non-empty string");
 	CHECK(s == NULL);
-	CHECK_CONTAINS(logged, "driver.num must be a non-empty string");
-	CHECK_CONTAINS(logged, "driver.nul must be a non-empty string");
 	cJSON_Delete(c);
 }
 
@@ -134,35 +139,23 @@ static void test_int(void)
 	long v = 0;
 	size_t i;
 
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 100), 0);
-	CHECK_INT(v, 42);
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "neg", 0, -10, 10), 0);
-	CHECK_INT(v, -3);
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "s", 0, 0, 100), 0);
-	CHECK_INT(v, 17);
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "sneg", 0, -100, 100), 0);
-	CHECK_INT(v, -17);
+	took_long(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 100), &v, 42);
+	took_long(osb_driver_config_int(&v, c, "rd", "neg", 0, -10, 10), &v, -3);
+	took_long(osb_driver_config_int(&v, c, "rd", "s", 0, 0, 100), &v, 17);
+	took_long(osb_driver_config_int(&v, c, "rd", "sneg", 0, -100, 100), &v, -17);
 	/* The fallback is taken as it is, even outside the range. */
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "absent", -1, 0, 100), 0);
-	CHECK_INT(v, -1);
-	CHECK_INT(osb_driver_config_int(&v, NULL, "rd", "n", 7, 0, 100), 0);
-	CHECK_INT(v, 7);
+	took_long(osb_driver_config_int(&v, c, "rd", "absent", -1, 0, 100), &v, -1);
+	took_long(osb_driver_config_int(&v, NULL, "rd", "n", 7, 0, 100), &v, 7);
 
 	v = 99;
-	log_start();
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 41), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_int(&v, c, "rd", "sneg", 0, 0, 100), OSB_EBADREQUEST);
-	log_stop();
-	CHECK_INT(v, 99);
+	refused(LOGGED(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 41)), "driver.n must be a whole number from 0 to 41");
 	CHECK_CONTAINS(logged, "\"rd.config\"");
-	CHECK_CONTAINS(logged, "driver.n must be a whole number from 0 to 41");
-	CHECK_CONTAINS(logged, "driver.sneg must be a whole number from 0 to 100");
+	refused(LOGGED(osb_driver_config_int(&v, c, "rd", "sneg", 0, 0, 100)),
+		"driver.sneg must be a whole number from 0 to 100");
+	CHECK_INT(v, 99);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		log_start();
-		CHECK_INT(osb_driver_config_int(&v, c, "rd", bad[i], 0, LONG_MIN, LONG_MAX), OSB_EBADREQUEST);
-		log_stop();
-		CHECK_CONTAINS(logged, bad[i]);
+		refused(LOGGED(osb_driver_config_int(&v, c, "rd", bad[i], 0, LONG_MIN, LONG_MAX)), bad[i]);
 		CHECK_INT(v, 99);
 	}
 	cJSON_Delete(c);
@@ -173,24 +166,15 @@ static void test_port(void)
 	cJSON *c = parse("{\"port\":5432,\"sport\":\"6379\",\"zero\":0,\"high\":65536,\"shigh\":\"70000\",\"max\":65535}");
 	int port = 0;
 
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "port", 1), 0);
-	CHECK_INT(port, 5432);
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "sport", 1), 0);
-	CHECK_INT(port, 6379);
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "max", 1), 0);
-	CHECK_INT(port, 65535);
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "absent", 3306), 0);
-	CHECK_INT(port, 3306);
+	took_int(osb_driver_config_port(&port, c, "pg", "port", 1), &port, 5432);
+	took_int(osb_driver_config_port(&port, c, "pg", "sport", 1), &port, 6379);
+	took_int(osb_driver_config_port(&port, c, "pg", "max", 1), &port, 65535);
+	took_int(osb_driver_config_port(&port, c, "pg", "absent", 3306), &port, 3306);
 
-	log_start();
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "zero", 1), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "high", 1), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_port(&port, c, "pg", "shigh", 1), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "zero", 1)), "driver.zero must be a TCP port number (1-65535)");
+	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "high", 1)), "driver.high must be a TCP port number");
+	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "shigh", 1)), "driver.shigh must be a TCP port number");
 	CHECK_INT(port, 3306);
-	CHECK_CONTAINS(logged, "driver.zero must be a TCP port number (1-65535)");
-	CHECK_CONTAINS(logged, "driver.high must be a TCP port number (1-65535)");
-	CHECK_CONTAINS(logged, "driver.shigh must be a TCP port number (1-65535)");
 	cJSON_Delete(c);
 }
 
@@ -198,35 +182,28 @@ static void test_bool(void)
 {
 	cJSON *c = parse("{\"t\":true,\"f\":false,\"st\":\"true\",\"sf\":\"false\",\"s1\":\"1\",\"s0\":\"0\","
 			 "\"yes\":\"yes\",\"n\":1,\"nul\":null}");
-	int b = -1;
+	int b;
 
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "t", 0), 0);
-	CHECK_INT(b, 1);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "f", 1), 0);
-	CHECK_INT(b, 0);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "st", 0), 0);
-	CHECK_INT(b, 1);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "sf", 1), 0);
-	CHECK_INT(b, 0);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "s1", 0), 0);
-	CHECK_INT(b, 1);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "s0", 1), 0);
-	CHECK_INT(b, 0);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "absent", 5), 0);
-	CHECK_INT(b, 1);
-	CHECK_INT(osb_driver_config_bool(&b, NULL, "rmq", "absent", 0), 0);
-	CHECK_INT(b, 0);
+	/* Each key read with the opposite fallback, so the value must come from the key. */
+	static const struct { const char *key; int want; } good[] = {
+		{ "t", 1 }, { "f", 0 }, { "st", 1 }, { "sf", 0 }, { "s1", 1 }, { "s0", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		b = -1;
+		CHECK_INT(osb_driver_config_bool(&b, c, "rmq", good[i].key, !good[i].want), 0);
+		CHECK_INT(b, good[i].want);
+	}
+	took_int(osb_driver_config_bool(&b, c, "rmq", "absent", 5), &b, 1);
+	took_int(osb_driver_config_bool(&b, NULL, "rmq", "absent", 0), &b, 0);
 
 	b = -1;
-	log_start();
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "yes", 0), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "n", 0), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_bool(&b, c, "rmq", "nul", 0), OSB_EBADREQUEST);
-	log_stop();
-	CHECK_INT(b, -1);
+	refused(LOGGED(osb_driver_config_bool(&b, c, "rmq", "yes", 0)), "driver.yes must be true or false");
 	CHECK_CONTAINS(logged, "\"rmq.config\"");
-	CHECK_CONTAINS(logged, "driver.yes must be true or false");
-	CHECK_CONTAINS(logged, "driver.nul must be true or false");
+	refused(LOGGED(osb_driver_config_bool(&b, c, "rmq", "n", 0)), "driver.n must be true or false");
+	refused(LOGGED(osb_driver_config_bool(&b, c, "rmq", "nul", 0)), "driver.nul must be true or false");
+	CHECK_INT(b, -1);
 	cJSON_Delete(c);
 }
 
@@ -236,26 +213,13 @@ static void test_dedicated_host(void)
 	char *h = NULL;
 
 	/* Without a broker (or a `dedicated` section): loopback. */
-	CHECK_INT(osb_driver_config_dedicated_host(&h, c, "my", "absent", NULL), 0);
-	CHECK_STR(h, "127.0.0.1");
-	free(h);
-	h = NULL;
-	CHECK_INT(osb_driver_config_dedicated_host(&h, c, "my", "v4", NULL), 0);
-	CHECK_STR(h, "10.0.0.7");
-	free(h);
-	h = NULL;
-	CHECK_INT(osb_driver_config_dedicated_host(&h, c, "my", "v6", NULL), 0);
-	CHECK_STR(h, "::1");
-	free(h);
-	h = NULL;
+	took_string(osb_driver_config_dedicated_host(&h, c, "my", "absent", NULL), &h, "127.0.0.1");
+	took_string(osb_driver_config_dedicated_host(&h, c, "my", "v4", NULL), &h, "10.0.0.7");
+	took_string(osb_driver_config_dedicated_host(&h, c, "my", "v6", NULL), &h, "::1");
 
-	log_start();
-	CHECK_INT(osb_driver_config_dedicated_host(&h, c, "my", "name", NULL), OSB_EBADREQUEST);
-	CHECK_INT(osb_driver_config_dedicated_host(&h, c, "my", "arg", NULL), OSB_EBADREQUEST);
-	log_stop();
+	refused(LOGGED(osb_driver_config_dedicated_host(&h, c, "my", "name", NULL)), "driver.name must be an IP address");
+	refused(LOGGED(osb_driver_config_dedicated_host(&h, c, "my", "arg", NULL)), "driver.arg must be an IP address");
 	CHECK(h == NULL);
-	CHECK_CONTAINS(logged, "driver.name must be an IP address");
-	CHECK_CONTAINS(logged, "driver.arg must be an IP address");
 	cJSON_Delete(c);
 }
 
