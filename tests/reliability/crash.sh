@@ -118,10 +118,20 @@ lane() {
 		mapfile -t live_i < <(printf '%s\n' "${live_i[@]}" | sed '/^$/d' | sort)
 		mapfile -t free_i < <(printf '%s\n' "${free_i[@]}" | sed '/^$/d' | sort)
 		mapfile -t live_b < <(printf '%s\n' "${live_b[@]}" | sed '/^$/d' | sort)
-		if [ "$r_action" -lt 30 ]; then action=life
-		elif [ "$r_action" -lt 50 ]; then action=prov
-		elif [ "$r_action" -lt 70 ]; then action=bind
-		elif [ "$r_action" -lt 85 ]; then action=unbind
+		# prefer objects of the drawn kind, so synchronous and asynchronous plans both get their share
+		local same=()
+		for id in "${live_i[@]}"; do [ "${IKIND[$id]}" = "$kind" ] && same+=("$id"); done
+		[ "${#same[@]}" -gt 0 ] && live_i=("${same[@]}")
+		same=()
+		for id in "${free_i[@]}"; do [ "${IKIND[$id]}" = "$kind" ] && same+=("$id"); done
+		[ "${#same[@]}" -gt 0 ] && free_i=("${same[@]}")
+		same=()
+		for id in "${live_b[@]}"; do [ "${IKIND[${BINST[$id]}]}" = "$kind" ] && same+=("$id"); done
+		[ "${#same[@]}" -gt 0 ] && live_b=("${same[@]}")
+		if [ "$r_action" -lt 25 ]; then action=life
+		elif [ "$r_action" -lt 40 ]; then action=prov
+		elif [ "$r_action" -lt 60 ]; then action=bind
+		elif [ "$r_action" -lt 80 ]; then action=unbind
 		else action=deprov
 		fi
 		[ "$action" = prov ] && [ "${#live_i[@]}" -ge 4 ] && action=deprov
@@ -174,6 +184,18 @@ lane() {
 		broker_kill "$BROKER_PID"
 		wait "$runner"
 		sed 's/^/   answer: /' "$L/steps"
+		# where the kill landed: the request in flight, an asynchronous operation still running, or
+		# after the last answer
+		local hit
+		hit=$(awk -v kind="$kind" '
+			$3 == "000" { print $1 " (" kind ")"; found = 1; exit }
+			{ last = $1; st = $3 }
+			END {
+				if (found) exit
+				if (st == "202") print last " (" kind ", operation running)"
+				else print "after the last answer"
+			}' "$L/steps")
+		echo "   hit: $hit"
 		# what the platform was told
 		local what id st
 		while read -r what id st; do
@@ -386,10 +408,10 @@ echo "========"
 echo "seed $SEED: kill points $tot_kills, survived $tot_surv, interrupted an operation $tot_int," \
 	"records lost $tot_lost, orphans left $tot_orph, operations stuck $tot_stuck," \
 	"record checks $tot_checked, longest recovery ${worst} ms"
-echo "kill points by request (all / with an operation interrupted):"
+echo "where the kills landed (kills / of them with an operation in progress at the restart):"
 cat "$WORK"/lane*/out | awk '
-	/^-- kill point/ { k = $5 " " $6; all[k]++ }
+	/^   hit: / { k = substr($0, 9); all[k]++ }
 	/^   interrupted:/ { hit[k]++ }
-	END { for (k in all) printf "   %-18s %3d / %3d\n", k, all[k], hit[k] + 0 }' | sort
+	END { for (k in all) printf "   %-42s %3d / %3d\n", k, all[k], hit[k] + 0 }' | sort
 [ "$tot_kills" -ge 50 ] || fail "fewer than 50 kill points ($tot_kills)"
 rel_finish
