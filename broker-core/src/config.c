@@ -342,7 +342,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	free(level);
 	c->log_level = (int)lvl;
 
-	if (get_int(root, "threads", 32, 2, 1024, &v))
+	if (get_int(root, "threads", 64, 2, 1024, &v))
 		FAIL("%s: threads: must be an integer from 2 to 1024", path);
 	c->threads = (int)v;
 	if (get_int(root, "workers", 4, 1, 256, &v))

@@ -147,9 +147,10 @@ static int log_civetweb(const struct mg_connection *conn, const char *message)
 static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 {
 	const osb_config *c = b->config;
-	char threads[16], timeout[16], listen[512];
+	char threads[16], timeout[16], keepalive[16], listen[512];
 	snprintf(threads, sizeof threads, "%d", c->threads);
 	snprintf(timeout, sizeof timeout, "%d", c->request_timeout_ms);
+	snprintf(keepalive, sizeof keepalive, "%d", c->request_timeout_ms < 5000 ? c->request_timeout_ms : 5000);
 	snprintf(listen, sizeof listen, "%s", c->listen);
 	const char *opts[32];
 	int n = 0;
@@ -176,8 +177,9 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	opts[n++] = timeout;
 	opts[n++] = "enable_keep_alive";
 	opts[n++] = "yes";
+	/* civetweb holds a thread per connection, idle keep-alive ones too: never longer than request_ms. */
 	opts[n++] = "keep_alive_timeout_ms";
-	opts[n++] = "5000";
+	opts[n++] = keepalive;
 	opts[n++] = "max_request_size";
 	opts[n++] = "16384";
 	opts[n++] = "enable_directory_listing";

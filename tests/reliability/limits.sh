@@ -10,7 +10,7 @@ cfg=$WORK/broker.json
 log=$WORK/broker.log
 MAX_BODY=4096
 REQUEST_MS=1500
-THREADS=16
+THREADS=64 # the default: more threads than the stalled clients below (civetweb holds a thread per connection)
 pg_up_free "$WORK/pg"
 pgport=$PG_PORT
 
@@ -62,7 +62,8 @@ SLOW_FIG=
 # must still be served within 2 s, and the broker must drop the stalled ones after request_ms (a worker
 # thread serves one connection at a time, so they are dropped THREADS at a time).
 stall() {
-	local mode=$1 fds=() fd n t_open t0 ms closed first=-1 all=-1 auth
+	local mode=$1 fds=() fd n t_open t0 ms closed first=-1 all=-1 auth batch
+	batch=$((THREADS < STALLED ? THREADS : STALLED))
 	auth=$(printf 'broker:%s' "$BROKER_PW" | base64 -w0)
 	for n in $(seq 1 "$STALLED"); do
 		exec {fd}<>"/dev/tcp/127.0.0.1/$bport" || { fail "cannot open connection $n"; continue; }
@@ -87,14 +88,16 @@ stall() {
 	# The broker closes a stalled connection: our side of it goes to CLOSE-WAIT.
 	for _ in $(seq 1 300); do
 		closed=$(ss -tnH state close-wait "( dport = :$bport )" 2>/dev/null | wc -l)
-		[ "$first" = -1 ] && [ "$closed" -ge "$THREADS" ] && first=$(( ($(now_us) - t_open) / 1000 ))
+		[ "$first" = -1 ] && [ "$closed" -ge "$batch" ] && first=$(( ($(now_us) - t_open) / 1000 ))
 		[ "$closed" -ge "$STALLED" ] && all=$(( ($(now_us) - t_open) / 1000 )) && break
 		sleep 0.05
 	done
-	check "$mode: the first $THREADS stalled connections are dropped within request_ms + 1000 ms (after $first ms)" [ "$first" -ge 0 -a "$first" -le $((REQUEST_MS + 1000)) ]
+	# civetweb applies request_ms to each wait (the headers, then each body read), so a half-sent
+	# request is dropped after a few request_ms: bounded, and other clients are served meanwhile.
+	check "$mode: the first $batch stalled connections are dropped within 3 x request_ms + 1000 ms (after $first ms)" [ "$first" -ge 0 -a "$first" -le $((3 * REQUEST_MS + 1000)) ]
 	check "$mode: all $STALLED are dropped in the end (after $all ms)" [ "$all" -ge 0 ]
 	for fd in "${fds[@]}"; do exec {fd}>&-; done
-	SLOW_FIG="$SLOW_FIG $mode: normal request ${ms} ms, first $THREADS dropped ${first} ms, all dropped ${all} ms;"
+	SLOW_FIG="$SLOW_FIG $mode: normal request ${ms} ms, first $batch dropped ${first} ms, all dropped ${all} ms;"
 	check "$mode: the broker keeps serving after the stalled clients" alive
 	sleep 0.5
 }
