@@ -110,7 +110,10 @@ static int apply_driver_env(cJSON *driver)
 				return -1;
 			item = cJSON_CreateNumber(d);
 		} else if (cJSON_IsBool(old)) {
-			item = cJSON_CreateBool(strcmp(value, "true") == 0 || strcmp(value, "1") == 0);
+			int t = strcmp(value, "true") == 0 || strcmp(value, "1") == 0;
+			if (!t && strcmp(value, "false") != 0 && strcmp(value, "0") != 0)
+				return -1; /* "yes" must not silently mean false */
+			item = cJSON_CreateBool(t);
 		} else {
 			item = cJSON_CreateString(value);
 		}
