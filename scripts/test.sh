@@ -20,6 +20,24 @@ export OSB_TEST_PG_URL="postgresql://postgres:$pgpass@127.0.0.1:$pgport/postgres
 cd "$build"
 ctest --output-on-failure -j"${OSB_TEST_JOBS:-2}" --timeout 600 "$@"
 
+# README's first command must keep working: run the demo (Release build, PostgreSQL, broker),
+# call its catalog through the printed account, and stop it.
+if [ $# = 0 ]; then
+	demo=$(mktemp -d /tmp/osb-demo-check.XXXXXX)
+	chmod 755 "$demo"
+	OSB_SKIP_INSTALL=1 OSB_DEMO_DIR=$demo "$root/scripts/demo.sh" --background >"$demo/demo.out" 2>&1 ||
+		{ cat "$demo/demo.out"; echo "demo: FAILED"; exit 1; }
+	port=$(jq -r .listen "$demo/config.json" | cut -d: -f2)
+	# shellcheck disable=SC1091
+	. "$demo/secrets"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -u "broker:$BROKER_PASSWORD" -H 'X-Broker-API-Version: 2.17' \
+		"http://127.0.0.1:$port/v2/catalog")
+	OSB_DEMO_DIR=$demo "$root/scripts/demo.sh" --stop >/dev/null
+	rm -rf "$demo"
+	[ "$code" = 200 ] || { echo "demo: the catalog answered $code"; exit 1; }
+	echo "demo: 1 passed, 0 failed"
+fi
+
 # A short, repeatable run of every libFuzzer target (clang); docs/reliability.md records longer ones.
 if [ "${OSB_FUZZ_RUNS:-300000}" != 0 ] && [ $# = 0 ]; then
 	fuzz=${OSB_FUZZ_BUILD_DIR:-$root/build-fuzz}

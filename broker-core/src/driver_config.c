@@ -134,7 +134,7 @@ int osb_driver_config_int(long *out, const cJSON *config, const char *driver, co
 
 int osb_driver_config_port(int *out, const cJSON *config, const char *driver, const char *key, int fallback)
 {
-	long port;
+	long port = fallback;
 	int rc;
 
 	rc = config_whole(&port, config, driver, key, fallback, 1, 65535, "a TCP port number (1-65535)");

@@ -109,7 +109,7 @@ static void env_init(env *e, int busy_ms)
 	const char *base = pg_url();
 	char sql[128];
 	size_t n;
-	unsigned r;
+	unsigned r = 0;
 	FILE *f = fopen("/dev/urandom", "rb");
 
 	CHECK(f && fread(&r, sizeof(r), 1, f) == 1);
