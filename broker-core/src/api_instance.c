@@ -100,7 +100,7 @@ static int early_dashboard_url(osb_http *h, const osb_plan *plan, const cJSON *p
 	req->plan = plan;
 	req->parameters = cJSON_Duplicate(params, 1);
 	req->instance_parameters = cJSON_Duplicate(params, 1);
-	req->deadline_ms = osb_now_ms() + 1000;
+	req->deadline_ms = osb_clock_ms() + 1000;
 	if (req->instance_id && req->service_id && req->plan_id && req->parameters && req->instance_parameters) {
 		rc = b->driver->dashboard_url(req, b->driver_state);
 		if (rc == 0 && req->dashboard_url) {

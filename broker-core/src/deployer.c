@@ -86,13 +86,6 @@ typedef struct {
 	char *error;                    /* why the last start failed */
 } record;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -417,9 +410,9 @@ static void reap_orphan(const record *r)
 /* A dead server's port may be held a moment longer by its exiting threads. */
 static int port_bindable_within(int port, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = osb_clock_ms() + ms;
 	while (!port_bindable(port)) {
-		if (now_ms() >= deadline)
+		if (osb_clock_ms() >= deadline)
 			return 0;
 		sleep_ms(POLL_MS);
 	}
@@ -428,9 +421,9 @@ static int port_bindable_within(int port, int ms)
 
 static int wait_gone(osb_deployer *d, int pid, unsigned long long start, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = osb_clock_ms() + ms;
 	while (!pid_gone(d, pid, start)) {
-		if (now_ms() >= deadline)
+		if (osb_clock_ms() >= deadline)
 			return -1;
 		sleep_ms(POLL_MS);
 	}
@@ -1043,7 +1036,7 @@ static void describe_exit(int status, char *why, size_t size)
 static int wait_ready(osb_deployer *d, const record *r, const char *dirpath, const osb_process_spec *spec,
 		      char *why, size_t why_size)
 {
-	long long deadline = now_ms() + r->start_timeout_ms;
+	long long deadline = osb_clock_ms() + r->start_timeout_ms;
 	for (;;) {
 		if (!pid_alive(d, r->pid, r->proc_start)) {
 			wait_gone(d, r->pid, r->proc_start, 1000);
@@ -1052,7 +1045,7 @@ static int wait_ready(osb_deployer *d, const record *r, const char *dirpath, con
 		}
 		if (spec ? spec->ready(r->port, dirpath, spec->payload) == 0 : tcp_ready(r->port) == 0)
 			return 0;
-		if (now_ms() >= deadline) {
+		if (osb_clock_ms() >= deadline) {
 			snprintf(why, why_size, "not ready on port %d after %d ms", r->port, r->start_timeout_ms);
 			return -1;
 		}

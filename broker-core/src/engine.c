@@ -511,7 +511,7 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 	req->progress_payload = &pctx;
 	req->is_retry = resumed;
 	int64_t deadline_s = op->deadline_at ? op->deadline_at : now_s() + e->broker->config->sync_timeout_s;
-	req->deadline_ms = osb_now_ms() + (deadline_s - now_s()) * 1000;
+	req->deadline_ms = osb_clock_ms() + (deadline_s - now_s()) * 1000;
 
 	driver_cb undo = rollback_callback(e->broker->driver, op->kind);
 	if (resumed && !op->async && undo) {
@@ -544,7 +544,7 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 		/* What is left of the operation's time, but at least min(sync_s, 10 s) to undo: a
 		 * synchronous client still gets its answer before platforms give up (60 s). */
 		int64_t undo_ms = (int64_t)e->broker->config->sync_timeout_s * 1000;
-		int64_t floor_ms = osb_now_ms() + (undo_ms < 10000 ? undo_ms : 10000);
+		int64_t floor_ms = osb_clock_ms() + (undo_ms < 10000 ? undo_ms : 10000);
 		if (req->deadline_ms < floor_ms)
 			req->deadline_ms = floor_ms;
 		if (call_driver(e, undo, req) != 0)

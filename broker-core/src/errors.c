@@ -1,7 +1,9 @@
-/* The error table (errors.def) expanded into status, name and text lookups. */
+/* The error table (errors.def) expanded into status, name and text lookups; osb_errbuf. */
 #include "osb/errors.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct error_row {
 	int code;
@@ -37,4 +39,15 @@ const char *osb_error_name(int code)
 const char *osb_strerror(int code)
 {
 	return error_find(code)->text;
+}
+
+int osb_errbuf_set(osb_errbuf *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	return code;
 }

@@ -33,13 +33,6 @@ typedef struct {
 	int truncated; /* bytes were dropped */
 } capture;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *osb_exec__path(void)
 {
 	const char *p = getenv("PATH");
@@ -275,7 +268,7 @@ int osb_exec(osb_exec_result *result, const osb_exec_options *o)
 	}
 	pidfd = pidfd_open(pid, 0);
 
-	long long deadline = now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	long long deadline = osb_clock_ms() + (o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
 	while (!reaped) {
 		struct pollfd p[4];
 		int n = 0, idx_out = -1, idx_err = -1, idx_in = -1;
@@ -293,7 +286,7 @@ int osb_exec(osb_exec_result *result, const osb_exec_options *o)
 		}
 		if (pidfd >= 0)
 			p[n++] = (struct pollfd){ pidfd, POLLIN, 0 };
-		long long now = now_ms();
+		long long now = osb_clock_ms();
 		if (now >= deadline) {
 			/* The group too: a script's own children must not outlive it. */
 			if (stage == 0) {

@@ -16,7 +16,7 @@ struct osb_arena_block {
 
 #define ARENA_BLOCK_SIZE 4096
 
-int64_t osb_now_ms(void)
+int64_t osb_clock_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -158,7 +158,7 @@ const cJSON *osb_request_instance_parameters(const osb_request *req)
 
 int osb_request_timeout_ms(const osb_request *req)
 {
-	int64_t left = req->deadline_ms - osb_now_ms();
+	int64_t left = req->deadline_ms - osb_clock_ms();
 	if (left < 1)
 		return 1;
 	return left > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)left;

@@ -53,7 +53,4 @@ osb_request *osb_request__new(void);
 /** Free a request and everything it owns; NULL is fine. */
 void osb_request__free(osb_request *req);
 
-/** Monotonic clock in milliseconds. */
-int64_t osb_now_ms(void);
-
 #endif

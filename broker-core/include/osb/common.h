@@ -1,4 +1,4 @@
-/** @file common.h  Export macro and version of the osb core library. */
+/** @file common.h  Export macro, version and clock of the osb core library. */
 #ifndef OSB_COMMON_H
 #define OSB_COMMON_H
 
@@ -23,5 +23,11 @@
 /** Oldest and newest X-Broker-API-Version the core accepts. */
 #define OSB_API_VERSION_MIN_MINOR 13
 #define OSB_API_VERSION_MAX_MINOR 17
+
+/**
+ * Milliseconds on CLOCK_MONOTONIC, for deadlines and elapsed times (not wall time).
+ * @return the reading; only differences between readings mean anything.
+ */
+OSB_EXTERN(int64_t) osb_clock_ms(void);
 
 #endif

@@ -31,4 +31,23 @@ OSB_EXTERN(const char *) osb_error_name(int code);
  */
 OSB_EXTERN(const char *) osb_strerror(int code);
 
+/** Size of osb_errbuf.msg, NUL included; longer messages are cut. */
+#define OSB_ERRBUF_MSG_SIZE 512
+
+/**
+ * Why a step failed: an osb_error_code and a one-line text without secrets.
+ * A driver fills one on the way down and hands `msg` to osb_req_fail() at the top.
+ * Zero-initialise it (`osb_errbuf err = { 0 };`); it owns no memory.
+ */
+typedef struct {
+	int code;                       /* an osb_error_code, 0 while nothing failed */
+	char msg[OSB_ERRBUF_MSG_SIZE];  /* NUL-terminated, cut to fit */
+} osb_errbuf;
+
+/**
+ * Record a failure in `e`: set its code and format its message, cut to fit.
+ * @return `code`, so a caller can write `return osb_errbuf_set(e, OSB_EBACKEND, ...);`.
+ */
+OSB_EXTERN(int) osb_errbuf_set(osb_errbuf *e, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
+
 #endif
