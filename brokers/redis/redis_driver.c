@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,17 +67,11 @@ struct rd_state {
 	atomic_int no_aclfile_logged; /* the "no aclfile, ACL SAVE skipped" warning was logged */
 };
 
-/* Why a step failed: an osb_error_code and a text without secrets. */
-struct rd_err {
-	int code;
-	char msg[512];
-};
-
 /* One admin connection with the deadline of the callback that opened it. */
 struct rd_conn {
 	redisContext *ctx;
 	long long deadline;      /* CLOCK_MONOTONIC milliseconds */
-	struct rd_err *err;
+	osb_errbuf *err;
 	char where[80];          /* "127.0.0.1:6379", for messages */
 	int version;             /* the server's major * 100 + minor, such as 700 */
 };
@@ -88,27 +81,6 @@ struct rd_names {
 	char (*v)[OSB_NAME_SIZE];
 	size_t n, cap;
 };
-
-static long long rd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int rd_fail(struct rd_err *err, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
-
-static int rd_fail(struct rd_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	return code;
-}
 
 /* Whether the `len` bytes at `s` (part of a key or a reply) are a name osb_name_instance()/osb_name_binding() make. */
 static int rd_is_hex_name(const char *s, size_t len)
@@ -146,11 +118,11 @@ static int rd_io_fail(struct rd_conn *c, const char *what)
 	int timed_out = c->ctx && c->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
 	const char *why = c->ctx && c->ctx->errstr[0] ? c->ctx->errstr : "connection lost";
 
-	if (timed_out || rd_now_ms() >= c->deadline) {
+	if (timed_out || osb_clock_ms() >= c->deadline) {
 		rd_close(c);
-		return rd_fail(c->err, OSB_ETIMEOUT, "Redis at %s did not answer %s in time", c->where, what);
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "Redis at %s did not answer %s in time", c->where, what);
 	}
-	rd_fail(c->err, OSB_EBACKEND, "Redis at %s: %s failed: %s", c->where, what, why);
+	osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: %s failed: %s", c->where, what, why);
 	rd_close(c);
 	return c->err->code;
 }
@@ -165,14 +137,14 @@ static int rd_cmdv(struct rd_conn *c, redisReply **out, int argc, const char **a
 		   const char *secret)
 {
 	redisReply *r;
-	long long left = c->deadline - rd_now_ms();
+	long long left = c->deadline - osb_clock_ms();
 
 	if (out)
 		*out = NULL;
 	if (!c->ctx)
-		return rd_fail(c->err, OSB_EBACKEND, "Redis connection to %s already closed", c->where);
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "Redis connection to %s already closed", c->where);
 	if (left <= 0)
-		return rd_fail(c->err, OSB_ETIMEOUT, "no time left for %s on Redis at %s", argv[0], c->where);
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "no time left for %s on Redis at %s", argv[0], c->where);
 	if (redisSetTimeout(c->ctx, rd_tv(left)) != REDIS_OK)
 		return rd_io_fail(c, argv[0]);
 	r = redisCommandArgv(c->ctx, argc, argv, lens);
@@ -183,7 +155,7 @@ static int rd_cmdv(struct rd_conn *c, redisReply **out, int argc, const char **a
 
 		if (secret && secret[0] && strstr(text, secret))
 			text = "(error text withheld: it repeats a secret)";
-		rd_fail(c->err, OSB_EBACKEND, "Redis at %s refused %s: %.300s", c->where, argv[0], text);
+		osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s refused %s: %.300s", c->where, argv[0], text);
 		freeReplyObject(r);
 		return OSB_EBACKEND;
 	}
@@ -202,7 +174,7 @@ static int rd_cmd(struct rd_conn *c, redisReply **out, const char *secret, const
 
 	for (n = 0; args[n]; n++) {
 		if (n == RD_MAX_ARGS)
-			return rd_fail(c->err, OSB_ERROR, "too many arguments for %s", args[0]);
+			return osb_errbuf_set(c->err, OSB_ERROR, "too many arguments for %s", args[0]);
 		lens[n] = strlen(args[n]);
 	}
 	return rd_cmdv(c, out, n, (const char **)args, lens, secret);
@@ -210,7 +182,7 @@ static int rd_cmd(struct rd_conn *c, redisReply **out, const char *secret, const
 
 /* Connect, authenticate and check the server is Redis 7 or newer (its ACL rules are what isolation rests on). */
 static int rd_open(struct rd_conn *c, const char *host, int port, const char *user, const char *password,
-		   int timeout_ms, struct rd_err *err)
+		   int timeout_ms, osb_errbuf *err)
 {
 	redisReply *r = NULL;
 	const char *v;
@@ -218,13 +190,13 @@ static int rd_open(struct rd_conn *c, const char *host, int port, const char *us
 
 	c->ctx = NULL;
 	c->err = err;
-	c->deadline = rd_now_ms() + timeout_ms;
+	c->deadline = osb_clock_ms() + timeout_ms;
 	snprintf(c->where, sizeof(c->where), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
 	c->ctx = redisConnectWithTimeout(host, port, rd_tv(timeout_ms));
 	if (!c->ctx)
-		return rd_fail(err, OSB_ENOMEM, "out of memory connecting to Redis");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory connecting to Redis");
 	if (c->ctx->err) {
-		rc = rd_fail(err, OSB_EBACKEND, "cannot connect to Redis at %s: %s", c->where, c->ctx->errstr);
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to Redis at %s: %s", c->where, c->ctx->errstr);
 		rd_close(c);
 		return rc;
 	}
@@ -240,8 +212,8 @@ static int rd_open(struct rd_conn *c, const char *host, int port, const char *us
 		c->version = atoi(v + strlen("redis_version:")) * 100 + (minor ? atoi(minor + 1) : 0);
 	}
 	if (!v || c->version < 700) {
-		rc = rd_fail(err, OSB_EBACKEND, "Redis at %s is older than 7.0: its ACLs cannot confine a tenant",
-			     c->where);
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "Redis at %s is older than 7.0: its ACLs cannot confine a tenant",
+				    c->where);
 		goto done;
 	}
 done:
@@ -249,7 +221,7 @@ done:
 	return rc;
 }
 
-static int rd_open_admin(struct rd_conn *c, const struct rd_state *st, int timeout_ms, struct rd_err *err)
+static int rd_open_admin(struct rd_conn *c, const struct rd_state *st, int timeout_ms, osb_errbuf *err)
 {
 	return rd_open(c, st->host, st->port, st->admin_user, st->admin_password, timeout_ms, err);
 }
@@ -296,7 +268,7 @@ static int rd_for_users(struct rd_conn *c, const char *prefix, int (*fn)(const c
 	if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "ACL", "LIST", NULL })) < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY) {
-		rc = rd_fail(c->err, OSB_EBACKEND, "Redis at %s: unexpected ACL LIST reply", c->where);
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected ACL LIST reply", c->where);
 		goto done;
 	}
 	for (i = 0; i < r->elements && rc == 0; i++) {
@@ -360,7 +332,7 @@ static int rd_scan(struct rd_conn *c, const char *pattern, int (*fn)(struct rd_c
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof(cursor)) {
 			freeReplyObject(r);
-			return rd_fail(c->err, OSB_EBACKEND, "Redis at %s: unexpected SCAN reply", c->where);
+			return osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected SCAN reply", c->where);
 		}
 		next = r->element[0];
 		keys = r->element[1];
@@ -383,18 +355,18 @@ static int rd_unlink_batch(struct rd_conn *c, const redisReply *keys, void *payl
 	int rc;
 
 	if (n > INT_MAX)
-		return rd_fail(c->err, OSB_ERROR, "SCAN batch too large");
+		return osb_errbuf_set(c->err, OSB_ERROR, "SCAN batch too large");
 	argv = calloc(n, sizeof(*argv));
 	lens = calloc(n, sizeof(*lens));
 	if (!argv || !lens) {
-		rc = rd_fail(c->err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	argv[0] = "UNLINK";
 	lens[0] = 6;
 	for (i = 0; i < keys->elements; i++) {
 		if (keys->element[i]->type != REDIS_REPLY_STRING) {
-			rc = rd_fail(c->err, OSB_EBACKEND, "Redis at %s: unexpected key in a SCAN reply", c->where);
+			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected key in a SCAN reply", c->where);
 			goto done;
 		}
 		argv[i + 1] = keys->element[i]->str;
@@ -522,7 +494,7 @@ static const char *rd_dedicated_host(const struct rd_state *st)
 
 /* Fill the settings of a dedicated server from the plan and the parameters that apply to this request. */
 static int rd_dedicated_settings(osb_request *req, const struct rd_state *st, struct rd_dedicated *d,
-				 struct rd_err *err)
+				 osb_errbuf *err)
 {
 	const cJSON *settings = osb_request_plan_settings(req);
 	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory");
@@ -533,7 +505,7 @@ static int rd_dedicated_settings(osb_request *req, const struct rd_state *st, st
 	d->st = st;
 	d->host = rd_dedicated_host(st);
 	if (!cJSON_IsString(mem) || !rd_valid_memory(mem->valuestring) || strlen(mem->valuestring) >= sizeof(d->maxmemory))
-		return rd_fail(err, OSB_ERROR, "the plan's x-osb.maxmemory must be a size such as \"64mb\"");
+		return osb_errbuf_set(err, OSB_ERROR, "the plan's x-osb.maxmemory must be a size such as \"64mb\"");
 	snprintf(d->maxmemory, sizeof(d->maxmemory), "%s", mem->valuestring);
 	params = op == OSB_OP_PROVISION || op == OSB_OP_UPDATE ? osb_request_parameters(req)
 							       : osb_request_instance_parameters(req);
@@ -542,8 +514,8 @@ static int rd_dedicated_settings(osb_request *req, const struct rd_state *st, st
 		policy = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory_policy");
 	snprintf(d->policy, sizeof(d->policy), "%s", cJSON_IsString(policy) ? policy->valuestring : "noeviction");
 	if (!rd_valid_policy(d->policy) || (policy && !cJSON_IsString(policy)))
-		return rd_fail(err, OSB_EBADREQUEST, "maxmemory_policy must be one of noeviction, allkeys-lru, "
-				   "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "maxmemory_policy must be one of noeviction, allkeys-lru, "
+					  "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl");
 	return 0;
 }
 
@@ -673,13 +645,13 @@ done:
 	return rc;
 }
 
-static int rd_open_dedicated(struct rd_conn *c, const char *dir, int port, int timeout_ms, struct rd_err *err)
+static int rd_open_dedicated(struct rd_conn *c, const char *dir, int port, int timeout_ms, osb_errbuf *err)
 {
 	char password[OSB_SECRET_DEFAULT_LEN + 1];
 	int rc;
 
 	if (rd_read_admin_password(dir, password) < 0)
-		return rd_fail(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", dir);
+		return osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", dir);
 	rc = rd_open(c, "127.0.0.1", port, RD_DEDICATED_ADMIN, password, timeout_ms, err);
 	explicit_bzero(password, sizeof(password));
 	return rc;
@@ -689,7 +661,7 @@ static int rd_open_dedicated(struct rd_conn *c, const char *dir, int port, int t
 static int rd_ready(int port, const char *dir, void *payload)
 {
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	(void)payload;
@@ -701,7 +673,7 @@ static int rd_ready(int port, const char *dir, void *payload)
 
 /* Start (or find) the instance's server through the core's deployer. */
 static int rd_ensure(osb_request *req, const struct rd_state *st, struct rd_dedicated *d, osb_deployment *dep,
-		     struct rd_err *err)
+		     osb_errbuf *err)
 {
 	osb_deployer *deployer = osb_broker_deployer(st->broker);
 	const char *argv[] = { st->redis_server, "{dir}/" RD_CONF_FILE, NULL };
@@ -709,7 +681,7 @@ static int rd_ensure(osb_request *req, const struct rd_state *st, struct rd_dedi
 	int rc, left = osb_request_timeout_ms(req);
 
 	if (!deployer)
-		return rd_fail(err, OSB_EUNSUPPORTED, "dedicated plans need a \"dedicated\" section in the broker's config");
+		return osb_errbuf_set(err, OSB_EUNSUPPORTED, "dedicated plans need a \"dedicated\" section in the broker's config");
 	if ((rc = rd_dedicated_settings(req, st, d, err)) < 0)
 		return rc;
 	spec.kind = "redis";
@@ -720,13 +692,13 @@ static int rd_ensure(osb_request *req, const struct rd_state *st, struct rd_dedi
 	spec.start_timeout_ms = left < RD_START_TIMEOUT_MS ? left : RD_START_TIMEOUT_MS;
 	rc = osb_deployer_ensure(deployer, osb_request_instance_id(req), &spec, dep);
 	if (rc < 0)
-		return rd_fail(err, rc, "the dedicated Redis server did not start (see the broker's log)");
+		return osb_errbuf_set(err, rc, "the dedicated Redis server did not start (see the broker's log)");
 	return 0;
 }
 
 /* -- instances ------------------------------------------------------------ */
 
-static int rd_set_instance_state(osb_request *req, const char *prefix, int port, struct rd_err *err)
+static int rd_set_instance_state(osb_request *req, const char *prefix, int port, osb_errbuf *err)
 {
 	cJSON *saved = cJSON_CreateObject();
 	char key_prefix[OSB_NAME_SIZE + 1];
@@ -741,10 +713,10 @@ static int rd_set_instance_state(osb_request *req, const char *prefix, int port,
 		     cJSON_AddStringToObject(saved, "key_prefix", key_prefix);
 	if (!ok) {
 		cJSON_Delete(saved);
-		return rd_fail(err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	}
 	if ((rc = osb_request_set_instance_state(req, saved)) < 0)
-		return rd_fail(err, rc, "cannot save instance state");
+		return osb_errbuf_set(err, rc, "cannot save instance state");
 	return 0;
 }
 
@@ -752,7 +724,7 @@ static int redis_provision(osb_request *req, void *state)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rd_dedicated d = { 0 };
 	osb_deployment dep = { 0 };
 	char prefix[OSB_NAME_SIZE];
@@ -791,15 +763,15 @@ static int redis_update(osb_request *req, void *state)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rd_dedicated d = { 0 };
 	osb_deployment dep = { 0 };
 	int rc, to_dedicated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req),
 										      "dedicated"));
 
 	if (rd_is_dedicated(req) != to_dedicated) {
-		rc = rd_fail(&err, OSB_EUNSUPPORTED, "a Redis instance cannot move between a shared and a dedicated "
-			     "server: its keys would have to move");
+		rc = osb_errbuf_set(&err, OSB_EUNSUPPORTED, "a Redis instance cannot move between a shared and a dedicated "
+				    "server: its keys would have to move");
 		goto done;
 	}
 	/* Shared plans differ in nothing Redis can enforce per tenant: nothing to apply. */
@@ -830,7 +802,7 @@ static int redis_deprovision(osb_request *req, void *state)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char prefix[OSB_NAME_SIZE];
 	long long removed = 0;
 	int rc;
@@ -846,7 +818,7 @@ static int redis_deprovision(osb_request *req, void *state)
 			goto done;
 		}
 		if ((rc = osb_deployer_remove(deployer, osb_request_instance_id(req))) < 0) {
-			rd_fail(&err, OSB_EBACKEND, "the dedicated Redis server could not be stopped (see the broker's log)");
+			osb_errbuf_set(&err, OSB_EBACKEND, "the dedicated Redis server could not be stopped (see the broker's log)");
 			goto done;
 		}
 		osb_log(OSB_LOG_INFO, "redis.deprovisioned", "dedicated server of %s stopped and deleted", prefix);
@@ -867,7 +839,7 @@ done:
 /* -- bindings ------------------------------------------------------------- */
 
 static int rd_set_credentials(osb_request *req, const char *host, int port, const char *user,
-			      const char *password, const char *key_prefix, struct rd_err *err)
+			      const char *password, const char *key_prefix, osb_errbuf *err)
 {
 	const char *url_host = osb_uri_host(req, host);
 	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
@@ -887,13 +859,13 @@ static int rd_set_credentials(osb_request *req, const char *host, int port, cons
 	    (key_prefix && !cJSON_AddStringToObject(cred, "key_prefix", key_prefix)) ||
 	    !cJSON_AddStringToObject(cred, "uri", uri)) {
 		cJSON_Delete(cred);
-		return rd_fail(err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	}
 	if ((rc = osb_request_set_credentials(req, cred)) < 0)
-		return rd_fail(err, rc, "cannot store credentials");
+		return osb_errbuf_set(err, rc, "cannot store credentials");
 	snprintf(ports, sizeof(ports), "%d", port);
 	if ((rc = osb_request_add_endpoint(req, host, ports, "tcp")) < 0)
-		return rd_fail(err, rc, "cannot store endpoint");
+		return osb_errbuf_set(err, rc, "cannot store endpoint");
 	return 0;
 }
 
@@ -917,7 +889,7 @@ static int rd_set_user(struct rd_conn *c, const char *user, const char *password
 	int rc;
 
 	if (nrules + 11 > RD_MAX_ARGS)
-		return rd_fail(c->err, OSB_ERROR, "too many ACL rules");
+		return osb_errbuf_set(c->err, OSB_ERROR, "too many ACL rules");
 	snprintf(pass_rule, sizeof(pass_rule), ">%s", password);
 	argv[n++] = "ACL";
 	argv[n++] = "SETUSER";
@@ -946,7 +918,7 @@ static int redis_bind(osb_request *req, void *state)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rd_dedicated d = { 0 };
 	osb_deployment dep = { 0 };
 	char prefix[OSB_NAME_SIZE], user[OSB_NAME_SIZE], password[OSB_SECRET_DEFAULT_LEN + 1] = "";
@@ -960,7 +932,7 @@ static int redis_bind(osb_request *req, void *state)
 	snprintf(channels, sizeof(channels), "&%s:*", prefix);
 	snprintf(key_prefix, sizeof(key_prefix), "%s:", prefix);
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0) {
-		rc = rd_fail(&err, OSB_ERROR, "cannot generate a password");
+		rc = osb_errbuf_set(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
 	if (dedicated) {
@@ -992,11 +964,11 @@ static int redis_bind(osb_request *req, void *state)
 	    (!dedicated && !cJSON_AddStringToObject(saved, "key_prefix", key_prefix)) ||
 	    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
 		cJSON_Delete(saved);
-		rc = rd_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
-		rd_fail(&err, rc, "cannot save binding state");
+		osb_errbuf_set(&err, rc, "cannot save binding state");
 		goto done;
 	}
 	if (dedicated)
@@ -1017,7 +989,7 @@ static int redis_unbind(osb_request *req, void *state)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rd_dedicated d = { 0 };
 	osb_deployment dep = { 0 };
 	char user[OSB_NAME_SIZE];
@@ -1058,7 +1030,7 @@ static int redis_health(void *state, char *msg, size_t msg_size)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	if ((rc = rd_open_admin(&c, st, RD_HEALTH_TIMEOUT_MS, &err)) < 0)
@@ -1143,7 +1115,7 @@ static int redis_list(void *state, osb_tenant_cb cb, void *payload)
 	struct rd_state *st = state;
 	struct rd_listing l = { { 0 }, { 0 } };
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	size_t i;
 	int rc, stop = 0;
 
@@ -1163,7 +1135,7 @@ done:
 	free(l.instances.v);
 	free(l.bindings.v);
 	if (rc == OSB_ENOMEM && !err.msg[0])
-		rd_fail(&err, rc, "out of memory");
+		osb_errbuf_set(&err, rc, "out of memory");
 	if (rc < 0)
 		osb_log(OSB_LOG_ERROR, "redis.list_failed", "%s", err.msg);
 	return rc;
@@ -1173,13 +1145,13 @@ static int redis_purge(void *state, osb_tenant_kind kind, const char *name)
 {
 	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	struct rd_err err = { 0 };
+	osb_errbuf err = { 0 };
 	long long removed = 0;
 	int rc;
 
 	if (!osb_name_is_derived(name)) {
-		rc = rd_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
-			     name ? name : "");
+		rc = osb_errbuf_set(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
+				    name ? name : "");
 		goto done;
 	}
 	if ((rc = rd_open_admin(&c, st, RD_RECONCILE_TIMEOUT_MS, &err)) < 0)
