@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <osb.h>
@@ -41,50 +40,23 @@ struct rmq_state {
 	osb_http_options http;  /* TLS settings of every call */
 };
 
-/* Why a step failed: an osb_error_code and a text without secrets. */
-struct rmq_err {
-	int code;
-	char msg[512];
-};
-
 /* One callback's calls: the state, its deadline and where errors go. */
 struct rmq_ctx {
 	const struct rmq_state *st;
 	long long deadline;     /* CLOCK_MONOTONIC milliseconds */
-	struct rmq_err *err;
+	osb_errbuf *err;
 };
 
-static long long rmq_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int rmq_fail(struct rmq_err *err, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
-
-static int rmq_fail(struct rmq_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	return code;
-}
-
-static void rmq_ctx_init(struct rmq_ctx *c, const struct rmq_state *st, int timeout_ms, struct rmq_err *err)
+static void rmq_ctx_init(struct rmq_ctx *c, const struct rmq_state *st, int timeout_ms, osb_errbuf *err)
 {
 	c->st = st;
-	c->deadline = rmq_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	c->deadline = osb_clock_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	c->err = err;
 }
 
 static int rmq_left_ms(const struct rmq_ctx *c)
 {
-	long long left = c->deadline - rmq_now_ms();
+	long long left = c->deadline - osb_clock_ms();
 
 	if (left < 1)
 		return 1;
@@ -164,20 +136,20 @@ static int rmq_call(struct rmq_ctx *c, const char *method, const char *url, cons
 
 	if (json)
 		*json = NULL;
-	if (c->deadline - rmq_now_ms() <= 0)
-		return rmq_fail(c->err, OSB_ETIMEOUT, "out of time before %s %s on the RabbitMQ management API", method, path);
+	if (c->deadline - osb_clock_ms() <= 0)
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "out of time before %s %s on the RabbitMQ management API", method, path);
 	rc = osb_http_request(&st->http, method, url, st->admin_user, st->admin_password, body, rmq_left_ms(c), &resp);
 	if (rc == OSB_ETIMEOUT) {
-		rmq_fail(c->err, rc, "the RabbitMQ management API at %s did not answer %s %s in time",
-			 st->api_url, method, path);
+		osb_errbuf_set(c->err, rc, "the RabbitMQ management API at %s did not answer %s %s in time",
+			       st->api_url, method, path);
 		goto done;
 	}
 	if (rc == OSB_ENOMEM) {
-		rmq_fail(c->err, rc, "out of memory calling the RabbitMQ management API");
+		osb_errbuf_set(c->err, rc, "out of memory calling the RabbitMQ management API");
 		goto done;
 	}
 	if (rc < 0) {
-		rmq_fail(c->err, OSB_EBACKEND, "cannot reach the RabbitMQ management API at %s: %s", st->api_url, resp.error);
+		osb_errbuf_set(c->err, OSB_EBACKEND, "cannot reach the RabbitMQ management API at %s: %s", st->api_url, resp.error);
 		rc = OSB_EBACKEND;
 		goto done;
 	}
@@ -185,15 +157,15 @@ static int rmq_call(struct rmq_ctx *c, const char *method, const char *url, cons
 		if (json) {
 			*json = cJSON_ParseWithLength(resp.body, resp.body_len);
 			if (!*json)
-				rc = rmq_fail(c->err, OSB_EBACKEND, "RabbitMQ answered %s %s with a body that is not JSON",
-					      method, path);
+				rc = osb_errbuf_set(c->err, OSB_EBACKEND, "RabbitMQ answered %s %s with a body that is not JSON",
+						    method, path);
 		}
 		goto done;
 	}
 	if (resp.status == 401) {
-		rc = rmq_fail(c->err, OSB_EBACKEND,
-			      "RabbitMQ refused the broker's admin credentials (user %s): check driver.admin_user and "
-			      "driver.admin_password, and that the user has the administrator tag", st->admin_user);
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND,
+				    "RabbitMQ refused the broker's admin credentials (user %s): check driver.admin_user and "
+				    "driver.admin_password, and that the user has the administrator tag", st->admin_user);
 		goto done;
 	}
 	{
@@ -203,8 +175,8 @@ static int rmq_call(struct rmq_ctx *c, const char *method, const char *url, cons
 		rmq_one_line(reason, sizeof(reason), cJSON_IsString(r) ? r->valuestring : "");
 		cJSON_Delete(err);
 	}
-	rc = rmq_fail(c->err, resp.status == 404 ? OSB_ENOTFOUND : OSB_EBACKEND,
-		      "RabbitMQ answered %ld to %s %s%s%s", resp.status, method, path, reason[0] ? ": " : "", reason);
+	rc = osb_errbuf_set(c->err, resp.status == 404 ? OSB_ENOTFOUND : OSB_EBACKEND,
+			    "RabbitMQ answered %ld to %s %s%s%s", resp.status, method, path, reason[0] ? ": " : "", reason);
 done:
 	osb_http_response_free(&resp);
 	return rc;
@@ -226,7 +198,7 @@ static int rmq_put_json(struct rmq_ctx *c, const char *url, cJSON *obj)
 
 	cJSON_Delete(obj);
 	if (!text)
-		return rmq_fail(c->err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	rc = rmq_call(c, "PUT", url, text, NULL);
 	/* User bodies carry a password: wipe it before freeing. */
 	explicit_bzero(text, strlen(text));
@@ -236,7 +208,7 @@ static int rmq_put_json(struct rmq_ctx *c, const char *url, cJSON *obj)
 
 static int rmq_url_fail(struct rmq_ctx *c)
 {
-	return rmq_fail(c->err, OSB_ERROR, "RabbitMQ management URL too long");
+	return osb_errbuf_set(c->err, OSB_ERROR, "RabbitMQ management URL too long");
 }
 
 /* -- server-side steps ----------------------------------------------------- */
@@ -271,7 +243,7 @@ static int rmq_set_limit(struct rmq_ctx *c, const char *vhost, const char *limit
 	}
 	if (!obj || !cJSON_AddNumberToObject(obj, "value", (double)value)) {
 		cJSON_Delete(obj);
-		return rmq_fail(c->err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	}
 	return rmq_put_json(c, url, obj);
 }
@@ -285,7 +257,7 @@ static int rmq_apply_limits(struct rmq_ctx *c, const osb_request *req, const cha
 	*max_connections = osb_request_plan_int(req, "max_connections", -1);
 	*max_queues = osb_request_plan_int(req, "max_queues", -1);
 	if (*max_connections > INT_MAX || *max_queues > INT_MAX)
-		return rmq_fail(c->err, OSB_ERROR, "plan limits out of range");
+		return osb_errbuf_set(c->err, OSB_ERROR, "plan limits out of range");
 	if ((rc = rmq_set_limit(c, vhost, "max-connections", *max_connections)) < 0)
 		return rc;
 	return rmq_set_limit(c, vhost, "max-queues", *max_queues);
@@ -301,7 +273,7 @@ static int rmq_apply_limits(struct rmq_ctx *c, const osb_request *req, const cha
  */
 static int rmq_close_connections(struct rmq_ctx *c, const char *vhost, const char *user, int wait, int *left)
 {
-	long long until = rmq_now_ms() + RMQ_CLOSE_WAIT_MS;
+	long long until = osb_clock_ms() + RMQ_CLOSE_WAIT_MS;
 	char url[RMQ_URL_MAX];
 	int rc = 0;
 
@@ -327,7 +299,7 @@ static int rmq_close_connections(struct rmq_ctx *c, const char *vhost, const cha
 			break;
 		if (!cJSON_IsArray(list)) {
 			cJSON_Delete(list);
-			return rmq_fail(c->err, OSB_EBACKEND, "RabbitMQ listed connections in an unexpected shape");
+			return osb_errbuf_set(c->err, OSB_EBACKEND, "RabbitMQ listed connections in an unexpected shape");
 		}
 		cJSON_ArrayForEach(conn, list) {
 			const cJSON *u = cJSON_GetObjectItemCaseSensitive(conn, "user");
@@ -353,7 +325,7 @@ static int rmq_close_connections(struct rmq_ctx *c, const char *vhost, const cha
 		*left = seen;
 		if (rc < 0 || seen == 0 || !wait)
 			break;
-		if (rmq_now_ms() >= until || c->deadline - rmq_now_ms() < 200)
+		if (osb_clock_ms() >= until || c->deadline - osb_clock_ms() < 200)
 			break;
 		usleep(100 * 1000);
 	}
@@ -374,8 +346,8 @@ static int rmq_drop_user(struct rmq_ctx *c, const char *vhost, const char *user)
 	if ((rc = rmq_close_connections(c, vhost, user, 1, &left)) < 0)
 		return rc;
 	if (left > 0)
-		return rmq_fail(c->err, OSB_EBACKEND, "user %s is deleted but %d of its connections are still open",
-				user, left);
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "user %s is deleted but %d of its connections are still open",
+				      user, left);
 	return 0;
 }
 
@@ -438,13 +410,13 @@ done:
 }
 
 /* The platform validated parameters against the catalog's schema; this keeps the driver strict if it changes. */
-static int rmq_check_parameters(const cJSON *params, struct rmq_err *err)
+static int rmq_check_parameters(const cJSON *params, osb_errbuf *err)
 {
 	if (params && cJSON_IsObject(params) && params->child)
-		return rmq_fail(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\": this service takes no parameters",
-				params->child->string ? params->child->string : "");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\": this service takes no parameters",
+				      params->child->string ? params->child->string : "");
 	if (params && !cJSON_IsObject(params))
-		return rmq_fail(err, OSB_EBADREQUEST, "parameters must be an object");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "parameters must be an object");
 	return 0;
 }
 
@@ -453,7 +425,7 @@ static int rmq_check_parameters(const cJSON *params, struct rmq_err *err)
 static int rabbitmq_provision(osb_request *req, void *state)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char vhost[OSB_NAME_SIZE], url[RMQ_URL_MAX];
 	long long max_connections, max_queues;
@@ -473,7 +445,7 @@ static int rabbitmq_provision(osb_request *req, void *state)
 	if (!body || !cJSON_AddStringToObject(body, "description", "OSB service instance") ||
 	    !cJSON_AddStringToObject(body, "tags", "osb")) {
 		cJSON_Delete(body);
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	/* PUT is "create or keep": a retry after an interruption finds the vhost and goes on. */
@@ -484,17 +456,17 @@ static int rabbitmq_provision(osb_request *req, void *state)
 
 	dashboard = osb_req_sprintf(req, "%s/#/login/", st->mgmt_url);
 	if (!dashboard || osb_request_set_dashboard_url(req, dashboard) < 0) {
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "vhost", vhost)) {
 		cJSON_Delete(saved);
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_instance_state(req, saved)) < 0) {
-		rmq_fail(&err, rc, "cannot save instance state");
+		osb_errbuf_set(&err, rc, "cannot save instance state");
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "rabbitmq.provisioned", "vhost %s ready (max-connections %lld, max-queues %lld)",
@@ -508,7 +480,7 @@ done:
 static int rabbitmq_update(osb_request *req, void *state)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char vhost[OSB_NAME_SIZE];
 	long long max_connections, max_queues;
@@ -521,7 +493,7 @@ static int rabbitmq_update(osb_request *req, void *state)
 	if ((rc = rmq_vhost_exists(&c, vhost, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = rmq_fail(&err, OSB_EBACKEND, "vhost %s of the instance is missing on the server", vhost);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "vhost %s of the instance is missing on the server", vhost);
 		goto done;
 	}
 	if ((rc = rmq_apply_limits(&c, req, vhost, &max_connections, &max_queues)) < 0)
@@ -537,7 +509,7 @@ done:
 static int rabbitmq_deprovision(osb_request *req, void *state)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char vhost[OSB_NAME_SIZE];
 	int rc;
@@ -645,7 +617,7 @@ static cJSON *rmq_credentials(osb_request *req, const struct rmq_state *st, cons
 static int rabbitmq_bind(osb_request *req, void *state)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char vhost[OSB_NAME_SIZE], user[OSB_NAME_SIZE], url[RMQ_URL_MAX], port[16];
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "";
@@ -658,13 +630,13 @@ static int rabbitmq_bind(osb_request *req, void *state)
 	if ((rc = rmq_check_parameters(osb_request_parameters(req), &err)) < 0)
 		goto done;
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0) {
-		rc = rmq_fail(&err, OSB_ERROR, "cannot generate a password");
+		rc = osb_errbuf_set(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
 	if ((rc = rmq_vhost_exists(&c, vhost, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = rmq_fail(&err, OSB_EBACKEND, "vhost %s of the instance is missing on the server", vhost);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "vhost %s of the instance is missing on the server", vhost);
 		goto done;
 	}
 
@@ -677,7 +649,7 @@ static int rabbitmq_bind(osb_request *req, void *state)
 	if (!body || !cJSON_AddStringToObject(body, "password", password) ||
 	    !cJSON_AddStringToObject(body, "tags", RMQ_BINDING_TAGS)) {
 		cJSON_Delete(body);
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = rmq_put_json(&c, url, body)) < 0)
@@ -691,7 +663,7 @@ static int rabbitmq_bind(osb_request *req, void *state)
 	if (!body || !cJSON_AddStringToObject(body, "configure", ".*") ||
 	    !cJSON_AddStringToObject(body, "write", ".*") || !cJSON_AddStringToObject(body, "read", ".*")) {
 		cJSON_Delete(body);
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = rmq_put_json(&c, url, body)) < 0)
@@ -699,32 +671,32 @@ static int rabbitmq_bind(osb_request *req, void *state)
 
 	cred = rmq_credentials(req, st, vhost, user, password);
 	if (!cred) {
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_credentials(req, cred)) < 0) {
-		rmq_fail(&err, rc, "cannot store credentials");
+		osb_errbuf_set(&err, rc, "cannot store credentials");
 		goto done;
 	}
 	snprintf(port, sizeof(port), "%d", st->amqp_port);
 	if ((rc = osb_request_add_endpoint(req, st->public_host, port, "tcp")) < 0) {
-		rmq_fail(&err, rc, "cannot store endpoint");
+		osb_errbuf_set(&err, rc, "cannot store endpoint");
 		goto done;
 	}
 	snprintf(port, sizeof(port), "%d", st->mgmt_port);
 	if ((rc = osb_request_add_endpoint(req, st->mgmt_host, port, "tcp")) < 0) {
-		rmq_fail(&err, rc, "cannot store endpoint");
+		osb_errbuf_set(&err, rc, "cannot store endpoint");
 		goto done;
 	}
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "username", user) ||
 	    !cJSON_AddStringToObject(saved, "vhost", vhost)) {
 		cJSON_Delete(saved);
-		rc = rmq_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
-		rmq_fail(&err, rc, "cannot save binding state");
+		osb_errbuf_set(&err, rc, "cannot save binding state");
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "rabbitmq.bound", "user %s can use vhost %s", user, vhost);
@@ -738,7 +710,7 @@ done:
 static int rabbitmq_unbind(osb_request *req, void *state)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char vhost[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 	int rc;
@@ -757,7 +729,7 @@ static int rabbitmq_unbind(osb_request *req, void *state)
 static int rabbitmq_health(void *state, char *msg, size_t msg_size)
 {
 	const struct rmq_state *st = state;
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	char url[RMQ_URL_MAX];
 	int rc;
@@ -790,7 +762,7 @@ static int rmq_list_names(struct rmq_ctx *c, const char *what, osb_tenant_kind k
 		return rc;
 	if (!cJSON_IsArray(list)) {
 		cJSON_Delete(list);
-		return rmq_fail(c->err, OSB_EBACKEND, "RabbitMQ listed %s in an unexpected shape", what);
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "RabbitMQ listed %s in an unexpected shape", what);
 	}
 	cJSON_ArrayForEach(item, list) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
@@ -806,7 +778,7 @@ static int rmq_list_names(struct rmq_ctx *c, const char *what, osb_tenant_kind k
 
 static int rabbitmq_list(void *state, osb_tenant_cb cb, void *payload)
 {
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	int rc, stop = 0;
 
@@ -821,14 +793,14 @@ static int rabbitmq_list(void *state, osb_tenant_cb cb, void *payload)
 
 static int rabbitmq_purge(void *state, osb_tenant_kind kind, const char *name)
 {
-	struct rmq_err err = { 0 };
+	osb_errbuf err = { 0 };
 	struct rmq_ctx c;
 	int rc;
 
 	rmq_ctx_init(&c, state, RMQ_RECONCILE_TIMEOUT_MS, &err);
 	if (!osb_name_is_derived(name))
-		rc = rmq_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
-			      name ? name : "");
+		rc = osb_errbuf_set(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
+				    name ? name : "");
 	else if (kind == OSB_TENANT_INSTANCE)
 		rc = rmq_drop_vhost(&c, name);
 	else
