@@ -44,40 +44,13 @@ struct pg_state {
 	char *sslmode;         /* libpq sslmode */
 };
 
-/* Why a step failed: an osb_error_code and a text without secrets. */
-struct pg_err {
-	int code;
-	char sqlstate[6];
-	char msg[512];
-};
-
 /* One admin connection with the deadline of the callback that opened it. */
 struct pg_session {
 	PGconn *conn;
 	long long deadline;    /* CLOCK_MONOTONIC milliseconds */
-	struct pg_err *err;
+	osb_errbuf *err;
+	char sqlstate[6];      /* SQLSTATE of the last statement that failed, "" if none */
 };
-
-static long long pg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int pg_fail(struct pg_err *err, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
-
-static int pg_fail(struct pg_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	return code;
-}
 
 /* libpq messages span lines ("...failed: ...\n\tIs the server running..."): keep one line. */
 static void pg_one_line(char *dst, size_t size, const char *src)
@@ -103,7 +76,7 @@ static int pg_conn_fail(struct pg_session *s, const char *what)
 	char line[400];
 
 	pg_one_line(line, sizeof(line), PQerrorMessage(s->conn));
-	return pg_fail(s->err, OSB_EBACKEND, "PostgreSQL %s: %s", what, line[0] ? line : "connection lost");
+	return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL %s: %s", what, line[0] ? line : "connection lost");
 }
 
 /* Keep the server's NOTICEs ("already exists, skipping") out of the broker's JSON log on stderr. */
@@ -115,7 +88,7 @@ static void pg_ignore_notice(void *arg, const char *message)
 
 static int pg_left_ms(const struct pg_session *s)
 {
-	long long left = s->deadline - pg_now_ms();
+	long long left = s->deadline - osb_clock_ms();
 
 	if (left < 1)
 		return 1;
@@ -136,7 +109,7 @@ static void pg_close(struct pg_session *s)
  * server's "canceling statement" error comes back before our own deadline.
  */
 static int pg_open(struct pg_session *s, const struct pg_state *st, const char *dbname,
-		   int timeout_ms, struct pg_err *err)
+		   int timeout_ms, osb_errbuf *err)
 {
 	char connect_timeout[16], options[64];
 	const char *keys[] = {
@@ -152,7 +125,7 @@ static int pg_open(struct pg_session *s, const struct pg_state *st, const char *
 
 	s->conn = NULL;
 	s->err = err;
-	s->deadline = pg_now_ms() + timeout_ms;
+	s->deadline = osb_clock_ms() + timeout_ms;
 	if (statement_ms < 50)
 		statement_ms = 50;
 	snprintf(connect_timeout, sizeof(connect_timeout), "%d", timeout_ms / 1000 + 2);
@@ -160,21 +133,21 @@ static int pg_open(struct pg_session *s, const struct pg_state *st, const char *
 
 	s->conn = PQconnectStartParams(keys, values, 0);
 	if (!s->conn)
-		return pg_fail(err, OSB_ENOMEM, "out of memory connecting to PostgreSQL");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory connecting to PostgreSQL");
 	PQsetNoticeProcessor(s->conn, pg_ignore_notice, NULL);
 	if (PQstatus(s->conn) == CONNECTION_BAD)
 		return pg_conn_fail(s, "connect");
 
 	while (ps != PGRES_POLLING_OK) {
 		struct pollfd pfd;
-		long long left = s->deadline - pg_now_ms();
+		long long left = s->deadline - osb_clock_ms();
 		int n;
 
 		if (ps == PGRES_POLLING_FAILED)
 			return pg_conn_fail(s, "connect");
 		if (left <= 0)
-			return pg_fail(err, OSB_EBACKEND, "PostgreSQL at %s:%s did not accept a connection within %d ms",
-				       st->host, st->port, timeout_ms);
+			return osb_errbuf_set(err, OSB_EBACKEND, "PostgreSQL at %s:%s did not accept a connection within %d ms",
+					      st->host, st->port, timeout_ms);
 		pfd.fd = PQsocket(s->conn);
 		pfd.events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		pfd.revents = 0;
@@ -182,7 +155,7 @@ static int pg_open(struct pg_session *s, const struct pg_state *st, const char *
 			return pg_conn_fail(s, "connect");
 		n = poll(&pfd, 1, (int)left);
 		if (n < 0 && errno != EINTR)
-			return pg_fail(err, OSB_EBACKEND, "poll: %s", strerror(errno));
+			return osb_errbuf_set(err, OSB_EBACKEND, "poll: %s", strerror(errno));
 		if (n > 0)
 			ps = PQconnectPoll(s->conn);
 	}
@@ -198,11 +171,11 @@ static int pg_result_fail(struct pg_session *s, const PGresult *res)
 
 	if (!state)
 		return pg_conn_fail(s, "query");
-	snprintf(s->err->sqlstate, sizeof(s->err->sqlstate), "%s", state);
+	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state);
 	pg_one_line(line, sizeof(line), primary ? primary : PQresultErrorMessage(res));
 	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
-		return pg_fail(s->err, OSB_ETIMEOUT, "PostgreSQL did not finish in time: %s", line);
-	return pg_fail(s->err, OSB_EBACKEND, "PostgreSQL: %s (SQLSTATE %s)", line, state);
+		return osb_errbuf_set(s->err, OSB_ETIMEOUT, "PostgreSQL did not finish in time: %s", line);
+	return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL: %s (SQLSTATE %s)", line, state);
 }
 
 /*
@@ -217,9 +190,9 @@ static int pg_exec(struct pg_session *s, PGresult **out, const char *sql, int np
 
 	if (out)
 		*out = NULL;
-	s->err->sqlstate[0] = '\0';
+	s->sqlstate[0] = '\0';
 	if (!s->conn)
-		return pg_fail(s->err, OSB_EBACKEND, "PostgreSQL connection already closed");
+		return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL connection already closed");
 	if (nparams > 0)
 		sent = PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	else
@@ -229,17 +202,17 @@ static int pg_exec(struct pg_session *s, PGresult **out, const char *sql, int np
 
 	while (PQisBusy(s->conn)) {
 		struct pollfd pfd = { .fd = PQsocket(s->conn), .events = POLLIN, .revents = 0 };
-		long long left = s->deadline - pg_now_ms();
+		long long left = s->deadline - osb_clock_ms();
 		int n;
 
 		if (left <= 0) {
 			/* The server's statement_timeout ends the statement; this connection is unusable now. */
 			pg_close(s);
-			return pg_fail(s->err, OSB_ETIMEOUT, "PostgreSQL did not answer in time");
+			return osb_errbuf_set(s->err, OSB_ETIMEOUT, "PostgreSQL did not answer in time");
 		}
 		n = poll(&pfd, 1, (int)left);
 		if (n < 0 && errno != EINTR)
-			return pg_fail(s->err, OSB_EBACKEND, "poll: %s", strerror(errno));
+			return osb_errbuf_set(s->err, OSB_EBACKEND, "poll: %s", strerror(errno));
 		if (n > 0 && !PQconsumeInput(s->conn))
 			return pg_conn_fail(s, "query");
 	}
@@ -330,12 +303,12 @@ static int pg_run(struct pg_session *s, const char *fmt, ...)
 			rc = pg_buf_add(&buf, &len, &cap, va_arg(ap, const char *));
 			break;
 		default:
-			rc = pg_fail(s->err, OSB_ERROR, "bad SQL template");
+			rc = osb_errbuf_set(s->err, OSB_ERROR, "bad SQL template");
 			goto done;
 		}
 	}
 	if (rc < 0) {
-		pg_fail(s->err, rc, "out of memory building SQL");
+		osb_errbuf_set(s->err, rc, "out of memory building SQL");
 		goto done;
 	}
 	rc = pg_exec(s, NULL, buf, 0, NULL);
@@ -403,34 +376,34 @@ static int pg_extension_allowed(const char *name)
  * The core validated parameters against the catalog's schema already; this
  * repeats the checks that keep SQL safe, in case the catalog is edited.
  */
-static int pg_check_parameters(const cJSON *params, struct pg_err *err)
+static int pg_check_parameters(const cJSON *params, osb_errbuf *err)
 {
 	const cJSON *item, *ext, *other;
 
 	if (!params)
 		return 0;
 	if (!cJSON_IsObject(params))
-		return pg_fail(err, OSB_EBADREQUEST, "parameters must be an object");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "parameters must be an object");
 	cJSON_ArrayForEach(item, params) {
 		if (!item->string || strcmp(item->string, "extensions") != 0)
-			return pg_fail(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\"",
-				       item->string ? item->string : "");
+			return osb_errbuf_set(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\"",
+					      item->string ? item->string : "");
 	}
 	ext = cJSON_GetObjectItemCaseSensitive(params, "extensions");
 	if (!ext)
 		return 0;
 	if (!cJSON_IsArray(ext))
-		return pg_fail(err, OSB_EBADREQUEST, "parameter extensions must be an array of extension names");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "parameter extensions must be an array of extension names");
 	cJSON_ArrayForEach(item, ext) {
 		if (!cJSON_IsString(item) || !pg_extension_allowed(item->valuestring))
-			return pg_fail(err, OSB_EBADREQUEST, "extension %s%.64s%s is not allowed",
-				       cJSON_IsString(item) ? "\"" : "",
-				       cJSON_IsString(item) ? item->valuestring : "(not a string)",
-				       cJSON_IsString(item) ? "\"" : "");
+			return osb_errbuf_set(err, OSB_EBADREQUEST, "extension %s%.64s%s is not allowed",
+					      cJSON_IsString(item) ? "\"" : "",
+					      cJSON_IsString(item) ? item->valuestring : "(not a string)",
+					      cJSON_IsString(item) ? "\"" : "");
 		for (other = ext->child; other != item; other = other->next)
 			if (strcmp(other->valuestring, item->valuestring) == 0)
-				return pg_fail(err, OSB_EBADREQUEST, "extension \"%s\" is listed twice",
-					       item->valuestring);
+				return osb_errbuf_set(err, OSB_EBADREQUEST, "extension \"%s\" is listed twice",
+						      item->valuestring);
 	}
 	return 0;
 }
@@ -447,7 +420,7 @@ static int pg_connection_limit(const osb_request *req)
 
 /* In the instance's database: lock down schema public and add the extensions asked for. */
 static int pg_setup_database(const struct pg_state *st, const char *db, const cJSON *params,
-			     int timeout_ms, int schema_too, struct pg_err *err)
+			     int timeout_ms, int schema_too, osb_errbuf *err)
 {
 	struct pg_session s = { 0 };
 	const cJSON *ext = params ? cJSON_GetObjectItemCaseSensitive(params, "extensions") : NULL;
@@ -478,7 +451,7 @@ static int postgresql_provision(osb_request *req, void *state)
 	const struct pg_state *st = state;
 	const cJSON *params = osb_request_parameters(req);
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char name[OSB_NAME_SIZE];
 	cJSON *saved = NULL;
 	int rc, found, limit = pg_connection_limit(req);
@@ -494,14 +467,14 @@ static int postgresql_provision(osb_request *req, void *state)
 		goto done;
 	if (!found) {
 		rc = pg_run(&s, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", name);
-		if (rc < 0 && strcmp(err.sqlstate, "42710") != 0)
+		if (rc < 0 && strcmp(s.sqlstate, "42710") != 0)
 			goto done;
 	}
 	if ((rc = pg_database_exists(&s, &found, name)) < 0)
 		goto done;
 	if (!found) {
 		rc = pg_run(&s, "CREATE DATABASE %I OWNER %I", name, name);
-		if (rc < 0 && strcmp(err.sqlstate, "42P04") != 0)
+		if (rc < 0 && strcmp(s.sqlstate, "42P04") != 0)
 			goto done;
 	}
 	/* Repeated on a retry, in case an earlier attempt stopped between steps. */
@@ -520,11 +493,11 @@ static int postgresql_provision(osb_request *req, void *state)
 	if (!saved || !cJSON_AddStringToObject(saved, "database", name) ||
 	    !cJSON_AddStringToObject(saved, "owner", name)) {
 		cJSON_Delete(saved);
-		rc = pg_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_instance_state(req, saved)) < 0) {
-		pg_fail(&err, rc, "cannot save instance state");
+		osb_errbuf_set(&err, rc, "cannot save instance state");
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "postgresql.provisioned", "database %s ready (connection limit %d)", name, limit);
@@ -540,7 +513,7 @@ static int postgresql_update(osb_request *req, void *state)
 	const struct pg_state *st = state;
 	const cJSON *params = osb_request_parameters(req);
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char name[OSB_NAME_SIZE];
 	int rc, found, limit = pg_connection_limit(req);
 
@@ -552,7 +525,7 @@ static int postgresql_update(osb_request *req, void *state)
 	if ((rc = pg_database_exists(&s, &found, name)) < 0)
 		goto done;
 	if (!found) {
-		rc = pg_fail(&err, OSB_EBACKEND, "database %s is missing on the server", name);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "database %s is missing on the server", name);
 		goto done;
 	}
 	if ((rc = pg_run(&s, "ALTER DATABASE %I CONNECTION LIMIT %d", name, limit)) < 0)
@@ -641,7 +614,7 @@ static int postgresql_deprovision(osb_request *req, void *state)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char name[OSB_NAME_SIZE];
 	int rc;
 
@@ -661,7 +634,7 @@ done:
 /* -- bindings ------------------------------------------------------------- */
 
 static int pg_set_credentials(osb_request *req, const struct pg_state *st, const char *db,
-			      const char *user, const char *password, struct pg_err *err)
+			      const char *user, const char *password, osb_errbuf *err)
 {
 	const char *host = st->public_host;
 	const char *url_host = osb_uri_host(req, host);
@@ -673,7 +646,7 @@ static int pg_set_credentials(osb_request *req, const struct pg_state *st, const
 	if (url_host && euser && epass) {
 		uri = osb_req_sprintf(req, "postgresql://%s:%s@%s:%d/%s", euser, epass, url_host, st->port_number, db);
 		jdbc = osb_req_sprintf(req, "jdbc:postgresql://%s:%d/%s?user=%s&password=%s",
-				       url_host, st->port_number, db, euser, epass);
+					      url_host, st->port_number, db, euser, epass);
 	}
 	cred = cJSON_CreateObject();
 	if (!uri || !jdbc || !cred ||
@@ -687,12 +660,12 @@ static int pg_set_credentials(osb_request *req, const struct pg_state *st, const
 	    !cJSON_AddStringToObject(cred, "uri", uri) ||
 	    !cJSON_AddStringToObject(cred, "jdbcUrl", jdbc)) {
 		cJSON_Delete(cred);
-		return pg_fail(err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	}
 	if ((rc = osb_request_set_credentials(req, cred)) < 0)
-		return pg_fail(err, rc, "cannot store credentials");
+		return osb_errbuf_set(err, rc, "cannot store credentials");
 	if ((rc = osb_request_add_endpoint(req, host, st->port, "tcp")) < 0)
-		return pg_fail(err, rc, "cannot store endpoint");
+		return osb_errbuf_set(err, rc, "cannot store endpoint");
 	return 0;
 }
 
@@ -700,7 +673,7 @@ static int postgresql_bind(osb_request *req, void *state)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char owner[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", valid_until[40] = "infinity";
 	char *verifier = NULL;
@@ -711,7 +684,7 @@ static int postgresql_bind(osb_request *req, void *state)
 	osb_name_instance(owner, osb_request_instance_id(req));
 	osb_name_binding(user, osb_request_binding_id(req));
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0) {
-		rc = pg_fail(&err, OSB_ERROR, "cannot generate a password");
+		rc = osb_errbuf_set(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
 	if (expires != 0) {
@@ -719,7 +692,7 @@ static int postgresql_bind(osb_request *req, void *state)
 
 		if (!gmtime_r(&expires, &tm) ||
 		    strftime(valid_until, sizeof(valid_until), "%Y-%m-%d %H:%M:%S+00", &tm) == 0) {
-			rc = pg_fail(&err, OSB_ERROR, "bad credential expiry time");
+			rc = osb_errbuf_set(&err, OSB_ERROR, "bad credential expiry time");
 			goto done;
 		}
 	}
@@ -730,7 +703,7 @@ static int postgresql_bind(osb_request *req, void *state)
 	if (found && (rc = pg_role_exists(&s, &found, owner)) < 0)
 		goto done;
 	if (!found) {
-		rc = pg_fail(&err, OSB_EBACKEND, "database or role %s of the instance is missing on the server", owner);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "database or role %s of the instance is missing on the server", owner);
 		goto done;
 	}
 	/*
@@ -747,7 +720,7 @@ static int postgresql_bind(osb_request *req, void *state)
 	if (!found) {
 		rc = pg_run(&s, "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
 			    " PASSWORD %L VALID UNTIL %L IN ROLE %I", user, verifier, valid_until, owner);
-		if (rc < 0 && strcmp(err.sqlstate, "42710") != 0)
+		if (rc < 0 && strcmp(s.sqlstate, "42710") != 0)
 			goto done;
 		found = rc < 0;
 	}
@@ -768,11 +741,11 @@ static int postgresql_bind(osb_request *req, void *state)
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
 		cJSON_Delete(saved);
-		rc = pg_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
-		pg_fail(&err, rc, "cannot save binding state");
+		osb_errbuf_set(&err, rc, "cannot save binding state");
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "postgresql.bound", "role %s can log in to %s", user, owner);
@@ -792,7 +765,7 @@ static int postgresql_unbind(osb_request *req, void *state)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char owner[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 	int rc;
 
@@ -816,7 +789,7 @@ static int postgresql_health(void *state, char *msg, size_t msg_size)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	if ((rc = pg_open(&s, st, st->admin_database, PG_HEALTH_TIMEOUT_MS, &err)) < 0)
@@ -836,7 +809,7 @@ static int postgresql_list(void *state, osb_tenant_cb cb, void *payload)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	PGresult *res = NULL;
 	int rc, i, stop = 0;
 
@@ -877,12 +850,12 @@ static int postgresql_purge(void *state, osb_tenant_kind kind, const char *name)
 {
 	const struct pg_state *st = state;
 	struct pg_session s = { 0 };
-	struct pg_err err = { 0 };
+	osb_errbuf err = { 0 };
 	PGresult *res = NULL;
 	int rc;
 
 	if (!osb_name_is_derived(name)) {
-		rc = pg_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
+		rc = osb_errbuf_set(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
 			     name ? name : "");
 		goto done;
 	}
