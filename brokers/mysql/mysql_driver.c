@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -71,40 +70,13 @@ struct my_target {
 	char secret[OSB_SECRET_DEFAULT_LEN + 1]; /* its root password, read from its directory */
 };
 
-/* Why a step failed: an osb_error_code, the server's error number and a text without secrets. */
-struct my_err {
-	int code;
-	unsigned int errnum;
-	char msg[512];
-};
-
 /* One admin connection with the deadline of the callback that opened it. */
 struct my_session {
 	MYSQL *conn;
 	long long deadline;    /* CLOCK_MONOTONIC milliseconds */
-	struct my_err *err;
+	osb_errbuf *err;
+	unsigned int errnum;   /* the server's error number of the last failure, 0 if none */
 };
-
-static long long my_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int my_fail(struct my_err *err, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
-
-static int my_fail(struct my_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	return code;
-}
 
 /*
  * The database name as a GRANT pattern: "_" is a wildcard in the database part
@@ -135,11 +107,11 @@ static int my_conn_fail(struct my_session *s, const char *what)
 	unsigned int e = s->conn ? mysql_errno(s->conn) : 0;
 	const char *text = s->conn ? mysql_error(s->conn) : "no connection";
 
-	s->err->errnum = e;
+	s->errnum = e;
 	if (e == ER_STATEMENT_TIMEOUT || e == ER_LOCK_WAIT_TIMEOUT ||
-	    ((e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) && my_now_ms() >= s->deadline - 50))
-		return my_fail(s->err, OSB_ETIMEOUT, "MySQL did not finish in time (%s): %s", what, text);
-	return my_fail(s->err, OSB_EBACKEND, "MySQL %s: %s (error %u)", what, text[0] ? text : "connection lost", e);
+	    ((e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) && osb_clock_ms() >= s->deadline - 50))
+		return osb_errbuf_set(s->err, OSB_ETIMEOUT, "MySQL did not finish in time (%s): %s", what, text);
+	return osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL %s: %s (error %u)", what, text[0] ? text : "connection lost", e);
 }
 
 /*
@@ -147,7 +119,7 @@ static int my_conn_fail(struct my_session *s, const char *what)
  * time limit a little under the budget, so that the server's own "query
  * interrupted" comes back before our deadline.
  */
-static int my_open(struct my_session *s, const struct my_target *t, int timeout_ms, struct my_err *err)
+static int my_open(struct my_session *s, const struct my_target *t, int timeout_ms, osb_errbuf *err)
 {
 	unsigned int secs = (unsigned int)(timeout_ms + 999) / 1000;
 	unsigned int protocol = MYSQL_PROTOCOL_TCP;
@@ -156,14 +128,14 @@ static int my_open(struct my_session *s, const struct my_target *t, int timeout_
 
 	s->conn = NULL;
 	s->err = err;
-	s->deadline = my_now_ms() + timeout_ms;
+	s->deadline = osb_clock_ms() + timeout_ms;
 	if (secs < 1)
 		secs = 1;
 	if (statement_s < 0.05)
 		statement_s = 0.05;
 	s->conn = mysql_init(NULL);
 	if (!s->conn)
-		return my_fail(err, OSB_ENOMEM, "out of memory connecting to MySQL");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory connecting to MySQL");
 	mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
 	mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &secs);
 	mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &secs);
@@ -171,9 +143,9 @@ static int my_open(struct my_session *s, const struct my_target *t, int timeout_
 	mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_optionsv(s->conn, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "osb-mysql-broker");
 	if (!mysql_real_connect(s->conn, t->host, t->user, t->password, NULL, (unsigned int)t->port, NULL, 0)) {
-		s->err->errnum = mysql_errno(s->conn);
-		return my_fail(err, OSB_EBACKEND, "cannot connect to MySQL at %s:%d as %s: %s (error %u)",
-			       t->host, t->port, t->user, mysql_error(s->conn), mysql_errno(s->conn));
+		s->errnum = mysql_errno(s->conn);
+		return osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to MySQL at %s:%d as %s: %s (error %u)",
+				      t->host, t->port, t->user, mysql_error(s->conn), mysql_errno(s->conn));
 	}
 	snprintf(sql, sizeof(sql), "SET SESSION max_statement_time = %.3f, lock_wait_timeout = %u",
 		 statement_s, secs);
@@ -195,11 +167,11 @@ static int my_exec(struct my_session *s, MYSQL_RES **out, const char *sql)
 
 	if (out)
 		*out = NULL;
-	s->err->errnum = 0;
+	s->errnum = 0;
 	if (!s->conn)
-		return my_fail(s->err, OSB_EBACKEND, "MySQL connection already closed");
-	if (my_now_ms() >= s->deadline)
-		return my_fail(s->err, OSB_ETIMEOUT, "MySQL did not answer in time");
+		return osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL connection already closed");
+	if (osb_clock_ms() >= s->deadline)
+		return osb_errbuf_set(s->err, OSB_ETIMEOUT, "MySQL did not answer in time");
 	if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
 		return my_conn_fail(s, "query");
 	res = mysql_store_result(s->conn);
@@ -251,7 +223,7 @@ static int my_run_v(struct my_session *s, MYSQL_RES **out, const char *fmt, va_l
 	int rc = 0;
 
 	if (!s->conn)
-		return my_fail(s->err, OSB_EBACKEND, "MySQL connection already closed");
+		return osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL connection already closed");
 	for (p = fmt; *p && rc == 0; p++) {
 		const char *arg;
 		size_t n;
@@ -264,7 +236,7 @@ static int my_run_v(struct my_session *s, MYSQL_RES **out, const char *fmt, va_l
 		case 'I':
 			arg = va_arg(ap, const char *);
 			if ((rc = osb_sql_quote_identifier(&quoted, arg, OSB_SQL_MYSQL)) < 0) {
-				my_fail(s->err, rc, "cannot quote identifier");
+				osb_errbuf_set(s->err, rc, "cannot quote identifier");
 				goto done;
 			}
 			rc = my_buf_add(&buf, &len, &cap, quoted, strlen(quoted));
@@ -300,12 +272,12 @@ static int my_run_v(struct my_session *s, MYSQL_RES **out, const char *fmt, va_l
 			rc = my_buf_add(&buf, &len, &cap, "%", 1);
 			break;
 		default:
-			rc = my_fail(s->err, OSB_ERROR, "bad SQL template");
+			rc = osb_errbuf_set(s->err, OSB_ERROR, "bad SQL template");
 			goto done;
 		}
 	}
 	if (rc < 0) {
-		my_fail(s->err, rc, "out of memory building SQL");
+		osb_errbuf_set(s->err, rc, "out of memory building SQL");
 		goto done;
 	}
 	rc = my_exec(s, out, buf ? buf : "");
@@ -337,7 +309,7 @@ static int my_select(struct my_session *s, MYSQL_RES **out, const char *fmt, ...
 	rc = my_run_v(s, out, fmt, ap);
 	va_end(ap);
 	if (rc == 0 && !*out)
-		rc = my_fail(s->err, OSB_EBACKEND, "MySQL returned no rows where a result was expected");
+		rc = osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL returned no rows where a result was expected");
 	return rc;
 }
 
@@ -379,7 +351,7 @@ static int my_kill_sessions(struct my_session *s, const char *column, const char
 		snprintf(id, sizeof(id), "%llu", n);
 		rc = my_run(s, "KILL CONNECTION %s", id);
 		/* The session may have ended on its own meanwhile. */
-		if (rc < 0 && s->err->errnum != ER_NO_SUCH_THREAD)
+		if (rc < 0 && s->errnum != ER_NO_SUCH_THREAD)
 			goto done;
 		rc = 0;
 	}
@@ -458,7 +430,7 @@ static int my_charset_index(const char *charset)
  * @param[out] charset, collation  static strings, NULL when not asked for.
  */
 static int my_check_parameters(const cJSON *params, const char **charset, const char **collation,
-			       struct my_err *err)
+			       osb_errbuf *err)
 {
 	const cJSON *item, *cs, *co;
 	int i, j;
@@ -468,18 +440,18 @@ static int my_check_parameters(const cJSON *params, const char **charset, const 
 	if (!params)
 		return 0;
 	if (!cJSON_IsObject(params))
-		return my_fail(err, OSB_EBADREQUEST, "parameters must be an object");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "parameters must be an object");
 	cJSON_ArrayForEach(item, params) {
 		if (!item->string || (strcmp(item->string, "character_set") != 0 && strcmp(item->string, "collation") != 0))
-			return my_fail(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\"",
-				       item->string ? item->string : "");
+			return osb_errbuf_set(err, OSB_EBADREQUEST, "unknown parameter \"%.64s\"",
+					      item->string ? item->string : "");
 	}
 	cs = cJSON_GetObjectItemCaseSensitive(params, "character_set");
 	co = cJSON_GetObjectItemCaseSensitive(params, "collation");
 	if (cs && (!cJSON_IsString(cs) || (i = my_charset_index(cs->valuestring)) < 0))
-		return my_fail(err, OSB_EBADREQUEST, "character_set must be utf8mb4, utf8mb3 or latin1");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "character_set must be utf8mb4, utf8mb3 or latin1");
 	if (co && !cJSON_IsString(co))
-		return my_fail(err, OSB_EBADREQUEST, "collation must be a string");
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "collation must be a string");
 	if (!cs && !co)
 		return 0;
 	/* A collation alone picks its character set; a character set alone takes its default collation. */
@@ -488,7 +460,7 @@ static int my_check_parameters(const cJSON *params, const char **charset, const 
 			for (j = 1; my_charsets[i][j]; j++)
 				if (strcmp(co->valuestring, my_charsets[i][j]) == 0)
 					goto found;
-		return my_fail(err, OSB_EBADREQUEST, "collation \"%.64s\" is not allowed", co->valuestring);
+		return osb_errbuf_set(err, OSB_EBADREQUEST, "collation \"%.64s\" is not allowed", co->valuestring);
 	}
 	i = my_charset_index(cs->valuestring);
 	if (!co) {
@@ -498,8 +470,8 @@ static int my_check_parameters(const cJSON *params, const char **charset, const 
 	for (j = 1; my_charsets[i][j]; j++)
 		if (strcmp(co->valuestring, my_charsets[i][j]) == 0)
 			goto found;
-	return my_fail(err, OSB_EBADREQUEST, "collation \"%.64s\" does not belong to character set %s",
-		       co->valuestring, my_charsets[i][0]);
+	return osb_errbuf_set(err, OSB_EBADREQUEST, "collation \"%.64s\" does not belong to character set %s",
+			      co->valuestring, my_charsets[i][0]);
 found:
 	*charset = my_charsets[i][0];
 	*collation = my_charsets[i][j];
@@ -628,7 +600,7 @@ static void my_dedicated_spec(const struct my_state *st, osb_process_spec *spec,
  * @return 0, OSB_ENOTFOUND (no server on record and !start) or an error.
  */
 static int my_dedicated_target(osb_request *req, const struct my_state *st, struct my_target *t, int start,
-			       struct my_err *err)
+			       osb_errbuf *err)
 {
 	osb_process_spec spec;
 	osb_deployment dep;
@@ -638,22 +610,22 @@ static int my_dedicated_target(osb_request *req, const struct my_state *st, stru
 
 	if (!st->deployer)
 		/* Not OSB_EBACKEND: retrying cannot help, so an asynchronous provision fails at once. */
-		return my_fail(err, OSB_EUNSUPPORTED, "this broker has no \"dedicated\" section (port_range) in its config,"
-			       " so it cannot run dedicated plans");
+		return osb_errbuf_set(err, OSB_EUNSUPPORTED, "this broker has no \"dedicated\" section (port_range) in its config,"
+				      " so it cannot run dedicated plans");
 	if (!start) {
 		rc = osb_deployer_lookup(st->deployer, osb_request_instance_id(req), &dep);
 		if (rc == OSB_ENOTFOUND)
 			return rc;
 		if (rc < 0)
-			return my_fail(err, rc, "cannot look up the instance's dedicated server");
+			return osb_errbuf_set(err, rc, "cannot look up the instance's dedicated server");
 	}
 	my_dedicated_spec(st, &spec, argv, bind, osb_request_timeout_ms(req));
 	osb_request_set_progress(req, "starting a dedicated MariaDB server");
 	rc = osb_deployer_ensure(st->deployer, osb_request_instance_id(req), &spec, &dep);
 	if (rc < 0)
-		return my_fail(err, rc, "the instance's dedicated MariaDB server did not start (the broker's log says why)");
+		return osb_errbuf_set(err, rc, "the instance's dedicated MariaDB server did not start (the broker's log says why)");
 	if (my_read_root_password(t->secret, dep.dir) < 0)
-		return my_fail(err, OSB_EBACKEND, "the dedicated server's admin password is missing from its directory");
+		return osb_errbuf_set(err, OSB_EBACKEND, "the dedicated server's admin password is missing from its directory");
 	t->host = st->dedicated_host;
 	t->port = dep.port;
 	t->user = "root";
@@ -665,7 +637,7 @@ static int my_dedicated_target(osb_request *req, const struct my_state *st, stru
 }
 
 /* Where the request's instance lives; a dedicated server is started when it is not running. */
-static int my_target_for(osb_request *req, const struct my_state *st, struct my_target *t, struct my_err *err)
+static int my_target_for(osb_request *req, const struct my_state *st, struct my_target *t, osb_errbuf *err)
 {
 	if (my_is_dedicated(req))
 		return my_dedicated_target(req, st, t, osb_request_operation(req) == OSB_OP_PROVISION, err);
@@ -862,7 +834,7 @@ static int my_dedicated_ready(int port, const char *dir, void *payload)
 	const struct my_state *st = payload;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	if (my_read_root_password(t.secret, dir) < 0)
@@ -880,7 +852,7 @@ static int my_dedicated_ready(int port, const char *dir, void *payload)
 
 /* -- instances ------------------------------------------------------------ */
 
-static int my_save_instance(osb_request *req, const struct my_target *t, const char *db, struct my_err *err)
+static int my_save_instance(osb_request *req, const struct my_target *t, const char *db, osb_errbuf *err)
 {
 	cJSON *saved = cJSON_CreateObject();
 	int rc;
@@ -890,10 +862,10 @@ static int my_save_instance(osb_request *req, const struct my_target *t, const c
 	    !cJSON_AddBoolToObject(saved, "dedicated", t->dedicated) ||
 	    (t->dedicated && !cJSON_AddNumberToObject(saved, "port", t->port))) {
 		cJSON_Delete(saved);
-		return my_fail(err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	}
 	if ((rc = osb_request_set_instance_state(req, saved)) < 0)
-		return my_fail(err, rc, "cannot save instance state");
+		return osb_errbuf_set(err, rc, "cannot save instance state");
 	return 0;
 }
 
@@ -902,7 +874,7 @@ static int mysql_provision(osb_request *req, void *state)
 	const struct my_state *st = state;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	const char *charset, *collation;
 	char db[OSB_NAME_SIZE];
 	int rc;
@@ -940,7 +912,7 @@ static int mysql_update(osb_request *req, void *state)
 	const struct my_state *st = state;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	const char *charset, *collation;
 	char db[OSB_NAME_SIZE];
 	MYSQL_RES *res = NULL;
@@ -952,8 +924,8 @@ static int mysql_update(osb_request *req, void *state)
 		goto done;
 	if (my_is_dedicated(req) !=
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req), "dedicated"))) {
-		rc = my_fail(&err, OSB_EUNSUPPORTED,
-			     "an instance cannot move between a shared server and a dedicated one: create a new instance");
+		rc = osb_errbuf_set(&err, OSB_EUNSUPPORTED,
+				    "an instance cannot move between a shared server and a dedicated one: create a new instance");
 		goto done;
 	}
 	if ((rc = my_target_for(req, st, &t, &err)) < 0)
@@ -963,7 +935,7 @@ static int mysql_update(osb_request *req, void *state)
 	if ((rc = my_database_exists(&s, &found, db)) < 0)
 		goto done;
 	if (!found) {
-		rc = my_fail(&err, OSB_EBACKEND, "database %s is missing on the server", db);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "database %s is missing on the server", db);
 		goto done;
 	}
 	/* Existing tables keep theirs: this is the default for new tables. */
@@ -996,18 +968,18 @@ static int mysql_deprovision(osb_request *req, void *state)
 	const struct my_state *st = state;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char db[OSB_NAME_SIZE];
 	int rc = 0;
 
 	osb_name_instance(db, osb_request_instance_id(req));
 	if (my_is_dedicated(req)) {
 		if (!st->deployer && osb_request_instance_state(req))
-			rc = my_fail(&err, OSB_EBACKEND, "the instance has a dedicated server, but the broker's config"
-				     " has no \"dedicated\" section to reach it");
+			rc = osb_errbuf_set(&err, OSB_EBACKEND, "the instance has a dedicated server, but the broker's config"
+					    " has no \"dedicated\" section to reach it");
 		else if (st->deployer && osb_deployer_remove(st->deployer, osb_request_instance_id(req)) != 0)
-			rc = my_fail(&err, OSB_EBACKEND, "cannot stop and delete the instance's dedicated server"
-				     " (the broker's log says why)");
+			rc = osb_errbuf_set(&err, OSB_EBACKEND, "cannot stop and delete the instance's dedicated server"
+					    " (the broker's log says why)");
 		else
 			/* Without a deployer and saved state nothing was started: a failed provision's rollback. */
 			osb_log(OSB_LOG_INFO, "mysql.deprovisioned", "dedicated server of %s stopped and deleted", db);
@@ -1031,7 +1003,7 @@ done:
 /* -- bindings ------------------------------------------------------------- */
 
 static int my_set_credentials(osb_request *req, const struct my_target *t, const char *db,
-			      const char *user, const char *password, struct my_err *err)
+			      const char *user, const char *password, osb_errbuf *err)
 {
 	const char *host = t->public_host;
 	const char *url_host = osb_uri_host(req, host);
@@ -1057,12 +1029,12 @@ static int my_set_credentials(osb_request *req, const struct my_target *t, const
 	    !cJSON_AddStringToObject(cred, "uri", uri) ||
 	    !cJSON_AddStringToObject(cred, "jdbcUrl", jdbc)) {
 		cJSON_Delete(cred);
-		return my_fail(err, OSB_ENOMEM, "out of memory");
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	}
 	if ((rc = osb_request_set_credentials(req, cred)) < 0)
-		return my_fail(err, rc, "cannot store credentials");
+		return osb_errbuf_set(err, rc, "cannot store credentials");
 	if ((rc = osb_request_add_endpoint(req, host, port, "tcp")) < 0)
-		return my_fail(err, rc, "cannot store endpoint");
+		return osb_errbuf_set(err, rc, "cannot store endpoint");
 	return 0;
 }
 
@@ -1071,7 +1043,7 @@ static int mysql_bind(osb_request *req, void *state)
 	const struct my_state *st = state;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char db[OSB_NAME_SIZE], user[OSB_NAME_SIZE], pattern[2 * OSB_NAME_SIZE];
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", hash[MY_HASH_SIZE] = "";
 	int rc, found, limit = my_max_user_connections(req);
@@ -1082,12 +1054,12 @@ static int mysql_bind(osb_request *req, void *state)
 	my_grant_pattern(pattern, db);
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
 	    my_password_hash(hash, password) < 0) {
-		rc = my_fail(&err, OSB_ERROR, "cannot generate a password");
+		rc = osb_errbuf_set(&err, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
 	rc = my_target_for(req, st, &t, &err);
 	if (rc == OSB_ENOTFOUND)
-		rc = my_fail(&err, OSB_EBACKEND, "the instance's dedicated server is missing");
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "the instance's dedicated server is missing");
 	if (rc < 0)
 		goto done;
 	if ((rc = my_open(&s, &t, osb_request_timeout_ms(req), &err)) < 0)
@@ -1095,7 +1067,7 @@ static int mysql_bind(osb_request *req, void *state)
 	if ((rc = my_database_exists(&s, &found, db)) < 0)
 		goto done;
 	if (!found) {
-		rc = my_fail(&err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
+		rc = osb_errbuf_set(&err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
 		goto done;
 	}
 	/* IDENTIFIED WITH … AS: the same on MariaDB and MySQL 5.7/8.0. */
@@ -1114,11 +1086,11 @@ static int mysql_bind(osb_request *req, void *state)
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
 		cJSON_Delete(saved);
-		rc = my_fail(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
-		my_fail(&err, rc, "cannot save binding state");
+		osb_errbuf_set(&err, rc, "cannot save binding state");
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "mysql.bound", "user %s can use %s (max_user_connections %d)", user, db, limit);
@@ -1137,7 +1109,7 @@ static int mysql_unbind(osb_request *req, void *state)
 	const struct my_state *st = state;
 	struct my_target t = { 0 };
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	char user[OSB_NAME_SIZE];
 	int rc;
 
@@ -1170,7 +1142,7 @@ static int mysql_health(void *state, char *msg, size_t msg_size)
 	const struct my_state *st = state;
 	struct my_target t;
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	my_shared_target(st, &t);
@@ -1192,7 +1164,7 @@ static int mysql_list(void *state, osb_tenant_cb cb, void *payload)
 	const struct my_state *st = state;
 	struct my_target t;
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	int rc, stop = 0;
@@ -1232,12 +1204,12 @@ static int mysql_purge(void *state, osb_tenant_kind kind, const char *name)
 	const struct my_state *st = state;
 	struct my_target t;
 	struct my_session s = { 0 };
-	struct my_err err = { 0 };
+	osb_errbuf err = { 0 };
 	int rc;
 
 	if (!osb_name_is_derived(name)) {
-		rc = my_fail(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
-			     name ? name : "");
+		rc = osb_errbuf_set(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
+				    name ? name : "");
 		goto done;
 	}
 	my_shared_target(st, &t);
