@@ -63,9 +63,10 @@ static struct {
 	pthread_t thread;
 	int running;
 	int stopping;
+	int waiting;   /* the writer sleeps: wake it, so lines reach stderr at once when the broker is quiet */
 	char *pending;
 	size_t len, cap;
-} writer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, 0, 0 };
+} writer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, 0, 0 };
 
 #define WRITER_FLUSH_BYTES (64u << 10)
 #define WRITER_MAX_BYTES (8u << 20) /* beyond this, write synchronously rather than grow */
@@ -85,7 +86,9 @@ static void *writer_main(void *arg)
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
 			}
+			writer.waiting = 1;
 			pthread_cond_timedwait(&writer.cv, &writer.mu, &until);
+			writer.waiting = 0;
 		}
 		if (writer.len) {
 			/* swap buffers so writers never wait for the write(2) */
@@ -155,7 +158,8 @@ void osb_log__write_line(const char *json)
 			memcpy(writer.pending + writer.len, json, len);
 			writer.pending[writer.len + len] = '\n';
 			writer.len += len + 1;
-			if (writer.len >= WRITER_FLUSH_BYTES)
+			/* Busy writer: lines gather and go out in one write. Idle writer: wake it now. */
+			if (writer.waiting || writer.len >= WRITER_FLUSH_BYTES)
 				pthread_cond_signal(&writer.cv);
 			pthread_mutex_unlock(&writer.mu);
 			return;

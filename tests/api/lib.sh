@@ -287,6 +287,19 @@ has_binding() {
 	[ -f "$WORK/data/fake-tenants/$(binding_tenant "$1")" ]
 }
 
+# The broker writes its log through one buffered writer thread: give it a moment before
+# reading the log (settle_log), or poll for a line that must appear (log_has PATTERN).
+settle_log() {
+	sleep 0.3
+}
+log_has() {
+	for _ in $(seq 1 40); do
+		grep -qE -- "$1" "$WORK/broker.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 finish() {
 	# The last broker must stop cleanly: under ASan/UBSan a leak or undefined behaviour
 	# makes it exit non-zero, and its log must hold no sanitizer report.

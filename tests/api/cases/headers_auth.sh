@@ -57,7 +57,7 @@ NOVERSION=1 req GET /v2/catalog "" -H 'X-Broker-API-Request-Identity: rid-412'
 expect_header X-Broker-API-Request-Identity 'rid-412' "request identity echoed on a 412"
 req GET /v2/catalog
 expect_header X-Broker-API-Request-Identity '[0-9a-f-]{36}' "a request identity is made up when none is sent"
-expect_true "request identity appears in the broker log" grep -q '"request_id":"rid-provision-1"' "$WORK/broker.log"
+expect_true "request identity appears in the broker log" log_has '"request_id":"rid-provision-1"'
 
 # --- X-Broker-API-Originating-Identity
 ident=$(printf '{"user_id":"683ea748-3092-4ff4-b656-39cacc4d5360"}' | base64 -w0)
