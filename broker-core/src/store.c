@@ -75,6 +75,22 @@ static const osb_store_col operation_cols[] = {
 	COL(osb_operation_rec, updated_at, OSB_COL_I64),
 };
 
+static const osb_store_col usage_cols[] = {
+	COL(osb_usage_event, seq, OSB_COL_I64),
+	COL(osb_usage_event, kind, OSB_COL_TEXT),
+	COL(osb_usage_event, instance_id, OSB_COL_TEXT),
+	COL(osb_usage_event, binding_id, OSB_COL_TEXT),
+	COL(osb_usage_event, service_id, OSB_COL_TEXT),
+	COL(osb_usage_event, plan_id, OSB_COL_TEXT),
+	COL(osb_usage_event, plan_name, OSB_COL_TEXT),
+	COL(osb_usage_event, previous_plan_id, OSB_COL_TEXT),
+	COL(osb_usage_event, previous_plan_name, OSB_COL_TEXT),
+	COL(osb_usage_event, context, OSB_COL_TEXT),
+	COL(osb_usage_event, originating_identity, OSB_COL_TEXT),
+	COL(osb_usage_event, operation_id, OSB_COL_TEXT),
+	COL(osb_usage_event, occurred_at, OSB_COL_I64),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 const osb_store_table osb_store_instances = {
@@ -85,6 +101,9 @@ const osb_store_table osb_store_bindings = {
 };
 const osb_store_table osb_store_operations = {
 	"osb_operations", operation_cols, NCOLS(operation_cols), sizeof(osb_operation_rec)
+};
+const osb_store_table osb_store_usage_events = {
+	"osb_usage_events", usage_cols, NCOLS(usage_cols), sizeof(osb_usage_event)
 };
 
 void osb_store_rec_clear(const osb_store_table *t, void *rec)
@@ -261,6 +280,66 @@ const char *const osb_store_sql_indexes[] = {
 	"CREATE INDEX IF NOT EXISTS osb_bindings_instance ON osb_bindings (instance_id)",
 	"CREATE INDEX IF NOT EXISTS osb_bindings_state ON osb_bindings (state)",
 	"CREATE INDEX IF NOT EXISTS osb_operations_state ON osb_operations (state)",
+	NULL
+};
+
+const char *osb_store_sql_usage_create(int pg)
+{
+	/* seq only grows: SQLite's AUTOINCREMENT never reuses a value, nor does a PostgreSQL sequence. */
+	return pg ? "CREATE TABLE IF NOT EXISTS osb_usage_events (seq BIGSERIAL PRIMARY KEY,"
+		    " kind TEXT NOT NULL, instance_id TEXT NOT NULL, binding_id TEXT, service_id TEXT, plan_id TEXT,"
+		    " plan_name TEXT, previous_plan_id TEXT, previous_plan_name TEXT, context TEXT,"
+		    " originating_identity TEXT, operation_id TEXT, occurred_at BIGINT NOT NULL)"
+		  : "CREATE TABLE IF NOT EXISTS osb_usage_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+		    " kind TEXT NOT NULL, instance_id TEXT NOT NULL, binding_id TEXT, service_id TEXT, plan_id TEXT,"
+		    " plan_name TEXT, previous_plan_id TEXT, previous_plan_name TEXT, context TEXT,"
+		    " originating_identity TEXT, operation_id TEXT, occurred_at INTEGER NOT NULL)";
+}
+
+char *osb_store_sql_usage_insert(char ph)
+{
+	const osb_store_table *t = &osb_store_usage_events;
+	sbuf b = { 0 };
+
+	sb_printf(&b, "INSERT INTO %s (", t->name);
+	for (size_t i = 1; i < t->ncols; i++)
+		sb_printf(&b, "%s%s", i > 1 ? ", " : "", t->cols[i].name);
+	sb_printf(&b, ") VALUES (");
+	for (size_t i = 1; i < t->ncols; i++) {
+		sb_printf(&b, "%s", i > 1 ? ", " : "");
+		sb_placeholder(&b, ph, i);
+	}
+	sb_printf(&b, ")");
+	return sb_take(&b);
+}
+
+char *osb_store_sql_usage_list(char ph)
+{
+	const osb_store_table *t = &osb_store_usage_events;
+	sbuf b = { 0 };
+
+	sb_printf(&b, "SELECT ");
+	sb_columns(&b, t);
+	sb_printf(&b, " FROM %s WHERE seq > ", t->name);
+	sb_placeholder(&b, ph, 1);
+	sb_printf(&b, " ORDER BY seq LIMIT ");
+	sb_placeholder(&b, ph, 2);
+	return sb_take(&b);
+}
+
+/* Created and not yet deleted: READY or DELETING, as the usage log counts them. */
+const char osb_store_sql_plan_counts[] =
+	"SELECT plan_id, count(*) FROM osb_instances WHERE state IN (2, 4) GROUP BY plan_id ORDER BY plan_id";
+
+/* Instances and bindings that exist get a "created" record dated from their creation, with the plan they
+ * have now; operation_id NULL marks them as rebuilt. */
+const char *const osb_store_sql_usage_backfill[] = {
+	"INSERT INTO osb_usage_events (kind, instance_id, binding_id, service_id, plan_id, context, occurred_at)"
+	" SELECT kind, instance_id, binding_id, service_id, plan_id, context, created_at FROM ("
+	" SELECT 'instance_created' AS kind, id AS instance_id, NULL AS binding_id, service_id, plan_id, context,"
+	" created_at, 0 AS sort FROM osb_instances WHERE state IN (2, 4)"
+	" UNION ALL SELECT 'binding_created', instance_id, id, service_id, plan_id, context, created_at, 1"
+	" FROM osb_bindings WHERE state IN (2, 4)) AS live ORDER BY created_at, sort, instance_id, binding_id",
 	NULL
 };
 
@@ -706,6 +785,44 @@ int osb_store_operation_renew(osb_store *store, const char *op_id, const char *o
 	if (!store || !op_id || !owner)
 		return OSB_ERROR;
 	return no_timeout(store->be->lease(store, op_id, owner, owner, (int64_t)time(NULL) + lease_s));
+}
+
+int osb_store_usage_append(osb_store_tx *tx, const osb_usage_event *ev)
+{
+	if (!tx || !ev || !ev->kind || !ev->instance_id)
+		return OSB_ERROR;
+	if (!tx->write) {
+		osb_log(OSB_LOG_ERROR, "store.error", "usage record appended in a read transaction");
+		return OSB_ERROR;
+	}
+	return tx->store->be->usage_append(tx, ev);
+}
+
+typedef struct {
+	osb_usage_cb cb;
+	void *payload;
+} usage_ctx;
+
+static int usage_row(const void *rec, void *payload)
+{
+	usage_ctx *ctx = payload;
+	return ctx->cb(rec, ctx->payload);
+}
+
+int osb_store_usage_list(osb_store *store, int64_t after, int limit, osb_usage_cb cb, void *payload)
+{
+	usage_ctx ctx = { cb, payload };
+
+	if (!store || !cb || limit <= 0 || after < 0)
+		return OSB_ERROR;
+	return no_timeout(store->be->usage_list(store, after, limit, usage_row, &ctx));
+}
+
+int osb_store_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload)
+{
+	if (!store || !cb)
+		return OSB_ERROR;
+	return no_timeout(store->be->plan_counts(store, cb, payload));
 }
 
 int osb_store_counts_get(osb_store *store, osb_store_counts *out)
