@@ -16,5 +16,7 @@
 #include "osb/deployer.h"
 #include "osb/exec.h"
 #include "osb/http_client.h"
+#include "osb/jsonschema.h"
+#include "osb/marketplace.h"
 
 #endif
