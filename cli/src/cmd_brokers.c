@@ -82,7 +82,8 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 	cli_brokers brokers = { 0 };
 	char user[256], pass[512];
 	broker_resp r = { 0 };
-	int rc;
+	local_state st;
+	int rc, locked = 0;
 	if (argc != 3)
 		return usage(c);
 	const char *name = argv[1], *url = argv[2];
@@ -107,8 +108,6 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		return out_fail(c, CLI_USAGE, NULL,
 				"set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD (or run it on a terminal to be asked)");
 	}
-	if ((rc = local_brokers_load(c, &brokers)))
-		goto done;
 	cli_broker probe = { (char *)name, (char *)url, user, pass, 0 };
 	char base[2048];
 	snprintf(base, sizeof base, "%s", url);
@@ -132,6 +131,12 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		goto done;
 	}
 	int services = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "services"));
+	/* The state lock also guards config.json: two registrations at once both land. */
+	if ((rc = local_state_begin(c, &st)))
+		goto done;
+	locked = 1;
+	if ((rc = local_brokers_load(c, &brokers)))
+		goto done;
 	cli_broker *old = local_broker_find(&brokers, name);
 	if (old && old->from_env) {
 		rc = out_fail(c, CLI_USAGE, NULL, "%s is the name of the broker from OSB_BROKER_URL; pick another", name);
@@ -167,6 +172,8 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		rc = out_json(doc);
 	}
 done:
+	if (locked)
+		local_state_end(&st);
 	memset(pass, 0, sizeof pass);
 	broker_resp_free(&r);
 	local_brokers_free(&brokers);
@@ -180,29 +187,27 @@ int cmd_unregister_broker(cli *c, int argc, char **argv)
 	if (argc != 2)
 		return usage(c);
 	const char *name = argv[1];
-	if ((rc = local_brokers_load(c, &brokers)))
-		return rc;
-	cli_broker *b = local_broker_find(&brokers, name);
-	if (!b || b->from_env) {
-		local_brokers_free(&brokers);
-		return out_fail(c, CLI_NOT_FOUND, NULL, b ? "%s comes from OSB_BROKER_URL: unset it instead"
-							  : "no broker named %s (osb brokers)", name);
-	}
-	/* Instances made through it would be orphaned here, not at the broker: refuse while any exist. */
 	local_state st;
-	if ((rc = local_state_begin(c, &st))) {
-		local_brokers_free(&brokers);
+	if ((rc = local_state_begin(c, &st)))
+		return rc;
+	if ((rc = local_brokers_load(c, &brokers))) {
+		local_state_end(&st);
 		return rc;
 	}
+	cli_broker *b = local_broker_find(&brokers, name);
 	const cJSON *e;
 	int used = 0;
+	/* Instances made through it would be orphaned here, not at the broker: refuse while any exist. */
 	cJSON_ArrayForEach(e, local_instances(&st))
 		used += jstr(e, "broker") && strcmp(jstr(e, "broker"), name) == 0;
-	local_state_end(&st);
-	if (used) {
+	if (!b || b->from_env || used) {
+		local_state_end(&st);
 		local_brokers_free(&brokers);
-		return out_fail(c, CLI_FAILED, NULL, "%d service instance%s of broker %s still exist%s: delete them first",
-				used, used == 1 ? "" : "s", name, used == 1 ? "s" : "");
+		if (used && b && !b->from_env)
+			return out_fail(c, CLI_FAILED, NULL, "%d service instance%s of broker %s still exist%s: delete them first",
+					used, used == 1 ? "" : "s", name, used == 1 ? "s" : "");
+		return out_fail(c, CLI_NOT_FOUND, NULL, b ? "%s comes from OSB_BROKER_URL: unset it instead"
+							  : "no broker named %s (osb brokers)", name);
 	}
 	size_t i = (size_t)(b - brokers.v);
 	free(b->name);
@@ -213,6 +218,7 @@ int cmd_unregister_broker(cli *c, int argc, char **argv)
 	memmove(&brokers.v[i], &brokers.v[i + 1], (brokers.n - i - 1) * sizeof *brokers.v);
 	brokers.n--;
 	rc = local_brokers_save(c, &brokers);
+	local_state_end(&st);
 	local_brokers_free(&brokers);
 	if (rc)
 		return rc;

@@ -61,6 +61,8 @@ int op_wait(cli *c, const cli_broker *b, const char *lo_path, const char *operat
 	add_query(query, sizeof query, "service_id", service_id);
 	add_query(query, sizeof query, "plan_id", plan_id);
 	snprintf(path, sizeof path, "%s%s", lo_path, query);
+	/* The broker accepted it: say so before the first answer, which may already be the last. */
+	out_progress(what, 0, "in progress", NULL);
 	for (;;) {
 		broker_resp r;
 		int interval = DEFAULT_INTERVAL_S;

@@ -146,13 +146,38 @@ out=$(psql -X -q -At -d "$URI" -c "SELECT 1" 2>&1) && fail "psql still logs in a
 osb unbind-service db1 app1
 expect_rc 3 "unbinding it again"
 
+step "several osb at once: the state file loses nothing"
+pids=()
+for i in 1 2 3 4 5 6; do
+	"$OSB_BIN" create-service postgresql small "par$i" >/dev/null 2>"$WORK/stderr-par$i" &
+	pids+=($!)
+done
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_true "six creations at once succeed ($bad failed)" [ "$bad" = 0 ]
+osb --json services
+expect_jq '[.services[].name] | sort | join(",")' "db1,par1,par2,par3,par4,par5,par6" "all six are recorded"
+pids=()
+for i in 1 2 3 4 5 6; do
+	"$OSB_BIN" delete-service "par$i" -f >/dev/null 2>"$WORK/stderr-del$i" &
+	pids+=($!)
+done
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_true "six deletions at once succeed ($bad failed)" [ "$bad" = 0 ]
+osb --json services
+expect_jq '[.services[].name] | join(",")' "db1" "and all six are forgotten"
+
 step "services and usage"
 osb services
 expect_rc 0 "services"
 expect_out '^db1 +postgresql +medium +1 +update succeeded +pg' "one line per instance"
 events=$(usage_events "$PGB" "$broker_pw")
-expect_true "the broker's usage log has the whole story" [ "$(jq -r '[.[].type] | join(" ")' <<<"$events")" = \
+expect_true "the broker's usage log has db1's whole story" [ "$(jq -r --arg id "$IID" '[.[] | select(.instance_id == $id) | .type] | join(" ")' <<<"$events")" = \
 	"instance_created binding_created binding_created instance_plan_changed binding_deleted" ]
+expect_true "and one created and one deleted per parallel instance" \
+	[ "$(jq -r --arg id "$IID" '[.[] | select(.instance_id != $id) | .type] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' <<<"$events")" = \
+	"instance_created 6, instance_deleted 6" ]
 expect_true "with this tool's identity" [ "$(jq -r '.[0].originating_identity.platform' <<<"$events")" = osb ]
 expect_true "and its context" [ "$(jq -r '.[0].context.instance_name + " " + .[0].context.platform' <<<"$events")" = "db1 osb" ]
 
