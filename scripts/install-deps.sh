@@ -23,8 +23,8 @@ packages=(
 	mariadb-server mariadb-client
 	redis-server redis-tools
 	rabbitmq-server
-	# test tools
-	curl jq ruby shellcheck iproute2 procps openssl python3
+	# test tools (chromium and chromium-driver: the marketplace page in a headless browser)
+	curl jq ruby shellcheck iproute2 procps openssl python3 chromium chromium-driver
 	# fuzzing and leak checks
 	clang libclang-rt-14-dev
 )

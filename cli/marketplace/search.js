@@ -11,6 +11,8 @@
   if (!input || !count || !empty) {
     return;
   }
+  // Styles and tests can tell the live search is on.
+  document.documentElement.classList.add("js");
   // Lower-cased once, so that the comparison below treats every letter alike.
   var texts = services.map(function (s) { return (s.getAttribute("data-search") || "").toLowerCase(); });
 
@@ -32,7 +34,10 @@
     empty.hidden = n !== 0;
   }
 
-  input.addEventListener("input", apply);
+  // "input" as the user types; "change" and "search" when the box is cleared some other way.
+  ["input", "change", "search"].forEach(function (type) {
+    input.addEventListener(type, apply);
+  });
   // Searching here needs no round trip; the form still works without this script.
   input.form.addEventListener("submit", function (ev) {
     ev.preventDefault();
