@@ -366,7 +366,6 @@ static int tombstoned_binding_usage(osb_store_tx *tx, const osb_binding_rec *b, 
 		return 0;
 	ev.kind = OSB_USAGE_BINDING_DELETED;
 	ev.binding_id = b->id;
-	ev.plan_id = b->plan_id;
 	if (b->context)
 		ev.context = b->context;
 	return osb_usage__append(tx, u->catalog, &ev);
@@ -414,9 +413,9 @@ static int record_usage(osb_engine *e, osb_store_tx *tx, const osb_operation_rec
 	case OSB_OP_UNBIND:
 		if (!bind)
 			return 0;
+		/* The instance's plan now, which a plan change since the bind may have changed. */
 		ev.kind = op->kind == OSB_OP_BIND ? OSB_USAGE_BINDING_CREATED : OSB_USAGE_BINDING_DELETED;
 		ev.binding_id = bind->id;
-		ev.plan_id = bind->plan_id;
 		if (bind->context)
 			ev.context = bind->context;
 		break;

@@ -82,7 +82,7 @@ expect_jq '.[0].occurred_at | fromdateiso8601 | (now - .) < 600' true "and recen
 expect_jq '.[0].operation | test("^[0-9a-f]{32}$")' true "each names its operation"
 expect_jq '.[3].previous_plan_id + " -> " + .[3].plan_id + " (" + .[3].previous_plan_name + " -> " + .[3].plan_name + ")"' \
 	"plan-sync -> plan-large (sync -> large)" "the plan change names both plans"
-expect_jq '.[5].plan_name + " " + .[6].plan_name' "sync large" "deletions carry the plan they had"
+expect_jq '[.[4:][] | .plan_name] | join(" ")' "large large large" "bindings and deletions carry the instance's plan at that time"
 expect_jq '.[6].context.space_guid // .[6].context.platform' cloudfoundry "deleted: the context"
 LAST=$(jq -r '.[-1].cursor' <<<"$EVENTS")
 usage "$LAST"
