@@ -17,42 +17,17 @@ static int usage(cli *c)
 	return out_fail(c, CLI_USAGE, NULL, "usage: %s (osb help %s)", cli_usage_line(c->verb), c->verb);
 }
 
-/* A binding's entry under its instance: set (state non-NULL) or removed (state NULL). */
-typedef struct {
-	const char *binding;
-	const char *binding_id;
-	const char *state;
-	const char *operation;
-	int exists;            /* out: the binding was there already */
-} binding_edit;
-
-static int edit_binding(cJSON *entry, void *payload)
+/* --no-wait's answer with --json: the binding and that it is under way. */
+static int pending_json(cli *c, const char *name, const char *binding, const char *binding_id)
 {
-	binding_edit *e = payload;
-	cJSON *all = cJSON_GetObjectItemCaseSensitive(entry, "bindings");
-	if (!cJSON_IsObject(all)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(entry, "bindings");
-		all = cJSON_AddObjectToObject(entry, "bindings");
-	}
-	e->exists = cJSON_GetObjectItemCaseSensitive(all, e->binding) != NULL;
-	cJSON_DeleteItemFromObjectCaseSensitive(all, e->binding);
-	if (e->state) {
-		cJSON *b = cJSON_AddObjectToObject(all, e->binding);
-		cJSON_AddStringToObject(b, "binding_id", e->binding_id);
-		cJSON_AddStringToObject(b, "state", e->state);
-		if (e->operation)
-			cJSON_AddStringToObject(b, "operation", e->operation);
-	}
-	return 0;
-}
-
-static void binding_path(char *out, size_t size, const cJSON *entry, const char *binding_id)
-{
-	char *bid = broker_escape(binding_id);
-	inst_path(out, size, jstr(entry, "instance_id"));
-	size_t n = strlen(out);
-	snprintf(out + n, size - n, "/service_bindings/%s", bid ? bid : "");
-	free(bid);
+	if (!c->json)
+		return CLI_OK;
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "name", name);
+	cJSON_AddStringToObject(doc, "binding", binding);
+	cJSON_AddStringToObject(doc, "binding_id", binding_id);
+	cJSON_AddStringToObject(doc, "state", "in progress");
+	return out_json(doc);
 }
 
 /* Print what a bind answered: the credentials (stdout), and with --json everything but the parameters. */
@@ -121,8 +96,7 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 
 	char id[37], path[2048];
 	broker_new_id(id);
-	binding_edit add = { binding, id, "unknown", NULL, 0 };
-	if ((rc = inst_edit(c, name, edit_binding, &add)))
+	if ((rc = inst_binding_set(c, name, binding, id, "unknown", NULL, NULL)))
 		goto done;
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "service_id", jstr(entry, "service_id"));
@@ -133,7 +107,7 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 	cJSON_AddStringToObject(ctx, "binding_name", binding);
 	if (params)
 		cJSON_AddItemToObject(body, "parameters", cJSON_Duplicate(params, 1));
-	binding_path(path, sizeof path, entry, id);
+	inst_binding_path(path, sizeof path, entry, id);
 	char put_path[2100];
 	snprintf(put_path, sizeof put_path, "%s?accepts_incomplete=true", path);
 	out_note(c, "Binding %s to %s...", binding, name);
@@ -144,14 +118,18 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (r.status == 200 || r.status == 201) {
-		binding_edit ok = { binding, id, "succeeded", NULL, 0 };
-		rc = inst_edit(c, name, edit_binding, &ok);
+		rc = inst_binding_set(c, name, binding, id, "succeeded", NULL, NULL);
 		rc = rc ? rc : print_binding(c, name, binding, id, r.json);
 	} else if (r.status == 202) {
 		const char *op = jstr(r.json, "operation");
-		binding_edit running = { binding, id, "in progress", op, 0 };
-		if ((rc = inst_edit(c, name, edit_binding, &running)))
+		if ((rc = inst_binding_set(c, name, binding, id, "in progress", op, NULL)))
 			goto done;
+		if (!c->wait) {
+			out_note(c, "The broker is creating binding %s; see how it goes with: osb service %s (its credentials "
+				    "are shown only by a bind-service that waits)", binding, name);
+			rc = pending_json(c, name, binding, id);
+			goto done;
+		}
 		char lo[2200], what[256];
 		op_result res;
 		snprintf(lo, sizeof lo, "%s/last_operation", path);
@@ -164,16 +142,14 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		if (rc)
 			goto done;
 		if (strcmp(res.state, "succeeded") != 0) {
-			binding_edit gone = { binding, id, NULL, NULL, 0 };
-			inst_edit(c, name, edit_binding, &gone);
+			inst_binding_set(c, name, binding, id, NULL, NULL, NULL);
 			rc = out_fail(c, CLI_FAILED, NULL, "binding %s to %s failed: %s", binding, name,
 				      res.description ? res.description : "the broker gave no reason");
 			op_result_free(&res);
 			goto done;
 		}
 		op_result_free(&res);
-		binding_edit ok = { binding, id, "succeeded", NULL, 0 };
-		if ((rc = inst_edit(c, name, edit_binding, &ok)))
+		if ((rc = inst_binding_set(c, name, binding, id, "succeeded", NULL, NULL)))
 			goto done;
 		/* An asynchronous bind's credentials come from fetching the binding. */
 		broker_resp_free(&r);
@@ -188,8 +164,7 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 	} else {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
-		binding_edit gone = { binding, id, NULL, NULL, 0 };
-		inst_edit(c, name, edit_binding, &gone);
+		inst_binding_set(c, name, binding, id, NULL, NULL, NULL);
 		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to bind %s: %s", b->name, name, why);
 	}
 done:
@@ -231,7 +206,7 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 	}
 	char path[2048], del[2600], *sid = broker_escape(jstr(entry, "service_id")),
 					*pid = broker_escape(jstr(entry, "plan_id"));
-	binding_path(path, sizeof path, entry, bid);
+	inst_binding_path(path, sizeof path, entry, bid);
 	snprintf(del, sizeof del, "%s?accepts_incomplete=true&service_id=%s&plan_id=%s", path, sid ? sid : "",
 		 pid ? pid : "");
 	free(sid);
@@ -243,14 +218,17 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 						b->name, r.error);
 		goto done;
 	}
-	binding_edit gone = { binding, bid, NULL, NULL, 0 };
 	if (r.status == 202) {
 		const char *op = jstr(r.json, "operation");
-		binding_edit running = { binding, bid, "deleting", op, 0 };
 		char lo[2200], what[256];
 		op_result res;
-		if ((rc = inst_edit(c, name, edit_binding, &running)))
+		if ((rc = inst_binding_set(c, name, binding, bid, "deleting", op, NULL)))
 			goto done;
+		if (!c->wait) {
+			out_note(c, "The broker is deleting binding %s; see how it goes with: osb service %s", binding, name);
+			rc = pending_json(c, name, binding, bid);
+			goto done;
+		}
 		snprintf(lo, sizeof lo, "%s/last_operation", path);
 		snprintf(what, sizeof what, "unbinding %s from %s", binding, name);
 		rc = op_wait(c, b, lo, op, jstr(entry, "service_id"), jstr(entry, "plan_id"), what, &res);
@@ -260,10 +238,10 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 		}
 		if (rc)
 			goto done;
-		int ok = strcmp(res.state, "succeeded") == 0 || strcmp(res.state, "gone") == 0;
+		int ok = strcmp(res.state, "succeeded") == 0 || strcmp(res.state, "gone") == 0 ||
+			 strcmp(res.state, "missing") == 0;
 		if (!ok) {
-			binding_edit back = { binding, bid, "succeeded", NULL, 0 };
-			inst_edit(c, name, edit_binding, &back);
+			inst_binding_set(c, name, binding, bid, "succeeded", NULL, NULL);
 			rc = out_fail(c, CLI_FAILED, NULL, "unbinding %s failed: %s", binding,
 				      res.description ? res.description : "the broker gave no reason");
 			op_result_free(&res);
@@ -277,7 +255,7 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 			      why);
 		goto done;
 	}
-	if ((rc = inst_edit(c, name, edit_binding, &gone)))
+	if ((rc = inst_binding_set(c, name, binding, bid, NULL, NULL, NULL)))
 		goto done;
 	out_note(c, "Unbound %s from %s.", binding, name);
 	if (c->json) {

@@ -86,7 +86,10 @@ static int wait_and_record(cli *c, const cli_broker *b, const char *name, const 
 					       strcmp(type, "update") == 0 ? "update" : "deletion");
 	if (rc)
 		return rc;
-	int ok = strcmp(res.state, "succeeded") == 0 || (strcmp(type, "delete") == 0 && strcmp(res.state, "gone") == 0);
+	int gone = strcmp(res.state, "gone") == 0 || strcmp(res.state, "missing") == 0;
+	int ok = strcmp(res.state, "succeeded") == 0 || (strcmp(type, "delete") == 0 && gone);
+	if (!ok && !res.description && strcmp(res.state, "missing") == 0)
+		res.description = strdup("the broker has no record of this instance");
 	if (ok && strcmp(type, "delete") == 0) {
 		op_result_free(&res);
 		return inst_remove(c, name);
@@ -489,6 +492,52 @@ static cJSON *fetch_instance(const cli_broker *b, const cJSON *entry)
 	return v;
 }
 
+/* Bindings whose operation was still running, or whose answer was lost: wait for them too. */
+static int refresh_bindings(cli *c, const cli_broker *b, const char *name, const cJSON *entry)
+{
+	const cJSON *be;
+	cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(entry, "bindings")) {
+		const char *state = jstr(be, "state"), *bid = jstr(be, "binding_id");
+		char path[2300], what[256];
+		op_result res;
+		if (!state || !bid || strcmp(state, "succeeded") == 0)
+			continue;
+		int deleting = strcmp(state, "deleting") == 0;
+		inst_binding_path(path, sizeof path - 16, entry, bid);
+		strncat(path, "/last_operation", sizeof path - strlen(path) - 1);
+		snprintf(what, sizeof what, "%s %s %s %s", deleting ? "unbinding" : "binding", be->string,
+			 deleting ? "from" : "to", name);
+		int rc = op_wait(c, b, path, jstr(be, "operation"), jstr(entry, "service_id"), jstr(entry, "plan_id"), what,
+				 &res);
+		if (rc == CLI_INTERRUPTED)
+			return op_interrupted(c, name, deleting ? "unbinding" : "binding");
+		if (rc)
+			return rc;
+		int ok = strcmp(res.state, "succeeded") == 0;
+		if (deleting) {
+			ok = ok || strcmp(res.state, "gone") == 0 || strcmp(res.state, "missing") == 0;
+			rc = inst_binding_set(c, name, be->string, bid, ok ? NULL : "succeeded", NULL, NULL);
+			if (ok)
+				out_note(c, "Binding %s is deleted.", be->string);
+			else
+				out_note(c, "Unbinding %s failed (%s); it is still bound.", be->string,
+					 res.description ? res.description : "no reason given");
+		} else {
+			rc = inst_binding_set(c, name, be->string, bid, ok ? "succeeded" : NULL, NULL, NULL);
+			if (ok)
+				out_note(c, "Binding %s was created; its credentials were not shown: unbind-service and "
+					    "bind-service again for new ones.", be->string);
+			else
+				out_note(c, "Binding %s was not created (%s).", be->string,
+					 res.description ? res.description : "the broker has no record of it");
+		}
+		op_result_free(&res);
+		if (rc)
+			return rc;
+	}
+	return CLI_OK;
+}
+
 int cmd_service(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "no-wait", no_argument, NULL, 'W' }, { NULL, 0, NULL, 0 } };
@@ -537,15 +586,19 @@ int cmd_service(cli *c, int argc, char **argv)
 			rc = op_interrupted(c, name, "operation");
 			goto done;
 		}
-		if (rc == CLI_FAILED && strcmp(state, "unknown") == 0 && strcmp(type, "create") == 0) {
-			/* The broker never recorded the creation whose answer was lost. */
+		if (rc)
+			goto done;
+		if (strcmp(res.state, "missing") == 0 && strcmp(type, "create") == 0) {
+			/* The broker never recorded the creation whose answer was lost, or rolled it back. */
+			op_result_free(&res);
 			inst_remove(c, name);
 			rc = out_fail(c, CLI_FAILED, NULL, "%s was not created (the broker has no record of it)", name);
 			goto done;
 		}
-		if (rc)
-			goto done;
-		int ok = strcmp(res.state, "succeeded") == 0 || strcmp(res.state, "gone") == 0;
+		int ok = strcmp(res.state, "succeeded") == 0 || strcmp(res.state, "gone") == 0 ||
+			 (strcmp(type, "delete") == 0 && strcmp(res.state, "missing") == 0);
+		if (!ok && !res.description && strcmp(res.state, "missing") == 0)
+			res.description = strdup("the broker has no record of this instance");
 		if (strcmp(type, "delete") == 0 && ok) {
 			op_result_free(&res);
 			rc = inst_remove(c, name);
@@ -568,6 +621,8 @@ int cmd_service(cli *c, int argc, char **argv)
 		if (rc)
 			goto done;
 	}
+	if (c->wait && (rc = refresh_bindings(c, b, name, entry)))
+		goto done;
 	live = fetch_instance(b, entry);
 	local_state st;
 	if ((rc = local_state_begin(c, &st)))

@@ -150,3 +150,50 @@ void inst_path(char *out, size_t size, const char *instance_id)
 	snprintf(out, size, "/v2/service_instances/%s", e ? e : "");
 	free(e);
 }
+
+void inst_binding_path(char *out, size_t size, const cJSON *entry, const char *binding_id)
+{
+	char *bid = broker_escape(binding_id);
+	inst_path(out, size, jstr(entry, "instance_id"));
+	size_t n = strlen(out);
+	snprintf(out + n, size - n, "/service_bindings/%s", bid ? bid : "");
+	free(bid);
+}
+
+typedef struct {
+	const char *binding;
+	const char *binding_id;
+	const char *state;
+	const char *operation;
+	int existed;
+} binding_edit;
+
+static int edit_binding(cJSON *entry, void *payload)
+{
+	binding_edit *e = payload;
+	cJSON *all = cJSON_GetObjectItemCaseSensitive(entry, "bindings");
+	if (!cJSON_IsObject(all)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(entry, "bindings");
+		all = cJSON_AddObjectToObject(entry, "bindings");
+	}
+	e->existed = cJSON_GetObjectItemCaseSensitive(all, e->binding) != NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(all, e->binding);
+	if (e->state) {
+		cJSON *b = cJSON_AddObjectToObject(all, e->binding);
+		cJSON_AddStringToObject(b, "binding_id", e->binding_id);
+		cJSON_AddStringToObject(b, "state", e->state);
+		if (e->operation)
+			cJSON_AddStringToObject(b, "operation", e->operation);
+	}
+	return 0;
+}
+
+int inst_binding_set(cli *c, const char *name, const char *binding, const char *binding_id, const char *state,
+		     const char *operation, int *existed)
+{
+	binding_edit e = { binding, binding_id, state, operation, 0 };
+	int rc = inst_edit(c, name, edit_binding, &e);
+	if (existed)
+		*existed = e.existed;
+	return rc;
+}

@@ -45,4 +45,15 @@ void inst_print(const char *name, const cJSON *entry);
 /** The path of an instance ("/v2/service_instances/ID") with the id escaped. */
 void inst_path(char *out, size_t size, const char *instance_id);
 
+/** The path of one of its bindings (".../service_bindings/ID"). */
+void inst_binding_path(char *out, size_t size, const cJSON *entry, const char *binding_id);
+
+/**
+ * Set a binding's entry under its instance (`state` non-NULL), or remove it (`state` NULL).
+ * @param[out] existed  whether the binding was there before (may be NULL).
+ * @return CLI_OK or CLI_LOCAL after reporting.
+ */
+int inst_binding_set(cli *c, const char *name, const char *binding, const char *binding_id, const char *state,
+		     const char *operation, int *existed);
+
 #endif

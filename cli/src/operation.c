@@ -74,8 +74,9 @@ int op_wait(cli *c, const cli_broker *b, const char *lo_path, const char *operat
 			return CLI_INTERRUPTED;
 		}
 		const char *state = r.status == 200 ? jstr(r.json, "state") : NULL;
-		if (r.status == 410) {
-			snprintf(res->state, sizeof res->state, "gone");
+		if (r.status == 410 || r.status == 404) {
+			/* 410: what was deleted is gone; 404: the broker has no such instance or binding at all. */
+			snprintf(res->state, sizeof res->state, "%s", r.status == 410 ? "gone" : "missing");
 			broker_resp_free(&r);
 			out_progress_end();
 			return CLI_OK;

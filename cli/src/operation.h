@@ -7,7 +7,8 @@
 
 /* How an operation ended, as last_operation said. */
 typedef struct {
-	char state[32];        /* "succeeded", "failed", or "gone" (410: what was deleted is gone) */
+	char state[32];        /* "succeeded", "failed", "gone" (410: what was deleted is gone) or
+				  "missing" (404: the broker has no such instance or binding) */
 	char *description;     /* the broker's description, malloc'd, or NULL */
 } op_result;
 
