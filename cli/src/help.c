@@ -77,10 +77,35 @@ const char *cli_usage_line(const char *verb)
 	return "osb VERB [ARGS...]";
 }
 
+static cJSON *verb_json(const verb_help *v)
+{
+	cJSON *x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "verb", v->verb);
+	cJSON_AddStringToObject(x, "usage", v->usage);
+	cJSON_AddStringToObject(x, "description", v->text);
+	return x;
+}
+
 int cmd_help(cli *c, int argc, char **argv)
 {
 	if (argc > 2)
 		return out_fail(c, CLI_USAGE, NULL, "usage: osb help [VERB]");
+	if (c->json) {
+		cJSON *doc = NULL;
+		for (size_t i = 0; argc == 2 && i < sizeof verbs / sizeof *verbs; i++)
+			if (strcmp(verbs[i].verb, argv[1]) == 0)
+				doc = verb_json(&verbs[i]);
+		if (argc == 2 && !doc)
+			return out_fail(c, CLI_USAGE, NULL, "no verb %s (osb help)", argv[1]);
+		if (!doc) {
+			doc = cJSON_CreateObject();
+			cJSON *arr = cJSON_AddArrayToObject(doc, "verbs");
+			for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+				cJSON_AddItemToArray(arr, verb_json(&verbs[i]));
+		}
+		cJSON_AddStringToObject(doc, "common", common);
+		return out_json(doc);
+	}
 	if (argc == 2) {
 		for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++) {
 			if (strcmp(verbs[i].verb, argv[1]) != 0)

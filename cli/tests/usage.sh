@@ -20,6 +20,10 @@ expect_rc 0 "VERB --help"
 expect_out '^Usage: osb create-service SERVICE PLAN NAME' "is the verb's help"
 osb help nothing
 expect_rc 2 "help of an unknown verb"
+osb --json help
+expect_jq '[.verbs[].verb] | length' 12 "help --json lists the verbs"
+osb --json help bind-service
+expect_jq '.usage' "osb bind-service NAME BINDING [-c JSON|@FILE] [--no-wait]" "help --json VERB"
 osb --version
 expect_rc 0 "--version"
 expect_out '^osb [0-9]+\.[0-9]+\.[0-9]+ \(OSB API 2\.13-2\.17\)' "prints the version"
