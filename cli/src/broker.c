@@ -136,6 +136,38 @@ static void identity_header(char *out, size_t size)
 	out[j] = '\0';
 }
 
+/*
+ * A broker's texts reach the user's terminal (descriptions, catalogs, errors): control
+ * characters in them could move the cursor or rewrite the screen. Replace C0 (but newline
+ * and tab), DEL and, UTF-8 encoded, C1 controls with '?'. Credentials are left as they are:
+ * they are only ever printed as JSON, escaped.
+ */
+static void defuse(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) {
+			*p = '?';
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
+	}
+}
+
+static void defuse_tree(cJSON *item, int depth)
+{
+	for (cJSON *c = item ? item->child : NULL; c && depth < 64; c = c->next) {
+		if (c->string && strcmp(c->string, "credentials") == 0)
+			continue;
+		if (c->string)
+			defuse(c->string); /* keys are shown too: parameter names */
+		if (cJSON_IsString(c) && c->valuestring)
+			defuse(c->valuestring);
+		defuse_tree(c, depth + 1);
+	}
+}
+
 int broker_call(const cli_broker *b, const char *method, const char *path, const cJSON *body, broker_resp *out)
 {
 	char url[8192], request_id[37], hdr_id[96], hdr_identity[1024];
@@ -193,6 +225,7 @@ int broker_call(const cli_broker *b, const char *method, const char *path, const
 		if (!out->body)
 			out->body = strdup("");
 		out->json = cJSON_ParseWithLength(out->body ? out->body : "", out->len);
+		defuse_tree(out->json, 0);
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(out->error, sizeof out->error, "interrupted");
 	} else if (s.too_large) {

@@ -81,4 +81,18 @@ osb delete-service a1 -f
 expect_rc 0 "delete a1 (asynchronous, with a binding)"
 osb --json services
 expect_jq '.services | length' 0 "nothing left"
+
+step "a broker's texts cannot drive the terminal"
+jq '.services[0].description = "clears\u001b[2Jthe screen\u009b1m" | .services[0].plans[0].schemas.service_instance.create.parameters.properties["k\u001b]0;x\u0007"] = {"type": "string"}' \
+	"$ROOT/tests/api/catalog.json" >"$WORK/hostile.json"
+port2=$(free_port)
+jq --arg l "127.0.0.1:$port2" --arg c "$WORK/hostile.json" --arg d "$WORK/fake2" '.listen = $l | .catalog = $c | .data_dir = $d' \
+	"$WORK/fake.json" >"$WORK/fake2.json"
+"$FAKE" --config "$WORK/fake2.json" >>"$WORK/fake2.log" 2>&1 &
+BROKER_PIDS+=($!)
+for _ in $(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:$port2/health/live" && break; sleep 0.05; done
+OSB_BROKER_URL=http://127.0.0.1:$port2 OSB_BROKER_USERNAME=broker OSB_BROKER_PASSWORD=$pw osb marketplace -s fake
+expect_rc 0 "marketplace -s of a hostile catalog"
+expect_out 'clears\?\[2Jthe screen\?\?1m' "control characters are shown as ?"
+expect_true "no escape character reaches the terminal" bash -c '! grep -q $'"'"'[\x1b\x07]'"'"' <<<"$1" && ! grep -qP "\xc2\x9b" <<<"$1"' _ "$OUT"
 finish
