@@ -606,6 +606,10 @@ static int check_settings(ctx *c, cJSON *plan, osb_plan *p, cJSON *empty)
 	if (rc == 0)
 		rc = get_bool(c, x, "async_bindings", 0, &p->async_bindings, NULL);
 	if (rc == 0)
+		rc = get_bool(c, x, "dedicated", 0, &p->dedicated, NULL);
+	if (rc == 0)
+		rc = get_posint(c, x, "max_instances", &p->max_instances, NULL);
+	if (rc == 0)
 		rc = get_posint(c, x, "credential_ttl", &p->credential_ttl, &have_ttl);
 	if (rc == 0)
 		rc = get_posint(c, x, "renew_before", &p->renew_before, &have_renew);
@@ -661,9 +665,15 @@ static int check_plan_caps(ctx *c, cJSON *plan, const osb_plan *p, int own_binda
 		if (rc)
 			return rc;
 	}
+	if (!p->dedicated && (c->caps & OSB_CATALOG_NO_SHARED))
+		return fail(c, "plan is shared (no x-osb.dedicated) but the driver has no shared server, only dedicated ones");
 	if (cJSON_GetObjectItemCaseSensitive(plan, "x-osb")) {
 		old = path_push_key(c, "x-osb");
-		if (p->async && !(c->caps & OSB_CAP_ASYNC)) {
+		if (p->dedicated && !(c->caps & OSB_CAP_DEDICATED)) {
+			size_t o = path_push_key(c, "dedicated");
+			rc = fail(c, "dedicated plans need a driver with OSB_CAP_DEDICATED (a dedicated server spec)");
+			path_pop(c, o);
+		} else if (p->async && !(c->caps & OSB_CAP_ASYNC)) {
 			size_t o = path_push_key(c, "async");
 			rc = fail(c, "asynchronous plans need a driver with OSB_CAP_ASYNC");
 			path_pop(c, o);

@@ -1,5 +1,5 @@
 /* Dedicated plans (deployer.h): a server process per instance, recorded on disk, re-adopted at broker start. */
-#include "osb/deployer.h"
+#include "deployer.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -22,6 +22,7 @@
 
 #include "broker_internal.h"
 #include "deployer_internal.h"
+#include "file_internal.h"
 #include "osb/errors.h"
 #include "osb/log.h"
 #include "osb/names.h"
@@ -37,7 +38,6 @@
 #define MAX_ARGS 256
 #define MAX_ARG_BYTES 8192
 #define MAX_RECORD_BYTES (512 * 1024)
-#define MAX_TREE_DEPTH 64
 
 /* One per instance with a call in progress: serializes calls on that instance. */
 struct slot {
@@ -732,46 +732,6 @@ done:
 }
 
 /* Delete a tree without following symlinks: links are unlinked, never entered. */
-static int remove_tree(int parentfd, const char *name, int depth)
-{
-	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ENOTDIR || errno == ELOOP)
-			return unlinkat(parentfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-		return -1;
-	}
-	if (depth > MAX_TREE_DEPTH) {
-		close(fd);
-		errno = ELOOP;
-		return -1;
-	}
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -1;
-	}
-	int rc = 0;
-	struct dirent *e;
-	while ((e = readdir(dir)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		int is_dir = e->d_type == DT_DIR;
-		if (e->d_type == DT_UNKNOWN) {
-			struct stat st;
-			is_dir = fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-		}
-		if (is_dir ? remove_tree(dirfd(dir), e->d_name, depth + 1) : unlinkat(dirfd(dir), e->d_name, 0))
-			if (errno != ENOENT)
-				rc = -1;
-	}
-	closedir(dir);
-	if (rc == 0 && unlinkat(parentfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
 /* The last lines of server.log, on one line, for the failure log (a server's own messages, no credentials). */
 static void log_tail(int dirfd, char *out, size_t size)
 {
@@ -1101,11 +1061,6 @@ static int check_spec(const osb_process_spec *spec)
  * Public API.
  */
 
-osb_deployer *osb_broker_deployer(const osb_broker *broker)
-{
-	return broker ? broker->deployer : NULL;
-}
-
 int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_process_spec *spec, osb_deployment *out)
 {
 	char name[OSB_NAME_SIZE], dirpath[sizeof out->dir], why[256];
@@ -1243,14 +1198,22 @@ done:
 int osb_deployer_remove(osb_deployer *d, const char *instance_id)
 {
 	char name[OSB_NAME_SIZE];
+
+	if (!d || !instance_id || !*instance_id)
+		return OSB_ERROR;
+	osb_name_instance(name, instance_id);
+	return osb_deployer_remove_name(d, name);
+}
+
+int osb_deployer_remove_name(osb_deployer *d, const char *name)
+{
 	record r;
 	int rc = OSB_ERROR, basefd = -1, dirfd = -1;
 	struct slot *s = NULL;
 
 	memset(&r, 0, sizeof r);
-	if (!d || !instance_id || !*instance_id)
+	if (!d || !valid_name(name))
 		return OSB_ERROR;
-	osb_name_instance(name, instance_id);
 	if (!(s = slot_acquire(d, name)))
 		return OSB_ENOMEM;
 	if ((basefd = open_base(d, 0)) < 0) {
@@ -1283,7 +1246,7 @@ int osb_deployer_remove(osb_deployer *d, const char *instance_id)
 		goto done;
 	}
 	/* The name is an osb_ name under basefd: nothing outside base_dir can be reached. */
-	if (remove_tree(basefd, name, 0) != 0) {
+	if (osb_file_remove_tree(basefd, name) != 0) {
 		osb_log(OSB_LOG_ERROR, "deployer.remove", "cannot delete %s/%s: %s", d->base_dir, name, strerror(errno));
 		goto done;
 	}
@@ -1400,6 +1363,33 @@ void osb_deployer__free(osb_deployer *d)
 	free(d->base_dir);
 	free(d->host);
 	free(d);
+}
+
+const char *osb_deployer_base_dir(const osb_deployer *d)
+{
+	return d->base_dir;
+}
+
+int osb_deployer_list(osb_deployer *d, int (*cb)(const char *name, void *payload), void *payload)
+{
+	int basefd = open_base(d, 0), fd = -1, rc = 0;
+	DIR *dir = NULL;
+	struct dirent *e;
+
+	if (basefd < 0)
+		return errno == ENOENT ? 0 : OSB_ERROR;
+	if ((fd = dup(basefd)) < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		close(basefd);
+		return OSB_ERROR;
+	}
+	while (rc == 0 && (e = readdir(dir)) != NULL)
+		if (valid_name(e->d_name))
+			rc = cb(e->d_name, payload);
+	closedir(dir);
+	close(basefd);
+	return rc;
 }
 
 const char *osb_deployer_host(const osb_deployer *d)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "osb/deployer.h"
+#include "deployer.h"
 
 typedef struct {
 	const char *base_dir;  /* where instance directories live (made on first use, 0700) */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 struct error_row {
 	int code;
@@ -43,11 +44,14 @@ const char *osb_strerror(int code)
 
 int osb_errbuf_set(osb_errbuf *e, int code, const char *fmt, ...)
 {
+	char msg[sizeof(e->msg)];
 	va_list ap;
 
+	/* Through a copy: the arguments may point into the buffer itself. */
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(e->msg, msg, sizeof(msg));
 	e->code = code;
 	return code;
 }

@@ -1,6 +1,5 @@
 /* Compiles the umbrella header alone, with -std=c11 -pedantic, to keep the public surface clean. */
 #include <osb.h>
-#include <osb/deployer.h>
 
 int osb_headertest_anchor(void);
 int osb_headertest_anchor(void)

@@ -9,7 +9,7 @@ typedef enum {
 #define OSB_ERROR_ROW(code, value, status, name, text) code = value,
 #include "errors.def"
 #undef OSB_ERROR_ROW
-	OSB_ERROR_LAST = -21 /* sentinel: one below the lowest code */
+	OSB_ERROR_LAST = -22 /* sentinel: one below the lowest code */
 } osb_error_code;
 
 /**

@@ -1,5 +1,4 @@
-/**
- * @file deployer.h  Dedicated plans: a server process of its own for each instance.
+/* Private: the deployer, which runs the dedicated servers the gateway asks for.
  *
  * The deployer gives an instance its own server on the broker's host: a port
  * from the configured range, a data directory of its own, a configuration the
@@ -12,25 +11,18 @@
 #ifndef OSB_DEPLOYER_H
 #define OSB_DEPLOYER_H
 
-#include "common.h"
-#include "driver.h"
+#include "osb/common.h"
+#include "osb/driver.h"
 
 /** The broker's deployer. Opaque; owned by the core. */
 typedef struct osb_deployer osb_deployer;
-
-/**
- * The broker's deployer, configured by the `dedicated` object of the config
- * file (`port_range` [first, last], `base_dir`).
- * @return the deployer, or NULL when the config has no `dedicated` section.
- */
-OSB_EXTERN(osb_deployer *) osb_broker_deployer(const osb_broker *broker);
 
 /**
  * The address dedicated servers are reached at, from the config's
  * `dedicated.host` (default 127.0.0.1): what drivers put in credentials.
  * @return a string owned by the deployer.
  */
-OSB_EXTERN(const char *) osb_deployer_host(const osb_deployer *deployer);
+const char *osb_deployer_host(const osb_deployer *deployer);
 
 /** How to run one dedicated server. Every pointer is borrowed for the call. */
 typedef struct {
@@ -85,7 +77,7 @@ typedef struct {
  * @return 0, OSB_EBACKEND (no free port, start failed, never ready: the
  *         reason is in the log), OSB_ETIMEOUT or OSB_ENOMEM.
  */
-OSB_EXTERN(int) osb_deployer_ensure(osb_deployer *deployer, const char *instance_id, const osb_process_spec *spec,
+int osb_deployer_ensure(osb_deployer *deployer, const char *instance_id, const osb_process_spec *spec,
 				    osb_deployment *out);
 
 /**
@@ -93,12 +85,24 @@ OSB_EXTERN(int) osb_deployer_ensure(osb_deployer *deployer, const char *instance
  * delete its directory and release its port. Succeeds when nothing is there.
  * @return 0 or OSB_ERROR.
  */
-OSB_EXTERN(int) osb_deployer_remove(osb_deployer *deployer, const char *instance_id);
+int osb_deployer_remove(osb_deployer *deployer, const char *instance_id);
 
 /**
  * Where the instance's server runs, without starting anything.
  * @return 0, or OSB_ENOTFOUND when the instance has no deployment.
  */
-OSB_EXTERN(int) osb_deployer_lookup(osb_deployer *deployer, const char *instance_id, osb_deployment *out);
+int osb_deployer_lookup(osb_deployer *deployer, const char *instance_id, osb_deployment *out);
+
+/** Where instance directories live (the config's dedicated.base_dir). */
+const char *osb_deployer_base_dir(const osb_deployer *deployer);
+
+/**
+ * Call cb with the derived name of every instance directory on disk.
+ * @return 0, or OSB_ERROR when the base directory cannot be read (a missing one is empty).
+ */
+int osb_deployer_list(osb_deployer *deployer, int (*cb)(const char *name, void *payload), void *payload);
+
+/** osb_deployer_remove() of the directory with this derived name (an orphan found by the reconciler). */
+int osb_deployer_remove_name(osb_deployer *deployer, const char *name);
 
 #endif
