@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osb/log.h"
+#include "errors_internal.h"
 
 struct osb_arena_block {
 	struct osb_arena_block *next;
@@ -21,6 +22,14 @@ int64_t osb_clock_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int osb_ms_left(int64_t deadline)
+{
+	int64_t left = deadline - osb_clock_ms();
+	if (left < 1)
+		return 1;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 osb_request *osb_request__new(void)
@@ -107,6 +116,7 @@ int osb_req_fail(osb_request *req, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	osb_errbuf__one_line(msg);
 	memcpy(req->err.msg, msg, sizeof msg);
 	req->err.code = code;
 	return code;

@@ -69,6 +69,11 @@ enum {
 	OSB_CAP_DEDICATED = 1u << 6
 };
 
+/** Time a health callback has: /health/ready must answer quickly even when the server hangs. */
+#define OSB_HEALTH_TIMEOUT_MS 1000
+/** Time a list or purge callback has (they run outside any request, in --reconcile). */
+#define OSB_RECONCILE_TIMEOUT_MS 30000
+
 /** What the core offers a driver at init. Opaque. */
 typedef struct osb_broker osb_broker;
 

@@ -166,6 +166,7 @@ OSB_EXTERN(char *) osb_req_sprintf(osb_request *req, const char *fmt, ...) OSB_P
  * the code, so that a callback can
  * `return osb_req_fail(req, OSB_EBACKEND, "cannot reach %s", host);`.
  * The description reaches the platform's user: never put a credential in it.
+ * It is made one line, as osb_errbuf_set() does.
  * @return `code`.
  */
 OSB_EXTERN(int) osb_req_fail(osb_request *req, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
