@@ -41,12 +41,23 @@ t_on_exit() {
 	_t_cleanups+=("$*")
 }
 
+# dedicated_pids: processes working in this test's directory: the dedicated servers the broker
+# started (they outlive the broker by design) and anything else left behind.
+dedicated_pids() {
+	local p cwd
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case $cwd in "$WORK/data/"*) echo "${p#/proc/}" ;; esac
+	done
+}
+
 _t_exit() {
-	local rc=$? i
+	local rc=$? i p
 	set +e
 	for ((i = ${#_t_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_t_cleanups[i]}" >/dev/null 2>&1
 	done
+	[ -n "$WORK" ] && for p in $(dedicated_pids); do kill -KILL "$p" 2>/dev/null; done
 	if [ "$rc" != 0 ] && [ -n "$BROKER_LOG" ] && [ -f "$BROKER_LOG" ]; then
 		echo "--- last lines of the broker's log ---" >&2
 		tail -n 40 "$BROKER_LOG" >&2
@@ -116,7 +127,7 @@ broker_config() {
 
 # broker_start: start the broker of $BROKER_CONFIG, logging to $WORK/broker.log, and wait for /health/live.
 broker_start() {
-	BROKER_LOG=$WORK/broker.log
+	BROKER_LOG=${BROKER_LOG:-$WORK/broker.log}
 	"$BROKER_BIN" --config "$BROKER_CONFIG" >>"$BROKER_LOG" 2>&1 &
 	BROKER_PID=$!
 	t_on_exit "[ -n \"\$BROKER_PID\" ] && kill -TERM \$BROKER_PID && wait \$BROKER_PID"
@@ -226,11 +237,13 @@ deprovision() {
 	fi
 }
 
-# bind ID BINDING_ID PLAN_ID [PARAMS] [APP]: make a binding; prints its credentials (also kept in $WORK/cred-BINDING_ID).
+# bind ID BINDING_ID PLAN_ID [PARAMS] [APP]: make a binding; prints its credentials (also kept in
+# $WORK/cred-BINDING_ID; the whole answer in $WORK/bind-BINDING_ID, since $body stays in the subshell).
 bind() {
 	local id=$1 bid=$2 plan=$3
 	osb PUT "/v2/service_instances/$id/service_bindings/$bid" "$(bind_body "$plan" "${4:-{\}}" "${5:-app-1}")"
 	expect_status 201 "bind $bid"
+	printf '%s' "$body" >"$WORK/bind-$bid"
 	jq -c .credentials <<<"$body" >"$WORK/cred-$bid"
 	cat "$WORK/cred-$bid"
 }
