@@ -81,6 +81,19 @@ static int read_url(osb_server_block *b, const cJSON *config, const char *driver
 	return 0;
 }
 
+/* The base URL of a URL-keyed server given as host, port and tls instead (target.h promises one). */
+static int host_port_url(osb_server_block *b, int port)
+{
+	osb_url u = { .port = port };
+	char base[300];
+
+	snprintf(u.scheme, sizeof u.scheme, "%s", b->target.tls ? "https" : "http");
+	snprintf(u.host, sizeof u.host, "%s", b->host);
+	if (osb_url_format(base, sizeof base, &u) != 0 || !(b->url = strdup(base)))
+		return OSB_ENOMEM;
+	return 0;
+}
+
 int osb_server_block_read(osb_server_block *out, const cJSON *config, const char *driver, const osb_server_spec *spec)
 {
 	osb_server_block b;
@@ -105,6 +118,8 @@ int osb_server_block_read(osb_server_block *out, const cJSON *config, const char
 		b.target.tls = tls;
 	}
 	if (!host_ok(b.host) && (rc = block_error(driver, "driver.host must be a host name or address")) < 0)
+		goto fail;
+	if (spec->url_key && !b.url && (rc = host_port_url(&b, port)) < 0)
 		goto fail;
 	if (!spec->default_admin_user || spec->default_admin_user[0]) {
 		if ((rc = osb_driver_config_string(&b.admin_user, config, driver, "admin_user", spec->default_admin_user)) < 0)
