@@ -4,7 +4,7 @@
 # deprovisioned before the next. The first run of a fresh broker includes the driver's one-time work
 # (the data directory template); the others show the time of every later instance.
 # Usage: bench/mysql-dedicated.sh BROKER_BINARY [RUNS]    (RUNS defaults to 6)
-# Needs mariadbd and mariadb-install-db, curl, jq. No shared server is started: dedicated plans never use it.
+# BENCH_LOG=FILE keeps the broker's log. Needs mariadbd and mariadb-install-db, curl, jq. No shared server is started: dedicated plans never use it.
 set -euo pipefail
 
 broker_bin=${1:?usage: mysql-dedicated.sh BROKER_BINARY [RUNS]}
@@ -15,6 +15,7 @@ work=$(mktemp -d /tmp/osb-mysql-bench.XXXXXX)
 broker_pid=
 cleanup() {
 	set +e
+	[ -n "${BENCH_LOG:-}" ] && cp "$work/broker.log" "$BENCH_LOG"
 	[ -n "$broker_pid" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
 	for p in $(pgrep -f -- "--datadir=$work/" || true); do kill -KILL "$p" 2>/dev/null; done
 	rm -rf "$work"

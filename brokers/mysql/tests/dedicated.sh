@@ -299,7 +299,9 @@ kill_during_provision() {
 	kill -KILL "$broker_pid"
 	wait "$broker_pid" 2>/dev/null || true
 	broker_pid=
-	echo "   killed after ${delay}s; instance directory has: $(cd "$(ded_dir "$i2")" 2>/dev/null && echo *)"
+	echo "   killed after ${delay}s; instance directory has: $(cd "$(ded_dir "$i2")" 2>/dev/null && echo *);" \
+		"templates: $(cd "$work/dedicated/.templates" 2>/dev/null && echo *); install-db still running:" \
+		"$(pgrep -f -- "--datadir=$work/dedicated/.templates" | wc -l)"
 	start_broker
 	poll_instance "$i2" "$dedicated" "provision $i2 after the restart"
 	echo "   after the restart: $final"
