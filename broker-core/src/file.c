@@ -202,7 +202,7 @@ static int copy_file(int srcdir, const char *name, int dstdir, mode_t mode)
 			continue;
 		if (n < 0)
 			goto done;
-		/* Zeros become a hole: a server's preallocated files (redo logs, WAL) then cost no writes and no space. */
+		/* Zeros become a hole: a server's preallocated files (redo logs, WAL) cost no writes, no space. */
 		if (buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) == 0) {
 			if (lseek(out, n, SEEK_CUR) < 0)
 				goto done;

@@ -114,7 +114,8 @@ static int my_open(struct my_session *s, const osb_target *t, int timeout_ms, os
 		if (t->ca_file)
 			mysql_optionsv(s->conn, MYSQL_OPT_SSL_CA, t->ca_file);
 	}
-	if (!mysql_real_connect(s->conn, t->host, t->admin_user, t->admin_password, NULL, (unsigned int)t->port, NULL, 0)) {
+	if (!mysql_real_connect(s->conn, t->host, t->admin_user, t->admin_password, NULL, (unsigned int)t->port, NULL,
+				0)) {
 		s->errnum = mysql_errno(s->conn);
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to MySQL at %s:%d as %s: %s (error %u)",
 				      t->host, t->port, t->admin_user, mysql_error(s->conn), s->errnum);
@@ -261,8 +262,8 @@ static int my_kill_one(struct my_session *s, const char *id, void *payload)
 /* End every session of `column` = value in the processlist (USER after a DROP USER, DB before a DROP DATABASE). */
 static int my_kill_sessions(struct my_session *s, const char *column, const char *value)
 {
-	return my_each(s, my_kill_one, NULL,
-		       "SELECT ID FROM information_schema.PROCESSLIST WHERE %s = %L AND ID <> CONNECTION_ID()", column, value);
+	return my_each(s, my_kill_one, NULL, "SELECT ID FROM information_schema.PROCESSLIST"
+		       " WHERE %s = %L AND ID <> CONNECTION_ID()", column, value);
 }
 
 /* Revoke a binding's user: no new logins, then end the sessions that had logged in already. */
@@ -312,7 +313,7 @@ static int my_charset(const cJSON *params, const char **charset, const char **co
 		return 0;
 	for (i = 0; i < sizeof(my_charsets) / sizeof(my_charsets[0]); i++)
 		for (j = 1; my_charsets[i][j]; j++)
-			if ((!cs || strcmp(cs, my_charsets[i][0]) == 0) && (!co || strcmp(co, my_charsets[i][j]) == 0)) {
+			if ((!cs || !strcmp(cs, my_charsets[i][0])) && (!co || !strcmp(co, my_charsets[i][j]))) {
 				*charset = my_charsets[i][0];
 				*collation = my_charsets[i][j];
 				return 1;
@@ -363,7 +364,8 @@ static int mysql_provision(osb_request *req, void *state)
 	if ((rc = my_charset(osb_request_parameters(req), &charset, &collation, osb_request_errbuf(req))) < 0)
 		return rc;
 	if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), osb_request_errbuf(req))) == 0 &&
-	    (rc = my_run(&s, "CREATE DATABASE IF NOT EXISTS %I CHARACTER SET %s COLLATE %s", db, charset, collation)) == 0)
+	    (rc = my_run(&s, "CREATE DATABASE IF NOT EXISTS %I CHARACTER SET %s COLLATE %s", db, charset,
+			 collation)) == 0)
 		/* A retry may find the database an earlier attempt made: give it this request's settings. */
 		rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation);
 	my_close(&s);
@@ -389,18 +391,21 @@ static int mysql_update(osb_request *req, void *state)
 	if ((asked = my_charset(osb_request_parameters(req), &charset, &collation, err)) < 0)
 		return asked;
 	my_grant_pattern(pattern, db);
-	if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), err)) == 0 &&
-	    (rc = my_database_exists(&s, db, &found)) == 0 && !found)
+	if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), err)) < 0 ||
+	    (rc = my_database_exists(&s, db, &found)) < 0)
+		goto done;
+	if (!found) {
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "database %s is missing on the server", db);
+		goto done;
+	}
 	/* Existing tables keep theirs: this is the default for new tables. */
-	if (rc == 0 && asked)
-		rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation);
+	if (asked && (rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation)) < 0)
+		goto done;
 	/* The server is the list of bindings, so a repeat after a crash finds the same ones. */
-	if (rc == 0)
-		rc = my_each(&s, my_set_limit, &limit, MY_INSTANCE_USERS, pattern, db);
-	my_close(&s);
-	if (rc == 0)
+	if ((rc = my_each(&s, my_set_limit, &limit, MY_INSTANCE_USERS, pattern, db)) == 0)
 		osb_request_note(req, "database %s, max_user_connections %d for its bindings", db, limit);
+done:
+	my_close(&s);
 	return rc;
 }
 
@@ -424,29 +429,34 @@ static int mysql_bind(osb_request *req, void *state)
 	int rc, found, limit = my_max_user_connections(req);
 	osb_errbuf *err = osb_request_errbuf(req);
 	struct my_session s = { 0 };
+	osb_credentials_spec cs = { .scheme = "mysql", .username = user, .password = password, .path = db,
+				    .database_keys = 1, .jdbc = "mysql" };
 
 	(void)state;
 	my_grant_pattern(pattern, db);
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
-	    my_password_hash(hash, password) < 0)
+	    my_password_hash(hash, password) < 0) {
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot generate a password");
-	else if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), err)) == 0 &&
-		 (rc = my_database_exists(&s, db, &found)) == 0 && !found)
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
-	/* IDENTIFIED WITH … AS: the same on MariaDB and MySQL 5.7/8.0. A retry gives an earlier attempt's user this password. */
-	if (rc == 0 && (rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
-				    " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) == 0 &&
-	    (rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED WITH mysql_native_password AS %L WITH MAX_USER_CONNECTIONS %d",
-			 user, hash, limit)) == 0)
-		rc = my_run(&s, "GRANT ALL PRIVILEGES ON %I.* TO %L@'%%'", pattern, user);
-	my_close(&s);
-	if (rc == 0) {
-		osb_credentials_spec cs = { .scheme = "mysql", .username = user, .password = password, .path = db,
-					    .database_keys = 1, .jdbc = "mysql" };
-
-		if ((rc = osb_credentials_set(req, osb_credentials_new(req, &cs))) == 0)
-			osb_request_note(req, "user %s can use %s (max_user_connections %d)", user, db, limit);
+		goto done;
 	}
+	if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), err)) < 0 ||
+	    (rc = my_database_exists(&s, db, &found)) < 0)
+		goto done;
+	if (!found) {
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "database %s of the instance is missing on the server", db);
+		goto done;
+	}
+	/* IDENTIFIED WITH … AS: the same on MariaDB and MySQL 5.7/8.0. A retry gives an earlier attempt's user this one. */
+	if ((rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0 ||
+	    (rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0 ||
+	    (rc = my_run(&s, "GRANT ALL PRIVILEGES ON %I.* TO %L@'%%'", pattern, user)) < 0 ||
+	    (rc = osb_credentials_set(req, osb_credentials_new(req, &cs))) < 0)
+		goto done;
+	osb_request_note(req, "user %s can use %s (max_user_connections %d)", user, db, limit);
+done:
+	my_close(&s);
 	explicit_bzero(password, sizeof(password));
 	explicit_bzero(hash, sizeof(hash));
 	return rc;
