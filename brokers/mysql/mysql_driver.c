@@ -591,9 +591,14 @@ static int my_template_init(const char *dir, void *state, osb_errbuf *err)
 	rc = osb_exec(&res, &opt);
 	unlink(strchr(extra, '=') + 1);
 	if (rc != 0) {
+		char why[64];
+
+		if (rc > 0)
+			snprintf(why, sizeof(why), "exit status %d", rc);
+		else
+			snprintf(why, sizeof(why), "%s", osb_strerror(rc));
 		/* Its output names no secret (the template has no password): the operator's clue. */
-		osb_log(OSB_LOG_ERROR, "mysql.install_db", "%s failed (%s); its output ends: %s %s", argv[0],
-			rc > 0 ? "non-zero exit status" : osb_strerror(rc),
+		osb_log(OSB_LOG_ERROR, "mysql.install_db", "%s failed (%s); its output ends: %s %s", argv[0], why,
 			res.out && res.out_len > 600 ? res.out + res.out_len - 600 : res.out ? res.out : "",
 			res.err && res.err_len > 600 ? res.err + res.err_len - 600 : res.err ? res.err : "");
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "%s could not make the dedicated servers' template"
