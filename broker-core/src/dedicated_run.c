@@ -1,6 +1,7 @@
 /* Dedicated servers for the gateway: admin password, template copy, prepare and readiness around the deployer. */
 #include "dedicated_run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -94,42 +95,65 @@ static int admin_password(char *out, size_t size, const char *dir, osb_errbuf *e
 	return 0;
 }
 
+/*
+ * Remove what interrupted attempts left: "<kind>.tmp*" directories. Best
+ * effort: a tool such an attempt started (a child of a killed broker) may
+ * still be writing into one, so what stays is removed next time.
+ */
+static void remove_attempts(int parentfd, const char *kind)
+{
+	size_t n = strlen(kind);
+	int fd = dup(parentfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, kind, n) == 0 && strncmp(e->d_name + n, ".tmp", 4) == 0)
+			osb_file_remove_tree(parentfd, e->d_name);
+	closedir(d);
+}
+
 /* The template of this kind under base_dir/.templates, made once per broker by the driver's template_init. */
 static int ensure_template(run_ctx *c, char *path, size_t size)
 {
 	osb_dedicated_runner *r = c->r;
 	const char *base = osb_deployer_base_dir(c->dep);
 	char tmp[4200], marker[4300], parent[4096];
-	int rc = 0;
+	int rc = 0, parentfd = -1;
 
 	if ((size_t)snprintf(parent, sizeof parent, "%s/" TEMPLATES, base) >= sizeof parent ||
 	    (size_t)snprintf(path, size, "%s/%s", parent, r->spec->kind) >= size)
 		return osb_errbuf_set(c->err, OSB_ERROR, "the dedicated base directory's path is too long");
 	snprintf(marker, sizeof marker, "%s/" TEMPLATE_DONE, path);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	/* Each attempt has a directory of its own, never one an interrupted attempt's tool may still write into. */
+	snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
 	pthread_mutex_lock(&r->template_lock);
-	if (r->template_ready || access(marker, F_OK) == 0)
+	if (r->template_ready)
 		goto done;
-	osb_request_set_progress(c->req, "preparing the first dedicated server's data (once per broker)");
-	if (osb_mkdir_p(parent, 0700) != 0) {
+	if (osb_mkdir_p(parent, 0700) != 0 || (parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = osb_errbuf_set(c->err, OSB_ERROR, "cannot create %s: %s", parent, strerror(errno));
 		goto done;
 	}
-	/* A template made by an interrupted attempt, or without its marker, is made again. */
-	int parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parentfd < 0 || osb_file_remove_tree(parentfd, strrchr(tmp, '/') + 1) != 0 ||
-	    osb_file_remove_tree(parentfd, r->spec->kind) != 0 || mkdir(tmp, 0700) != 0) {
+	remove_attempts(parentfd, r->spec->kind);
+	if (access(marker, F_OK) == 0)
+		goto done;
+	osb_request_set_progress(c->req, "preparing the first dedicated server's data (once per broker)");
+	/* A template without its marker was not finished: it is made again. */
+	if (osb_file_remove_tree(parentfd, r->spec->kind) != 0 || !mkdtemp(tmp)) {
 		rc = osb_errbuf_set(c->err, OSB_ERROR, "cannot make %s: %s", tmp, strerror(errno));
-		if (parentfd >= 0)
-			close(parentfd);
 		goto done;
 	}
-	close(parentfd);
 	int64_t t0 = osb_clock_ms();
-	if ((rc = r->spec->template_init(tmp, c->state, c->err)) != 0)
-		goto done;
-	if (osb_file_write_private(tmp, TEMPLATE_DONE, "", 0, 0) != 0 || rename(tmp, path) != 0) {
+	if ((rc = r->spec->template_init(tmp, c->state, c->err)) == 0 &&
+	    (osb_file_write_private(tmp, TEMPLATE_DONE, "", 0, 0) != 0 || rename(tmp, path) != 0))
 		rc = osb_errbuf_set(c->err, OSB_ERROR, "cannot complete the template %s: %s", path, strerror(errno));
+	if (rc != 0) {
+		osb_file_remove_tree(parentfd, strrchr(tmp, '/') + 1);
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "deployer.template", "%s template made in %s in %lld ms", r->spec->kind, path,
@@ -137,6 +161,8 @@ static int ensure_template(run_ctx *c, char *path, size_t size)
 done:
 	if (rc == 0)
 		r->template_ready = 1;
+	if (parentfd >= 0)
+		close(parentfd);
 	pthread_mutex_unlock(&r->template_lock);
 	return rc;
 }

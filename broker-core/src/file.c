@@ -189,6 +189,7 @@ static int copy_file(int srcdir, const char *name, int dstdir, mode_t mode)
 {
 	char buf[65536];
 	int in = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+	off_t size = 0;
 	ssize_t n;
 
 	if (in < 0)
@@ -199,10 +200,20 @@ static int copy_file(int srcdir, const char *name, int dstdir, mode_t mode)
 	while ((n = read(in, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write_all(out, buf, (size_t)n) != 0)
+		if (n < 0)
 			goto done;
+		/* Zeros become a hole: a server's preallocated files (redo logs, WAL) cost no writes, no space. */
+		if (buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) == 0) {
+			if (lseek(out, n, SEEK_CUR) < 0)
+				goto done;
+		} else if (write_all(out, buf, (size_t)n) != 0) {
+			goto done;
+		}
+		size += n;
 	}
-	rc = fchmod(out, mode & 07777);
+	/* A file that ends in a hole gets its length here. */
+	if (ftruncate(out, size) == 0)
+		rc = fchmod(out, mode & 07777);
 done:
 	if (out >= 0 && close(out) != 0)
 		rc = -1;
