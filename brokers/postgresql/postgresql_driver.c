@@ -18,9 +18,10 @@
 #define PG_NAME_REGEX "'^osb_[0-9a-f]{20}$'"
 
 /* Broker-made login roles (m) and the broker-made owner roles they are members of (o). */
-#define PG_MEMBERSHIPS                                                                                              \
-	" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member"                         \
-	" JOIN pg_catalog.pg_roles o ON o.oid = a.roleid WHERE m.rolname ~ " PG_NAME_REGEX " AND o.rolname ~ " PG_NAME_REGEX
+#define PG_MEMBERSHIPS                                                                     \
+	" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member" \
+	" JOIN pg_catalog.pg_roles o ON o.oid = a.roleid"                                   \
+	" WHERE m.rolname ~ " PG_NAME_REGEX " AND o.rolname ~ " PG_NAME_REGEX
 
 /* In order of strength: with driver.tls, the first three are refused. */
 static const char *const pg_sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
@@ -57,7 +58,8 @@ static int pg_conn_fail(struct pg_session *s, const char *what)
 {
 	const char *msg = PQerrorMessage(s->conn);
 
-	return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL %s: %.400s", what, msg && msg[0] ? msg : "connection lost");
+	return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL %s: %.400s", what,
+			      msg && msg[0] ? msg : "connection lost");
 }
 
 /* Keep the server's NOTICEs ("already exists, skipping") out of the broker's JSON log on stderr. */
@@ -118,7 +120,8 @@ static int pg_connect(struct pg_session *s, const char *db)
 		if (ps == PGRES_POLLING_FAILED || PQstatus(s->conn) == CONNECTION_BAD)
 			return pg_conn_fail(s, "connect");
 		if (osb_clock_ms() >= s->deadline)
-			return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL at %s:%d did not accept a connection within %d ms",
+			return osb_errbuf_set(s->err, OSB_EBACKEND,
+					      "PostgreSQL at %s:%d did not accept a connection within %d ms",
 					      s->t->host, s->t->port, left);
 		if ((rc = pg_poll(s, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT)) < 0)
 			return rc;
@@ -159,7 +162,8 @@ static int pg_exec(struct pg_session *s, PGresult **out, const char *sql, int np
 	s->sqlstate[0] = '\0';
 	if (!s->conn)
 		return osb_errbuf_set(s->err, OSB_EBACKEND, "PostgreSQL connection already closed");
-	if (!(nparams ? PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0) : PQsendQuery(s->conn, sql)))
+	if (!(nparams ? PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+		      : PQsendQuery(s->conn, sql)))
 		return pg_conn_fail(s, "query");
 	while (PQisBusy(s->conn)) {
 		if (osb_clock_ms() >= s->deadline) {
@@ -286,7 +290,7 @@ static int pg_connection_limit(const osb_request *req)
  */
 static int pg_setup_database(struct pg_session *s, const char *db, const cJSON *params, int lock_schema)
 {
-	const cJSON *item;
+	const cJSON *item, *extensions = cJSON_GetObjectItemCaseSensitive(params, "extensions");
 	int rc;
 
 	if ((rc = pg_connect(s, db)) < 0)
@@ -294,9 +298,9 @@ static int pg_setup_database(struct pg_session *s, const char *db, const cJSON *
 	if (lock_schema && ((rc = pg_run(s, "REVOKE ALL ON SCHEMA public FROM PUBLIC")) < 0 ||
 			    (rc = pg_run(s, "ALTER SCHEMA public OWNER TO %I", db)) < 0))
 		return rc;
-	if ((rc = pg_run(s, "SET ROLE %I", db)) < 0)
+	if (cJSON_GetArraySize(extensions) > 0 && (rc = pg_run(s, "SET ROLE %I", db)) < 0)
 		return rc;
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(params, "extensions")) {
+	cJSON_ArrayForEach(item, extensions) {
 		/* The schema says these are names; a plan without one must not crash the broker. */
 		if (!cJSON_IsString(item))
 			return osb_errbuf_set(s->err, OSB_EBADREQUEST, "extensions must be extension names");
@@ -315,8 +319,8 @@ static int postgresql_provision(osb_request *req, void *state)
 
 	if ((rc = pg_connect(&s, NULL)) < 0 || (rc = pg_role_exists(&s, name)) < 0)
 		goto done;
-	if (!rc && (rc = pg_run(&s, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", name)) < 0 &&
-	    strcmp(s.sqlstate, "42710") != 0)
+	if (!rc && (rc = pg_run(&s, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
+				name)) < 0 && strcmp(s.sqlstate, "42710") != 0)
 		goto done;
 	if ((rc = pg_database_exists(&s, name)) < 0)
 		goto done;
@@ -439,7 +443,8 @@ static int postgresql_bind(osb_request *req, void *state)
 	    (rc > 0 && (rc = pg_role_exists(&s, owner)) < 0))
 		goto done;
 	if (!rc) {
-		rc = osb_errbuf_set(s.err, OSB_EBACKEND, "database or role %s of the instance is missing on the server", owner);
+		rc = osb_errbuf_set(s.err, OSB_EBACKEND, "database or role %s of the instance is missing on the server",
+				    owner);
 		goto done;
 	}
 	/*
@@ -460,8 +465,9 @@ static int postgresql_bind(osb_request *req, void *state)
 		found = rc < 0;
 	}
 	/* A retry: the role is there, so give it this attempt's password. */
-	if (found && ((rc = pg_run(&s, "ALTER ROLE %I LOGIN PASSWORD %L VALID UNTIL %L", user, verifier, valid_until)) < 0 ||
-		      (rc = pg_run(&s, "GRANT %I TO %I", owner, user)) < 0))
+	if (found &&
+	    ((rc = pg_run(&s, "ALTER ROLE %I LOGIN PASSWORD %L VALID UNTIL %L", user, verifier, valid_until)) < 0 ||
+	     (rc = pg_run(&s, "GRANT %I TO %I", owner, user)) < 0))
 		goto done;
 	/* Objects the binding creates belong to the owner, so every binding of the instance can use them. */
 	if ((rc = pg_run(&s, "ALTER ROLE %I SET role = %L", user, owner)) < 0)
@@ -512,11 +518,12 @@ static int postgresql_list(const osb_target *server, void *state, osb_tenant_cb 
 	if ((rc = pg_connect(&s, NULL)) == 0)
 		rc = pg_exec(&s, &res,
 			     "SELECT 1, datname FROM pg_catalog.pg_database WHERE datname ~ " PG_NAME_REGEX
-			     " UNION SELECT 1, rolname FROM pg_catalog.pg_roles WHERE NOT rolcanlogin AND rolname ~ " PG_NAME_REGEX
+			     " UNION SELECT 1, rolname FROM pg_catalog.pg_roles"
+			     " WHERE NOT rolcanlogin AND rolname ~ " PG_NAME_REGEX
 			     " UNION SELECT 2, m.rolname" PG_MEMBERSHIPS, 0, NULL);
 	for (i = 0; rc == 0 && i < PQntuples(res); i++)
-		if (cb(PQgetvalue(res, i, 0)[0] == '1' ? OSB_TENANT_INSTANCE : OSB_TENANT_BINDING, PQgetvalue(res, i, 1),
-		       payload))
+		if (cb(PQgetvalue(res, i, 0)[0] == '1' ? OSB_TENANT_INSTANCE : OSB_TENANT_BINDING,
+		       PQgetvalue(res, i, 1), payload))
 			break;
 	PQclear(res);
 	pg_close(&s);
@@ -547,8 +554,6 @@ static void postgresql_shutdown(void *state)
 {
 	struct pg_config *cfg = state;
 
-	if (!cfg)
-		return;
 	free(cfg->admin_database);
 	free(cfg->sslmode);
 	free(cfg);
@@ -556,6 +561,7 @@ static void postgresql_shutdown(void *state)
 
 static int postgresql_init(void **state, const cJSON *config, const osb_broker *broker)
 {
+	static const char *const me = "postgresql";
 	int tls = osb_broker_server(broker)->tls;
 	struct pg_config *cfg = calloc(1, sizeof(*cfg));
 	size_t i = 0;
@@ -564,8 +570,8 @@ static int postgresql_init(void **state, const cJSON *config, const osb_broker *
 	if (!cfg)
 		return OSB_ENOMEM;
 	/* driver.tls asks for TLS: the default sslmode requires it then, and modes that may do without are refused. */
-	if ((rc = osb_driver_config_string(&cfg->admin_database, config, "postgresql", "admin_database", "postgres")) < 0 ||
-	    (rc = osb_driver_config_string(&cfg->sslmode, config, "postgresql", "sslmode", tls ? "require" : "prefer")) < 0)
+	if ((rc = osb_driver_config_string(&cfg->admin_database, config, me, "admin_database", "postgres")) < 0 ||
+	    (rc = osb_driver_config_string(&cfg->sslmode, config, me, "sslmode", tls ? "require" : "prefer")) < 0)
 		goto fail;
 	while (pg_sslmodes[i] && strcmp(cfg->sslmode, pg_sslmodes[i]) != 0)
 		i++;
@@ -590,7 +596,8 @@ static const char *const postgresql_keys[] = { "admin_database", "sslmode", NULL
 static const struct osb_driver postgresql_driver = {
 	OSB_DRIVER_INIT,
 	.name = "postgresql",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_ASYNC,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION |
+		OSB_CAP_ASYNC,
 	.server = &postgresql_server,
 	.config_keys = postgresql_keys,
 	.dedicated = NULL,
