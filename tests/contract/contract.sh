@@ -30,7 +30,7 @@ echo "contract of the $MW broker on plan $PLAN_NAME ($([ "$DEDICATED" = 1 ] && e
 
 # The config: the adapter's driver object, a sync deadline short enough for the outage step, and a
 # port range for dedicated servers (every broker may have dedicated plans).
-range=$(free_port "$SERVER_PORT")
+range=$(free_range 21)
 broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")" \
 	"$(jq -cn --argjson a "$range" '{timeouts: {sync_s: 5}, dedicated: {port_range: [$a, ($a + 20)]}}')"
 

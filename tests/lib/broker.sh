@@ -62,6 +62,7 @@ _t_exit() {
 		echo "--- last lines of the broker's log ---" >&2
 		tail -n 40 "$BROKER_LOG" >&2
 	fi
+	rm -f "$_T_PORTS"
 	if [ -n "$WORK" ] && [ "${OSB_KEEP_WORK:-0}" != 1 ]; then
 		rm -rf "$WORK"
 	elif [ -n "$WORK" ]; then
@@ -83,8 +84,36 @@ t_init() {
 
 secret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
 new_id() { cat /proc/sys/kernel/random/uuid; }
-# free_port [AFTER]: a free loopback port, above AFTER when given (so two picks differ).
-free_port() { "$ROOT/scripts/free-port.sh" ${1:+$(($1 + 1 + RANDOM % 50))}; }
+# free_port [AFTER]: a free loopback port, above AFTER when given, never one this test picked before
+# (a broker's port must not fall into the range its dedicated servers get). Picks are kept in a
+# file, since callers run this in command substitutions.
+_T_PORTS=$(mktemp /tmp/osb-ports.XXXXXX)
+_t_taken() { grep -qx "$1" "$_T_PORTS"; }
+free_port() {
+	local p
+	p=$("$ROOT/scripts/free-port.sh" ${1:+$(($1 + 1 + RANDOM % 50))})
+	while _t_taken "$p"; do p=$("$ROOT/scripts/free-port.sh" $((p + 1))); done
+	echo "$p" >>"$_T_PORTS"
+	echo "$p"
+}
+# free_range N: the first of N consecutive free ports, none picked before; all N are taken from then on.
+free_range() {
+	local first p ok
+	first=$(free_port)
+	while :; do
+		ok=1
+		for ((p = first + 1; p < first + $1; p++)); do
+			if _t_taken "$p" || ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
+				ok=0
+				break
+			fi
+		done
+		[ "$ok" = 1 ] && [ $((first + $1)) -le 32767 ] && break
+		first=$(free_port $((p > 32000 ? 20000 : p)))
+	done
+	for ((p = first + 1; p < first + $1; p++)); do echo "$p" >>"$_T_PORTS"; done
+	echo "$first"
+}
 # The server-side names of an instance and a binding, as names.h derives them.
 instance_name() { printf 'osb_%s' "$(printf 'instance:%s' "$1" | sha256sum | cut -c1-20)"; }
 binding_name() { printf 'osb_%s' "$(printf 'binding:%s' "$1" | sha256sum | cut -c1-20)"; }

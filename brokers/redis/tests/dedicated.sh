@@ -17,7 +17,7 @@ large=$(plan_id dedicated-large)
 shared=$(plan_id shared)
 admin_pw=$(secret)
 redis_port=$(free_port)
-first=$(free_port "$redis_port")
+first=$(free_range 10)
 last=$((first + 9))
 instance_dir() { printf '%s/data/dedicated/%s' "$WORK" "$(instance_name "$1")"; }
 # redis-cli as a dedicated server's own admin, with the password the core keeps in its directory.
