@@ -3,9 +3,10 @@
 # every case of the job (tests/bosh/cases: generic-broker.yml and <mw>-broker.yml), or starts
 # the broker from rendered configs and calls /health and /v2/catalog with the rendered
 # accounts: PostgreSQL, MariaDB, RabbitMQ and Redis brokers against a real server (found
-# through the job's link and through explicit `driver` settings), any other broker with its
-# server down (health and catalog still answer). /var/vcap paths are rewritten into a temp
-# dir that mimics a BOSH VM's layout.
+# through the job's link and through explicit `driver` settings), any other broker against
+# the server its test adapter starts, or with its server down when it has no adapter (health
+# and catalog still answer). /var/vcap paths are rewritten into a temp dir that mimics a
+# BOSH VM's layout.
 # Usage: brokers.sh check|start|start-tls REPO_ROOT JOBS_DIR MW=BROKER_BINARY...
 #        (JOBS_DIR: bosh-jobs/scripts/generate-jobs --out JOBS_DIR)
 set -euo pipefail
