@@ -17,9 +17,6 @@ jobs=${3:?jobs directory}
 shift 3
 root=$(cd "$root" && pwd)
 jobs=$(cd "$jobs" && pwd)
-# Test adapters (brokers/<mw>/tests/adapter.sh) find the repository here, as in the contract test.
-# shellcheck disable=SC2034
-ROOT=$root
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$#" -gt 0 ] || { echo "FAIL: no broker binary given (is any broker built?)" >&2; exit 1; }
 for tool in ruby curl openssl; do
@@ -44,7 +41,7 @@ cleanup() {
 	for dir in "${mariadb_dirs[@]}"; do "$root/scripts/mariadb-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${rabbitmq_dirs[@]}"; do "$root/scripts/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${redis_dirs[@]}"; do "$root/scripts/redis-stop.sh" "$dir" >/dev/null 2>&1; done
-	adapter_stop
+	stop_adapter_servers
 	# Dedicated servers outlive their broker by design: stop those this test's brokers made
 	# (their working directory is in $work).
 	local p cwd
@@ -370,16 +367,17 @@ run_case() {
 
 # has_shared_adapter MW: the broker has a test adapter and a shared server to start with it.
 has_shared_adapter() {
-	[ -f "$root/brokers/$1/tests/adapter.sh" ] || return 1
-	# shellcheck disable=SC1090
-	(. "$root/brokers/$1/tests/adapter.sh" && [ "${ADAPTER_SHARED:-1}" = 1 ])
+	[ -f "$root/brokers/$1/tests/adapter.sh" ] && ! grep -q '^ADAPTER_SHARED=0' "$root/brokers/$1/tests/adapter.sh"
 }
 
-# The server an adapter started (adapter_server_start), stopped by adapter_stop and cleanup.
-adapter_dir=
-adapter_stop() {
-	[ -z "$adapter_dir" ] || adapter_server_stop "$adapter_dir" >/dev/null 2>&1 || true
-	adapter_dir=
+# Servers started through an adapter (server.sh), as MW:DIR, stopped by stop_adapter_servers.
+adapter_servers=()
+stop_adapter_servers() {
+	local s
+	for s in "${adapter_servers[@]}"; do
+		bash "$here/server.sh" stop "${s%%:*}" "${binaries[${s%%:*}]}" "${s#*:}" >/dev/null 2>&1 || true
+	done
+	adapter_servers=()
 }
 
 start_brokers() {
@@ -463,21 +461,20 @@ start_brokers() {
 			if has_shared_adapter "$mw"; then
 				# Any other broker with a test adapter (the contract's, brokers/<mw>/tests/adapter.sh):
 				# it starts a real server and names the `driver` settings for it; every property set.
-				# shellcheck disable=SC1090
-				. "$root/brokers/$mw/tests/adapter.sh"
-				local port secret
+				local port secret dir=$work/server-$mw driver
 				port=$("$root/scripts/free-port.sh")
 				secret=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-				adapter_dir=$work/server-$mw
-				adapter_server_start "$adapter_dir" "$port" "$secret" || fail "$mw: the adapter's server did not start"
+				adapter_servers+=("$mw:$dir")
+				driver=$(bash "$here/server.sh" start "$mw" "${binaries[$mw]}" "$dir" "$port" "$secret") ||
+					fail "$mw: the adapter's server did not start"
 				real_server=1
-				local server=("${ca[@]}" --set "driver=$(adapter_driver_config "$port" "$secret")")
+				local server=("${ca[@]}" --set "driver=$driver")
 				if [ "$tls_only" = 1 ]; then
 					run_case "$mw" full https auto "${server[@]}"
 				else
 					run_case "$mw" full http auto "${server[@]}"
 				fi
-				adapter_stop
+				stop_adapter_servers
 			elif [ "$tls_only" = 1 ]; then
 				# Without an adapter, the broker starts while its server is down: health and catalog answer.
 				run_case "$mw" full https auto
