@@ -299,8 +299,11 @@ module BoshRender
     own.each do |case_name, c|
       next if case_name == 'errors'
 
-      base = c['extends'] && (generic[c['extends']] or raise Error, "#{own_file}: #{case_name} extends no case #{c['extends']}")
-      cases[case_name] = base ? extend_case(base, c) : c
+      if c['extends']
+        base = generic[c['extends']] or raise Error, "#{own_file}: #{case_name} extends no case #{c['extends']}"
+        c = extend_case(base, c)
+      end
+      cases[case_name] = c
     end
     cases['errors'] = (generic['errors'] || {}).merge(own['errors'] || {})
     resolve_catalogs(cases, File.expand_path('../..', __dir__))

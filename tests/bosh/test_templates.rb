@@ -18,6 +18,7 @@ PACKAGES = File.join(ROOT, 'bosh-jobs', 'packages')
 CASES = File.join(__dir__, 'cases')
 load File.join(ROOT, 'bosh-jobs', 'scripts', 'generate-jobs')
 LIST = File.join(ROOT, 'brokers', 'list')
+TABLES_HINT = 'ruby tests/bosh/test_templates.rb . --tables'
 
 # The release's jobs: JOBS_DIR, or the broker jobs generated here into a temporary directory.
 def generated_jobs
@@ -177,7 +178,8 @@ def render_cases(job)
 
     begin
       props, links = BoshRender.load_case(JOBS, CASES, job.name, case_name)
-      BoshRender.store(props, 'broker.tls', FAKE_TLS.dup) if case_name == 'full' && job.properties.key?('broker.tls.certificate')
+      with_tls = case_name == 'full' && job.properties.key?('broker.tls.certificate')
+      BoshRender.store(props, 'broker.tls', FAKE_TLS.dup) if with_tls
       files, used_now = job.render(props, links: links)
       used.merge(used_now)
       check_output(job, case_name, files)
@@ -196,7 +198,8 @@ def render_cases(job)
       job.render(c['properties'] || {}, links: links)
       check(false, "#{job.name}: error case #{err_name} rendered, expected /#{c['message']}/")
     rescue BoshRender::Error => e
-      if check(e.message =~ Regexp.new(c['message']), "#{job.name}: error case #{err_name}: got '#{e.message}', expected /#{c['message']}/")
+      if check(e.message =~ Regexp.new(c['message']),
+               "#{job.name}: error case #{err_name}: got '#{e.message}', expected /#{c['message']}/")
         puts "ok   #{job.name}: #{err_name} is refused (#{e.message})"
       end
     end
@@ -245,13 +248,17 @@ def check_link_rules(jobs)
                                   [{ 'address' => '10.0.16.77' }, { 'address' => '10.0.16.78' }])
       props = { 'broker' => { 'accounts' => [{ 'username' => 'broker', 'password' => 'link-rule-password' }] } }
       where = "#{b.job}: link rule #{paths.values.join(' ')}"
+      rendered_driver = lambda do |property|
+        files, = job.render(props.merge('driver' => property), links: { b.link_type => link })
+        JSON.parse(files['config/config.json'])['driver']
+      end
       begin
-        got = JSON.parse(job.render(props.merge('driver' => driver), links: { b.link_type => link })[0]['config/config.json'])['driver']
+        got = rendered_driver.call(driver)
         check(got == want, "#{where}: driver #{got.inspect}, expected #{want.inspect}") &&
           puts("ok   #{where}: fills #{want.keys.join(', ')}")
-        own = driver.merge('host' => '10.9.9.9', 'port' => 1234)
-        got = JSON.parse(job.render(props.merge('driver' => own), links: { b.link_type => link })[0]['config/config.json'])['driver']
-        check(got['host'] == '10.9.9.9' && got['port'] == 1234, "#{where}: the driver property does not win: #{got.inspect}")
+        got = rendered_driver.call(driver.merge('host' => '10.9.9.9', 'port' => 1234))
+        check(got['host'] == '10.9.9.9' && got['port'] == 1234,
+              "#{where}: the driver property does not win: #{got.inspect}")
       rescue BoshRender::Error, JSON::ParserError => e
         check(false, "#{where}: #{e.message}")
       end
@@ -300,7 +307,8 @@ def run_checks
   brokers = BrokerJobs.read_list(LIST)
   brokers.each do |b|
     check(jobs.any? { |j| j.name == b.job }, "#{b.name} (brokers/list): no generated job #{b.job}")
-    check(File.file?(File.join(ROOT, 'catalog', "#{b.name}.json")), "#{b.name} (brokers/list): no catalog/#{b.name}.json to ship")
+    check(File.file?(File.join(ROOT, 'catalog', "#{b.name}.json")),
+          "#{b.name} (brokers/list): no catalog/#{b.name}.json to ship")
   end
   jobs.select { |j| j.name.end_with?('-broker') }.each do |j|
     check(brokers.any? { |b| b.job == j.name }, "#{j.name}: a broker job that brokers/list does not name")
@@ -316,10 +324,10 @@ def run_checks
     next if job.name.end_with?('-broker')
 
     check(docs.include?(property_table(job)),
-          "#{job.name}: docs/bosh.md does not hold its current property table (ruby tests/bosh/test_templates.rb . --tables)")
+          "#{job.name}: docs/bosh.md does not hold its current property table (#{TABLES_HINT})")
   end
   check(docs.include?(generic_table),
-        'docs/bosh.md does not hold the broker jobs\' current property table (ruby tests/bosh/test_templates.rb . --tables)')
+        "docs/bosh.md does not hold the broker jobs' current property table (#{TABLES_HINT})")
   check_link_rules(jobs)
   check_list_errors
   check_docs_manifest(jobs, docs)
