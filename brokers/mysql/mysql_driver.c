@@ -12,8 +12,6 @@
 
 #include <osb.h>
 
-#include "mysql_driver.h"
-
 /* The names osb_name_instance()/osb_name_binding() make, as a MariaDB regex. */
 #define MY_NAME_REGEX "^osb_[0-9a-f]{20}$"
 
@@ -694,7 +692,4 @@ static const struct osb_driver driver = {
 	.purge = mysql_purge,
 };
 
-const struct osb_driver *osb_mysql_driver(void)
-{
-	return &driver;
-}
+OSB_DRIVER_DEFINE(mysql, driver);

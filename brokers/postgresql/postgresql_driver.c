@@ -12,8 +12,6 @@
 
 #include <osb.h>
 
-#include "postgresql_driver.h"
-
 /* The names the core derives (osb/names.h), as a POSIX regex literal for SQL. */
 #define PG_NAME_REGEX "'^osb_[0-9a-f]{20}$'"
 
@@ -614,7 +612,4 @@ static const struct osb_driver postgresql_driver = {
 	.purge = postgresql_purge,
 };
 
-const struct osb_driver *osb_postgresql_driver(void)
-{
-	return &postgresql_driver;
-}
+OSB_DRIVER_DEFINE(postgresql, postgresql_driver);

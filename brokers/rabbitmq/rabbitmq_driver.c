@@ -7,8 +7,6 @@
 
 #include <osb.h>
 
-#include "rabbitmq_driver.h"
-
 /* How long unbind waits for the server to drop the user's connections. */
 #define RMQ_CLOSE_WAIT_MS 5000
 /* URLs we build: base + /api + a few escaped segments of at most 3 * 255 bytes. */
@@ -574,7 +572,4 @@ static const struct osb_driver rabbitmq_driver = {
 	.purge = rabbitmq_purge,
 };
 
-const struct osb_driver *osb_rabbitmq_driver(void)
-{
-	return &rabbitmq_driver;
-}
+OSB_DRIVER_DEFINE(rabbitmq, rabbitmq_driver);

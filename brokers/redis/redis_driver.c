@@ -11,8 +11,6 @@
 
 #include <osb.h>
 
-#include "redis_driver.h"
-
 /* Keys asked for per SCAN step and removed per UNLINK. */
 #define RD_SCAN_COUNT "1000"
 #define RD_MAX_ARGS 64
@@ -713,7 +711,4 @@ static const struct osb_driver redis_driver = {
 	.purge = redis_purge,
 };
 
-const struct osb_driver *osb_redis_driver(void)
-{
-	return &redis_driver;
-}
+OSB_DRIVER_DEFINE(redis, redis_driver);

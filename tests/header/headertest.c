@@ -6,3 +6,7 @@ int osb_headertest_anchor(void)
 {
 	return OSB_DRIVER_ABI_VERSION > 0 && OSB_NAME_SIZE == 25 ? 0 : 1;
 }
+
+/* OSB_DRIVER_DEFINE must expand to a clean definition, semicolon included, under -pedantic. */
+static const struct osb_driver headertest_driver = { .abi_version = OSB_DRIVER_INIT, .name = "headertest" };
+OSB_DRIVER_DEFINE(headertest, headertest_driver);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Integration test of osb-rabbitmq-broker against a real RabbitMQ 3.10 started here on loopback.
-# Usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT
+# Usage: OSB_HELPER_AMQP_CLIENT=PROGRAM integration.sh BROKER_BINARY REPO_ROOT
+# (PROGRAM: tests/amqp_client.c as the build makes it, osb-rabbitmq-amqp-client.)
 # Every failed check exits non-zero saying what was expected and what came back.
 set -euo pipefail
 
-broker_bin=${1:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
-amqp=${2:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
-root=${3:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
+broker_bin=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
+root=${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}
+amqp=${OSB_HELPER_AMQP_CLIENT:?the osb-rabbitmq-amqp-client program (tests/amqp_client.c), as ctest sets it}
 root=$(cd "$root" && pwd)
 for tool in curl jq sha256sum ss; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool is needed on PATH" >&2; exit 1; }
