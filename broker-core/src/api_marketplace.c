@@ -5,6 +5,7 @@
 
 #include <civetweb.h>
 
+#include "gateway.h"
 #include "http.h"
 #include "osb/marketplace.h"
 
@@ -22,7 +23,7 @@ static cJSON *broker_document(const struct osb_broker *b)
 	cJSON *brokers = cJSON_AddArrayToObject(doc, "brokers");
 	cJSON *me = cJSON_CreateObject();
 	cJSON_AddItemToArray(brokers, me);
-	cJSON_AddStringToObject(me, "name", b->driver->name);
+	cJSON_AddStringToObject(me, "name", osb_gateway_name(b->gateway));
 	cJSON *services = cJSON_DetachItemFromObjectCaseSensitive(catalog, "services");
 	cJSON_AddItemToObject(me, "services", services ? services : cJSON_CreateArray());
 	cJSON *features = cJSON_AddObjectToObject(me, "plan_features");
@@ -33,10 +34,7 @@ static cJSON *broker_document(const struct osb_broker *b)
 			cJSON *f = cJSON_AddObjectToObject(features, p->id);
 			cJSON_AddBoolToObject(f, "asynchronous", p->async);
 			cJSON_AddBoolToObject(f, "asynchronous_bindings", p->async_bindings);
-			/* Drivers with dedicated plans mark them in x-osb; others say nothing either way. */
-			const cJSON *ded = cJSON_GetObjectItemCaseSensitive(p->settings, "dedicated");
-			if (cJSON_IsBool(ded))
-				cJSON_AddBoolToObject(f, "dedicated", cJSON_IsTrue(ded));
+			cJSON_AddBoolToObject(f, "dedicated", p->dedicated);
 		}
 	}
 	cJSON_Delete(catalog);
@@ -77,7 +75,7 @@ void osb_api_marketplace(osb_http *h)
 	char query[257], title[128];
 	/* A query the page cannot use (too long, control characters) is ignored, not an error page. */
 	int has_query = osb_http_query(h, "q", query, sizeof query) == 1;
-	snprintf(title, sizeof title, "Service marketplace: %s broker", h->broker->driver->name);
+	snprintf(title, sizeof title, "Service marketplace: %s broker", osb_gateway_name(h->broker->gateway));
 	char *html = NULL;
 	int rc = osb_marketplace_render(&html, doc, title, has_query ? query : NULL);
 	cJSON_Delete(doc);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osb/buf.h"
 #include "osb/errors.h"
 
 /* The page's files, embedded at build time (cmake/EmbedFile.cmake). */
@@ -21,50 +22,21 @@ extern const size_t osb_marketplace_js_size;
 #define PARAM_DEPTH 3
 #define QUERY_MAX 256
 
-/* ---- an output buffer --------------------------------------------------- */
+/* ---- output: an osb_buf (osb/buf.h) ---------------------------------------- */
 
-typedef struct {
-	char *s;
-	size_t len, cap;
-	int oom;
-} buf;
+typedef osb_buf buf;
 
 static void put(buf *b, const char *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	osb_buf_add(b, s, n);
 }
 
 static void puts_(buf *b, const char *s)
 {
-	put(b, s, strlen(s));
+	osb_buf_puts(b, s);
 }
 
-static void OSB_PRINTF(2, 3) putf(buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
+#define putf osb_buf_printf
 
 /* Text and attribute values alike: the five characters HTML gives a meaning to. */
 static void put_html(buf *b, const char *text)
@@ -135,7 +107,7 @@ static void put_lower(buf *b, const char *text)
 /* Everything a search may match in a service: names, descriptions, provider, tags, plans, broker. */
 static char *search_text(const cJSON *svc, const char *broker)
 {
-	buf b = { 0 };
+	buf b = OSB_BUF_INIT;
 	static const char *const keys[] = { "name", "description" };
 	static const char *const md_keys[] = { "displayName", "providerDisplayName", "longDescription" };
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(svc, "metadata");
@@ -154,11 +126,11 @@ static char *search_text(const cJSON *svc, const char *broker)
 		put_lower(&b, str(plan, "description"));
 		put_lower(&b, str(cJSON_GetObjectItemCaseSensitive(plan, "metadata"), "displayName"));
 	}
-	if (b.oom) {
-		free(b.s);
+	if (!osb_buf_text(&b)) {
+		osb_buf_free(&b);
 		return NULL;
 	}
-	return b.s ? b.s : strdup("");
+	return b.data ? osb_buf_take(&b) : strdup("");
 }
 
 /* Every whitespace-separated word of the query is in the text. */
@@ -242,7 +214,7 @@ static void put_json_value(buf *b, const cJSON *v)
 {
 	char *text = cJSON_PrintUnformatted(v);
 	if (!text) {
-		b->oom = 1;
+		b->failed = 1;
 		return;
 	}
 	put_html(b, text);
@@ -672,8 +644,8 @@ static void fill(buf *out, const char *name, size_t name_len, const char *const 
 {
 	for (size_t i = 0; i < n; i++)
 		if (strlen(names[i]) == name_len && strncmp(names[i], name, name_len) == 0) {
-			if (parts[i].s)
-				put(out, parts[i].s, parts[i].len);
+			if (parts[i].data)
+				put(out, parts[i].data, parts[i].len);
 			return;
 		}
 }
@@ -683,7 +655,7 @@ int osb_marketplace_render(char **out, const cJSON *doc, const char *title, cons
 	static const char *const names[] = { "title", "summary", "query", "count", "total", "categories",
 					     "notices", "services", "empty_hidden" };
 	enum { P_TITLE, P_SUMMARY, P_QUERY, P_COUNT, P_TOTAL, P_CATEGORIES, P_NOTICES, P_SERVICES, P_EMPTY, P_N };
-	buf parts[P_N], page = { 0 };
+	buf parts[P_N], page = OSB_BUF_INIT;
 	entries es = { 0 };
 	const cJSON *brokers = cJSON_GetObjectItemCaseSensitive(doc, "brokers"), *broker, *svc;
 	int rc = 0;
@@ -742,20 +714,20 @@ int osb_marketplace_render(char **out, const cJSON *doc, const char *title, cons
 		t = close + 2;
 	}
 	for (int i = 0; i < P_N; i++)
-		page.oom |= parts[i].oom;
-	rc = page.oom ? OSB_ENOMEM : 0;
+		page.failed |= parts[i].failed;
+	rc = page.failed ? OSB_ENOMEM : 0;
 done:
 	for (int i = 0; i < P_N; i++)
-		free(parts[i].s);
+		osb_buf_free(&parts[i]);
 	for (size_t i = 0; i < es.n; i++)
 		free(es.v[i].search);
 	free(es.v);
 	if (rc) {
-		free(page.s);
+		osb_buf_free(&page);
 		return rc;
 	}
-	*out = page.s;
-	return 0;
+	*out = osb_buf_take(&page);
+	return *out ? 0 : OSB_ENOMEM;
 }
 
 const unsigned char *osb_marketplace_asset(const char *name, size_t *len, const char **content_type)

@@ -271,6 +271,9 @@ const char osb_store_sql_counts[] =
 	" (SELECT count(*) FROM osb_operations WHERE state = 2),"
 	" (SELECT count(*) FROM osb_operations WHERE state = 3)";
 
+const char osb_store_sql_count_live[] =
+	"SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND ($1::text IS NULL OR plan_id = $1::text)";
+
 const char osb_store_sql_meta[] =
 	"CREATE TABLE IF NOT EXISTS osb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
 
@@ -789,12 +792,21 @@ int osb_store_operation_renew(osb_store *store, const char *op_id, const char *o
 
 int osb_store_usage_append(osb_store_tx *tx, const osb_usage_event *ev)
 {
+	int rc;
 	if (!tx || !ev || !ev->kind || !ev->instance_id)
 		return OSB_ERROR;
 	if (!tx->write) {
 		osb_log(OSB_LOG_ERROR, "store.error", "usage record appended in a read transaction");
 		return OSB_ERROR;
 	}
+	/*
+	 * Held to the end of the transaction: transactions that append records commit
+	 * one at a time, so seq order is commit order, and a reader that saw seq N never
+	 * later meets a smaller one (docs/operations.md, "Usage records"). The key has a
+	 * ':', which no instance id has, so it never shares a lock with an instance.
+	 */
+	if ((rc = osb_store_lock(tx, "osb:usage-log")) != 0)
+		return rc;
 	return tx->store->be->usage_append(tx, ev);
 }
 
@@ -831,6 +843,21 @@ int osb_store_counts_get(osb_store *store, osb_store_counts *out)
 		return OSB_ERROR;
 	memset(out, 0, sizeof(*out));
 	return no_timeout(store->be->counts(store, out));
+}
+
+int osb_store_instance_count(osb_store_tx *tx, const char *plan_id, long *out)
+{
+	if (!tx || !out)
+		return OSB_ERROR;
+	*out = 0;
+	return tx->store->be->count_live(tx, plan_id, out);
+}
+
+int osb_store_lock(osb_store_tx *tx, const char *key)
+{
+	if (!tx || !tx->write || !key)
+		return OSB_ERROR;
+	return tx->store->be->lock(tx, key);
 }
 
 int osb_store_size(osb_store *store, int64_t *bytes)

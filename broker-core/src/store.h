@@ -186,9 +186,9 @@ int osb_store_operation_renew(osb_store *store, const char *op_id, const char *o
 
 /**
  * Append a usage record in a write transaction; `seq` is ignored and assigned
- * by the store. On PostgreSQL the append takes a lock that serializes every
- * transaction appending records until it ends, so that `seq` order is commit
- * order: append last, just before committing.
+ * by the store. The append takes a lock (osb_store_lock "osb:usage-log") that
+ * serializes every transaction appending records until it ends, so that `seq`
+ * order is commit order: append last, just before committing.
  * @return 0 or OSB_EBACKEND (OSB_ETIMEOUT when that lock is not obtained in time).
  */
 int osb_store_usage_append(osb_store_tx *tx, const osb_usage_event *ev);
@@ -226,6 +226,21 @@ typedef struct {
 
 /** @return 0 or OSB_EBACKEND. */
 int osb_store_counts_get(osb_store *store, osb_store_counts *out);
+
+/**
+ * Live instances (creating, ready or deleting) of one plan, or of all plans
+ * when plan_id is NULL, as this transaction sees them (quotas).
+ * @return 0 or OSB_EBACKEND.
+ */
+int osb_store_instance_count(osb_store_tx *tx, const char *plan_id, long *out);
+
+/**
+ * Hold one more lock, on `key`, until the write transaction ends: other
+ * writers that take it wait (across replicas). SQLite's single writer already
+ * serializes every write transaction, so there it costs nothing.
+ * @return 0, OSB_EBACKEND or OSB_ETIMEOUT.
+ */
+int osb_store_lock(osb_store_tx *tx, const char *key);
 
 /** Size of the store on disk in bytes (SQLite file + WAL; PostgreSQL: its tables). @return 0 or OSB_EBACKEND. */
 int osb_store_size(osb_store *store, int64_t *bytes);
