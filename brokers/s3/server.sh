@@ -53,8 +53,28 @@ need() {
 	done
 }
 
+# ceph_cmd CDIR ARGS...: the ceph CLI, tried again when it fails. Without cephx, a client's first
+# command sometimes leaves before it learnt the cluster's fsid, and the monitor refuses it (EPERM).
+ceph_cmd() {
+	local cdir=$1
+	shift
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		timeout 20 ceph -c "$cdir/ceph.conf" --connect-timeout 10 "$@" 2>>"$cdir/log/mkfs.log" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# cluster_fail CDIR WHY [LOG...]: show the logs, stop what started, fail.
+cluster_fail() {
+	local cdir=$1 why=$2
+	shift 2
+	show_log "$@" "$cdir/log/mkfs.log"
+	cluster_stop "$cdir"
+	die "$why"
+}
+
 cluster_start() {
-	local cdir=$1 mon_port fsid
+	local cdir=$1 mon_port fsid osd_uuid
 	need monmaptool ceph-mon ceph-osd ceph radosgw-admin
 	[ ! -e "$cdir/ceph.conf" ] || die "$cdir already holds a cluster"
 	mkdir -p "$cdir/run" "$cdir/log" "$cdir/mon/mon.a" "$cdir/osd/osd.0"
@@ -66,7 +86,7 @@ cluster_start() {
 	cat >"$cdir/ceph.conf" <<CONF
 [global]
 fsid = $fsid
-mon host = v1:127.0.0.1:$mon_port
+monmap = $cdir/monmap
 public addr = 127.0.0.1
 ms bind msgr2 = false
 auth cluster required = none
@@ -100,32 +120,37 @@ CONF
 	monmaptool --create --add a "v1:127.0.0.1:$mon_port" --fsid "$fsid" "$cdir/monmap" >/dev/null ||
 		die "monmaptool failed"
 	ceph-mon --mkfs -i a --monmap "$cdir/monmap" -c "$cdir/ceph.conf" >"$cdir/log/mkfs.log" 2>&1 ||
-		{ show_log "$cdir/log/mkfs.log"; die "ceph-mon --mkfs failed"; }
+		cluster_fail "$cdir" "ceph-mon --mkfs failed"
 	setsid ceph-mon -i a -f -c "$cdir/ceph.conf" </dev/null >>"$cdir/log/mon.out" 2>&1 &
 	echo $! >"$cdir/mon.pid"
-	timeout 20 ceph -c "$cdir/ceph.conf" --connect-timeout 10 osd create >"$cdir/osd.id" 2>>"$cdir/log/mkfs.log" ||
-		{ show_log "$cdir/log/mon.out" "$cdir/log/mon.a.log" "$cdir/log/mkfs.log"; cluster_stop "$cdir"; die "the monitor did not answer"; }
-	[ "$(cat "$cdir/osd.id")" = 0 ] || { cluster_stop "$cdir"; die "unexpected OSD id $(cat "$cdir/osd.id")"; }
-	ceph-osd -i 0 --mkfs -c "$cdir/ceph.conf" >>"$cdir/log/mkfs.log" 2>&1 ||
-		{ show_log "$cdir/log/mkfs.log"; cluster_stop "$cdir"; die "ceph-osd --mkfs failed"; }
-	setsid ceph-osd -i 0 -f -c "$cdir/ceph.conf" </dev/null >>"$cdir/log/osd.out" 2>&1 &
-	echo $! >"$cdir/osd.pid"
-	for _ in $(seq 1 300); do
-		timeout 10 ceph -c "$cdir/ceph.conf" osd stat 2>/dev/null | grep -q '1 up' && break
-		alive "$(cat "$cdir/osd.pid")" || break
-		sleep 0.1
+	osd_uuid=$(cat /proc/sys/kernel/random/uuid)
+	ceph_cmd "$cdir" osd create "$osd_uuid" >"$cdir/osd.id" ||
+		cluster_fail "$cdir" "the monitor did not answer" "$cdir/log/mon.out" "$cdir/log/mon.a.log"
+	[ "$(cat "$cdir/osd.id")" = 0 ] || cluster_fail "$cdir" "unexpected OSD id $(cat "$cdir/osd.id")"
+	ceph-osd -i 0 --mkfs --osd-uuid "$osd_uuid" -c "$cdir/ceph.conf" >>"$cdir/log/mkfs.log" 2>&1 ||
+		cluster_fail "$cdir" "ceph-osd --mkfs failed"
+	# The OSD gives up when the same race hits its first commands: start it again then.
+	for _ in 1 2 3; do
+		setsid ceph-osd -i 0 -f -c "$cdir/ceph.conf" </dev/null >>"$cdir/log/osd.out" 2>&1 &
+		echo $! >"$cdir/osd.pid"
+		for _ in $(seq 1 300); do
+			ceph_cmd "$cdir" osd stat | grep -q '1 up' && break 2
+			alive "$(cat "$cdir/osd.pid")" || break
+			sleep 0.1
+		done
 	done
-	timeout 10 ceph -c "$cdir/ceph.conf" osd stat 2>/dev/null | grep -q '1 up' ||
-		{ show_log "$cdir/log/osd.out" "$cdir/log/osd.0.log"; cluster_stop "$cdir"; die "the OSD did not come up"; }
+	ceph_cmd "$cdir" osd stat | grep -q '1 up' ||
+		cluster_fail "$cdir" "the OSD did not come up" "$cdir/log/osd.out" "$cdir/log/osd.0.log"
 	# RGW's pools, made now rather than by the first radosgw and the first bucket (seconds each).
 	local pool
 	for pool in .rgw.root default.rgw.control default.rgw.meta default.rgw.log default.rgw.buckets.index \
 		default.rgw.buckets.non-ec default.rgw.buckets.data; do
-		timeout 30 ceph -c "$cdir/ceph.conf" osd pool create "$pool" 1 1 >>"$cdir/log/mkfs.log" 2>&1 ||
-			{ show_log "$cdir/log/mkfs.log"; cluster_stop "$cdir"; die "cannot create pool $pool"; }
+		ceph_cmd "$cdir" osd pool create "$pool" 1 1 >/dev/null &&
+			ceph_cmd "$cdir" osd pool application enable "$pool" rgw >/dev/null ||
+			cluster_fail "$cdir" "cannot create pool $pool"
 	done
 	timeout 60 radosgw-admin -c "$cdir/ceph.conf" user list >/dev/null 2>>"$cdir/log/mkfs.log" ||
-		{ show_log "$cdir/log/mkfs.log"; cluster_stop "$cdir"; die "radosgw-admin cannot use the cluster"; }
+		cluster_fail "$cdir" "radosgw-admin cannot use the cluster"
 	echo "s3 server.sh: Ceph cluster ready (mon 127.0.0.1:$mon_port, memstore OSD), config $cdir/ceph.conf"
 }
 
@@ -173,10 +198,12 @@ rgw_start() {
 	pid=$(cat "$dir/radosgw.pid" 2>/dev/null || true)
 	alive "$pid" && die "a radosgw already runs for $dir (pid $pid)"
 	# Its own name, admin socket and log: several gateways may share the cluster. No lifecycle
-	# threads: their 5 s sleeps hold up a stop, and tests set no lifecycle rules.
+	# threads: their 5 s sleeps hold up a stop, and tests set no lifecycle rules. The garbage
+	# collector frees deleted objects' data after seconds instead of hours, for tests to see it go.
 	setsid radosgw -f -c "$conf" -n "client.rgw.p$port" --rgw-frontends="beast endpoint=127.0.0.1:$port" \
 		--admin-socket="$dir/radosgw.asok" --log-file="$dir/radosgw.log" --rgw-enable-usage-log=false \
-		--rgw-enable-lc-threads=false </dev/null >>"$dir/radosgw.out" 2>&1 &
+		--rgw-enable-lc-threads=false --rgw-gc-obj-min-wait=1 --rgw-gc-processor-period=2 \
+		</dev/null >>"$dir/radosgw.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/radosgw.pid"
 	for _ in $(seq 1 300); do
