@@ -521,7 +521,7 @@ fail:
 	return rc;
 }
 
-/* The gateway as a URL; admin_user and admin_password are the access key and secret of a user with caps users=*, buckets=*. */
+/* The gateway as a URL; admin_user and admin_password: the key and secret of a user with caps users=*, buckets=*. */
 static const osb_server_spec s3_server = {
 	.default_port = 7480,
 	.default_admin_user = NULL,

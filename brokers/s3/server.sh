@@ -145,9 +145,10 @@ CONF
 	local pool
 	for pool in .rgw.root default.rgw.control default.rgw.meta default.rgw.log default.rgw.buckets.index \
 		default.rgw.buckets.non-ec default.rgw.buckets.data; do
-		ceph_cmd "$cdir" osd pool create "$pool" 1 1 >/dev/null &&
-			ceph_cmd "$cdir" osd pool application enable "$pool" rgw >/dev/null ||
+		if ! ceph_cmd "$cdir" osd pool create "$pool" 1 1 >/dev/null ||
+			! ceph_cmd "$cdir" osd pool application enable "$pool" rgw >/dev/null; then
 			cluster_fail "$cdir" "cannot create pool $pool"
+		fi
 	done
 	timeout 60 radosgw-admin -c "$cdir/ceph.conf" user list >/dev/null 2>>"$cdir/log/mkfs.log" ||
 		cluster_fail "$cdir" "radosgw-admin cannot use the cluster"
@@ -184,8 +185,8 @@ rgw_start() {
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 	if [ ! -f "$dir/cluster" ]; then
-		[ -n "${OSB_S3_CLUSTER:-}" ] && [ -f "$OSB_S3_CLUSTER/ceph.conf" ] ||
-			die "no Ceph cluster: OSB_S3_CLUSTER must name a directory made by \`server.sh cluster-start\` (ctest starts one: the s3 fixture)"
+		[ -f "${OSB_S3_CLUSTER:-}/ceph.conf" ] || die "no Ceph cluster: OSB_S3_CLUSTER must name a directory" \
+			"made by \`server.sh cluster-start\` (ctest starts one: the s3 fixture, brokers/s3/tests/fixture.sh)"
 		(cd "$OSB_S3_CLUSTER" && pwd) >"$dir/cluster"
 		conf=$(cat "$dir/cluster")/ceph.conf
 		timeout 10 ceph -c "$conf" --connect-timeout 5 health >/dev/null 2>&1 ||

@@ -4,8 +4,10 @@
 # shellcheck shell=bash disable=SC2034
 ADAPTER_PLAN=micro
 ADAPTER_TOOLS="s3cmd radosgw radosgw-admin"
-ADAPTER_CREDENTIAL_KEYS="host hostname port username password uri access_key_id secret_access_key bucket endpoint region"
-ADAPTER_NO_SESSION_END="S3 has no sessions: every request is signed and checked on its own, so a deleted key fails from its next request on"
+ADAPTER_CREDENTIAL_KEYS="host hostname port username password uri access_key_id secret_access_key bucket endpoint
+	region"
+ADAPTER_NO_SESSION_END="S3 has no sessions: every request is signed and checked on its own, so a deleted key fails \
+from its next request on"
 # The fixture's cluster (ctest sets OSB_FIXTURES); server.sh fails loudly without one.
 export OSB_S3_CLUSTER=${OSB_S3_CLUSTER:-${OSB_FIXTURES:+$OSB_FIXTURES/s3}}
 

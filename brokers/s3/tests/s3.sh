@@ -15,6 +15,7 @@ ROOT=${2:?repo root}
 . "$ROOT/brokers/s3/tests/adapter.sh"
 t_init s3
 use_catalog "$ROOT/catalog/s3.json"
+# shellcheck disable=SC2086
 need $ADAPTER_TOOLS rados
 MICRO=$(plan_id micro)
 STANDARD=$(plan_id standard)
@@ -36,12 +37,14 @@ expect_refused() {
 }
 
 step "1. bad input gets a clear JSON error and makes nothing on the gateway"
-osb PUT "/v2/service_instances/$(new_id)?accepts_incomplete=true" "$(provision_body "$MICRO" '{"max_size_mb": 1}')"
+osb PUT "/v2/service_instances/$(new_id)?accepts_incomplete=true" \
+	"$(provision_body "$MICRO" '{"max_size_mb": 1}')"
 expect_status 400 "provision with an unknown parameter"
-jq -e '.description | test("max_size_mb")' <<<"$body" >/dev/null || fail "provision: the error names no parameter: $body"
+jq -e '.description | test("max_size_mb")' <<<"$body" >/dev/null || fail "provision: no parameter named in: $body"
 osb PUT "/v2/service_instances/$(new_id)?accepts_incomplete=true" "$(provision_body "no-such-plan")"
 expect_status 400 "provision on an unknown plan"
-[ -z "$(adapter_tenants)" ] || fail "refused provisions left something on the gateway: $(adapter_tenants | tr '\n' ' ')"
+[ -z "$(adapter_tenants)" ] ||
+	fail "refused provisions left something on the gateway: $(adapter_tenants | tr '\n' ' ')"
 jq '.driver.region = "US East 1"' "$BROKER_CONFIG" >"$WORK/bad.json"
 out=$("$BROKER_BIN" --config "$WORK/bad.json" --check-config 2>&1) && fail "--check-config took a bad driver.region"
 grep -q 'driver.region' <<<"$out" || fail "--check-config: expected a message naming driver.region, got: $out"
@@ -118,7 +121,7 @@ s3_as "$ca2" ls "s3://$bucket" >/dev/null || fail "--reconcile=purge broke a liv
 
 step "9. deprovision deletes the bucket and every object in it, the user and its keys"
 marker=$(rgw_admin bucket stats --bucket="$bucket" | jq -r .marker)
-[ -n "$marker" ] && [ "$marker" != null ] || fail "no marker for bucket $bucket"
+case $marker in '' | null) fail "no marker for bucket $bucket" ;; esac
 rados -c "$OSB_S3_CLUSTER/ceph.conf" -p default.rgw.buckets.data ls | grep -q "^$marker" ||
 	fail "no object of bucket $bucket in the data pool before deprovision"
 deprovision "$ia" "$STANDARD"
