@@ -85,8 +85,8 @@ static void s3_error_code(char *out, size_t size, const char *body)
 
 /*
  * One signed call: METHOD <endpoint><path>?<query>, as the admin or as `key`/`secret`. 2xx gives
- * 0 (and the parsed body in *json when asked); 404 OSB_ENOTFOUND; 409 OSB_ECONFLICT; a refused
- * admin key, anything else or no answer OSB_EBACKEND; no answer in time OSB_ETIMEOUT. The error
+ * 0 (and the parsed body in *json when asked); 404 OSB_ENOTFOUND; a refused admin key, anything
+ * else or no answer OSB_EBACKEND; no answer in time OSB_ETIMEOUT. The error
  * text names the method, the path and RGW's error code: never the query (it may name a key).
  */
 static int s3_call(struct s3_ctx *c, const char *method, const char *path, const char *query, const char *body,
@@ -135,8 +135,7 @@ static int s3_call(struct s3_ctx *c, const char *method, const char *path, const
 					    "driver.admin_user and driver.admin_password, and that the user has the caps "
 					    "users=* and buckets=*", code);
 		else
-			rc = osb_errbuf_set(c->err, resp.status == 404 ? OSB_ENOTFOUND :
-					    resp.status == 409 ? OSB_ECONFLICT : OSB_EBACKEND,
+			rc = osb_errbuf_set(c->err, resp.status == 404 ? OSB_ENOTFOUND : OSB_EBACKEND,
 					    "the gateway answered %ld to %s %s: %s", resp.status, method, path, code);
 	}
 	osb_http_response_free(&resp);
@@ -209,8 +208,8 @@ static int s3_key_drop(struct s3_ctx *c, const char *uid, const char *key)
 	return rc;
 }
 
-/* The owner of `bucket`: 1 when it is `uid`, 0 when the bucket is missing, OSB_ECONFLICT when someone else's. */
-static int s3_bucket_owned(struct s3_ctx *c, const char *bucket, const char *uid)
+/* Who owns `bucket`: 1 `uid`, 0 nobody (no such bucket), 2 another user; or an error code. */
+static int s3_bucket_owner(struct s3_ctx *c, const char *bucket, const char *uid)
 {
 	cJSON *info;
 	const char *owner;
@@ -221,8 +220,7 @@ static int s3_bucket_owned(struct s3_ctx *c, const char *bucket, const char *uid
 	if (rc < 0)
 		return rc;
 	owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(info, "owner"));
-	rc = owner && strcmp(owner, uid) == 0 ? 1 :
-		osb_errbuf_set(c->err, OSB_ECONFLICT, "bucket %s exists and belongs to another user", bucket);
+	rc = owner && strcmp(owner, uid) == 0 ? 1 : 2;
 	cJSON_Delete(info);
 	return rc;
 }
@@ -237,11 +235,10 @@ static int s3_bucket_create(struct s3_ctx *c, const char *uid, const char *bucke
 	int rc = s3_key_create(c, uid, uid, secret, sizeof(secret)), drop;
 
 	snprintf(path, sizeof(path), "/%s", bucket);
-	if (rc == 0) {
-		rc = s3_call(c, "PUT", path, NULL, NULL, NULL, uid, secret);
-		if (rc == OSB_ECONFLICT)
-			rc = s3_bucket_owned(c, bucket, uid) == 1 ? 0 : OSB_ECONFLICT;
-	}
+	/* Refused: maybe a concurrent attempt made it first, which is fine when the bucket is ours. */
+	if (rc == 0 && (rc = s3_call(c, "PUT", path, NULL, NULL, NULL, uid, secret)) < 0 &&
+	    s3_bucket_owner(c, bucket, uid) == 1)
+		rc = 0;
 	explicit_bzero(secret, sizeof(secret));
 	drop = s3_key_drop(c, uid, uid);
 	return rc < 0 ? rc : drop;
@@ -270,10 +267,10 @@ static int s3_drop_instance(struct s3_ctx *c, const char *uid)
 	int rc;
 
 	s3_bucket_name(bucket, uid);
-	rc = s3_bucket_owned(c, bucket, uid);
+	rc = s3_bucket_owner(c, bucket, uid);
 	if (rc == 1)
 		rc = s3_admin(c, "DELETE", "/admin/bucket", NULL, NULL, "bucket=%s&purge-objects=true", bucket);
-	if (rc < 0 && rc != OSB_ENOTFOUND && rc != OSB_ECONFLICT)
+	if (rc < 0 && rc != OSB_ENOTFOUND)
 		return rc;
 	rc = s3_admin(c, "DELETE", "/admin/user", NULL, NULL, "uid=%s&purge-data=true", uid);
 	return rc == OSB_ENOTFOUND ? 0 : rc;
@@ -298,9 +295,11 @@ static int s3_provision(osb_request *req, void *state)
 			      uid, uid);
 	if (rc < 0 || (rc = s3_set_quota(&c, req, uid)) < 0)
 		return rc;
-	rc = s3_bucket_owned(&c, bucket, uid);
+	rc = s3_bucket_owner(&c, bucket, uid);
 	if (rc == 0)
 		rc = s3_bucket_create(&c, uid, bucket);
+	else if (rc == 2)
+		rc = osb_req_fail(req, OSB_EBACKEND, "bucket %s exists on the gateway and belongs to another user", bucket);
 	return rc < 0 ? rc : 0;
 }
 
