@@ -537,16 +537,7 @@ static const struct osb_driver s3_driver = {
 		OSB_CAP_BINDING_ROTATION,
 	.server = &s3_server,
 	.config_keys = s3_keys,
-	.init = s3_init,
-	.shutdown = s3_shutdown,
-	.provision = s3_provision,
-	.deprovision = s3_deprovision,
-	.update = s3_update,
-	.bind = s3_bind,
-	.unbind = s3_unbind,
-	.health = s3_health,
-	.list = s3_list,
-	.purge = s3_purge,
+	OSB_DRIVER_SLOTS(s3, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(s3, s3_driver);
