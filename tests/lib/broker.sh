@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Shared by the broker tests (tests/contract/contract.sh and brokers/<mw>/tests/*.sh): failures and
-# steps, clean-up, ids and server-side names, catalog lookups, request bodies, one broker started
-# from a generated config, OSB requests, asynchronous operations, and the checks every test ends with.
+# Shared by the broker tests (tests/contract/contract.sh and brokers/<mw>/tests/*.sh): failures,
+# steps, polling and refusals, clean-up, ids and server-side names, catalog lookups, request bodies,
+# one broker started from a generated config, OSB requests, asynchronous operations, live sessions
+# held through the broker's adapter, and the checks every test ends with.
 #
-# A script sets ROOT (the repository) and BROKER_BIN (the broker binary), sources this file, and
-# calls t_init NAME. Everything it starts is stopped by the EXIT trap, in reverse order.
+# A script sets ROOT (the repository) and BROKER_BIN (the broker binary), sources this file (and
+# brokers/<mw>/tests/adapter.sh for session_start and the adapter's server helpers), and calls
+# t_init NAME. Everything it starts is stopped by the EXIT trap, in reverse order.
 set -euo pipefail
 
 ROOT=$(cd "${ROOT:?ROOT must point at the repository}" && pwd)
@@ -39,6 +41,24 @@ need() {
 # t_on_exit COMMAND...: run at exit (last registered first), whatever happened.
 t_on_exit() {
 	_t_cleanups+=("$*")
+}
+# wait_for SECONDS WHAT CONDITION: evaluate the shell text CONDITION every 50 ms until it holds;
+# fails "expected WHAT within SECONDS s" when it never does.
+wait_for() {
+	local i
+	for ((i = 0; i < $1 * 20; i++)); do
+		eval "$3" && return 0
+		sleep 0.05
+	done
+	eval "$3" || fail "expected $2 within $1 s"
+}
+# expect_refused PATTERN WHAT COMMAND...: COMMAND must fail, saying something that matches PATTERN
+# (an extended regular expression, any case) on its standard output or error.
+expect_refused() {
+	local pattern=$1 what=$2 out
+	shift 2
+	out=$("$@" 2>&1) && fail "$what: expected a refusal, but it worked: $out"
+	grep -qiE -- "$pattern" <<<"$out" || fail "$what: expected a refusal saying '$pattern', got: $out"
 }
 
 # dedicated_pids: processes working in this test's directory: the dedicated servers the broker
@@ -138,6 +158,9 @@ provision_body() {
 bind_body() {
 	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" --arg app "${3:-app-1}" \
 		'{service_id: $s, plan_id: $p, bind_resource: {app_guid: $app}, parameters: $params}'
+}
+update_body() {
+	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" '{service_id: $s, plan_id: $p, parameters: $params}'
 }
 
 # ---- the broker -----------------------------------------------------------
@@ -269,21 +292,70 @@ deprovision() {
 	fi
 }
 
+# update ID PLAN_ID [PARAMS]: change an instance's plan or parameters and wait for it; fails unless it succeeds.
+update() {
+	local id=$1
+	osb PATCH "/v2/service_instances/$id?accepts_incomplete=true" "$(update_body "$2" "${3:-{\}}")"
+	if [ "$status" = 202 ]; then
+		[ "$(wait_operation "/v2/service_instances/$id" "update $id")" = succeeded ] ||
+			fail "update $id: the operation failed: $body"
+	else
+		expect_status 200 "update $id"
+	fi
+}
+
 # bind ID BINDING_ID PLAN_ID [PARAMS] [APP]: make a binding; prints its credentials (also kept in
 # $WORK/cred-BINDING_ID; the whole answer in $WORK/bind-BINDING_ID, since $body stays in the subshell).
 bind() {
-	local id=$1 bid=$2 plan=$3
-	osb PUT "/v2/service_instances/$id/service_bindings/$bid" "$(bind_body "$plan" "${4:-{\}}" "${5:-app-1}")"
-	expect_status 201 "bind $bid"
-	printf '%s' "$body" >"$WORK/bind-$bid"
-	jq -c .credentials <<<"$body" >"$WORK/cred-$bid"
-	cat "$WORK/cred-$bid"
+	local bid=$2
+	osb PUT "/v2/service_instances/$1/service_bindings/$bid" "$(bind_body "$3" "${4:-{\}}" "${5:-app-1}")"
+	_t_binding_made "$bid"
+}
+# rotate ID BINDING_ID PLAN_ID PREDECESSOR_ID: a binding that replaces PREDECESSOR_ID (credential
+# rotation: the predecessor keeps working until it is unbound); prints its credentials, as bind does.
+rotate() {
+	local bid=$2
+	osb PUT "/v2/service_instances/$1/service_bindings/$bid" \
+		"$(jq -cn --arg s "$SERVICE_ID" --arg p "$3" --arg pred "$4" '{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
+	_t_binding_made "$bid"
+}
+_t_binding_made() {
+	expect_status 201 "bind $1"
+	printf '%s' "$body" >"$WORK/bind-$1"
+	jq -c .credentials <<<"$body" >"$WORK/cred-$1"
+	cat "$WORK/cred-$1"
 }
 
 # unbind ID BINDING_ID PLAN_ID
 unbind() {
 	osb DELETE "/v2/service_instances/$1/service_bindings/$2?service_id=$SERVICE_ID&plan_id=$3"
 	expect_status 200 "unbind $2"
+}
+
+# ---- live sessions (through the adapter's adapter_session and adapter_sessions) ----
+
+# session_start CREDS [FILE]: a session of binding CREDS held open in the background (its output in
+# FILE); returns once the server counts it, with its process in $SESSION_PID.
+session_start() {
+	local out=${2:-$WORK/session.out} who n=0
+	who=$(jq -r .username <<<"$1")
+	adapter_session "$1" >"$out" 2>&1 &
+	SESSION_PID=$!
+	t_on_exit kill "$SESSION_PID"
+	for _ in $(seq 1 200); do
+		n=$(adapter_sessions "$1") || n=0
+		[ "$n" -ge 1 ] && return 0
+		kill -0 "$SESSION_PID" 2>/dev/null || fail "the session of $who ended before it showed: $(cat "$out")"
+		sleep 0.05
+	done
+	fail "the session of $who never showed on the server"
+}
+# session_ended WHAT: the session of session_start must end within 10 s (WHAT says who ends it); its
+# exit status in $SESSION_RC.
+session_ended() {
+	wait_for 10 "$1 to end the live session" '! kill -0 "$SESSION_PID" 2>/dev/null'
+	SESSION_RC=0
+	wait "$SESSION_PID" || SESSION_RC=$?
 }
 
 # no_secret_in FILE...: no password of a binding made by this test ($WORK/cred-*) nor SECRET_WORDS in them.

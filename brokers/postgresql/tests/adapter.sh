@@ -1,5 +1,5 @@
 # Contract-test adapter of the PostgreSQL broker (tests/contract/contract.sh): a PostgreSQL 15 server,
-# the credentials used with psql, tenants seen in pg_database and pg_roles.
+# the credentials used with psql, tenants seen in pg_database and pg_roles. integration.sh uses it too.
 # shellcheck shell=bash disable=SC2034
 ADAPTER_PLAN=small
 ADAPTER_TOOLS="psql"
@@ -13,8 +13,10 @@ adapter_driver_config() {
 	jq -cn --argjson port "$1" --arg pw "$2" '{port: $port, admin_user: "postgres", admin_password: $pw, sslmode: "disable"}'
 }
 
-# psql as the admin; SQL on stdin.
-_pg_admin() { PGPASSWORD=$SERVER_SECRET psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SERVER_PORT" -U postgres -d postgres; }
+# pg_admin [DATABASE]: psql as the admin (on database postgres by default); SQL on stdin.
+pg_admin() {
+	PGPASSWORD=$SERVER_SECRET psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SERVER_PORT" -U postgres -d "${1:-postgres}"
+}
 # The login of binding CREDS on the database of binding SPACE.
 _pg_uri() {
 	jq -rn --argjson c "$1" --argjson s "$2" \
@@ -34,11 +36,11 @@ adapter_access() {
 	fi
 }
 adapter_session() { psql -X -q -At -d "$(jq -r .uri <<<"$1")" -c 'SELECT pg_sleep(60)'; }
-adapter_sessions() { _pg_admin <<<"SELECT count(*) FROM pg_stat_activity WHERE usename = '$(jq -r .username <<<"$1")'"; }
+adapter_sessions() { pg_admin <<<"SELECT count(*) FROM pg_stat_activity WHERE usename = '$(jq -r .username <<<"$1")'"; }
 adapter_tenants() {
-	_pg_admin <<-'SQL'
+	pg_admin <<-'SQL'
 		SELECT datname FROM pg_database WHERE datname LIKE 'osb\_%'
 		UNION SELECT rolname FROM pg_roles WHERE rolname LIKE 'osb\_%' ORDER BY 1;
 	SQL
 }
-adapter_orphan() { printf 'CREATE ROLE %s NOLOGIN;\nCREATE DATABASE %s OWNER %s;\n' "$1" "$1" "$1" | _pg_admin >/dev/null; }
+adapter_orphan() { printf 'CREATE ROLE %s NOLOGIN;\nCREATE DATABASE %s OWNER %s;\n' "$1" "$1" "$1" | pg_admin >/dev/null; }
