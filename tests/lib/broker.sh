@@ -251,6 +251,17 @@ osb() {
 expect_status() {
 	[ "$status" = "$1" ] || fail "$2: expected HTTP $1, got $status: $body"
 }
+# expect_5xx WHAT [PATTERN]: the last answer is a 5xx whose description says PATTERN (an extended
+# regular expression, any case; anything by default) and holds no word of SECRET_WORDS.
+expect_5xx() {
+	local w
+	case $status in 5??) ;; *) fail "$1: expected a 5xx, got $status: $body" ;; esac
+	jq -e --arg p "${2:-.}" '.description | test($p; "i")' <<<"$body" >/dev/null 2>&1 ||
+		fail "$1: expected a description${2:+ saying '$2'}, got: $body"
+	for w in ${SECRET_WORDS:-}; do
+		! grep -qF -- "$w" <<<"$body" || fail "$1: the answer holds a secret of the test"
+	done
+}
 
 # wait_operation PATH WHAT: poll PATH/last_operation until the operation ends; prints its state.
 wait_operation() {
@@ -330,6 +341,27 @@ _t_binding_made() {
 unbind() {
 	osb DELETE "/v2/service_instances/$1/service_bindings/$2?service_id=$SERVICE_ID&plan_id=$3"
 	expect_status 200 "unbind $2"
+}
+
+# expect_db_credentials BINDING_ID INSTANCE_ID SCHEME PORT: the credentials of a binding to a database
+# on 127.0.0.1:PORT, as the core makes them with database_keys and jdbc (osb/credentials.h): hostname,
+# port, name and database, the binding's user with a password of 32 characters or more, uri, jdbcUrl,
+# and one tcp endpoint.
+expect_db_credentials() {
+	local c user pw got want
+	c=$(cat "$WORK/cred-$1")
+	user=$(jq -r .username <<<"$c")
+	pw=$(jq -r .password <<<"$c")
+	[ "$user" = "$(binding_name "$1")" ] && [ "${#pw}" -ge 32 ] ||
+		fail "bind $1: expected user $(binding_name "$1") with a password of 32 characters or more"
+	got=$(jq -c '[.hostname, .port, .name, .database, .uri, .jdbcUrl]' <<<"$c")
+	want=$(jq -cn --arg db "$(instance_name "$2")" --arg s "$3" --argjson port "$4" --arg u "$user" --arg p "$pw" \
+		'["127.0.0.1", $port, $db, $db, "\($s)://\($u):\($p)@127.0.0.1:\($port)/\($db)",
+		  "jdbc:\($s)://127.0.0.1:\($port)/\($db)?user=\($u)&password=\($p)"]')
+	[ "$got" = "$want" ] || fail "bind $1: expected credentials ${want//$pw/PW}, got ${got//$pw/PW}"
+	got=$(jq -c .endpoints "$WORK/bind-$1")
+	[ "$got" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$4\"],\"protocol\":\"tcp\"}]" ] ||
+		fail "bind $1: expected one tcp endpoint 127.0.0.1:$4, got $got"
 }
 
 # ---- live sessions (through the adapter's adapter_session and adapter_sessions) ----
