@@ -7,25 +7,16 @@
 # the logs, and a clean stop.
 # Usage: contract.sh BROKER_BINARY REPO_ROOT MW [PLAN]   (PLAN: a plan name, default the adapter's)
 set -euo pipefail
-BROKER_BIN=${1:?usage: contract.sh BROKER_BINARY REPO_ROOT MW [PLAN]}
-ROOT=${2:?repo root}
-MW=${3:?broker name}
+MW=${3:?usage: contract.sh BROKER_BINARY REPO_ROOT MW [PLAN]}
 # shellcheck source=../lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
-# shellcheck disable=SC1090
-. "$ROOT/brokers/$MW/tests/adapter.sh"
-
+. "${2:?usage: contract.sh BROKER_BINARY REPO_ROOT MW [PLAN]}/tests/lib/broker.sh"
 t_init "contract-$MW"
-use_catalog "${ADAPTER_CATALOG:-$ROOT/catalog/$MW.json}"
+use_adapter "$MW"
 PLAN_NAME=${4:-${ADAPTER_PLAN:?the adapter must set ADAPTER_PLAN}}
 PLAN=$(plan_id "$PLAN_NAME")
 [ -n "$PLAN" ] || fail "catalog: no plan named $PLAN_NAME"
-need ${ADAPTER_TOOLS:-}
 DEDICATED=$([ "$(plan_setting "$PLAN" dedicated)" = true ] && echo 1 || echo 0)
 SERVER_DIR=$WORK/server
-SERVER_PORT=$(free_port)
-SERVER_SECRET=$(secret)
-SECRET_WORDS="$SERVER_SECRET $BROKER_PW"
 echo "contract of the $MW broker on plan $PLAN_NAME ($([ "$DEDICATED" = 1 ] && echo dedicated || echo shared))"
 
 # The config: the adapter's driver object, a sync deadline short enough for the outage step, and a
@@ -49,8 +40,7 @@ expect_status 200 "catalog"
 
 step "2. the server starts; the broker becomes ready on its own"
 if [ "${ADAPTER_SHARED:-1}" = 1 ]; then
-	t_on_exit adapter_server_stop "$SERVER_DIR"
-	adapter_server_start "$SERVER_DIR" "$SERVER_PORT" "$SERVER_SECRET"
+	server_start "$SERVER_DIR"
 fi
 wait_ready 200 30
 
@@ -158,7 +148,7 @@ else
 		fail "/health/ready: expected checks.$MW.ok false with a message, got $(cat "$WORK/ready")"
 	t0=$(date +%s)
 	osb PUT "/v2/service_instances/$ia/service_bindings/$(new_id)" "$(bind_body "$PLAN")"
-	expect_5xx "bind with the server down"
+	expect_5xx "bind with the server down" "${ADAPTER_DOWN_REASON:-}"
 	[ $(($(date +%s) - t0)) -le 20 ] || fail "bind with the server down took more than sync_s + undo + margin (20 s)"
 	osb GET "/v2/service_instances/$ia"
 	expect_status 200 "GET instance with the server down"

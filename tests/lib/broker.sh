@@ -4,13 +4,14 @@
 # one broker started from a generated config, OSB requests, asynchronous operations, live sessions
 # held through the broker's adapter, and the checks every test ends with.
 #
-# A script sets ROOT (the repository) and BROKER_BIN (the broker binary), sources this file (and
-# brokers/<mw>/tests/adapter.sh for session_start and the adapter's server helpers), and calls
-# t_init NAME. Everything it starts is stopped by the EXIT trap, in reverse order.
+# A script run as `SCRIPT BROKER_BINARY REPO_ROOT` sources this file (which takes BROKER_BIN and ROOT
+# from those arguments unless they are set), calls t_init NAME, and use_adapter MW for the broker's
+# contract adapter (brokers/<mw>/tests/adapter.sh: its server, its clients, session_start).
+# Everything it starts is stopped by the EXIT trap, in reverse order.
 set -euo pipefail
 
-ROOT=$(cd "${ROOT:?ROOT must point at the repository}" && pwd)
-BROKER_BIN=${BROKER_BIN:?BROKER_BIN must point at the broker binary}
+ROOT=$(cd "${ROOT:-${2:?usage: $0 BROKER_BINARY REPO_ROOT}}" && pwd)
+BROKER_BIN=${BROKER_BIN:-${1:?usage: $0 BROKER_BINARY REPO_ROOT}}
 WORK=
 BROKER_PID=
 BROKER_PORT=
@@ -100,6 +101,25 @@ t_init() {
 	BROKER_PW=$(secret)
 	trap _t_exit EXIT
 	trap 'exit 130' INT TERM
+}
+
+# use_adapter MW: the contract adapter of broker MW (tests/contract/contract.sh, docs/writing-a-broker.md
+# section 9) and its tools; the catalog (ADAPTER_CATALOG or catalog/MW.json); SERVER_PORT and
+# SERVER_SECRET for the adapter's server; both secrets in SECRET_WORDS. After t_init.
+use_adapter() {
+	# shellcheck disable=SC1090
+	. "$ROOT/brokers/$1/tests/adapter.sh"
+	# shellcheck disable=SC2086
+	need ${ADAPTER_TOOLS:-}
+	use_catalog "${ADAPTER_CATALOG:-$ROOT/catalog/$1.json}"
+	SERVER_PORT=$(free_port)
+	SERVER_SECRET=$(secret)
+	SECRET_WORDS="$SERVER_SECRET $BROKER_PW"
+}
+# server_start DIR: the adapter's server on SERVER_PORT with SERVER_SECRET, data in DIR, stopped at exit.
+server_start() {
+	t_on_exit adapter_server_stop "$1"
+	adapter_server_start "$1" "$SERVER_PORT" "$SERVER_SECRET"
 }
 
 secret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
@@ -295,23 +315,23 @@ provision() {
 deprovision() {
 	local id=$1 plan=$2
 	osb DELETE "/v2/service_instances/$id?accepts_incomplete=true&service_id=$SERVICE_ID&plan_id=$plan"
-	if [ "$status" = 202 ]; then
-		[ "$(wait_operation "/v2/service_instances/$id" "deprovision $id")" = gone ] ||
-			fail "deprovision $id: the operation did not end with the instance gone: $body"
-	else
-		expect_status 200 "deprovision $id"
-	fi
+	_t_settle "deprovision" "$id" 200 gone
 }
 
 # update ID PLAN_ID [PARAMS]: change an instance's plan or parameters and wait for it; fails unless it succeeds.
 update() {
-	local id=$1
-	osb PATCH "/v2/service_instances/$id?accepts_incomplete=true" "$(update_body "$2" "${3:-{\}}")"
+	osb PATCH "/v2/service_instances/$1?accepts_incomplete=true" "$(update_body "$2" "${3:-{\}}")"
+	_t_settle "update" "$1" 200 succeeded
+}
+
+# _t_settle WHAT ID SYNC_STATUS END: the answer to WHAT on instance ID, which may run asynchronously:
+# 202 and an operation ending END (gone: the instance is), or SYNC_STATUS.
+_t_settle() {
 	if [ "$status" = 202 ]; then
-		[ "$(wait_operation "/v2/service_instances/$id" "update $id")" = succeeded ] ||
-			fail "update $id: the operation failed: $body"
+		[ "$(wait_operation "/v2/service_instances/$2" "$1 $2")" = "$4" ] ||
+			fail "$1 $2: expected the operation to end $4: $body"
 	else
-		expect_status 200 "update $id"
+		expect_status "$3" "$1 $2"
 	fi
 }
 

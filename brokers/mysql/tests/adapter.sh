@@ -6,6 +6,7 @@ ADAPTER_PLAN=small
 ADAPTER_MORE_PLANS=dedicated
 ADAPTER_TOOLS="mariadb mariadbd mariadb-install-db"
 ADAPTER_CREDENTIAL_KEYS="host hostname port name database username password uri jdbcUrl"
+ADAPTER_DOWN_REASON=connect
 
 adapter_server_start() { "$ROOT/scripts/mariadb-start.sh" "$1" "$2" "$3" >/dev/null; }
 adapter_server_stop() { "$ROOT/scripts/mariadb-stop.sh" "$1"; }

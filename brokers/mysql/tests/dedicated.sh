@@ -5,20 +5,13 @@
 # MAX_USER_CONNECTIONS there; no move between shared and dedicated plans; and a broker killed
 # during provisions or while it makes the template, finishing them after a restart with nothing left.
 # Usage: dedicated.sh BROKER_BINARY REPO_ROOT
-BROKER_BIN=${1:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}
-ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
-# shellcheck source=adapter.sh
-. "$ROOT/brokers/mysql/tests/adapter.sh"
+. "${2:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init mysql-ded
-need $ADAPTER_TOOLS pgrep
-use_catalog "$ROOT/catalog/mysql.json"
+use_adapter mysql
+need pgrep
 small=$(plan_id small)
 dedicated=$(plan_id dedicated)
-SERVER_PORT=$(free_port)
-SERVER_SECRET=$(secret)
-SECRET_WORDS="$SERVER_SECRET $BROKER_PW"
 first=$(free_range 10)
 last=$((first + 9))
 ROOT_ONLY="mariadb.sys@localhost root@127.0.0.1 root@localhost "
@@ -34,8 +27,7 @@ root_sql() { MY_PORT=$1 my_admin -r -e "$2"; }
 users_of() { root_sql "$1" "SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1" | tr '\n' ' '; }
 
 step "start the shared MariaDB and the broker (dedicated ports $first-$last)"
-t_on_exit adapter_server_stop "$WORK/db"
-adapter_server_start "$WORK/db" "$SERVER_PORT" "$SERVER_SECRET"
+server_start "$WORK/db"
 broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")" \
 	"$(jq -cn --argjson a "$first" --argjson b "$last" '{dedicated: {port_range: [$a, $b]}}')"
 broker_start

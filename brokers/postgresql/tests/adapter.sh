@@ -4,6 +4,7 @@
 ADAPTER_PLAN=small
 ADAPTER_TOOLS="psql"
 ADAPTER_CREDENTIAL_KEYS="host hostname port name database username password uri jdbcUrl"
+ADAPTER_DOWN_REASON=connect
 unset PGPASSWORD PGUSER PGHOST PGPORT PGDATABASE PGSERVICE || true
 export PGCONNECT_TIMEOUT=5
 

@@ -1,26 +1,17 @@
 #!/usr/bin/env bash
-# What only PostgreSQL has (the driver contract itself is tests/contract/contract.sh): the reason
-# given while the server is down, an instance's database owned by a NOLOGIN role that owns what every
-# binding creates, SET ROLE refused across instances, the credential shape, rotation, sessions ended
-# by pg_terminate_backend, the plan's connection limit and its update, extensions (untrusted ones
-# refused), binding roles left behind (a stray one at deprovision, orphans for the reconciler), and
-# no secret in the server's log.
+# What only PostgreSQL has (the driver contract itself is tests/contract/contract.sh): an instance's
+# database owned by a NOLOGIN role that owns what every binding creates, SET ROLE refused across
+# instances, the credential shape, rotation, sessions ended by pg_terminate_backend, the plan's
+# connection limit and its update, extensions (untrusted ones refused), binding roles left behind
+# (a stray one at deprovision, orphans for the reconciler), and no secret in the server's log.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT
-BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
-ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
-# shellcheck source=adapter.sh
-. "$ROOT/brokers/postgresql/tests/adapter.sh"
+. "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init pg-it
-need $ADAPTER_TOOLS
-use_catalog "$ROOT/catalog/postgresql.json"
+use_adapter postgresql
 small=$(plan_id small)
 medium=$(plan_id medium)
 large=$(plan_id large)
-SERVER_PORT=$(free_port)
-SERVER_SECRET=$(secret)
-SECRET_WORDS="$SERVER_SECRET $BROKER_PW"
 
 # admin_sql DATABASE SQL: one row per line, columns separated by |.
 admin_sql() { pg_admin "$1" <<<"$2"; }
@@ -28,15 +19,11 @@ connlimit() { admin_sql postgres "SELECT datconnlimit FROM pg_database WHERE dat
 # as_binding URI SQL: psql with a binding's uri; prints what psql says and keeps its status.
 as_binding() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
 
-step "the broker (admin password from the environment) gives the reason while PostgreSQL is down"
-export OSB_DRIVER_ADMIN_PASSWORD=$SERVER_SECRET
-broker_config "$(adapter_driver_config "$SERVER_PORT" "" | jq -c 'del(.admin_password)')"
+step "start PostgreSQL and the broker"
+server_start "$WORK/pg"
+broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")"
 broker_start
-osb PUT "/v2/service_instances/$(new_id)" "$(provision_body "$small")"
-expect_5xx "provision with PostgreSQL down" connect
-t_on_exit adapter_server_stop "$WORK/pg"
-adapter_server_start "$WORK/pg" "$SERVER_PORT" "$SERVER_SECRET"
-wait_ready 200 30
+wait_ready 200
 
 step "1. an instance is a database owned by a NOLOGIN role of its name, with the plan's connection limit"
 i1=$(new_id)
