@@ -53,13 +53,13 @@ wait_for() {
 	done
 	eval "$3" || fail "expected $2 within $1 s"
 }
-# expect_refused PATTERN WHAT COMMAND...: COMMAND must fail, saying something that matches PATTERN
-# (an extended regular expression, any case) on its standard output or error.
+# expect_refused WHAT PATTERN COMMAND...: COMMAND must fail, saying something that matches PATTERN
+# (an extended regular expression) on its standard output or error.
 expect_refused() {
-	local pattern=$1 what=$2 out
+	local what=$1 pattern=$2 out
 	shift 2
 	out=$("$@" 2>&1) && fail "$what: expected a refusal, but it worked: $out"
-	grep -qiE -- "$pattern" <<<"$out" || fail "$what: expected a refusal saying '$pattern', got: $out"
+	grep -qE -- "$pattern" <<<"$out" || fail "$what: expected a refusal saying '$pattern', got: $out"
 }
 
 # dedicated_pids: processes working in this test's directory: the dedicated servers the broker
@@ -121,6 +121,14 @@ server_start() {
 	t_on_exit adapter_server_stop "$1"
 	adapter_server_start "$1" "$SERVER_PORT" "$SERVER_SECRET"
 }
+# server_and_broker DIR [EXTRA_JSON]: server_start DIR, then a broker with the adapter's driver object
+# for it (and EXTRA_JSON's top-level members), ready.
+server_and_broker() {
+	server_start "$1"
+	broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")" "${2:-{\}}"
+	broker_start
+	wait_ready 200 30
+}
 
 secret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
 new_id() { cat /proc/sys/kernel/random/uuid; }
@@ -166,6 +174,16 @@ use_catalog() {
 	SERVICE_ID=$(jq -r '.services[0].id' "$CATALOG")
 }
 plan_id() { jq -r --arg n "$1" '.services[0].plans[] | select(.name == $n) | .id' "$CATALOG"; }
+# plan_vars NAME...: a variable per plan NAME (dashes become underscores) holding its id; fails on a
+# name the catalog does not have.
+plan_vars() {
+	local name id
+	for name in "$@"; do
+		id=$(plan_id "$name")
+		[ -n "$id" ] || fail "catalog $CATALOG: no plan named $name"
+		printf -v "${name//-/_}" '%s' "$id"
+	done
+}
 # plan_setting PLAN_ID KEY: a value of the plan's x-osb ("null" when absent).
 plan_setting() { jq -r --arg p "$1" --arg k "$2" '.services[].plans[] | select(.id == $p) | ."x-osb"[$k]' "$CATALOG"; }
 plan_async() { [ "$(plan_setting "$1" async)" = true ]; }
@@ -180,7 +198,8 @@ bind_body() {
 		'{service_id: $s, plan_id: $p, bind_resource: {app_guid: $app}, parameters: $params}'
 }
 update_body() {
-	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" '{service_id: $s, plan_id: $p, parameters: $params}'
+	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" \
+		'{service_id: $s, plan_id: $p, parameters: $params}'
 }
 
 # ---- the broker -----------------------------------------------------------
@@ -347,7 +366,8 @@ bind() {
 rotate() {
 	local bid=$2
 	osb PUT "/v2/service_instances/$1/service_bindings/$bid" \
-		"$(jq -cn --arg s "$SERVICE_ID" --arg p "$3" --arg pred "$4" '{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
+		"$(jq -cn --arg s "$SERVICE_ID" --arg p "$3" --arg pred "$4" \
+			'{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
 	_t_binding_made "$bid"
 }
 _t_binding_made() {

@@ -44,7 +44,8 @@ adapter_access() {
 }
 adapter_session() { my_as "$1" -D "$(jq -r .name <<<"$1")" -e "SELECT SLEEP(60)"; }
 adapter_sessions() {
-	MY_PORT=$(jq -r .port <<<"$1") my_admin -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$(jq -r .username <<<"$1")'"
+	MY_PORT=$(jq -r .port <<<"$1") my_admin \
+		-e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$(jq -r .username <<<"$1")'"
 }
 adapter_tenants() {
 	{

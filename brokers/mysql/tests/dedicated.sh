@@ -9,9 +9,8 @@
 . "${2:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init mysql-ded
 use_adapter mysql
+plan_vars small dedicated
 need pgrep
-small=$(plan_id small)
-dedicated=$(plan_id dedicated)
 first=$(free_range 10)
 last=$((first + 9))
 ROOT_ONLY="mariadb.sys@localhost root@127.0.0.1 root@localhost "
@@ -27,11 +26,7 @@ root_sql() { MY_PORT=$1 my_admin -r -e "$2"; }
 users_of() { root_sql "$1" "SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1" | tr '\n' ' '; }
 
 step "start the shared MariaDB and the broker (dedicated ports $first-$last)"
-server_start "$WORK/db"
-broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")" \
-	"$(jq -cn --argjson a "$first" --argjson b "$last" '{dedicated: {port_range: [$a, $b]}}')"
-broker_start
-wait_ready 200
+server_and_broker "$WORK/db" "$(jq -cn --argjson a "$first" --argjson b "$last" '{dedicated: {port_range: [$a, $b]}}')"
 
 step "1. a dedicated provision is asynchronous only; its server comes from the template, root its only user"
 i1=$(new_id)
@@ -51,24 +46,30 @@ SECRET_WORDS+=" $(cat "$dir1/admin.pw")"
 [ -d "$dir1/data/mysql" ] || fail "provision: expected a data directory in $dir1"
 [ -f "$WORK/data/dedicated/.templates/mariadb/.osb-template-complete" ] || fail "provision: expected a complete template"
 # The init file that gives root its password at every start: private, and with the password's hash only.
-[ "$(stat -c %a "$dir1/admin.pw" "$dir1/init.sql" | tr '\n' ' ')" = "600 600 " ] || fail "expected admin.pw and init.sql of mode 600"
+[ "$(stat -c %a "$dir1/admin.pw" "$dir1/init.sql" | tr '\n' ' ')" = "600 600 " ] ||
+	fail "expected admin.pw and init.sql of mode 600"
 ! grep -qF "$(cat "$dir1/admin.pw")" "$dir1/init.sql" || fail "provision: the password is in the clear in $dir1/init.sql"
-[ "$(servers_of "$i1" | wc -l)" = 1 ] || fail "provision: expected one mariadbd for $db1, found: $(servers_of "$i1" | tr '\n' ' ')"
+[ "$(servers_of "$i1" | wc -l)" = 1 ] ||
+	fail "provision: expected one mariadbd for $db1, found: $(servers_of "$i1" | tr '\n' ' ')"
 [ "$port1" -ge "$first" ] && [ "$port1" -le "$last" ] || fail "provision: port $port1 is outside $first-$last"
 got=$(root_sql "$port1" "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA
 	WHERE SCHEMA_NAME = '$db1'")
-[ "$got" = "latin1 latin1_general_ci" ] || fail "provision: expected $db1 in latin1 latin1_general_ci on its own server, got '$got'"
-[ "$(users_of "$port1")" = "$ROOT_ONLY" ] || fail "provision: expected only root (and mariadb.sys), got: $(users_of "$port1")"
-expect_refused 'access denied' "root without a password" my_client root "" 127.0.0.1 "$port1" -e 'SELECT 1'
-[ -z "$(my_admin -e "SHOW DATABASES LIKE '$db1'")" ] || fail "provision: a dedicated instance made a database on the shared server"
+[ "$got" = "latin1 latin1_general_ci" ] ||
+	fail "provision: expected $db1 in latin1 latin1_general_ci on its own server, got '$got'"
+[ "$(users_of "$port1")" = "$ROOT_ONLY" ] ||
+	fail "provision: expected only root (and mariadb.sys), got: $(users_of "$port1")"
+expect_refused "root without a password" 'Access denied' my_client root "" 127.0.0.1 "$port1" -e 'SELECT 1'
+[ -z "$(my_admin -e "SHOW DATABASES LIKE '$db1'")" ] ||
+	fail "provision: a dedicated instance made a database on the shared server"
 
 step "2. a binding gets the plan's MAX_USER_CONNECTIONS on its own server, and no login on the shared one"
 b1=$(new_id)
 c1=$(bind "$i1" "$b1" "$dedicated")
 expect_db_credentials "$b1" "$i1" mysql "$port1"
 got=$(root_sql "$port1" "SELECT max_user_connections FROM mysql.user WHERE User = '$(jq -r .username <<<"$c1")'")
-[ "$got" = "$(plan_setting "$dedicated" max_user_connections)" ] || fail "bind: expected max_user_connections 100, got '$got'"
-expect_refused 'access denied' "the dedicated binding on the shared server" \
+[ "$got" = "$(plan_setting "$dedicated" max_user_connections)" ] ||
+	fail "bind: expected max_user_connections 100, got '$got'"
+expect_refused "the dedicated binding on the shared server" 'Access denied' \
 	my_client "$(jq -r .username <<<"$c1")" "$(jq -r .password <<<"$c1")" 127.0.0.1 "$SERVER_PORT" -e 'SELECT 1'
 
 step "3. no move between the shared and the dedicated plans (the dedicated plan is not updateable: 422), nothing changes"
@@ -129,7 +130,8 @@ kill_during_provisions() {
 			[ -z "$(servers_of "$id")" ] || fail "restart: the provision failed but a mariadbd runs for $id"
 			osb DELETE "/v2/service_instances/$id?service_id=$SERVICE_ID&plan_id=$dedicated&accepts_incomplete=true"
 			case $status in
-			202) [ "$(wait_operation "/v2/service_instances/$id" "deprovision $id")" = gone ] || fail "deprovision $id: $body" ;;
+			202) [ "$(wait_operation "/v2/service_instances/$id" "deprovision $id")" = gone ] ||
+				fail "deprovision $id: $body" ;;
 			200 | 410) ;;
 			*) fail "deprovision $id: expected 202, 200 or 410, got $status: $body" ;;
 			esac
@@ -166,12 +168,14 @@ rm -rf "$WORK/data/dedicated/.templates"
 broker_start
 # Two fifths into mariadb-install-db: its bootstrap server outlives the broker for a moment.
 kill_during_provisions $((template_ms * 40 / 100))
-[ -f "$WORK/data/dedicated/.templates/mariadb/.osb-template-complete" ] || fail "template: expected it complete after the restart"
+[ -f "$WORK/data/dedicated/.templates/mariadb/.osb-template-complete" ] ||
+	fail "template: expected it complete after the restart"
 
 step "7. nothing left behind, no secret in the logs; the broker stops cleanly"
 wait_for 10 "no run of mariadb-install-db left" '[ -z "$(template_runs)" ]'
 [ -z "$(dedicated_pids)" ] || fail "processes of dedicated instances are left: $(dedicated_pids | tr '\n' ' ')"
-[ "$(ls -A "$WORK/data/dedicated")" = .templates ] || fail "left in the dedicated directory: $(ls -A "$WORK/data/dedicated")"
+[ "$(ls -A "$WORK/data/dedicated")" = .templates ] ||
+	fail "left in the dedicated directory: $(ls -A "$WORK/data/dedicated")"
 no_secret_in "$BROKER_LOG" "$WORK/db/error.log"
 broker_stop
 echo "PASS: mysql broker integration test (dedicated plan)"

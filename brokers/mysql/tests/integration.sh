@@ -10,9 +10,7 @@
 . "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init mysql-it
 use_adapter mysql
-small=$(plan_id small)
-medium=$(plan_id medium)
-large=$(plan_id large)
+plan_vars small medium large
 
 admin_sql() { my_admin -r -e "$1"; }
 schema_of() {
@@ -25,16 +23,14 @@ user_exists() { [ -n "$(admin_sql "SELECT User FROM mysql.user WHERE User = '$1'
 as_binding() { my_as "$1" -D "${3:-$(jq -r .name <<<"$1")}" -e "$2"; }
 
 step "start MariaDB (sync deadline 5 s) and the broker"
-server_start "$WORK/db"
-broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")" '{"timeouts": {"sync_s": 5}}'
-broker_start
-wait_ready 200
+server_and_broker "$WORK/db" '{"timeouts": {"sync_s": 5}}'
 
 step "1. a database in utf8mb4 by default; the credentials' shape; the plan's MAX_USER_CONNECTIONS"
 i1=$(new_id)
 db1=$(instance_name "$i1")
 provision "$i1" "$small"
-[ "$(schema_of "$db1")" = "utf8mb4 utf8mb4_unicode_ci" ] || fail "provision: expected utf8mb4 utf8mb4_unicode_ci, got '$(schema_of "$db1")'"
+[ "$(schema_of "$db1")" = "utf8mb4 utf8mb4_unicode_ci" ] ||
+	fail "provision: expected utf8mb4 utf8mb4_unicode_ci, got '$(schema_of "$db1")'"
 b1=$(new_id)
 c1=$(bind "$i1" "$b1" "$small")
 expect_db_credentials "$b1" "$i1" mysql "$SERVER_PORT"
@@ -55,7 +51,7 @@ i2=$(new_id)
 provision "$i2" "$small"
 b3=$(new_id)
 c3=$(bind "$i2" "$b3" "$small")
-expect_refused denied "binding 3: SELECT from $db1.notes" as_binding "$c3" "SELECT body FROM $db1.notes"
+expect_refused "binding 3: SELECT from $db1.notes" denied as_binding "$c3" "SELECT body FROM $db1.notes"
 
 step "3. an update sets MAX_USER_CONNECTIONS of every binding of the instance, and the character set"
 b2=$(new_id)
@@ -63,14 +59,17 @@ c2=$(bind "$i1" "$b2" "$small")
 user2=$(jq -r .username <<<"$c2")
 update "$i1" "$medium"
 for u in "$user1" "$user2"; do
-	[ "$(max_conns_of "$u")" = 50 ] || fail "update: expected max_user_connections 50 (plan medium) for $u, got $(max_conns_of "$u")"
+	[ "$(max_conns_of "$u")" = 50 ] ||
+		fail "update: expected max_user_connections 50 (plan medium) for $u, got $(max_conns_of "$u")"
 done
 [ "$(max_conns_of "$(jq -r .username <<<"$c3")")" = 10 ] || fail "update: the other instance's binding must keep 10"
 grep -q 'WITH MAX_USER_CONNECTIONS 50' <<<"$(admin_sql "SHOW GRANTS FOR '$user2'@'%'")" ||
 	fail "update: expected SHOW GRANTS to say MAX_USER_CONNECTIONS 50"
 update "$i1" "$large" '{"character_set": "latin1"}'
-[ "$(max_conns_of "$user2")" = 200 ] || fail "update: expected max_user_connections 200 (plan large), got $(max_conns_of "$user2")"
-[ "$(schema_of "$db1")" = "latin1 latin1_swedish_ci" ] || fail "update: expected latin1 latin1_swedish_ci, got '$(schema_of "$db1")'"
+[ "$(max_conns_of "$user2")" = 200 ] ||
+	fail "update: expected max_user_connections 200 (plan large), got $(max_conns_of "$user2")"
+[ "$(schema_of "$db1")" = "latin1 latin1_swedish_ci" ] ||
+	fail "update: expected latin1 latin1_swedish_ci, got '$(schema_of "$db1")'"
 b5=$(new_id)
 c5=$(bind "$i1" "$b5" "$large")
 [ "$(max_conns_of "$(jq -r .username <<<"$c5")")" = 200 ] || fail "bind after the update: expected max_user_connections 200"
@@ -87,7 +86,7 @@ for _ in $(seq 1 10); do
 done
 wait_for 10 "10 sessions of $user2" '[ "$(adapter_sessions "$c2")" -ge 10 ]'
 [ "$(adapter_sessions "$c2")" = 10 ] || fail "limit: expected 10 sessions of $user2, got $(adapter_sessions "$c2")"
-expect_refused max_user_connections "an 11th session of $user2" as_binding "$c2" "SELECT 1"
+expect_refused "an 11th session of $user2" max_user_connections as_binding "$c2" "SELECT 1"
 
 step "5. provision parameters: character set and collation applied, bad values refused and nothing made"
 i3=$(new_id)
@@ -95,7 +94,8 @@ provision "$i3" "$small" '{"character_set": "latin1", "collation": "latin1_bin"}
 [ "$(schema_of "$(instance_name "$i3")")" = "latin1 latin1_bin" ] || fail "provision: expected latin1 latin1_bin"
 i5=$(new_id)
 provision "$i5" "$small" '{"collation": "utf8mb3_general_ci"}'
-[ "$(schema_of "$(instance_name "$i5")")" = "utf8mb3 utf8mb3_general_ci" ] || fail "provision: expected utf8mb3 utf8mb3_general_ci"
+[ "$(schema_of "$(instance_name "$i5")")" = "utf8mb3 utf8mb3_general_ci" ] ||
+	fail "provision: expected utf8mb3 utf8mb3_general_ci"
 for params in '{"character_set":"ebcdic"}' '{"character_set":"latin1","collation":"utf8mb4_bin"}' \
 	'{"collation":"utf8mb4_bin; DROP DATABASE mysql"}' '{"character_set":5}' '{"owner":"root"}' \
 	'{"character_set":"utf8mb4`"}'; do
@@ -113,7 +113,8 @@ expect_status 202 "dedicated provision without a dedicated section"
 [ "$(wait_operation "/v2/service_instances/$i8" "provision $i8")" = failed ] || fail "dedicated provision: expected failed"
 [ $(($(date +%s) - t0)) -le 10 ] || fail "dedicated provision without a dedicated section: expected it failed within 10 s"
 osb GET "/v2/service_instances/$i8/last_operation"
-jq -e '.description | test("dedicated")' <<<"$body" >/dev/null || fail "expected a description naming the dedicated section: $body"
+jq -e '.description | test("dedicated")' <<<"$body" >/dev/null ||
+	fail "expected a description naming the dedicated section: $body"
 
 step "7. deprovision drops the database and every user of it, ending their sessions"
 session_start "$c1" "$WORK/session.out"
@@ -138,10 +139,12 @@ t0=$(date +%s%N)
 osb PUT "/v2/service_instances/$i7" "$(provision_body "$small")"
 took=$((($(date +%s%N) - t0) / 1000000))
 [ "$status" = 504 ] || fail "provision behind a global read lock: expected 504, got $status after $took ms: $body"
-[ "$took" -lt 7000 ] || fail "provision behind a global read lock: expected an answer within the 5 s deadline, took $took ms"
+[ "$took" -lt 7000 ] ||
+	fail "provision behind a global read lock: expected an answer within the 5 s deadline, took $took ms"
 admin_sql "KILL CONNECTION $(locker_id)" || fail "cannot end the session that holds the lock"
 osb DELETE "/v2/service_instances/$i7?service_id=$SERVICE_ID&plan_id=$small"
-[ "$status" = 200 ] || [ "$status" = 410 ] || fail "deprovision of the timed-out instance: expected 200 or 410, got $status: $body"
+[ "$status" = 200 ] || [ "$status" = 410 ] ||
+	fail "deprovision of the timed-out instance: expected 200 or 410, got $status: $body"
 [ -z "$(schema_of "$(instance_name "$i7")")" ] || fail "timeout: a database is left for $i7"
 
 step "9. the reconciler finds an orphan database and an orphan user, and leaves names that are not the broker's"
@@ -154,7 +157,8 @@ for n in "$orphan" "$orphan_user"; do
 	grep -q "\"orphan\":\"$n\"" <<<"$out" || fail "--reconcile: expected orphan $n reported, got: $out"
 done
 broker_run --reconcile=purge || fail "--reconcile=purge: exit status not 0: $out"
-[ "$(adapter_tenants)" = osb_keep_me ] || fail "--reconcile=purge: expected only osb_keep_me left, found $(adapter_tenants | tr '\n' ' ')"
+[ "$(adapter_tenants)" = osb_keep_me ] ||
+	fail "--reconcile=purge: expected only osb_keep_me left, found $(adapter_tenants | tr '\n' ' ')"
 
 step "10. no secret in the logs, the server's too; the broker stops cleanly"
 no_secret_in "$BROKER_LOG" "$WORK/broker-runs.log" "$WORK/db/error.log"

@@ -9,9 +9,7 @@
 . "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init pg-it
 use_adapter postgresql
-small=$(plan_id small)
-medium=$(plan_id medium)
-large=$(plan_id large)
+plan_vars small medium large
 
 # admin_sql DATABASE SQL: one row per line, columns separated by |.
 admin_sql() { pg_admin "$1" <<<"$2"; }
@@ -20,10 +18,7 @@ connlimit() { admin_sql postgres "SELECT datconnlimit FROM pg_database WHERE dat
 as_binding() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
 
 step "start PostgreSQL and the broker"
-server_start "$WORK/pg"
-broker_config "$(adapter_driver_config "$SERVER_PORT" "$SERVER_SECRET")"
-broker_start
-wait_ready 200
+server_and_broker "$WORK/pg"
 
 step "1. an instance is a database owned by a NOLOGIN role of its name, with the plan's connection limit"
 i1=$(new_id)
@@ -46,7 +41,8 @@ out=$(as_binding "$uri1" "CREATE TABLE notes (id int PRIMARY KEY, body text); IN
 	fail "binding 1's table notes does not belong to the owner role $db1"
 b2=$(new_id)
 uri2=$(jq -r .uri <<<"$(bind "$i1" "$b2" "$small")")
-out=$(as_binding "$uri2" "INSERT INTO notes VALUES (2, 'two'); ALTER TABLE notes ADD COLUMN tag text; SELECT count(*) FROM notes") || true
+out=$(as_binding "$uri2" "INSERT INTO notes VALUES (2, 'two'); ALTER TABLE notes ADD COLUMN tag text;
+	SELECT count(*) FROM notes") || true
 [ "$out" = 2 ] || fail "binding 2: expected to write into and alter binding 1's table, got: $out"
 
 step "3. a binding of another instance cannot take the first instance's owner role"
@@ -55,7 +51,7 @@ db2=$(instance_name "$i2")
 provision "$i2" "$small"
 b3=$(new_id)
 uri3=$(jq -r .uri <<<"$(bind "$i2" "$b3" "$small")")
-expect_refused 'permission denied' "binding 3: SET ROLE $db1" as_binding "$uri3" "SET ROLE $db1"
+expect_refused "binding 3: SET ROLE $db1" 'permission denied' as_binding "$uri3" "SET ROLE $db1"
 
 step "4. rotation: the successor gets a role of its own, the predecessor works until unbound"
 b2r=$(new_id)
@@ -76,9 +72,11 @@ session_ended "unbind"
 
 step "6. an update sets the plan's connection limit and creates the extensions asked; untrusted ones are refused"
 update "$i1" "$medium"
-[ "$(connlimit "$db1")" = "$(plan_setting "$medium" connection_limit)" ] || fail "update: expected limit 50, got $(connlimit "$db1")"
+[ "$(connlimit "$db1")" = "$(plan_setting "$medium" connection_limit)" ] ||
+	fail "update: expected limit 50, got $(connlimit "$db1")"
 update "$i1" "$large" '{"extensions": ["hstore", "uuid-ossp"]}'
-[ "$(connlimit "$db1")" = "$(plan_setting "$large" connection_limit)" ] || fail "update: expected limit 200, got $(connlimit "$db1")"
+[ "$(connlimit "$db1")" = "$(plan_setting "$large" connection_limit)" ] ||
+	fail "update: expected limit 200, got $(connlimit "$db1")"
 got=$(admin_sql "$db1" "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")
 [ "$got" = "hstore,uuid-ossp" ] || fail "update: expected extensions hstore,uuid-ossp, got '$got'"
 out=$(as_binding "$uri2" "SELECT length(uuid_generate_v4()::text)") || true
@@ -97,7 +95,8 @@ for params in '{"extensions":["plpython3u"]}' '{"extensions":"pgcrypto"}' '{"ext
 	i4=$(new_id)
 	osb PUT "/v2/service_instances/$i4" "$(provision_body "$small" "$params")"
 	expect_status 400 "provision with parameters $params"
-	! adapter_tenants | grep -qx "$(instance_name "$i4")" || fail "provision with $params: $(instance_name "$i4") was made"
+	! adapter_tenants | grep -qx "$(instance_name "$i4")" ||
+		fail "provision with $params: $(instance_name "$i4") was made"
 done
 
 step "8. deprovision drops every role of the instance, one made behind the broker's back too"
@@ -122,7 +121,8 @@ for n in $live; do
 	! grep -q "$n" <<<"$out" || fail "--reconcile: the live tenant $n reported as an orphan: $out"
 done
 broker_run --reconcile=purge || fail "--reconcile=purge: exit status not 0: $out"
-[ "$(adapter_tenants | sort)" = "$live" ] || fail "--reconcile=purge: expected only $live left, found $(adapter_tenants | tr '\n' ' ')"
+[ "$(adapter_tenants | sort)" = "$live" ] ||
+	fail "--reconcile=purge: expected only $live left, found $(adapter_tenants | tr '\n' ' ')"
 out=$(as_binding "$uri3" "SELECT 1") || fail "--reconcile=purge broke binding 3: $out"
 
 step "10. nothing left; no secret in the logs, the server's too; the broker stops cleanly"

@@ -5,15 +5,12 @@
 # reasons when it is unreachable or refuses the admin, an api_url ending in /api with public
 # addresses, the AMQP close code at unbind, and a stray user leaving with its vhost.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT   (OSB_HELPER_AMQP_CLIENT: the AMQP test client)
-BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
-ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
+. "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init rabbitmq-it
 amqp=${OSB_HELPER_AMQP_CLIENT:?OSB_HELPER_AMQP_CLIENT must name the AMQP test client}
 use_catalog "$ROOT/catalog/rabbitmq.json"
-standard=$(plan_id standard)
-large=$(plan_id large)
+plan_vars standard large
 limit() { plan_setting "$1" "$2"; }
 admin_pw=$(secret)
 SECRET_WORDS=$admin_pw
@@ -81,12 +78,9 @@ out=$("$amqp" login "$(uri_with_vhost "$c1" "%2F")") && fail "binding 1 logged i
 
 step "4. rotation makes a user of its own; the predecessor works until unbound"
 b2=$(new_id)
-osb PUT "/v2/service_instances/$i1/service_bindings/$b2" \
-	"$(jq -cn --arg s "$SERVICE_ID" --arg p "$standard" --arg pred "$b1" '{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
-expect_status 201 "rotate $b1"
-jq -c .credentials <<<"$body" >"$WORK/cred-$b2"
-[ "$(jq -r .credentials.username <<<"$body")" = "$(binding_name "$b2")" ] || fail "rotation: expected a new user"
-out=$("$amqp" roundtrip "$(jq -r .credentials.uri <<<"$body")" orders "rotated") || fail "rotation: the successor failed: $out"
+c2=$(rotate "$i1" "$b2" "$standard" "$b1")
+[ "$(jq -r .username <<<"$c2")" = "$(binding_name "$b2")" ] || fail "rotation: expected a new user"
+out=$("$amqp" roundtrip "$(jq -r .uri <<<"$c2")" orders "rotated") || fail "rotation: the successor failed: $out"
 out=$("$amqp" login "$uri1") || fail "rotation: the predecessor must work until unbound: $out"
 
 step "5. unbind closes an open connection with CONNECTION_FORCED and refuses the login after"
@@ -112,12 +106,12 @@ grep -q "^opened $conns\$" <<<"$out" || fail "expected exactly $conns connection
 grep -q 'refused: 530 NOT_ALLOWED.*connection limit' <<<"$out" || fail "expected 530 'connection limit', got: $out"
 out=$("$amqp" queues "$uri3" $((queues + 5)) small) || fail "queues run failed: $out"
 grep -q 'queue limit' <<<"$out" || fail "expected a 'queue limit' refusal, got: $out"
-osb PATCH "/v2/service_instances/$i1" "$(jq -cn --arg s "$SERVICE_ID" --arg p "$large" '{service_id: $s, plan_id: $p}')"
+osb PATCH "/v2/service_instances/$i1" "$(update_body "$large")"
 expect_status 200 "update $i1 to large"
 [ "$(vhost_limits "$v1")" = "$(limit "$large" max_connections) $(limit "$large" max_queues)" ] || fail "update: limits not large's"
 out=$("$amqp" connections "$uri3" $((conns + 5))) || fail "update: connections run failed: $out"
 grep -q "^opened $((conns + 5))\$" <<<"$out" || fail "update: expected $((conns + 5)) connections under plan large, got: $out"
-osb PATCH "/v2/service_instances/$i1" "$(jq -cn --arg s "$SERVICE_ID" --arg p "$standard" '{service_id: $s, plan_id: $p}')"
+osb PATCH "/v2/service_instances/$i1" "$(update_body "$standard")"
 expect_status 200 "update $i1 back to standard"
 [ "$(vhost_limits "$v1")" = "$conns $queues" ] || fail "update: the standard limits are not back"
 

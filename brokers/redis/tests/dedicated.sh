@@ -4,19 +4,13 @@
 # live and in redis.conf, the refused move to a shared plan, data kept across a crash of the server,
 # and a broker killed during a dedicated provision.
 # Usage: dedicated.sh BROKER_BINARY REPO_ROOT
-BROKER_BIN=${1:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}
-ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
+. "${2:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init redis-ded
-need redis-server redis-cli
-unset REDISCLI_AUTH || true
-use_catalog "$ROOT/catalog/redis.json"
+use_adapter redis
 small=$(plan_id dedicated-small)
 large=$(plan_id dedicated-large)
 shared=$(plan_id shared)
-admin_pw=$(secret)
-redis_port=$(free_port)
 first=$(free_range 10)
 last=$((first + 9))
 instance_dir() { printf '%s/data/dedicated/%s' "$WORK" "$(instance_name "$1")"; }
@@ -34,12 +28,7 @@ as_uri() {
 }
 
 step "start the shared Redis and the broker (dedicated ports $first-$last)"
-t_on_exit "$ROOT/scripts/redis-stop.sh" "$WORK/redis"
-"$ROOT/scripts/redis-start.sh" "$WORK/redis" "$redis_port" "$admin_pw" >/dev/null
-broker_config "$(jq -cn --argjson port "$redis_port" --arg pw "$admin_pw" '{port: $port, admin_user: "admin", admin_password: $pw}')" \
-	"$(jq -cn --argjson a "$first" --argjson b "$last" '{dedicated: {port_range: [$a, $b]}}')"
-broker_start
-wait_ready 200
+server_and_broker "$WORK/redis" "$(jq -cn --argjson a "$first" --argjson b "$last" '{dedicated: {port_range: [$a, $b]}}')"
 
 step "1. provision is asynchronous; the server gets the plan's memory and the asked policy"
 d1=$(new_id)
@@ -77,14 +66,13 @@ done
 
 step "3. a plan change is applied live and in redis.conf; a move to the shared plan is refused at once"
 osb PATCH "/v2/service_instances/$d1?accepts_incomplete=true" \
-	"$(jq -cn --arg s "$SERVICE_ID" --arg p "$large" '{service_id: $s, plan_id: $p, parameters: {maxmemory_policy: "volatile-lru"}}')"
+	"$(update_body "$large" '{"maxmemory_policy": "volatile-lru"}')"
 expect_status 202 "update $d1 to dedicated-large"
 [ "$(wait_operation "/v2/service_instances/$d1" "update $d1")" = succeeded ] || fail "update: expected succeeded: $body"
 [ "$(ded_config "$d1" "$port1" maxmemory)" = 268435456 ] || fail "update: expected maxmemory 256mb live"
 [ "$(ded_config "$d1" "$port1" maxmemory-policy)" = volatile-lru ] || fail "update: expected volatile-lru live"
 grep -q '^maxmemory 256mb' "$dir1/redis.conf" || fail "update: expected maxmemory 256mb in redis.conf (CONFIG REWRITE)"
-osb PATCH "/v2/service_instances/$d1?accepts_incomplete=true" \
-	"$(jq -cn --arg s "$SERVICE_ID" --arg p "$shared" '{service_id: $s, plan_id: $p}')"
+osb PATCH "/v2/service_instances/$d1?accepts_incomplete=true" "$(update_body "$shared")"
 expect_status 400 "update to the shared plan"
 jq -e '.description | test("cannot move from the dedicated plan")' <<<"$body" >/dev/null || fail "no reason given: $body"
 [ "$(as_uri "$u1" GET anykey)" = value ] || fail "the refused update changed the instance"
@@ -132,6 +120,6 @@ deprovision "$d2" "$small"
 [ -z "$(ls -A "$WORK/data/dedicated" | grep -v '^\.' || true)" ] || fail "instance directories left: $(ls "$WORK/data/dedicated")"
 
 step "no secret in the logs; the broker stops cleanly"
-SECRET_WORDS=$admin_pw no_secret_in "$BROKER_LOG"
+no_secret_in "$BROKER_LOG"
 broker_stop
 echo "PASS: redis broker integration test (dedicated plans)"

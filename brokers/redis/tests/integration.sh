@@ -4,20 +4,13 @@
 # rotated bindings, users kept across a Redis restart, a deprovision of thousands of binary keys,
 # a server without an ACL file, and a server that stops answering.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT
-BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
-ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
-. "$ROOT/tests/lib/broker.sh"
+. "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init redis-it
-need redis-server redis-cli
-unset REDISCLI_AUTH || true
-use_catalog "$ROOT/catalog/redis.json"
-shared=$(plan_id shared)
-admin_pw=$(secret)
-SECRET_WORDS=$admin_pw
-redis_port=$(free_port)
+use_adapter redis
+plan_vars shared
 
-admin() { REDISCLI_AUTH=$admin_pw redis-cli --no-auth-warning -h 127.0.0.1 -p "$redis_port" --user admin "$@"; }
+admin() { REDISCLI_AUTH=$SERVER_SECRET redis-cli --no-auth-warning -h 127.0.0.1 -p "$SERVER_PORT" --user admin "$@"; }
 # redis-cli through a binding's uri; prints replies and errors (redis-cli exits 0 on error replies).
 as_uri() {
 	local uri=$1
@@ -32,14 +25,13 @@ expect_noperm() {
 }
 
 step "the admin password is required, and read from the environment"
-broker_config "$(jq -cn --argjson port "$redis_port" '{host: "127.0.0.1", port: $port, admin_user: "admin"}')"
+broker_config "$(jq -cn --argjson port "$SERVER_PORT" '{host: "127.0.0.1", port: $port, admin_user: "admin"}')"
 broker_run --check-config && fail "--check-config without an admin password: expected a failure"
 grep -q 'driver.admin_password is required' "$WORK/broker-runs.log" || fail "--check-config: the missing key is not named"
 OSB_DRIVER_ADMIN_PASSWORD=x OSB_DRIVER_PORT=99999 broker_run --check-config && fail "--check-config with port 99999 passed"
 grep -q 'driver.port must be a TCP port' "$WORK/broker-runs.log" || fail "--check-config: the bad port is not named"
-export OSB_DRIVER_ADMIN_PASSWORD=$admin_pw
-t_on_exit "$ROOT/scripts/redis-stop.sh" "$WORK/redis"
-"$ROOT/scripts/redis-start.sh" "$WORK/redis" "$redis_port" "$admin_pw" >/dev/null
+export OSB_DRIVER_ADMIN_PASSWORD=$SERVER_SECRET
+server_start "$WORK/redis"
 broker_start
 wait_ready 200
 
@@ -59,10 +51,10 @@ pass1=$(jq -r .password <<<"$c1")
 [ "$user1" = "$(binding_name "$b1")" ] || fail "expected user $(binding_name "$b1"), got $user1"
 [ "${#pass1}" -ge 32 ] || fail "expected a password of 32 characters"
 [ "$(jq -r .key_prefix <<<"$c1")" = "$p1:" ] || fail "expected key_prefix $p1:"
-[ "$u1" = "redis://$user1:$pass1@127.0.0.1:$redis_port" ] || fail "unexpected uri shape: $u1"
+[ "$u1" = "redis://$user1:$pass1@127.0.0.1:$SERVER_PORT" ] || fail "unexpected uri shape: $u1"
 [ "$(jq -r .host <<<"$c1")" = 127.0.0.1 ] && [ "$(jq -r .hostname <<<"$c1")" = 127.0.0.1 ] || fail "expected host and hostname"
-[ "$(jq -c .endpoints "$WORK/bind-$b1")" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$redis_port\"],\"protocol\":\"tcp\"}]" ] ||
-	fail "expected one tcp endpoint 127.0.0.1:$redis_port, got $(jq -c .endpoints "$WORK/bind-$b1")"
+[ "$(jq -c .endpoints "$WORK/bind-$b1")" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$SERVER_PORT\"],\"protocol\":\"tcp\"}]" ] ||
+	fail "expected one tcp endpoint 127.0.0.1:$SERVER_PORT, got $(jq -c .endpoints "$WORK/bind-$b1")"
 [ "$(as_uri "$u1" SET "$p1:greeting" hello)" = OK ] || fail "binding 1: SET under its prefix"
 [ "$(as_uri "$u1" EVAL "return redis.call('INCR', KEYS[1])" 1 "$p1:counter")" = 1 ] || fail "binding 1: EVAL on its key"
 out=$(as_uri "$u1" RPUSH "$p1:list" 3 1 2 >/dev/null; as_uri "$u1" SORT "$p1:list" | tr '\n' ' ')
@@ -79,11 +71,7 @@ expect_noperm "read-only binding" "$uro" DEL "$p1:greeting"
 out=$(as_uri "$uro" EVAL "return redis.call('SET', KEYS[1], 'x')" 1 "$p1:greeting")
 grep -qi "can't run this command\\|no permissions" <<<"$out" || fail "read-only binding: a script's SET was not refused: $out"
 brot=$(new_id)
-osb PUT "/v2/service_instances/$i1/service_bindings/$brot" \
-	"$(jq -cn --arg s "$SERVICE_ID" --arg p "$shared" --arg pred "$bro" '{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
-expect_status 201 "rotate $bro"
-jq -c .credentials <<<"$body" >"$WORK/cred-$brot"
-urot=$(jq -r .credentials.uri <<<"$body")
+urot=$(jq -r .uri <<<"$(rotate "$i1" "$brot" "$shared" "$bro")")
 [ "$(as_uri "$urot" GET "$p1:greeting")" = hello ] || fail "rotation: the new credentials cannot read"
 expect_noperm "rotated read-only binding" "$urot" SET "$p1:greeting" changed
 [ "$(as_uri "$uro" GET "$p1:greeting")" = hello ] || fail "rotation: the predecessor must work until unbound"
@@ -122,7 +110,7 @@ step "4. users survive a Redis restart (ACL SAVE); unbind removes them from the 
 unbind "$i1" "$b1" "$shared"
 ! grep -q "user $user1 " "$WORK/redis/users.acl" || fail "unbind: $user1 is still in the ACL file"
 "$ROOT/scripts/redis-stop.sh" "$WORK/redis"
-"$ROOT/scripts/redis-start.sh" "$WORK/redis" "$redis_port" "$admin_pw" >/dev/null
+"$ROOT/scripts/redis-start.sh" "$WORK/redis" "$SERVER_PORT" "$SERVER_SECRET" >/dev/null
 [ "$(as_uri "$u3" SET "$p2:after-restart" yes)" = OK ] || fail "restart: binding 3 cannot write after a Redis restart"
 [ "$(as_uri "$uro" GET "$p1:greeting")" = "" ] || fail "restart: the read-only binding cannot log in"
 
@@ -146,9 +134,9 @@ done
 
 step "6. a server without an ACL file (admin = default user with requirepass): ACL SAVE skipped, said once"
 broker_stop
-redis2_port=$(free_port "$redis_port")
+redis2_port=$(free_port "$SERVER_PORT")
 t_on_exit "$ROOT/scripts/redis-stop.sh" "$WORK/redis2"
-REDIS_NO_ACLFILE=1 "$ROOT/scripts/redis-start.sh" "$WORK/redis2" "$redis2_port" "$admin_pw" >/dev/null
+REDIS_NO_ACLFILE=1 "$ROOT/scripts/redis-start.sh" "$WORK/redis2" "$redis2_port" "$SERVER_SECRET" >/dev/null
 BROKER_LOG_FIRST=$BROKER_LOG
 broker_config "$(jq -cn --argjson port "$redis2_port" '{port: $port}')" '{"timeouts": {"sync_s": 3}}'
 BROKER_LOG=$WORK/broker2.log
