@@ -413,8 +413,8 @@ void osb_api_binding_last_operation(osb_http *h)
 	}
 	rc = osb_store_operation_get(tx, has_op ? opq : bind->op_id, &op);
 	if (rc == OSB_ENOTFOUND || (rc == 0 && (!op->binding_id || strcmp(op->binding_id, h->binding_id) != 0))) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.64s is not an operation of binding %s",
-			      has_op ? opq : "(last)", h->binding_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.*s is not an operation of binding %s",
+			      OSB_HTTP_CUT(has_op ? opq : "(last)", 64), h->binding_id);
 		goto done;
 	}
 	if (rc) {

@@ -139,11 +139,13 @@ void osb_api_instance_put(osb_http *h)
 	const osb_service *service = osb_catalog_service(b->catalog, service_id);
 	const osb_plan *plan = osb_catalog_plan(b->catalog, plan_id);
 	if (!service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.64s is not in this broker's catalog", service_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.*s is not in this broker's catalog",
+			      OSB_HTTP_CUT(service_id, 64));
 		goto done;
 	}
 	if (!plan || plan->service != service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.64s is not a plan of service %s", plan_id, service->name);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of service %s", OSB_HTTP_CUT(plan_id, 64),
+			      service->name);
 		goto done;
 	}
 	if (check_maintenance(h, body, plan, &mversion))
@@ -295,15 +297,15 @@ void osb_api_instance_patch(osb_http *h)
 		goto done;
 	}
 	if (strcmp(inst->service_id, service_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.64s is not the service of instance %s", service_id,
-			      h->instance_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.*s is not the service of instance %s",
+			      OSB_HTTP_CUT(service_id, 64), h->instance_id);
 		goto done;
 	}
 	const osb_plan *current = osb_catalog_plan(b->catalog, inst->plan_id);
 	const osb_plan *target = plan_id ? osb_catalog_plan(b->catalog, plan_id) : current;
 	if (!target || strcmp(target->service->id, service_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.64s is not a plan of this service",
-			      plan_id ? plan_id : inst->plan_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of this service",
+			      OSB_HTTP_CUT(plan_id ? plan_id : inst->plan_id, 64));
 		goto done;
 	}
 	if (check_maintenance(h, body, target, &mversion))
@@ -582,8 +584,8 @@ void osb_api_instance_last_operation(osb_http *h)
 	}
 	rc = osb_store_operation_get(tx, has_op ? opq : inst->op_id, &op);
 	if (rc == OSB_ENOTFOUND || (rc == 0 && (strcmp(op->instance_id, h->instance_id) != 0 || op->binding_id))) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.64s is not an operation of instance %s",
-			      has_op ? opq : "(last)", h->instance_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.*s is not an operation of instance %s",
+			      OSB_HTTP_CUT(has_op ? opq : "(last)", 64), h->instance_id);
 		goto done;
 	}
 	if (rc) {
