@@ -165,8 +165,10 @@ int osb_http_query(osb_http *h, const char *name, char *out, size_t size)
 	int n = mg_get_var(qs, strlen(qs), name, out, size);
 	if (n == -1)
 		return 0;
+	if (n == -2)
+		return -2; /* longer than `out` */
 	if (n < 0 || strlen(out) != (size_t)n)
-		return -1; /* too long, or a %00 inside */
+		return -1; /* a %00 inside */
 	for (const char *p = out; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return -1;

@@ -58,7 +58,7 @@ void osb_http_fail(osb_http *h, int code, int status, const char *fmt, ...) __at
 
 /**
  * Read a query-string parameter into out.
- * @return 1 when present (out filled), 0 when absent, -1 when too long or not valid.
+ * @return 1 when present (out filled), 0 when absent, -2 when longer than `out`, -1 when not valid.
  */
 int osb_http_query(osb_http *h, const char *name, char *out, size_t size);
 
