@@ -13,7 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
-#include "gate.h"
+#include "acceptor.h"
 #include "hash.h"
 #include "log_internal.h"
 #include "osb/secret.h"
@@ -58,7 +58,7 @@ void osb_http_send_raw(osb_http *h, int status, const char *content_type, const 
 	char stack[8192];
 	int head_only = strcmp(h->method, "HEAD") == 0;
 	/* Idle kept-alive connections each hold a civetweb thread: close this one when too many do. */
-	if (!h->close && !osb_gate__keep_alive())
+	if (!h->close && !osb_acceptor__keep_alive())
 		h->close = 1;
 	if (h->close)
 		mg_disable_connection_keep_alive(h->conn);
@@ -744,7 +744,7 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 	h.broker = cbdata;
 	h.method = h.ri->request_method ? h.ri->request_method : "GET";
 	h.start_us = now_us();
-	osb_gate__request(1);
+	osb_acceptor__request(1);
 	take_request_id(&h);
 	osb_log__set_request_id(h.request_id);
 
@@ -815,7 +815,7 @@ done:
 	osb_log__set_request_id(NULL);
 	free(h.body);
 	free(h.identity);
-	osb_gate__request(-1);
+	osb_acceptor__request(-1);
 	return h.status;
 }
 

@@ -3,6 +3,7 @@
 #define OSB_HTTP_H
 
 #include <stdint.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
 #include "broker_internal.h"
@@ -18,7 +19,7 @@ struct mg_request_info;
  * The two arguments of a "%.*s" that quotes at most `max` bytes of text from a request without
  * cutting a character in two (the text is UTF-8, or quoted up to where it stops being so).
  */
-#define OSB_HTTP_CUT(s, max) (int)osb_utf8_prefix((s), (max)), (s)
+#define OSB_HTTP_CUT(s, max) (int)osb_utf8_span((s), strnlen((s), (max))), (s)
 
 typedef struct {
 	struct mg_connection *conn;          /* civetweb connection */

@@ -19,7 +19,7 @@
 #include "crypto.h"
 #include "deployer_internal.h"
 #include "engine.h"
-#include "gate.h"
+#include "acceptor.h"
 #include "http.h"
 #include "log_internal.h"
 #include "osb/secret.h"
@@ -147,7 +147,7 @@ static int log_civetweb(const struct mg_connection *conn, const char *message)
 }
 
 /*
- * Every connection waiting in the accept gate holds a descriptor: take the most the system lets this
+ * Every connection waiting in the acceptor holds a descriptor: take the most the system lets this
  * process have (the soft limit up to the hard one). @return the limit now in force.
  */
 static long raise_open_files(void)
@@ -225,7 +225,7 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	opts[n++] = "no";
 	opts[n++] = "tcp_nodelay";
 	opts[n++] = "1";
-	/* Connections wait in the gate, not in the kernel's queue; a short queue would drop SYNs (a 1 s retry). */
+	/* Connections wait in the acceptor, not in the kernel's queue; a short queue would drop SYNs (a 1 s retry). */
 	opts[n++] = "listen_backlog";
 	opts[n++] = "4096";
 	opts[n] = NULL;
@@ -237,7 +237,7 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	 * civetweb's file serving and .htpasswd lookups. */
 	cb.begin_request = osb_http_begin_request;
 	cb.http_error = osb_http_error;
-	cb.connection_close = osb_gate__connection_close;
+	cb.connection_close = osb_acceptor__connection_close;
 	cb.log_message = log_civetweb;
 	struct mg_init_data init = { &cb, b, opts };
 	struct mg_error_data err;
@@ -255,21 +255,21 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	return ctx;
 }
 
-/* The accept gate in front of civetweb's threads (gate.h), sized from the open-files limit. */
-static osb_gate *start_gate(const osb_config *c)
+/* The acceptor in front of civetweb's threads (acceptor.h), sized from the open-files limit. */
+static osb_acceptor *start_acceptor(const osb_config *c)
 {
 	long files = raise_open_files();
-	/* Room for civetweb's threads, the store, drivers and servers' pipes; the rest may wait in the gate. */
+	/* Room for civetweb's threads, the store, drivers and servers' pipes; the rest may wait in the acceptor. */
 	long reserve = 2L * c->threads + 2L * c->store_pool_size + 256;
-	osb_gate_options o = { c->connections_per_address, c->request_timeout_ms,
+	osb_acceptor_options o = { c->connections_per_address, c->request_timeout_ms,
 			       (int)(files - reserve > 64 ? (files - reserve < 1000000 ? files - reserve : 1000000) : 64),
 			       c->threads, c->tls_certificate != NULL, OSB_MAX_HEAD_BYTES };
-	osb_gate *g = NULL;
-	if (osb_gate_start(&g, &o) != 0) {
-		osb_log(OSB_LOG_ERROR, "http.gate", "cannot start the accept gate");
+	osb_acceptor *g = NULL;
+	if (osb_acceptor_start(&g, &o) != 0) {
+		osb_log(OSB_LOG_ERROR, "http.acceptor", "cannot start the acceptor");
 		return NULL;
 	}
-	osb_log(OSB_LOG_INFO, "http.gate", "up to %d connections may wait for their request head (open files: %ld)",
+	osb_log(OSB_LOG_INFO, "http.acceptor", "up to %d connections may wait for their request head (open files: %ld)",
 		o.max_waiting, files);
 	return g;
 }
@@ -343,7 +343,7 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	osb_catalog *catalog = NULL;
 	struct osb_broker broker;
 	struct mg_context *ctx = NULL;
-	osb_gate *gate = NULL;
+	osb_acceptor *acceptor = NULL;
 	char *pem = NULL;
 	int driver_started = 0;
 	memset(&broker, 0, sizeof broker);
@@ -445,7 +445,7 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		}
 	}
 	mg_init_library(config->tls_certificate ? MG_FEATURES_TLS : 0);
-	if (!(gate = start_gate(config))) {
+	if (!(acceptor = start_acceptor(config))) {
 		fprintf(stderr, "%s: cannot start the HTTP listener (see the log)\n", argv[0]);
 		goto done;
 	}
@@ -464,12 +464,12 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	atomic_store(&broker.shutting_down, 1);
 	status = 0;
 done:
-	osb_gate_stop(gate);
+	osb_acceptor_stop(acceptor);
 	if (ctx) {
 		mg_stop(ctx); /* waits for the requests in flight */
 		mg_exit_library();
 	}
-	osb_gate_free(gate); /* closes the connections that never got to civetweb */
+	osb_acceptor_free(acceptor); /* closes the connections that never got to civetweb */
 	osb_engine_stop(broker.engine);
 	if (driver_started)
 		driver->shutdown(broker.driver_state);

@@ -1,4 +1,4 @@
-/* Unit tests of utf8.c: well-formedness, cutting on a character boundary, scrubbing. */
+/* Unit tests of utf8.c: sequences, spans (cutting on a character boundary), well-formedness, scrubbing. */
 #include "osb/utf8.h"
 #include "unit.h"
 
@@ -42,18 +42,31 @@ static void test_valid(void)
 	CHECK(osb_utf8_valid("ab\xff", 2));
 }
 
-static void test_prefix(void)
+static void test_sequence(void)
 {
-	CHECK_INT(osb_utf8_prefix("hello", 64), 5);
-	CHECK_INT(osb_utf8_prefix("hello", 3), 3);
-	CHECK_INT(osb_utf8_prefix("", 3), 0);
-	CHECK_INT(osb_utf8_prefix("caf\xc3\xa9", 5), 5);
-	CHECK_INT(osb_utf8_prefix("caf\xc3\xa9", 4), 3);   /* never half of the é */
-	CHECK_INT(osb_utf8_prefix("\xe2\x82\xac\xe2\x82\xac", 5), 3);
-	CHECK_INT(osb_utf8_prefix("\xf0\x90\x80\x80x", 4), 4);
-	CHECK_INT(osb_utf8_prefix("\xf0\x90\x80\x80x", 3), 0);
-	CHECK_INT(osb_utf8_prefix("ab\xff\xfe" "cd", 64), 2);  /* stops at what is not UTF-8 */
-	CHECK_INT(osb_utf8_prefix("\xffrest", 64), 0);
+	CHECK_INT(osb_utf8_sequence("a", 1), 1);
+	CHECK_INT(osb_utf8_sequence("", 0), 0);
+	CHECK_INT(osb_utf8_sequence("\xc3\xa9x", 3), 2);
+	CHECK_INT(osb_utf8_sequence("\xe2\x82\xac", 3), 3);
+	CHECK_INT(osb_utf8_sequence("\xe2\x82\xac", 2), 0);      /* cut off by len */
+	CHECK_INT(osb_utf8_sequence("\xf0\x90\x80\x80", 4), 4);
+	CHECK_INT(osb_utf8_sequence("\xed\xa0\x80", 3), 0);      /* surrogate */
+	CHECK_INT(osb_utf8_sequence("\xc0\xaf", 2), 0);          /* overlong */
+	CHECK_INT(osb_utf8_sequence("\x80", 1), 0);
+}
+
+static void test_span(void)
+{
+	CHECK_INT(osb_utf8_span("hello", 5), 5);
+	CHECK_INT(osb_utf8_span("", 0), 0);
+	CHECK_INT(osb_utf8_span("caf\xc3\xa9", 5), 5);
+	CHECK_INT(osb_utf8_span("caf\xc3\xa9", 4), 3);            /* never half of the é */
+	CHECK_INT(osb_utf8_span("\xe2\x82\xac\xe2\x82\xac", 5), 3);
+	CHECK_INT(osb_utf8_span("\xf0\x90\x80\x80x", 4), 4);
+	CHECK_INT(osb_utf8_span("\xf0\x90\x80\x80x", 3), 0);
+	CHECK_INT(osb_utf8_span("ab\xff\xfe" "cd", 6), 2);         /* the first byte that is not UTF-8 */
+	CHECK_INT(osb_utf8_span("\xffrest", 5), 0);
+	CHECK_INT(osb_utf8_span("a\0b", 3), 3);                    /* NUL is well-formed */
 }
 
 static void test_scrub(void)
@@ -93,5 +106,5 @@ static void test_scrub_exhaustive(void)
 	CHECK_INT(bad, 0);
 }
 
-OSB_TEST_MAIN(OSB_TEST_CASE(test_valid), OSB_TEST_CASE(test_prefix), OSB_TEST_CASE(test_scrub),
-	      OSB_TEST_CASE(test_scrub_exhaustive))
+OSB_TEST_MAIN(OSB_TEST_CASE(test_valid), OSB_TEST_CASE(test_sequence), OSB_TEST_CASE(test_span),
+	      OSB_TEST_CASE(test_scrub), OSB_TEST_CASE(test_scrub_exhaustive))

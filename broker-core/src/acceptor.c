@@ -1,5 +1,5 @@
-/* The accept gate: connections reach civetweb's worker threads only once their request head has arrived (gate.h). */
-#include "gate.h"
+/* The acceptor: connections reach civetweb's worker threads only once their request head has arrived (acceptor.h). */
+#include "acceptor.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,26 +26,26 @@
 #define ADDR_BUCKETS 1024
 #define STOP_TAG 0xffffu /* epoll data of the stop eventfd; listeners are 1..MAX_LISTENERS; the rest pointers */
 
-/* A connection the gate holds: waiting for its head, or ready for civetweb. */
-typedef struct gate_conn {
-	struct gate_conn *prev, *next; /* in the waiting list (arrival order, so deadline order) or a ready queue */
+/* A connection the acceptor holds: waiting for its head, or ready for civetweb. */
+typedef struct acceptor_conn {
+	struct acceptor_conn *prev, *next; /* in the waiting list (arrival order, so deadline order) or a ready queue */
 	int fd;
-	int listener;                  /* index in osb_gate.listeners */
+	int listener;                  /* index in osb_acceptor.listeners */
 	int dead;                      /* closed during this epoll batch: its events are stale */
 	size_t scanned;                /* head bytes already searched for the blank line */
 	int64_t deadline_ms;           /* CLOCK_MONOTONIC */
 	unsigned char key[16];         /* the peer's address (IPv4 mapped into IPv6) */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-} gate_conn;
+} acceptor_conn;
 
 typedef struct {
-	gate_conn *head, *tail;
+	acceptor_conn *head, *tail;
 } conn_list;
 
 typedef struct {
 	int civet_fd;                  /* the number civetweb polls and accepts on: now an eventfd, one count per ready connection */
-	int event_fd;                  /* the gate's own reference to that eventfd */
+	int event_fd;                  /* the acceptor's own reference to that eventfd */
 	int socket_fd;                 /* the listening socket */
 	conn_list ready;               /* heads complete, waiting for civetweb's accept */
 } listener;
@@ -56,8 +56,8 @@ typedef struct addr_count {
 	int n;                         /* connections open: waiting, ready or held by civetweb */
 } addr_count;
 
-struct osb_gate {
-	osb_gate_options opt;
+struct osb_acceptor {
+	osb_acceptor_options opt;
 	pthread_mutex_t mu;            /* everything below but the atomics and the thread's own fields */
 	pthread_t thread;
 	int thread_started;
@@ -76,12 +76,12 @@ struct osb_gate {
 	char *peek;                    /* max_head_bytes + 1 */
 };
 
-/* One gate per process: accept(2) and civetweb's callbacks have nowhere else to find it. */
-static _Atomic(osb_gate *) the_gate;
+/* One acceptor per process: accept(2) and civetweb's callbacks have nowhere else to find it. */
+static _Atomic(osb_acceptor *) the_acceptor;
 
 /* ---- lists and counts (callers hold mu) ---------------------------------------------------- */
 
-static void list_append(conn_list *l, gate_conn *c)
+static void list_append(conn_list *l, acceptor_conn *c)
 {
 	c->next = NULL;
 	c->prev = l->tail;
@@ -92,7 +92,7 @@ static void list_append(conn_list *l, gate_conn *c)
 	l->tail = c;
 }
 
-static void list_remove(conn_list *l, gate_conn *c)
+static void list_remove(conn_list *l, acceptor_conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -129,7 +129,7 @@ static int key_of_text(unsigned char key[16], const char *text)
 	return inet_pton(AF_INET6, text, key) == 1 ? 0 : -1;
 }
 
-static addr_count **count_slot(osb_gate *g, const unsigned char key[16])
+static addr_count **count_slot(osb_acceptor *g, const unsigned char key[16])
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (int i = 0; i < 16; i++)
@@ -140,18 +140,18 @@ static addr_count **count_slot(osb_gate *g, const unsigned char key[16])
 	return p;
 }
 
-static int count_get(osb_gate *g, const unsigned char key[16])
+static int count_get(osb_acceptor *g, const unsigned char key[16])
 {
 	addr_count *a = *count_slot(g, key);
 	return a ? a->n : 0;
 }
 
-static int count_add(osb_gate *g, const unsigned char key[16], int delta)
+static int count_add(osb_acceptor *g, const unsigned char key[16], int delta)
 {
 	addr_count **p = count_slot(g, key);
 	if (!*p) {
 		if (delta <= 0)
-			return 0; /* a connection the gate never counted */
+			return 0; /* a connection the acceptor never counted */
 		if (!(*p = calloc(1, sizeof **p)))
 			return OSB_ENOMEM;
 		memcpy((*p)->key, key, 16);
@@ -165,10 +165,10 @@ static int count_add(osb_gate *g, const unsigned char key[16], int delta)
 	return 0;
 }
 
-/* ---- the gate's thread ------------------------------------------------------------------------ */
+/* ---- the acceptor's thread ------------------------------------------------------------------------ */
 
-/* Close a connection the gate holds (waiting or ready); its memory goes when the batch ends. */
-static void drop(osb_gate *g, gate_conn *c, conn_list *from)
+/* Close a connection the acceptor holds (waiting or ready); its memory goes when the batch ends. */
+static void drop(osb_acceptor *g, acceptor_conn *c, conn_list *from)
 {
 	list_remove(from, c);
 	if (from == &g->waiting) {
@@ -185,7 +185,7 @@ static void drop(osb_gate *g, gate_conn *c, conn_list *from)
 }
 
 /* Whether the peeked bytes hold what civetweb needs to start at once. */
-static int head_complete(osb_gate *g, gate_conn *c, const unsigned char *b, size_t n)
+static int head_complete(osb_acceptor *g, acceptor_conn *c, const unsigned char *b, size_t n)
 {
 	if (g->opt.tls) /* the first TLS record (the ClientHello), or bytes that are not TLS at all */
 		return b[0] != 0x16 || (n >= 5 && n >= 5 + ((size_t)b[3] << 8 | b[4]));
@@ -199,7 +199,7 @@ static int head_complete(osb_gate *g, gate_conn *c, const unsigned char *b, size
 }
 
 /* New data (or a hang-up) on a waiting connection. */
-static void look_at(osb_gate *g, gate_conn *c, uint32_t events)
+static void look_at(osb_acceptor *g, acceptor_conn *c, uint32_t events)
 {
 	if (c->dead)
 		return;
@@ -223,12 +223,12 @@ static void look_at(osb_gate *g, gate_conn *c, uint32_t events)
 	list_append(&l->ready, c);
 	uint64_t one = 1;
 	if (write(l->event_fd, &one, sizeof one) != sizeof one)
-		osb_log(OSB_LOG_WARN, "http.gate", "cannot signal civetweb: %s", strerror(errno));
+		osb_log(OSB_LOG_WARN, "http.acceptor", "cannot signal civetweb: %s", strerror(errno));
 	pthread_mutex_unlock(&g->mu);
 }
 
 /* Accept what the kernel has queued on a listener. */
-static void take_new(osb_gate *g, int li, int64_t now)
+static void take_new(osb_acceptor *g, int li, int64_t now)
 {
 	int lfd = g->listeners[li].socket_fd;
 	for (;;) {
@@ -239,7 +239,7 @@ static void take_new(osb_gate *g, int li, int64_t now)
 			/* Out of descriptors: make room with the oldest waiting connection, else refuse this one
 			 * (through the spare descriptor) so that the listener does not stay readable forever. */
 			pthread_mutex_lock(&g->mu);
-			gate_conn *oldest = g->waiting.head;
+			acceptor_conn *oldest = g->waiting.head;
 			if (oldest) {
 				drop(g, oldest, &g->waiting);
 				osb_metrics_connection_dropped(OSB_CONN_EVICTED);
@@ -263,7 +263,7 @@ static void take_new(osb_gate *g, int li, int64_t now)
 				continue;
 			return; /* EAGAIN: all taken */
 		}
-		gate_conn *c = calloc(1, sizeof *c);
+		acceptor_conn *c = calloc(1, sizeof *c);
 		if (!c) {
 			close(fd);
 			continue;
@@ -279,7 +279,7 @@ static void take_new(osb_gate *g, int li, int64_t now)
 			continue;
 		}
 		if (g->nwaiting >= g->opt.max_waiting && g->waiting.head) {
-			drop(g, g->waiting.head, &g->waiting); /* the head timeout tightens as the gate fills up */
+			drop(g, g->waiting.head, &g->waiting); /* the head timeout tightens as the acceptor fills up */
 			osb_metrics_connection_dropped(OSB_CONN_EVICTED);
 		}
 		c->fd = fd;
@@ -300,7 +300,7 @@ static void take_new(osb_gate *g, int li, int64_t now)
 }
 
 /* Close waiting connections whose head is late; @return ms until the next deadline (at most 1000). */
-static int expire(osb_gate *g, int64_t now)
+static int expire(osb_acceptor *g, int64_t now)
 {
 	int wait = 1000;
 	pthread_mutex_lock(&g->mu);
@@ -311,7 +311,7 @@ static int expire(osb_gate *g, int64_t now)
 	if (g->waiting.head && g->waiting.head->deadline_ms - now < wait)
 		wait = (int)(g->waiting.head->deadline_ms - now);
 	while (g->dead.head) {
-		gate_conn *c = g->dead.head;
+		acceptor_conn *c = g->dead.head;
 		list_remove(&g->dead, c);
 		free(c);
 	}
@@ -319,9 +319,9 @@ static int expire(osb_gate *g, int64_t now)
 	return wait;
 }
 
-static void *gate_main(void *arg)
+static void *acceptor_main(void *arg)
 {
-	osb_gate *g = arg;
+	osb_acceptor *g = arg;
 	struct epoll_event events[64];
 	int timeout = 1000;
 	for (;;) {
@@ -342,8 +342,8 @@ static void *gate_main(void *arg)
 
 /* ---- civetweb's side -------------------------------------------------------------------------- */
 
-/* First accept(2) on a civetweb listener: the gate takes the socket, civetweb gets an eventfd in its place. */
-static int adopt_listener(osb_gate *g, int fd)
+/* First accept(2) on a civetweb listener: the acceptor takes the socket, civetweb gets an eventfd in its place. */
+static int adopt_listener(osb_acceptor *g, int fd)
 {
 	int on = 0;
 	socklen_t len = sizeof on;
@@ -364,12 +364,12 @@ static int adopt_listener(osb_gate *g, int fd)
 	l->civet_fd = fd;
 	g->nlisteners++;
 	if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, l->socket_fd, &ev) != 0)
-		osb_log(OSB_LOG_ERROR, "http.gate", "cannot watch the listening socket: %s", strerror(errno));
+		osb_log(OSB_LOG_ERROR, "http.acceptor", "cannot watch the listening socket: %s", strerror(errno));
 	return 0;
 }
 
-/* @return a connection's descriptor, -1 with errno, or -2 when `fd` is not the gate's business. */
-static int gate_accept(osb_gate *g, int fd, struct sockaddr *addr, socklen_t *addr_len)
+/* @return a connection's descriptor, -1 with errno, or -2 when `fd` is not the acceptor's business. */
+static int acceptor_accept(osb_acceptor *g, int fd, struct sockaddr *addr, socklen_t *addr_len)
 {
 	pthread_mutex_lock(&g->mu);
 	listener *l = NULL;
@@ -381,11 +381,11 @@ static int gate_accept(osb_gate *g, int fd, struct sockaddr *addr, socklen_t *ad
 		pthread_mutex_unlock(&g->mu);
 		if (!adopted)
 			return -2;
-		errno = EAGAIN; /* the gate's thread takes what is queued */
+		errno = EAGAIN; /* the acceptor's thread takes what is queued */
 		return -1;
 	}
 	uint64_t one;
-	gate_conn *c = l->ready.head;
+	acceptor_conn *c = l->ready.head;
 	if (atomic_load(&g->stopping) || !c || read(fd, &one, sizeof one) != sizeof one) {
 		pthread_mutex_unlock(&g->mu);
 		errno = EAGAIN;
@@ -405,24 +405,24 @@ static int gate_accept(osb_gate *g, int fd, struct sockaddr *addr, socklen_t *ad
 
 /*
  * civetweb's master thread takes its connections with accept(2). A broker binary defines accept
- * itself (this definition, linked from the core), so civetweb's calls come here: the gate's
- * listeners get the gate's connections, anything else the kernel's.
+ * itself (this definition, linked from the core), so civetweb's calls come here: the acceptor's
+ * listeners get the acceptor's connections, anything else the kernel's.
  */
 __attribute__((visibility("default"))) int accept(int fd, struct sockaddr *addr, socklen_t *addr_len);
 __attribute__((visibility("default"))) int accept(int fd, struct sockaddr *addr, socklen_t *addr_len)
 {
-	osb_gate *g = atomic_load(&the_gate);
+	osb_acceptor *g = atomic_load(&the_acceptor);
 	if (g) {
-		int rc = gate_accept(g, fd, addr, addr_len);
+		int rc = acceptor_accept(g, fd, addr, addr_len);
 		if (rc != -2)
 			return rc;
 	}
 	return accept4(fd, addr, addr_len, 0);
 }
 
-void osb_gate__connection_close(const struct mg_connection *mconn)
+void osb_acceptor__connection_close(const struct mg_connection *mconn)
 {
-	osb_gate *g = atomic_load(&the_gate);
+	osb_acceptor *g = atomic_load(&the_acceptor);
 	const struct mg_request_info *ri = mg_get_request_info(mconn);
 	unsigned char key[16];
 	if (!g || !ri || key_of_text(key, ri->remote_addr) != 0)
@@ -431,19 +431,19 @@ void osb_gate__connection_close(const struct mg_connection *mconn)
 	count_add(g, key, -1);
 	pthread_mutex_unlock(&g->mu);
 	if (atomic_fetch_sub(&g->held, 1) <= 0)
-		atomic_fetch_add(&g->held, 1); /* a connection from before the gate took the listener */
+		atomic_fetch_add(&g->held, 1); /* a connection from before the acceptor took the listener */
 }
 
-void osb_gate__request(int delta)
+void osb_acceptor__request(int delta)
 {
-	osb_gate *g = atomic_load(&the_gate);
+	osb_acceptor *g = atomic_load(&the_acceptor);
 	if (g)
 		atomic_fetch_add(&g->active, delta);
 }
 
-int osb_gate__keep_alive(void)
+int osb_acceptor__keep_alive(void)
 {
-	osb_gate *g = atomic_load(&the_gate);
+	osb_acceptor *g = atomic_load(&the_acceptor);
 	if (!g)
 		return 1;
 	/* Connections civetweb holds outside a request wait, each on a worker, for their next request:
@@ -454,9 +454,9 @@ int osb_gate__keep_alive(void)
 
 /* ---- start and stop ----------------------------------------------------------------------------- */
 
-int osb_gate_start(osb_gate **out, const osb_gate_options *options)
+int osb_acceptor_start(osb_acceptor **out, const osb_acceptor_options *options)
 {
-	osb_gate *g = calloc(1, sizeof *g);
+	osb_acceptor *g = calloc(1, sizeof *g);
 	if (!g)
 		return OSB_ENOMEM;
 	g->opt = *options;
@@ -467,30 +467,30 @@ int osb_gate_start(osb_gate **out, const osb_gate_options *options)
 	pthread_mutex_init(&g->mu, NULL);
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = STOP_TAG };
 	if (g->epfd < 0 || g->stop_fd < 0 || !g->peek || epoll_ctl(g->epfd, EPOLL_CTL_ADD, g->stop_fd, &ev) != 0 ||
-	    pthread_create(&g->thread, NULL, gate_main, g) != 0) {
-		osb_gate_free(g);
+	    pthread_create(&g->thread, NULL, acceptor_main, g) != 0) {
+		osb_acceptor_free(g);
 		return OSB_ERROR;
 	}
 	g->thread_started = 1;
-	osb_gate *none = NULL;
-	if (!atomic_compare_exchange_strong(&the_gate, &none, g)) {
-		osb_gate_free(g);
+	osb_acceptor *none = NULL;
+	if (!atomic_compare_exchange_strong(&the_acceptor, &none, g)) {
+		osb_acceptor_free(g);
 		return OSB_ERROR;
 	}
 	*out = g;
 	return 0;
 }
 
-void osb_gate_stop(osb_gate *g)
+void osb_acceptor_stop(osb_acceptor *g)
 {
 	if (g)
 		atomic_store(&g->stopping, 1);
 }
 
-static void close_list(osb_gate *g, conn_list *l)
+static void close_list(osb_acceptor *g, conn_list *l)
 {
 	while (l->head) {
-		gate_conn *c = l->head;
+		acceptor_conn *c = l->head;
 		list_remove(l, c);
 		if (!c->dead)
 			close(c->fd);
@@ -499,12 +499,12 @@ static void close_list(osb_gate *g, conn_list *l)
 	(void)g;
 }
 
-void osb_gate_free(osb_gate *g)
+void osb_acceptor_free(osb_acceptor *g)
 {
 	if (!g)
 		return;
-	osb_gate *self = g;
-	atomic_compare_exchange_strong(&the_gate, &self, NULL);
+	osb_acceptor *self = g;
+	atomic_compare_exchange_strong(&the_acceptor, &self, NULL);
 	if (g->thread_started) {
 		uint64_t one = 1;
 		if (write(g->stop_fd, &one, sizeof one) == sizeof one)
