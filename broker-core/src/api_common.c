@@ -336,6 +336,11 @@ void osb_api_answer_resent(osb_http *h, const char *op_id, int kind, int incompl
 		}
 		if (op->state != OSB_OPSTATE_IN_PROGRESS || osb_clock_ms() * 1000 + pause >= deadline_us)
 			break;
+		if (atomic_load(&h->broker->shutting_down)) {
+			osb_operation_rec_free(op);
+			osb_http_fail(h, OSB_EUNAVAILABLE, 0, "the broker is shutting down; retry shortly");
+			return;
+		}
 		usleep(pause);
 		if (pause < 400000)
 			pause *= 2;

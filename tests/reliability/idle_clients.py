@@ -28,7 +28,10 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = one + many + 256
     if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(need, soft), hard), hard))
+        try:  # root may raise the hard limit too
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(need, hard)))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < need:
         print(json.dumps({"error": "cannot open %d files (limit %d)" % (need, hard)}))
         return 1
