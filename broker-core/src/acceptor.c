@@ -28,7 +28,7 @@
 
 /* A connection the acceptor holds: waiting for its head, or ready for civetweb. */
 typedef struct acceptor_conn {
-	struct acceptor_conn *prev, *next; /* in the waiting list (arrival order, so deadline order) or a ready queue */
+	struct acceptor_conn *prev, *next; /* in the waiting list (arrival, so deadline, order) or a ready queue */
 	int fd;
 	int listener;                  /* index in osb_acceptor.listeners */
 	int dead;                      /* closed during this epoll batch: its events are stale */
@@ -44,7 +44,7 @@ typedef struct {
 } conn_list;
 
 typedef struct {
-	int civet_fd;                  /* the number civetweb polls and accepts on: now an eventfd, one count per ready connection */
+	int civet_fd;                  /* the number civetweb polls and accepts on: now an eventfd, one count per ready one */
 	int event_fd;                  /* the acceptor's own reference to that eventfd */
 	int socket_fd;                 /* the listening socket */
 	conn_list ready;               /* heads complete, waiting for civetweb's accept */

@@ -348,8 +348,8 @@ void osb_api_answer_resent(osb_http *h, const char *op_id, int kind, int incompl
 	snprintf(h->op_buf, sizeof h->op_buf, "%s", op->id);
 	h->operation = h->op_buf;
 	if (op->state == OSB_OPSTATE_IN_PROGRESS)
-		osb_http_fail(h, OSB_ECONCURRENCY, 0,
-			      "This request's earlier copy is still in progress; retry later, or with accepts_incomplete=true.");
+		osb_http_fail(h, OSB_ECONCURRENCY, 0, "This request's earlier copy is still in progress; "
+			      "retry later, or with accepts_incomplete=true.");
 	else if (op->state == OSB_OPSTATE_FAILED)
 		osb_http_send_error(h, OSB_ERROR, 0, op->description, kind == OSB_OP_UPDATE ? op->instance_usable : -1,
 				    kind == OSB_OP_UPDATE ? op->update_repeatable : -1);

@@ -357,7 +357,8 @@ void osb_api_instance_patch(osb_http *h)
 	if (inst->state != OSB_REC_READY || op_running(tx, inst->op_id, &running)) {
 		cJSON *rs = running ? cJSON_Parse(running->request) : NULL;
 		const cJSON *rfp = cJSON_GetObjectItemCaseSensitive(rs, "fingerprint");
-		int resent = running && running->kind == OSB_OP_UPDATE && cJSON_IsString(rfp) && strcmp(rfp->valuestring, fp) == 0;
+		int resent = running && running->kind == OSB_OP_UPDATE && cJSON_IsString(rfp) &&
+			     strcmp(rfp->valuestring, fp) == 0;
 		cJSON_Delete(rs);
 		if (resent) {
 			osb_store_rollback(tx);

@@ -79,8 +79,8 @@ void osb_http_send_raw(osb_http *h, int status, const char *content_type, const 
 			 "Cache-Control: no-store\r\n"
 			 "%s%s"
 			 "\r\n",
-			 status, status_text(status), content_type, len, h->request_id, h->close ? "Connection: close\r\n" : "",
-			 extra_headers ? extra_headers : "");
+			 status, status_text(status), content_type, len, h->request_id,
+			 h->close ? "Connection: close\r\n" : "", extra_headers ? extra_headers : "");
 	if (n < 0 || (size_t)n + body_len > cap) {
 		n = snprintf(buf, cap, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
 		status = 500;

@@ -188,7 +188,8 @@ char *osb_metrics_render(const char *extra_gauges)
 	sb_printf(&sb, "# HELP osb_rate_limited_total Requests refused by the per-client rate limit.\n"
 		       "# TYPE osb_rate_limited_total counter\nosb_rate_limited_total %lu\n",
 		  atomic_load_explicit(&rate_limited, memory_order_relaxed));
-	static const char *const drop_reasons[OSB_CONN_REASON_COUNT] = { "per_address_cap", "head_timeout", "acceptor_full" };
+	static const char *const drop_reasons[OSB_CONN_REASON_COUNT] = { "per_address_cap", "head_timeout",
+									  "acceptor_full" };
 	sb_printf(&sb, "# HELP osb_connections_dropped_total Connections closed before their first request reached a "
 		       "worker thread, by reason.\n# TYPE osb_connections_dropped_total counter\n");
 	for (int r = 0; r < OSB_CONN_REASON_COUNT; r++)

@@ -260,10 +260,13 @@ static osb_acceptor *start_acceptor(const osb_config *c)
 {
 	long files = raise_open_files();
 	/* Room for civetweb's threads, the store, drivers and servers' pipes; the rest may wait in the acceptor. */
-	long reserve = 2L * c->threads + 2L * c->store_pool_size + 256;
-	osb_acceptor_options o = { c->connections_per_address, c->request_timeout_ms,
-			       (int)(files - reserve > 64 ? (files - reserve < 1000000 ? files - reserve : 1000000) : 64),
-			       c->threads, c->tls_certificate != NULL, OSB_MAX_HEAD_BYTES };
+	long waiting = files - (2L * c->threads + 2L * c->store_pool_size + 256);
+	if (waiting < 64)
+		waiting = 64;
+	if (waiting > 1000000)
+		waiting = 1000000;
+	osb_acceptor_options o = { c->connections_per_address, c->request_timeout_ms, (int)waiting, c->threads,
+				   c->tls_certificate != NULL, OSB_MAX_HEAD_BYTES };
 	osb_acceptor *g = NULL;
 	if (osb_acceptor_start(&g, &o) != 0) {
 		osb_log(OSB_LOG_ERROR, "http.acceptor", "cannot start the acceptor");

@@ -168,7 +168,8 @@ static void setup(void)
 	/* The configuration as a broker reads it, from a file. */
 	char cfg[1024];
 	int n = snprintf(cfg, sizeof cfg,
-			 "{\"listen\":\"127.0.0.1:1\",\"accounts\":[{\"username\":\"broker\",\"password\":\"password1\"}],"
+			 "{\"listen\":\"127.0.0.1:1\","
+			 "\"accounts\":[{\"username\":\"broker\",\"password\":\"password1\"}],"
 			 "\"catalog\":\"unused.json\",\"data_dir\":\"%s\",\"workers\":1,"
 			 "\"timeouts\":{\"sync_s\":5,\"async_s\":5},"
 			 "\"encryption_key\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
@@ -180,7 +181,8 @@ static void setup(void)
 	osb_config *config = NULL;
 	osb_catalog *catalog = NULL;
 	if (osb_config_load(&config, path, err, sizeof err) ||
-	    osb_catalog_parse(&catalog, catalog_json, sizeof catalog_json - 1, "fuzz", fuzz_driver.caps, err, sizeof err)) {
+	    osb_catalog_parse(&catalog, catalog_json, sizeof catalog_json - 1, "fuzz", fuzz_driver.caps, err,
+			      sizeof err)) {
 		fprintf(stderr, "fuzz_answers: %s\n", err);
 		abort();
 	}

@@ -1,4 +1,4 @@
-/** @file utf8.h  Checking text from outside (request bodies, catalogs, server messages) before it goes into JSON or SQL. */
+/** @file utf8.h  Checking text from outside (bodies, catalogs, server messages) before it goes into JSON or SQL. */
 #ifndef OSB_UTF8_H
 #define OSB_UTF8_H
 
