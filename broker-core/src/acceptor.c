@@ -44,7 +44,7 @@ typedef struct {
 } conn_list;
 
 typedef struct {
-	int civet_fd;                  /* the number civetweb polls and accepts on: now an eventfd, one count per ready one */
+	int civet_fd;                  /* the number civetweb polls and accepts on, now an eventfd of ready ones */
 	int event_fd;                  /* the acceptor's own reference to that eventfd */
 	int socket_fd;                 /* the listening socket */
 	conn_list ready;               /* heads complete, waiting for civetweb's accept */
