@@ -79,7 +79,7 @@ start_broker() {
 # our_broker: BROKER_PID is still our broker (its command line names $WORK). One that ended may have
 # lent its number to another test's process, which a signal must not reach.
 our_broker() {
-	tr '\0' ' ' <"/proc/$BROKER_PID/cmdline" 2>/dev/null | grep -qF "$WORK"
+	{ tr '\0' ' ' <"/proc/$BROKER_PID/cmdline"; } 2>/dev/null | grep -qF "$WORK"
 }
 
 # stop_broker [signal]: stop it and wait (TERM by default; KILL for crash tests).

@@ -45,8 +45,9 @@ for mode in idle drip keepalive; do
 		check "$mode: keep-alive was refused to most hostile connections ($(get .answered) closed after their answer, $(get .hostile_open_avg) open on average)" \
 			[ "$(get .answered)" -ge "$MANY" ]
 	else
-		check "$mode: the hostile connections were in place (at least $MANY open all along, $(get .hostile_open_avg) on average)" \
-			[ "$(get .hostile_open_min)" -ge "$MANY" ]
+		# (all the idle ones time out together after timeouts.request_ms and come back: the average, not the minimum)
+		check "$mode: the hostile connections were in place (at least $MANY open on average: $(get .hostile_open_avg), fewest $(get .hostile_open_min))" \
+			[ "$(get .hostile_open_avg)" -ge "$MANY" ]
 	fi
 	check "$mode: $(get .probes) new clients' catalog requests, all 200 (errors: $(get .errors) $(get '.error_kinds|join(",")'))" \
 		[ "$(get .probes)" -ge 100 -a "$(get .errors)" = 0 ]

@@ -14,12 +14,60 @@ Prints one JSON object with the figures.
 """
 import base64
 import json
+import multiprocessing
 import resource
 import selectors
 import socket
 import sys
 import threading
 import time
+
+
+def ask(port, request, src, out):
+    """One request on a new connection from address src; appends (status, seconds) to out."""
+    t0 = time.monotonic()
+    try:
+        c = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
+        c.sendall((request + "Connection: close\r\n\r\n").encode())
+        data = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            data += b
+        c.close()
+        status = data[9:12].decode(errors="replace")
+    except OSError as e:
+        status = type(e).__name__
+    out.append((status, time.monotonic() - t0))
+
+
+def prober(pipe, port, request, stop, seconds):
+    """A new client's catalog request every 25 ms, and two platform bursts of 64; sends the figures back."""
+    lat, errors, bursts = [], [], []
+    time.sleep(min(2.0, seconds / 4))  # let the hostile connections settle in
+    n = 0
+    while time.monotonic() < stop - 0.5:
+        res = []
+        ask(port, request, "127.0.0.1", res)
+        status, took = res[0]
+        lat.append(took)
+        if status != "200":
+            errors.append(status)
+        n += 1
+        if n in (40, 160):
+            out = []
+            threads = [threading.Thread(target=ask, args=(port, request, "127.0.0.2", out)) for _ in range(64)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            bursts.append({"ok": sum(1 for s, _ in out if s == "200"), "total": len(out),
+                           "others": sorted(set(s for s, _ in out if s != "200")),
+                           "slowest_ms": round(max(t for _, t in out) * 1000, 1)})
+        time.sleep(0.025)
+    pipe.send((lat, errors, bursts))
+    pipe.close()
 
 
 def main():
@@ -74,53 +122,17 @@ def main():
         stats[why] += 1
         later.append((time.monotonic() + {"refused": 0.1, "answered": 1.0}.get(why, 0.0), i))
 
-    lat, errors, bursts, open_samples = [], [], [], []
+    open_samples = []
     stop = time.monotonic() + seconds
-
-    def ask(src, out):
-        t0 = time.monotonic()
-        try:
-            c = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
-            c.sendall((request + "Connection: close\r\n\r\n").encode())
-            data = b""
-            while True:
-                b = c.recv(65536)
-                if not b:
-                    break
-                data += b
-            c.close()
-            status = data[9:12].decode(errors="replace")
-        except OSError as e:
-            status = type(e).__name__
-        out.append((status, time.monotonic() - t0))
-
-    def prober():
-        time.sleep(min(2.0, seconds / 4))  # let the hostile connections settle in
-        n = 0
-        while time.monotonic() < stop - 0.5:
-            res = []
-            ask("127.0.0.1", res)
-            status, took = res[0]
-            lat.append(took)
-            if status != "200":
-                errors.append(status)
-            n += 1
-            if n in (40, 160):  # two platform bursts along the way
-                out = []
-                threads = [threading.Thread(target=ask, args=("127.0.0.2", out)) for _ in range(64)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                bursts.append({"ok": sum(1 for s, _ in out if s == "200"), "total": len(out),
-                               "others": sorted(set(s for s, _ in out if s != "200")),
-                               "slowest_ms": round(max(t for _, t in out) * 1000, 1)})
-            time.sleep(0.025)
+    # The probes run in a process of their own, started before any hostile socket exists: they must
+    # not wait for this loop's interpreter lock, nor hold copies of its sockets.
+    results, child_end = multiprocessing.Pipe(duplex=False)
+    probe = multiprocessing.Process(target=prober, args=(child_end, port, request, stop, seconds))
+    probe.start()
+    child_end.close()
 
     for i in range(one + many):
         open_conn(i)
-    probe = threading.Thread(target=prober)
-    probe.start()
     last_sample = 0.0
     while time.monotonic() < stop:
         now = time.monotonic()
@@ -167,6 +179,7 @@ def main():
         if now - last_sample >= 0.5:
             last_sample = now
             open_samples.append(len(conns))
+    lat, errors, bursts = results.recv()
     probe.join()
     for c in list(conns.values()):
         c[0].close()

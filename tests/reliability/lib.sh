@@ -30,7 +30,7 @@ PLAN_ASYNC=$(plan_id async-small)
 # (brokers, servers), or this shell is its parent (lanes, background clients). A listed process that
 # ended long ago may have lent its number to another test's process, which must be left alone.
 ours() {
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$WORK" ||
+	{ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF "$WORK" ||
 		[ "$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
 }
 
