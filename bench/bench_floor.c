@@ -58,7 +58,7 @@ static int fail(struct worker *w, const char *fmt, ...)
 	return -1;
 }
 
-/* The driver's pg_open: the same connection keywords, statement_timeout included. */
+/* The driver's pg_connect: the same connection keywords, statement_timeout included. */
 static PGconn *db_open(struct worker *w, const char *dbname)
 {
 	const char *keys[] = {

@@ -1,13 +1,81 @@
-# osb_add_broker(<mw> SOURCES ... [LIBRARIES ...])
-# Builds osb-<mw>-broker from a driver and its main.c, links osb::core, installs it,
-# and adds the broker's tests from brokers/<mw>/tests/CMakeLists.txt when present.
-function(osb_add_broker mw)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
-  set(target osb-${mw}-broker)
-  add_executable(${target} ${ARG_SOURCES})
-  target_link_libraries(${target} PRIVATE osb::core ${ARG_LIBRARIES})
-  install(TARGETS ${target} RUNTIME DESTINATION bin)
-  if(OSB_BUILD_TESTS AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/CMakeLists.txt)
-    add_subdirectory(tests)
+# osb_add_broker(<name>): builds a broker of brokers/list (read by cmake/OsbBrokerList.cmake).
+#
+# osb-<name>-broker is brokers/<name>/*.c plus a main.c generated here from broker_main.c.in,
+# which hands osb_<name>_driver() (OSB_DRIVER_DEFINE in the driver) to the core's osb_main(). It
+# links osb::core and the pkg-config modules of the line's libs=, lands in
+# <build>/brokers/<name>/ and is installed into bin/.
+#
+# With OSB_BUILD_TESTS, the broker's tests are registered from brokers/<name>/tests/:
+#  - each *.c is a helper program osb-<name>-<file> (underscores become dashes) linking libs= and
+#    test_libs=; every test gets its path in OSB_HELPER_<FILE> (upper case), such as
+#    OSB_HELPER_AMQP_CLIENT;
+#  - each *.sh but adapter.sh is the ctest test <name>_<script>, run as
+#    `bash <script> BROKER_BINARY REPO_ROOT` (label integration, timeout 300 s).
+# A brokers/<name>/tests/CMakeLists.txt, when present, is used instead of this registration.
+include_guard(GLOBAL)
+find_package(PkgConfig REQUIRED)
+set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
+get_filename_component(OSB_ROOT_DIR ${OSB_ROOT_DIR} ABSOLUTE)
+
+# osb_broker_pkg_target(<var> <prefix> <module>...): an imported target of the modules in <var>.
+function(osb_broker_pkg_target var prefix)
+  set(${var} "" PARENT_SCOPE)
+  if(ARGN)
+    pkg_check_modules(${prefix} REQUIRED IMPORTED_TARGET ${ARGN})
+    set(${var} PkgConfig::${prefix} PARENT_SCOPE)
   endif()
+endfunction()
+
+function(osb_add_broker name)
+  set(dir ${OSB_ROOT_DIR}/brokers/${name})
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  set(target osb-${name}-broker)
+  string(TOUPPER ${name} NAME)
+
+  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.c)
+  if(NOT sources)
+    message(FATAL_ERROR "brokers/list names ${name}, but brokers/${name}/ holds no driver (*.c)")
+  endif()
+  set(OSB_NAME ${name})
+  configure_file(${OSB_ROOT_DIR}/cmake/broker_main.c.in ${out}/main.c @ONLY)
+  osb_broker_pkg_target(libs OSB_${NAME}_LIBS ${OSB_BROKER_${name}_LIBS})
+
+  add_executable(${target} ${sources} ${out}/main.c)
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${out})
+  target_link_libraries(${target} PRIVATE osb::core ${libs})
+  install(TARGETS ${target} RUNTIME DESTINATION bin)
+
+  if(NOT OSB_BUILD_TESTS)
+    return()
+  endif()
+  if(EXISTS ${dir}/tests/CMakeLists.txt)
+    add_subdirectory(${dir}/tests ${out}/tests)
+    return()
+  endif()
+
+  set(env "")
+  file(GLOB helpers CONFIGURE_DEPENDS ${dir}/tests/*.c)
+  if(helpers)
+    osb_broker_pkg_target(test_libs OSB_${NAME}_TEST_LIBS ${OSB_BROKER_${name}_TEST_LIBS})
+  endif()
+  foreach(src IN LISTS helpers)
+    get_filename_component(file ${src} NAME_WE)
+    string(REPLACE "_" "-" helper osb-${name}-${file})
+    string(TOUPPER ${file} FILE)
+    add_executable(${helper} ${src})
+    set_target_properties(${helper} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${out}/tests)
+    target_link_libraries(${helper} PRIVATE ${libs} ${test_libs})
+    list(APPEND env "OSB_HELPER_${FILE}=$<TARGET_FILE:${helper}>")
+  endforeach()
+
+  file(GLOB scripts CONFIGURE_DEPENDS ${dir}/tests/*.sh)
+  list(FILTER scripts EXCLUDE REGEX "/adapter\\.sh$")
+  foreach(script IN LISTS scripts)
+    get_filename_component(test ${script} NAME_WE)
+    add_test(NAME ${name}_${test} COMMAND bash ${script} $<TARGET_FILE:${target}> ${OSB_ROOT_DIR})
+    set_tests_properties(${name}_${test} PROPERTIES LABELS integration TIMEOUT 300)
+    if(env)
+      set_tests_properties(${name}_${test} PROPERTIES ENVIRONMENT "${env}")
+    endif()
+  endforeach()
 endfunction()

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Copy the sources the osb-brokers package builds into bosh-jobs/src/osb-brokers/,
-# so `bosh create-release` (run in bosh-jobs/) packs exactly the repository's tree.
+# Prepare bosh-jobs/ for `bosh create-release`: write the broker jobs of brokers/list
+# (scripts/generate-jobs) and copy the sources the osb-brokers package builds into
+# bosh-jobs/src/osb-brokers/, so the release packs exactly the repository's tree.
 # Usage: bosh-jobs/scripts/sync-src.sh      (then: cd bosh-jobs && bosh create-release --force)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$here/.." && pwd)
 dest=$here/src/osb-brokers
+
+"$here/scripts/generate-jobs"
 
 rm -rf "$dest"
 mkdir -p "$dest"

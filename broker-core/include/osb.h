@@ -14,7 +14,11 @@
 #include "osb/secret.h"
 #include "osb/sql.h"
 #include "osb/server.h"
-#include "osb/deployer.h"
+#include "osb/dedicated.h"
+#include "osb/target.h"
+#include "osb/credentials.h"
+#include "osb/buf.h"
+#include "osb/file.h"
 #include "osb/exec.h"
 #include "osb/http_client.h"
 

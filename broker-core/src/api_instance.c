@@ -7,6 +7,8 @@
 #include "api_common.h"
 #include "request_internal.h"
 #include "osb/log.h"
+#include "gateway.h"
+#include "quota.h"
 #include "record.h"
 
 static int64_t now_s(void)
@@ -57,6 +59,18 @@ static int check_maintenance(osb_http *h, const cJSON *body, const osb_plan *pla
 	}
 	*version_out = v->valuestring;
 	return 0;
+}
+
+/* Answer 422 QuotaExceeded (or the store's failure) when the plan or the broker has no room left. */
+static int quota_refused(osb_http *h, osb_store_tx *tx, const osb_plan *plan, int new_instance)
+{
+	char msg[300] = "";
+	int rc = osb_quota_check(tx, h->broker->config, plan, new_instance, msg, sizeof msg);
+	if (rc == OSB_EQUOTA)
+		osb_http_fail(h, OSB_EQUOTA, 0, "%s", msg);
+	else if (rc)
+		osb_api_store_failed(h, rc);
+	return rc != 0;
 }
 
 static void send_instance_created(osb_http *h, int status, const osb_instance_rec *inst)
@@ -117,13 +131,8 @@ static int early_dashboard_url(osb_http *h, const osb_plan *plan, const cJSON *p
 	req->parameters = cJSON_Duplicate(params, 1);
 	req->instance_parameters = cJSON_Duplicate(params, 1);
 	req->deadline_ms = osb_clock_ms() + 1000;
-	if (req->instance_id && req->service_id && req->plan_id && req->parameters && req->instance_parameters) {
-		rc = b->driver->dashboard_url(req, b->driver_state);
-		if (rc == 0 && req->dashboard_url) {
-			*out = req->dashboard_url;
-			req->dashboard_url = NULL;
-		}
-	}
+	if (req->instance_id && req->service_id && req->plan_id && req->parameters && req->instance_parameters)
+		rc = osb_gateway_dashboard_url(b->gateway, req, out);
 	osb_request__free(req);
 	return rc;
 }
@@ -213,6 +222,8 @@ void osb_api_instance_put(osb_http *h)
 		}
 		goto done;
 	}
+	if (quota_refused(h, tx, plan, 1))
+		goto done;
 
 	osb_api_new_op_id(op_id);
 	saved = osb_api_saved_request(h);
@@ -239,7 +250,7 @@ void osb_api_instance_put(osb_http *h)
 		osb_http_fail(h, OSB_ENOMEM, 0, "out of memory");
 		goto done;
 	}
-	if (b->driver->dashboard_url && (rc = early_dashboard_url(h, plan, params, &dashboard)) != 0) {
+	if ((rc = early_dashboard_url(h, plan, params, &dashboard)) != 0) {
 		osb_http_fail(h, rc, 0, "cannot make the dashboard URL of instance %s", h->instance_id);
 		goto done;
 	}
@@ -374,13 +385,24 @@ void osb_api_instance_patch(osb_http *h)
 		osb_http_send_error(h, OSB_EUNPROCESSABLE, 0, "this plan cannot be changed to another plan", 1, 0);
 		goto done;
 	}
+	if (plan_change && current && current->dedicated != target->dedicated) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0,
+			      "instance %s cannot move from the %s plan %s to the %s plan %s: its data would have to move "
+			      "to another server. Create a new instance of plan %s instead.", h->instance_id,
+			      current->dedicated ? "dedicated" : "shared", current->name,
+			      target->dedicated ? "dedicated" : "shared", target->name, target->name);
+		goto done;
+	}
+	if (plan_change && quota_refused(h, tx, target, 0))
+		goto done;
 	int maintenance_change = mversion && (!inst->maintenance_version || strcmp(mversion, inst->maintenance_version));
 	int param_change = params && params->child;
-	if (!b->driver->update && (plan_change || param_change)) {
+	int can_update = osb_gateway_supports(b->gateway, OSB_OP_UPDATE);
+	if (!can_update && (plan_change || param_change)) {
 		osb_http_send_error(h, OSB_EUNPROCESSABLE, 0, "this service does not support updates", 1, 0);
 		goto done;
 	}
-	if (!plan_change && !param_change && (!maintenance_change || !b->driver->update)) {
+	if (!plan_change && !param_change && (!maintenance_change || !can_update)) {
 		/* Nothing for the server to do: record context and maintenance version, answer 200, or on an
 		 * asynchronous plan 202 with an operation that has already succeeded. */
 		int64_t now = now_s();

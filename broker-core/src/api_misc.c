@@ -5,7 +5,9 @@
 
 #include <civetweb.h>
 
+#include "gateway.h"
 #include "http.h"
+#include "quota.h"
 
 void osb_api_catalog(osb_http *h)
 {
@@ -33,9 +35,7 @@ void osb_api_health_ready(osb_http *h)
 	struct osb_broker *b = h->broker;
 	char store_msg[256] = "", driver_msg[256] = "";
 	int store_ok = osb_store_ping(b->store, store_msg, sizeof store_msg) == 0;
-	int driver_ok = 1;
-	if (b->driver->health)
-		driver_ok = b->driver->health(b->driver_state, driver_msg, sizeof driver_msg) == 0;
+	int driver_ok = osb_gateway_health(b->gateway, driver_msg, sizeof driver_msg) == 0;
 	int shutting = atomic_load(&b->shutting_down);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "status", store_ok && driver_ok && !shutting ? "ready" : "unready");
@@ -44,7 +44,7 @@ void osb_api_health_ready(osb_http *h)
 	cJSON_AddBoolToObject(s, "ok", store_ok);
 	if (!store_ok)
 		cJSON_AddStringToObject(s, "message", store_msg[0] ? store_msg : "unreachable");
-	cJSON *d = cJSON_AddObjectToObject(checks, b->driver->name);
+	cJSON *d = cJSON_AddObjectToObject(checks, osb_gateway_name(b->gateway));
 	cJSON_AddBoolToObject(d, "ok", driver_ok);
 	if (!driver_ok)
 		cJSON_AddStringToObject(d, "message", driver_msg[0] ? driver_msg : "unreachable");
@@ -57,7 +57,7 @@ void osb_api_health_ready(osb_http *h)
 void osb_api_metrics(osb_http *h)
 {
 	osb_store_counts counts;
-	char gauges[1024] = "";
+	char gauges[8192] = "";
 	if (osb_store_counts_get(h->broker->store, &counts) == 0) {
 		snprintf(gauges, sizeof gauges,
 			 "# HELP osb_instances Service instances in the state store (live).\n"
@@ -71,6 +71,7 @@ void osb_api_metrics(osb_http *h)
 			 "osb_operations{state=\"failed\"} %ld\n",
 			 counts.instances, counts.bindings, counts.ops_in_progress, counts.ops_succeeded,
 			 counts.ops_failed);
+		osb_quota_metrics(h->broker->store, h->broker->config, h->broker->catalog, gauges, sizeof gauges);
 	}
 	char *text = osb_metrics_render(gauges);
 	if (!text) {

@@ -16,8 +16,7 @@ struct osb_broker {
 	const osb_config *config;          /* borrowed from osb_main */
 	const osb_catalog *catalog;        /* validated catalog */
 	osb_store *store;                  /* state store */
-	const struct osb_driver *driver;   /* the middleware driver */
-	void *driver_state;                /* what its init returned */
+	struct osb_gateway *gateway;       /* the driver, reached only through the gateway */
 	struct osb_engine *engine;         /* operation engine */
 	struct osb_ratelimit *ratelimit;   /* per-client limiter, NULL when off */
 	struct osb_deployer *deployer;     /* dedicated plans, NULL without a `dedicated` config section */

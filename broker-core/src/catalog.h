@@ -9,6 +9,9 @@
 #include "jsonschema.h"
 
 typedef struct osb_catalog osb_catalog;
+
+/** A driver_caps bit for osb_catalog_load(): the driver has no shared server, so every plan must be dedicated. */
+#define OSB_CATALOG_NO_SHARED (1u << 31)
 typedef struct osb_service osb_service;
 
 /** A plan as the core uses it. Borrowed from the catalog; valid until osb_catalog_free(). */
@@ -24,6 +27,8 @@ typedef struct osb_plan {
 	const cJSON *settings;           /* the plan's private `x-osb` object (never NULL, may be empty) */
 	int async;                       /* x-osb.async: provision/update/deprovision run asynchronously */
 	int async_bindings;              /* x-osb.async_bindings: bind/unbind run asynchronously */
+	int dedicated;                   /* x-osb.dedicated: each instance gets a server of its own */
+	long max_instances;              /* x-osb.max_instances: quota of live instances, 0 = none */
 	long credential_ttl;             /* x-osb.credential_ttl seconds, 0 = credentials never expire */
 	long renew_before;               /* x-osb.renew_before seconds before expiry, default ttl/5 */
 	osb_schema *create_schema;       /* schemas.service_instance.create.parameters, or NULL */
@@ -54,7 +59,9 @@ struct osb_service {
  * `$ref` and compiles; and that the driver's capabilities cover the catalog
  * (a bindable plan needs OSB_CAP_BINDABLE, plan_updateable or an update schema
  * needs OSB_CAP_PLAN_UPDATEABLE, x-osb.async needs OSB_CAP_ASYNC, binding_rotatable
- * needs OSB_CAP_BINDING_ROTATION, requires volume_mount needs OSB_CAP_VOLUME_MOUNTS).
+ * needs OSB_CAP_BINDING_ROTATION, requires volume_mount needs OSB_CAP_VOLUME_MOUNTS,
+ * x-osb.dedicated needs OSB_CAP_DEDICATED, and with OSB_CATALOG_NO_SHARED every
+ * plan must be dedicated).
  * The served bytes omit every `x-osb` and are compact JSON; the ETag is a
  * quoted hash of them.
  * @param[out] out  caller frees with osb_catalog_free().

@@ -221,11 +221,41 @@ done:
 	return rc;
 }
 
+/* The optional `quotas` object: live instances allowed per broker and per plan (by id or name). */
+static int load_quotas(osb_config *c, const cJSON *root, char *err, size_t err_size)
+{
+	static const char *const known[] = { "max_instances", "plans", NULL };
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "quotas");
+	int rc = 0;
+	char bad[128];
+	long v;
+	if (!q)
+		return 0;
+	if (!cJSON_IsObject(q))
+		FAIL("%s: quotas: must be an object {\"max_instances\", \"plans\": {plan id or name: limit}}", c->path);
+	if (check_known_keys(q, known, bad, sizeof bad))
+		FAIL("%s: quotas.%s: unknown key", c->path, bad);
+	if (get_int(q, "max_instances", 0, 1, 100000000, &v))
+		FAIL("%s: quotas.max_instances: must be an integer from 1 to 100000000", c->path);
+	c->quota_max_instances = v;
+	const cJSON *plans = cJSON_GetObjectItemCaseSensitive(q, "plans");
+	if (plans && !cJSON_IsObject(plans))
+		FAIL("%s: quotas.plans: must be an object of plan ids or names and limits", c->path);
+	for (const cJSON *p = plans ? plans->child : NULL; p; p = p->next)
+		if (!cJSON_IsNumber(p) || !(p->valuedouble >= 1 && p->valuedouble <= 1e8) ||
+		    p->valuedouble != (double)(long)p->valuedouble)
+			FAIL("%s: quotas.plans.%.64s: must be an integer from 1 to 100000000", c->path, p->string);
+	if (plans && !(c->quota_plans = cJSON_Duplicate(plans, 1)))
+		FAIL("out of memory");
+done:
+	return rc;
+}
+
 int osb_config_load(osb_config **out, const char *path, char *err, size_t err_size)
 {
 	static const char *const known[] = { "listen", "tls", "accounts", "catalog", "data_dir", "store",
 		"encryption_key", "log_level", "threads", "workers", "limits", "timeouts", "replica_id",
-		"metrics_auth", "driver", "dedicated", NULL };
+		"metrics_auth", "driver", "dedicated", "quotas", NULL };
 	int rc = 0;
 	size_t len = 0;
 	char bad[128];
@@ -277,6 +307,8 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		FAIL("%s: data_dir: must be the path of the broker's data directory", path);
 
 	if ((rc = load_dedicated(c, root, err, err_size)))
+		goto done;
+	if ((rc = load_quotas(c, root, err, err_size)))
 		goto done;
 
 	const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "store");
@@ -454,6 +486,7 @@ void osb_config_free(osb_config *c)
 	free(c->dedicated_base_dir);
 	free(c->dedicated_host);
 	cJSON_Delete(c->driver);
+	cJSON_Delete(c->quota_plans);
 	memset(c->key, 0, sizeof c->key);
 	free(c);
 }

@@ -45,6 +45,8 @@ typedef struct {
 	int dedicated_port_last;    /* dedicated.port_range[1] */
 	char *dedicated_base_dir;   /* dedicated.base_dir, default data_dir/dedicated */
 	char *dedicated_host;       /* dedicated.host, the address written into credentials */
+	long quota_max_instances;   /* quotas.max_instances: live instances of the broker, 0 = no limit */
+	cJSON *quota_plans;         /* quotas.plans: {plan id or name: limit}, or NULL */
 	cJSON *driver;              /* the `driver` object, environment overrides applied */
 } osb_config;
 

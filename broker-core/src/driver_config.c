@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osb/deployer.h"
 #include "osb/errors.h"
 #include "osb/log.h"
 
@@ -169,16 +168,13 @@ int osb_driver_config_bool(int *out, const cJSON *config, const char *driver, co
 	return config_error(driver, "driver.%s must be true or false", key);
 }
 
-int osb_driver_config_dedicated_host(char **out, const cJSON *config, const char *driver, const char *key,
-				     const osb_broker *broker)
+int osb_driver_config_ip(char **out, const cJSON *config, const char *driver, const char *key, const char *fallback)
 {
-	osb_deployer *deployer = broker ? osb_broker_deployer(broker) : NULL;
 	unsigned char addr[sizeof(struct in6_addr)];
 	char *host = NULL;
 	int rc;
 
-	rc = osb_driver_config_string(&host, config, driver, key,
-				      deployer ? osb_deployer_host(deployer) : "127.0.0.1");
+	rc = osb_driver_config_string(&host, config, driver, key, fallback);
 	if (rc < 0)
 		goto done;
 	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1) {

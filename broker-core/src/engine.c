@@ -10,6 +10,7 @@
 #include "log_internal.h"
 #include "metrics.h"
 #include "crypto.h"
+#include "gateway.h"
 #include "record.h"
 #include "request_internal.h"
 
@@ -154,28 +155,14 @@ static osb_request *build_request(osb_engine *e, const osb_operation_rec *op, co
 
 /* ---- running the driver ------------------------------------------------- */
 
-typedef int (*driver_cb)(osb_request *, void *);
-
-static driver_cb forward_callback(const struct osb_driver *d, int kind)
-{
-	switch ((osb_operation_kind)kind) {
-	case OSB_OP_PROVISION: return d->provision;
-	case OSB_OP_UPDATE: return d->update;
-	case OSB_OP_DEPROVISION: return d->deprovision;
-	case OSB_OP_BIND: return d->bind;
-	case OSB_OP_UNBIND: return d->unbind;
-	}
-	return NULL;
-}
-
-/* The callback that undoes a failed creation, or NULL when there is nothing to undo. */
-static driver_cb rollback_callback(const struct osb_driver *d, int kind)
+/* The operation that undoes a failed creation, or 0 when there is nothing to undo. */
+static osb_operation_kind undo_kind(int kind)
 {
 	if (kind == OSB_OP_PROVISION)
-		return d->deprovision;
+		return OSB_OP_DEPROVISION;
 	if (kind == OSB_OP_BIND)
-		return d->unbind;
-	return NULL;
+		return OSB_OP_UNBIND;
+	return 0;
 }
 
 typedef struct {
@@ -223,18 +210,6 @@ static int engine_sleep(osb_engine *e, int64_t ms)
 	return stopping;
 }
 
-static int call_driver(osb_engine *e, driver_cb cb, osb_request *req)
-{
-	const struct osb_driver *d = e->broker->driver;
-	req->error_code = 0;
-	if (!cb)
-		return osb_req_fail(req, OSB_EUNSUPPORTED, "%s does not support this operation", d->name);
-	int rc = cb(req, e->broker->driver_state);
-	if (rc != 0 && !req->error_text)
-		osb_req_fail(req, rc, "%s", osb_strerror(rc));
-	return rc;
-}
-
 static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *dreq);
 
 /* run_forward's answer when the engine stops mid-retry: leave the operation to be resumed. */
@@ -243,22 +218,21 @@ static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *d
 /* Forward run with retries while the server is unreachable (asynchronous operations only). */
 static int run_forward(osb_engine *e, const osb_operation_rec *op, osb_request *req, int64_t deadline_s)
 {
-	driver_cb cb = forward_callback(e->broker->driver, op->kind);
 	int64_t backoff_ms = 1000;
 	for (;;) {
 		int rc = op->kind == OSB_OP_DEPROVISION ? unbind_all(e, op, req) : 0;
 		if (rc == 0)
-			rc = call_driver(e, cb, req);
+			rc = osb_gateway_run(e->broker->gateway, req);
 		int transient = rc == OSB_EBACKEND || rc == OSB_ETIMEOUT;
 		if (rc == 0 || !op->async || !transient)
 			return rc;
 		if (now_s() + backoff_ms / 1000 >= deadline_s)
 			return rc;
 		char msg[600];
-		snprintf(msg, sizeof msg, "Waiting for the service's server: %s", req->error_text);
+		snprintf(msg, sizeof msg, "Waiting for the service's server: %s", req->err.msg);
 		osb_request_set_progress(req, msg);
 		osb_log(OSB_LOG_WARN, "operation.retry", "operation %s: %s; retrying in %lld ms", op->id,
-			req->error_text, (long long)backoff_ms);
+			req->err.msg, (long long)backoff_ms);
 		if (engine_sleep(e, backoff_ms))
 			return RUN_ABANDONED;
 		req->is_retry = 1;
@@ -299,11 +273,14 @@ static int collect_live_binding(const osb_binding_rec *rec, void *payload)
 
 static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *dreq)
 {
-	const struct osb_driver *d = e->broker->driver;
+	osb_gateway *gw = e->broker->gateway;
 	id_list l = { NULL, 0, 0, 0 };
 	osb_binding_rec **binds = NULL;
 	osb_instance_rec *inst = NULL;
 	osb_store_tx *tx = NULL;
+	/* Removing a dedicated server revokes every binding with it; without unbind nothing is revoked one by one. */
+	if (osb_gateway_is_dedicated(gw, dreq) || !osb_gateway_supports(gw, OSB_OP_UNBIND))
+		return 0;
 	/* Read everything first: no transaction stays open while the driver works. */
 	int rc = osb_store_begin(e->broker->store, NULL, &tx);
 	if (rc == 0)
@@ -317,7 +294,7 @@ static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *d
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		rc = osb_store_binding_get(tx, l.ids[i], &binds[i]);
 	osb_store_rollback(tx);
-	for (size_t i = 0; rc == 0 && d->unbind && i < l.n; i++) {
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		osb_operation_rec bop = *op;
 		bop.kind = OSB_OP_UNBIND;
 		bop.binding_id = binds[i]->id;
@@ -328,10 +305,9 @@ static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *d
 		} else {
 			req->deadline_ms = dreq->deadline_ms;
 			req->is_retry = dreq->is_retry;
-			rc = call_driver(e, d->unbind, req);
+			rc = osb_gateway_run(gw, req);
 			if (rc)
-				osb_req_fail(dreq, rc, "unbinding %s first: %s", binds[i]->id,
-					     req->error_text ? req->error_text : osb_strerror(rc));
+				osb_req_fail(dreq, rc, "unbinding %s first: %s", binds[i]->id, req->err.msg);
 		}
 		osb_request__free(req);
 		cJSON_Delete(saved);
@@ -513,7 +489,7 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 	int64_t deadline_s = op->deadline_at ? op->deadline_at : now_s() + e->broker->config->sync_timeout_s;
 	req->deadline_ms = osb_clock_ms() + (deadline_s - now_s()) * 1000;
 
-	driver_cb undo = rollback_callback(e->broker->driver, op->kind);
+	osb_operation_kind undo = undo_kind(op->kind);
 	if (resumed && !op->async && undo) {
 		/* A synchronous creation whose client never got an answer: undo it. */
 		snprintf(failure, sizeof failure, "The broker restarted during this %s; it was rolled back.",
@@ -533,28 +509,24 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 			goto done;
 		}
 		if (rc)
-			snprintf(failure, sizeof failure, "%s", req->error_text ? req->error_text : osb_strerror(rc));
+			snprintf(failure, sizeof failure, "%s", req->err.msg[0] ? req->err.msg : osb_strerror(rc));
 	}
 	if (rc && undo) {
-		int code = req->error_code;
-		char *text = req->error_text;
-		req->error_text = NULL;
+		osb_errbuf why = req->err;
 		osb_operation_kind kind = req->kind;
-		req->kind = op->kind == OSB_OP_PROVISION ? OSB_OP_DEPROVISION : OSB_OP_UNBIND;
+		req->kind = undo;
 		/* What is left of the operation's time, but at least min(sync_s, 10 s) to undo: a
 		 * synchronous client still gets its answer before platforms give up (60 s). */
 		int64_t undo_ms = (int64_t)e->broker->config->sync_timeout_s * 1000;
 		int64_t floor_ms = osb_clock_ms() + (undo_ms < 10000 ? undo_ms : 10000);
 		if (req->deadline_ms < floor_ms)
 			req->deadline_ms = floor_ms;
-		if (call_driver(e, undo, req) != 0)
+		if (osb_gateway_run(e->broker->gateway, req) != 0)
 			osb_log(OSB_LOG_ERROR, "operation.rollback_failed",
 				"rolling back %s of instance %s failed: %s; the reconciler will report the leftovers",
-				kind_names[op->kind], op->instance_id, req->error_text ? req->error_text : "");
+				kind_names[op->kind], op->instance_id, req->err.msg);
 		req->kind = kind;
-		free(req->error_text);
-		req->error_text = text;
-		req->error_code = code;
+		req->err = why;
 	}
 	if (complete(e, op->id, op->instance_id, req, rc, failure) != 0) {
 		/* Not recorded: the lease will lapse and the operation be resumed. Never claim success. */

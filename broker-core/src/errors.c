@@ -1,9 +1,11 @@
 /* The error table (errors.def) expanded into status, name and text lookups; osb_errbuf. */
 #include "osb/errors.h"
+#include "errors_internal.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 struct error_row {
 	int code;
@@ -41,13 +43,31 @@ const char *osb_strerror(int code)
 	return error_find(code)->text;
 }
 
+void osb_errbuf__one_line(char *msg)
+{
+	size_t n = 0;
+	for (const char *p = msg; *p; p++) {
+		char c = (unsigned char)*p < ' ' || *p == 0x7f ? ' ' : *p;
+		if (c == ' ' && (n == 0 || msg[n - 1] == ' '))
+			continue;
+		msg[n++] = c;
+	}
+	while (n > 0 && msg[n - 1] == ' ')
+		n--;
+	msg[n] = '\0';
+}
+
 int osb_errbuf_set(osb_errbuf *e, int code, const char *fmt, ...)
 {
+	char msg[sizeof(e->msg)];
 	va_list ap;
 
+	/* Through a copy: the arguments may point into the buffer itself. */
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	osb_errbuf__one_line(msg);
+	memcpy(e->msg, msg, sizeof(msg));
 	e->code = code;
 	return code;
 }

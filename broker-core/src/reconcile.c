@@ -6,6 +6,7 @@
 
 #include "osb/log.h"
 #include "osb/names.h"
+#include "gateway.h"
 
 typedef struct {
 	char (*names)[OSB_NAME_SIZE];
@@ -63,41 +64,16 @@ static int add_binding(const osb_binding_rec *rec, void *payload)
 	return 0;
 }
 
-typedef struct {
-	struct osb_broker *broker;
-	name_set *instances;
-	name_set *bindings;
-	int purge;
-	FILE *out;
-	long orphans;
-	long purged;
-} scan_ctx;
-
-static int on_tenant(osb_tenant_kind kind, const char *name, void *payload)
-{
-	scan_ctx *c = payload;
-	const name_set *known = kind == OSB_TENANT_INSTANCE ? c->instances : c->bindings;
-	if (strlen(name) + 1 != OSB_NAME_SIZE || set_has(known, name))
-		return 0;
-	c->orphans++;
-	int removed = 0;
-	if (c->purge && c->broker->driver->purge(c->broker->driver_state, kind, name) == 0) {
-		removed = 1;
-		c->purged++;
-	}
-	fprintf(c->out, "{\"orphan\":\"%s\",\"kind\":\"%s\",\"purged\":%s}\n", name,
-		kind == OSB_TENANT_INSTANCE ? "instance" : "binding", removed ? "true" : "false");
-	osb_log(OSB_LOG_WARN, "reconcile.orphan", "%s %s has no record%s",
-		kind == OSB_TENANT_INSTANCE ? "instance" : "binding", name, removed ? "; purged" : "");
-	return 0;
-}
-
 int osb_reconcile(struct osb_broker *broker, int purge, FILE *out)
 {
-	if (!broker->driver->list)
-		return OSB_EUNSUPPORTED;
 	name_set instances = { 0 }, bindings = { 0 };
-	int rc = osb_store_instance_list_all(broker->store, add_instance, &instances);
+	osb_gateway_tenant *found = NULL;
+	size_t nfound = 0;
+	long orphans = 0, purged = 0;
+	/* Everything on the servers first, then the records: a tenant made in between is never taken for an orphan. */
+	int rc = osb_gateway_list(broker->gateway, &found, &nfound);
+	if (!rc)
+		rc = osb_store_instance_list_all(broker->store, add_instance, &instances);
 	if (!rc)
 		rc = osb_store_binding_list_all(broker->store, add_binding, &bindings);
 	if (!rc && (instances.oom || bindings.oom))
@@ -107,12 +83,23 @@ int osb_reconcile(struct osb_broker *broker, int purge, FILE *out)
 			qsort(instances.names, instances.n, sizeof *instances.names, cmp_name);
 		if (bindings.n)
 			qsort(bindings.names, bindings.n, sizeof *bindings.names, cmp_name);
-		scan_ctx c = { broker, &instances, &bindings, purge, out, 0, 0 };
-		rc = broker->driver->list(broker->driver_state, on_tenant, &c);
+		for (size_t i = 0; i < nfound; i++) {
+			const osb_gateway_tenant *t = &found[i];
+			const char *kind = t->dedicated ? "dedicated server" : t->kind == OSB_TENANT_INSTANCE ? "instance" : "binding";
+			if (set_has(t->kind == OSB_TENANT_INSTANCE ? &instances : &bindings, t->name))
+				continue;
+			orphans++;
+			int removed = purge && osb_gateway_purge(broker->gateway, t) == 0;
+			purged += removed;
+			fprintf(out, "{\"orphan\":\"%s\",\"kind\":\"%s\",\"purged\":%s}\n", t->name, kind,
+				removed ? "true" : "false");
+			osb_log(OSB_LOG_WARN, "reconcile.orphan", "%s %s has no record%s", kind, t->name, removed ? "; purged" : "");
+		}
 		fprintf(out, "{\"orphans\":%ld,\"purged\":%ld,\"records\":{\"instances\":%zu,\"bindings\":%zu}}\n",
-			c.orphans, c.purged, instances.n, bindings.n);
+			orphans, purged, instances.n, bindings.n);
 		fflush(out);
 	}
+	free(found);
 	free(instances.names);
 	free(bindings.names);
 	return rc;

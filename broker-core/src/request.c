@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osb/log.h"
+#include "errors_internal.h"
 
 struct osb_arena_block {
 	struct osb_arena_block *next;
@@ -21,6 +22,14 @@ int64_t osb_clock_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int osb_ms_left(int64_t deadline)
+{
+	int64_t left = deadline - osb_clock_ms();
+	if (left < 1)
+		return 1;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 osb_request *osb_request__new(void)
@@ -42,7 +51,6 @@ void osb_request__free(osb_request *req)
 	cJSON_Delete(req->credentials);
 	cJSON_Delete(req->endpoints);
 	cJSON_Delete(req->volume_mounts);
-	free(req->error_text);
 	free(req->dashboard_url);
 	struct osb_arena_block *b = req->arena;
 	while (b) {
@@ -102,15 +110,37 @@ char *osb_req_sprintf(osb_request *req, const char *fmt, ...)
 
 int osb_req_fail(osb_request *req, int code, const char *fmt, ...)
 {
-	char buf[1024];
+	char msg[sizeof req->err.msg];
+	va_list ap;
+	/* Through a copy: the arguments may point into the buffer itself. */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	osb_errbuf__one_line(msg);
+	memcpy(req->err.msg, msg, sizeof msg);
+	req->err.code = code;
+	return code;
+}
+
+osb_errbuf *osb_request_errbuf(osb_request *req)
+{
+	return &req->err;
+}
+
+void osb_request_note(osb_request *req, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	vsnprintf(req->note, sizeof req->note, fmt, ap);
 	va_end(ap);
-	free(req->error_text);
-	req->error_text = strdup(buf);
-	req->error_code = code;
-	return code;
+}
+
+const osb_target *osb_request_target(const osb_request *req) { return req->target; }
+const char *osb_request_instance_name(const osb_request *req) { return req->instance_name; }
+
+const char *osb_request_binding_name(const osb_request *req)
+{
+	return req->binding_name[0] ? req->binding_name : NULL;
 }
 
 osb_operation_kind osb_request_operation(const osb_request *req) { return req->kind; }

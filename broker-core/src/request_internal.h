@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "osb/request.h"
+#include "osb/names.h"
 #include "catalog.h"
 
 struct osb_arena_block;
@@ -30,9 +31,14 @@ struct osb_request {
 	int64_t deadline_ms;              /* CLOCK_MONOTONIC deadline in ms */
 	int is_retry;                     /* resumed after a restart or outage */
 
+	/* set by the gateway before each callback */
+	char instance_name[OSB_NAME_SIZE]; /* osb_name_instance(instance_id) */
+	char binding_name[OSB_NAME_SIZE];  /* osb_name_binding(binding_id), "" without a binding */
+	const osb_target *target;         /* the server the callback acts on */
+	char note[256];                   /* the driver's osb_request_note() for the outcome log */
+
 	/* results, set by the driver */
-	int error_code;                   /* last osb_req_fail code */
-	char *error_text;                 /* malloc'd description or NULL */
+	osb_errbuf err;                   /* why it failed: code 0 and msg "" while nothing did */
 	cJSON *new_instance_state;        /* owned or NULL */
 	cJSON *new_binding_state;         /* owned or NULL */
 	cJSON *credentials;               /* owned or NULL: secret */

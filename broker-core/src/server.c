@@ -15,11 +15,13 @@
 
 #include <civetweb.h>
 
+#include "acceptor.h"
 #include "broker_internal.h"
 #include "crypto.h"
 #include "deployer_internal.h"
 #include "engine.h"
-#include "acceptor.h"
+#include "gateway.h"
+#include "osb/file.h"
 #include "http.h"
 #include "log_internal.h"
 #include "osb/secret.h"
@@ -49,24 +51,6 @@ static void usage(FILE *out, const char *prog, const struct osb_driver *driver)
 		"Environment: OSB_BROKER_USERNAME, OSB_BROKER_PASSWORD, OSB_ENCRYPTION_KEY, OSB_STORE_URL,\n"
 		"OSB_DRIVER_<KEY> override the file's values.\n",
 		prog, driver && driver->name ? driver->name : "a middleware");
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, mode) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* With no key configured, the embedded store keeps one in data_dir/encryption.key (0600). */
@@ -348,7 +332,6 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	struct mg_context *ctx = NULL;
 	osb_acceptor *acceptor = NULL;
 	char *pem = NULL;
-	int driver_started = 0;
 	memset(&broker, 0, sizeof broker);
 
 	if (osb_driver_check(driver) != 0) {
@@ -360,14 +343,14 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		return 2;
 	}
 	osb_log__set_level((osb_log_level)config->log_level);
-	if (osb_catalog_load(&catalog, config->catalog, driver->caps, err, sizeof err) != 0) {
+	if (osb_catalog_load(&catalog, config->catalog, driver->caps | (driver->server ? 0 : OSB_CATALOG_NO_SHARED), err,
+			     sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		status = 2;
 		goto done;
 	}
 	broker.config = config;
 	broker.catalog = catalog;
-	broker.driver = driver;
 	if (config->has_dedicated) {
 		/* Before the driver's init, which may ask for it; it touches the disk only when used. */
 		osb_deployer_options dopt = { config->dedicated_base_dir, config->dedicated_port_first,
@@ -379,18 +362,17 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		}
 	}
 	if (check_only) {
-		if (driver->init(&broker.driver_state, config->driver, &broker) != 0) {
+		if (osb_gateway_open(&broker.gateway, &broker, driver, config->driver) != 0) {
 			fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
 			status = 2;
 			goto done;
 		}
-		driver->shutdown(broker.driver_state);
 		printf("%s: configuration OK (catalog %s: %zu service(s))\n", config_path, config->catalog,
 		       osb_catalog_service_count(catalog));
 		status = 0;
 		goto done;
 	}
-	if (mkdir_p(config->data_dir, 0700) != 0) {
+	if (osb_mkdir_p(config->data_dir, 0700) != 0) {
 		fprintf(stderr, "%s: cannot create data_dir %s: %s\n", argv[0], config->data_dir, strerror(errno));
 		goto done;
 	}
@@ -398,7 +380,7 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		char parent[4096];
 		snprintf(parent, sizeof parent, "%s", config->store_path);
 		*strrchr(parent, '/') = '\0';
-		if (parent[0] && mkdir_p(parent, 0700) != 0) {
+		if (parent[0] && osb_mkdir_p(parent, 0700) != 0) {
 			fprintf(stderr, "%s: cannot create %s for store.path: %s\n", argv[0], parent, strerror(errno));
 			goto done;
 		}
@@ -420,12 +402,11 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		fprintf(stderr, "%s: cannot open the state store (see the log)\n", argv[0]);
 		goto done;
 	}
-	if (driver->init(&broker.driver_state, config->driver, &broker) != 0) {
+	if (osb_gateway_open(&broker.gateway, &broker, driver, config->driver) != 0) {
 		fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
 		status = 2;
 		goto done;
 	}
-	driver_started = 1;
 	if (reconcile) {
 		status = osb_reconcile(&broker, purge, stdout) == 0 ? 0 : 1;
 		goto done;
@@ -474,8 +455,7 @@ done:
 	}
 	osb_acceptor_free(acceptor); /* closes the connections that never got to civetweb */
 	osb_engine_stop(broker.engine);
-	if (driver_started)
-		driver->shutdown(broker.driver_state);
+	osb_gateway_close(broker.gateway);
 	/* Dedicated servers keep running: the next broker re-adopts them. */
 	osb_deployer__free(broker.deployer);
 	osb_store_close(broker.store);

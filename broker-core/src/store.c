@@ -252,6 +252,9 @@ const char osb_store_sql_counts[] =
 	" (SELECT count(*) FROM osb_operations WHERE state = 2),"
 	" (SELECT count(*) FROM osb_operations WHERE state = 3)";
 
+const char osb_store_sql_count_live[] =
+	"SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND ($1::text IS NULL OR plan_id = $1::text)";
+
 const char osb_store_sql_meta[] =
 	"CREATE TABLE IF NOT EXISTS osb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
 
@@ -714,6 +717,21 @@ int osb_store_counts_get(osb_store *store, osb_store_counts *out)
 		return OSB_ERROR;
 	memset(out, 0, sizeof(*out));
 	return no_timeout(store->be->counts(store, out));
+}
+
+int osb_store_instance_count(osb_store_tx *tx, const char *plan_id, long *out)
+{
+	if (!tx || !out)
+		return OSB_ERROR;
+	*out = 0;
+	return tx->store->be->count_live(tx, plan_id, out);
+}
+
+int osb_store_lock(osb_store_tx *tx, const char *key)
+{
+	if (!tx || !tx->write || !key)
+		return OSB_ERROR;
+	return tx->store->be->lock(tx, key);
 }
 
 int osb_store_size(osb_store *store, int64_t *bytes)

@@ -175,6 +175,21 @@ typedef struct {
 /** @return 0 or OSB_EBACKEND. */
 int osb_store_counts_get(osb_store *store, osb_store_counts *out);
 
+/**
+ * Live instances (creating, ready or deleting) of one plan, or of all plans
+ * when plan_id is NULL, as this transaction sees them (quotas).
+ * @return 0 or OSB_EBACKEND.
+ */
+int osb_store_instance_count(osb_store_tx *tx, const char *plan_id, long *out);
+
+/**
+ * Hold one more lock, on `key`, until the write transaction ends: other
+ * writers that take it wait (across replicas). SQLite's single writer already
+ * serializes every write transaction, so there it costs nothing.
+ * @return 0, OSB_EBACKEND or OSB_ETIMEOUT.
+ */
+int osb_store_lock(osb_store_tx *tx, const char *key);
+
 /** Size of the store on disk in bytes (SQLite file + WAL; PostgreSQL: its tables). @return 0 or OSB_EBACKEND. */
 int osb_store_size(osb_store *store, int64_t *bytes);
 

@@ -61,6 +61,10 @@ typedef struct {
 	int (*lease)(osb_store *store, const char *op_id, const char *owner,
 		     const char *new_owner, int64_t lease_until);
 	int (*counts)(osb_store *store, osb_store_counts *out);
+	/* Live instances (creating, ready, deleting) of plan_id, or of every plan when NULL. */
+	int (*count_live)(osb_store_tx *tx, const char *plan_id, long *out);
+	/* One more lock on `key` until the write transaction ends (across replicas). */
+	int (*lock)(osb_store_tx *tx, const char *key);
 	int (*size)(osb_store *store, int64_t *bytes);
 } osb_store_backend;
 
@@ -125,6 +129,8 @@ char *osb_store_sql_select(const osb_store_table *t, char ph, const char *where_
 char *osb_store_sql_put(const osb_store_table *t, char ph);
 /* Comma-separated column list. */
 char *osb_store_sql_columns(const osb_store_table *t);
+/* count(*) of live instances, of the plan in parameter 1 or of all when it is NULL. */
+extern const char osb_store_sql_count_live[];
 /* One row of five counts, in the order of osb_store_counts. */
 extern const char osb_store_sql_counts[];
 /* The meta table (key "schema_version" holds the version as decimal text). */

@@ -280,6 +280,22 @@ static void p_rollback(osb_store_tx *base)
 	free(tx);
 }
 
+/* A transaction-long advisory lock on a 64-bit hash of `id`. */
+static int advisory_lock(PGconn *conn, const char *id)
+{
+	unsigned char d[32];
+	char key[24];
+	const char *params[1] = { key };
+	uint64_t k = 0;
+
+	osb_sha256(d, id, strlen(id));
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | d[i];
+	snprintf(key, sizeof(key), "%" PRId64, (int64_t)k);
+	/* Waits at most lock_timeout (busy_timeout_ms); 55P03 then maps to OSB_ETIMEOUT. */
+	return q(conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, NULL, true);
+}
+
 static int p_begin(osb_store *store, const char *lock_id, osb_store_tx **out)
 {
 	pstore *s = (pstore *)store;
@@ -307,19 +323,8 @@ static int p_begin(osb_store *store, const char *lock_id, osb_store_tx **out)
 	}
 	if (rc)
 		goto done;
-	if (lock_id) {
-		unsigned char d[32];
-		char key[24];
-		const char *params[1] = { key };
-		uint64_t k = 0;
-
-		osb_sha256(d, lock_id, strlen(lock_id));
-		for (int i = 0; i < 8; i++)
-			k = k << 8 | d[i];
-		snprintf(key, sizeof(key), "%" PRId64, (int64_t)k);
-		/* Waits at most lock_timeout (busy_timeout_ms); 55P03 then maps to OSB_ETIMEOUT. */
-		rc = q(conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, NULL, true);
-	}
+	if (lock_id)
+		rc = advisory_lock(conn, lock_id);
 done:
 	if (rc) {
 		if (conn) {
@@ -570,6 +575,31 @@ static int p_counts(osb_store *store, osb_store_counts *out)
 	return rc;
 }
 
+static int p_count_live(osb_store_tx *base, const char *plan_id, long *out)
+{
+	ptx *tx = (ptx *)base;
+	const char *params[1] = { plan_id };
+	PGresult *res = NULL;
+	int rc = q(tx->conn, osb_store_sql_count_live, 1, params, &res, false);
+
+	if (rc == 0 && PQntuples(res) == 1)
+		*out = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (rc == 0)
+		rc = OSB_EBACKEND;
+	PQclear(res);
+	if (rc)
+		base->failed = 1;
+	return rc;
+}
+
+static int p_lock(osb_store_tx *base, const char *key)
+{
+	int rc = advisory_lock(((ptx *)base)->conn, key);
+	if (rc)
+		base->failed = 1;
+	return rc;
+}
+
 static int p_size(osb_store *store, int64_t *bytes)
 {
 	PGresult *res = NULL;
@@ -714,6 +744,8 @@ static const osb_store_backend pg_backend = {
 	.claim = p_claim,
 	.lease = p_lease,
 	.counts = p_counts,
+	.count_live = p_count_live,
+	.lock = p_lock,
 	.size = p_size,
 };
 

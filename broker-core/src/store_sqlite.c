@@ -644,6 +644,36 @@ static int l_counts(osb_store *store, osb_store_counts *out)
 	return rc;
 }
 
+static int l_count_live(osb_store_tx *base, const char *plan_id, long *out)
+{
+	sqlite3 *db = ((ltx *)base)->c->db;
+	sqlite3_stmt *st = NULL;
+	/* The shared text uses PostgreSQL's $1::text; SQLite reads ?1 the same way without the casts. */
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND (?1 IS NULL OR plan_id = ?1)",
+				    -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = plan_id ? sqlite3_bind_text(st, 1, plan_id, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 1);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = (long)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		log_db(db, "count");
+		rc = map_rc(rc);
+		base->failed = 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int l_lock(osb_store_tx *base, const char *key)
+{
+	(void)base;
+	(void)key; /* BEGIN IMMEDIATE made this the only writer already */
+	return 0;
+}
+
 static int l_size(osb_store *store, int64_t *bytes)
 {
 	lstore *s = (lstore *)store;
@@ -798,6 +828,8 @@ static const osb_store_backend sqlite_backend = {
 	.claim = l_claim,
 	.lease = l_lease,
 	.counts = l_counts,
+	.count_live = l_count_live,
+	.lock = l_lock,
 	.size = l_size,
 };
 

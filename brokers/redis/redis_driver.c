@@ -1,29 +1,24 @@
-/* Redis driver: an instance is a key prefix on a shared server, a binding an ACL user confined to it. */
-#include <arpa/inet.h>
+/* Redis driver: an instance is a key prefix on a shared server (or a server of its own), a binding an ACL user. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include <osb.h>
-#include <osb/deployer.h>
 
-#include "redis_driver.h"
-
-/* list and purge run outside any request, so they get their own budget. */
-#define RD_RECONCILE_TIMEOUT_MS 30000
-#define RD_HEALTH_TIMEOUT_MS 1000
 /* Keys asked for per SCAN step and removed per UNLINK. */
 #define RD_SCAN_COUNT "1000"
 #define RD_MAX_ARGS 64
+/* A dedicated server's files besides what Redis writes itself. */
+#define RD_CONF_FILE "redis.conf"
+#define RD_ACL_FILE "users.acl"
+/* ready() is polled while a dedicated server starts: each try must fail fast. */
+#define RD_READY_TIMEOUT_MS 500
 
 /*
  * What a binding may do on a shared server, after `~prefix:*` and `&prefix:*`
@@ -54,36 +49,38 @@ static const char *const rd_shared_rules[] = {
 	"+sort", "+sort_ro",
 };
 
-/* The driver's configuration; read-only after init except the log-once flag. */
+/*
+ * What a binding may do on a dedicated server: the whole keyspace is its
+ * instance's, so KEYS, SCAN, FLUSHDB, INFO and other databases are fine; the
+ * server's configuration, files, replication and users stay the broker's.
+ */
+static const char *const rd_dedicated_rules[] = {
+	"+@all", "-@dangerous", "-@admin",
+	"+keys", "+flushdb", "+flushall", "+swapdb", "+info", "+sort", "+sort_ro",
+	"+client|list", "+client|kill", "+slowlog|get", "+slowlog|len", "+latency|latest",
+	"-config", "-debug", "-monitor", "-shutdown", "-module", "-replicaof", "-slaveof", "-migrate",
+	"-failover", "-save", "-bgsave", "-bgrewriteaof",
+	"-acl", "+acl|whoami", "+acl|cat", "+acl|genpass",
+};
+
+#define RD_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The driver's state: only the log-once flag, so callbacks share it without locks. */
 struct rd_state {
-	char *host;              /* shared server the broker connects to */
-	int port;                /* its port */
-	char *admin_user;        /* ACL user with +@all ~* &* (or "default" with requirepass) */
-	char *admin_password;    /* its password; never logged */
-	char *public_host;       /* host written into credentials */
-	char *redis_server;      /* program of dedicated servers */
-	char *dedicated_host;    /* IP address dedicated servers listen on (besides 127.0.0.1) and credentials name */
-	const osb_broker *broker; /* for the deployer of dedicated plans */
 	atomic_int no_aclfile_logged; /* the "no aclfile, ACL SAVE skipped" warning was logged */
 };
 
 /* One admin connection with the deadline of the callback that opened it. */
 struct rd_conn {
 	redisContext *ctx;
-	long long deadline;      /* CLOCK_MONOTONIC milliseconds */
+	int64_t deadline;        /* osb_clock_ms() */
 	osb_errbuf *err;
 	char where[80];          /* "127.0.0.1:6379", for messages */
 	int version;             /* the server's major * 100 + minor, such as 700 */
 };
 
-/* A set of broker-made names (reconciler). */
-struct rd_names {
-	char (*v)[OSB_NAME_SIZE];
-	size_t n, cap;
-};
-
-/* Whether the `len` bytes at `s` (part of a key or a reply) are a name osb_name_instance()/osb_name_binding() make. */
-static int rd_is_hex_name(const char *s, size_t len)
+/* Whether the `len` bytes at `s` (part of a key or a reply) are a name the core derives. */
+static int rd_is_name(const char *s, size_t len)
 {
 	char name[OSB_NAME_SIZE];
 
@@ -94,14 +91,9 @@ static int rd_is_hex_name(const char *s, size_t len)
 	return osb_name_is_derived(name);
 }
 
-static struct timeval rd_tv(long long ms)
+static struct timeval rd_tv(int ms)
 {
-	struct timeval tv;
-
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
 	return tv;
 }
 
@@ -117,14 +109,14 @@ static int rd_io_fail(struct rd_conn *c, const char *what)
 {
 	int timed_out = c->ctx && c->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
 	const char *why = c->ctx && c->ctx->errstr[0] ? c->ctx->errstr : "connection lost";
+	int rc;
 
-	if (timed_out || osb_clock_ms() >= c->deadline) {
-		rd_close(c);
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "Redis at %s did not answer %s in time", c->where, what);
-	}
-	osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: %s failed: %s", c->where, what, why);
+	if (timed_out || osb_clock_ms() >= c->deadline)
+		rc = osb_errbuf_set(c->err, OSB_ETIMEOUT, "Redis at %s did not answer %s in time", c->where, what);
+	else
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: %s failed: %s", c->where, what, why);
 	rd_close(c);
-	return c->err->code;
+	return rc;
 }
 
 /*
@@ -137,18 +129,16 @@ static int rd_cmdv(struct rd_conn *c, redisReply **out, int argc, const char **a
 		   const char *secret)
 {
 	redisReply *r;
-	long long left = c->deadline - osb_clock_ms();
 
 	if (out)
 		*out = NULL;
 	if (!c->ctx)
 		return osb_errbuf_set(c->err, OSB_EBACKEND, "Redis connection to %s already closed", c->where);
-	if (left <= 0)
+	if (osb_clock_ms() >= c->deadline)
 		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "no time left for %s on Redis at %s", argv[0], c->where);
-	if (redisSetTimeout(c->ctx, rd_tv(left)) != REDIS_OK)
+	if (redisSetTimeout(c->ctx, rd_tv(osb_ms_left(c->deadline))) != REDIS_OK)
 		return rd_io_fail(c, argv[0]);
-	r = redisCommandArgv(c->ctx, argc, argv, lens);
-	if (!r)
+	if (!(r = redisCommandArgv(c->ctx, argc, argv, lens)))
 		return rd_io_fail(c, argv[0]);
 	if (r->type == REDIS_REPLY_ERROR) {
 		const char *text = r->str ? r->str : "";
@@ -180,20 +170,17 @@ static int rd_cmd(struct rd_conn *c, redisReply **out, const char *secret, const
 	return rd_cmdv(c, out, n, (const char **)args, lens, secret);
 }
 
-/* Connect, authenticate and check the server is Redis 7 or newer (its ACL rules are what isolation rests on). */
-static int rd_open(struct rd_conn *c, const char *host, int port, const char *user, const char *password,
-		   int timeout_ms, osb_errbuf *err)
+/* Connect to the target as its admin and check it is Redis 7 or newer (its ACL rules are what isolation rests on). */
+static int rd_open(struct rd_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
 {
 	redisReply *r = NULL;
 	const char *v;
 	int rc;
 
-	c->ctx = NULL;
 	c->err = err;
 	c->deadline = osb_clock_ms() + timeout_ms;
-	snprintf(c->where, sizeof(c->where), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-	c->ctx = redisConnectWithTimeout(host, port, rd_tv(timeout_ms));
-	if (!c->ctx)
+	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
+	if (!(c->ctx = redisConnectWithTimeout(t->host, t->port, rd_tv(timeout_ms))))
 		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory connecting to Redis");
 	if (c->ctx->err) {
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to Redis at %s: %s", c->where, c->ctx->errstr);
@@ -201,29 +188,25 @@ static int rd_open(struct rd_conn *c, const char *host, int port, const char *us
 		return rc;
 	}
 	/* AUTH user password: a refusal keeps Redis's reason (WRONGPASS...), never the password. */
-	if ((rc = rd_cmd(c, NULL, password, (const char *const[]){ "AUTH", user, password, NULL })) < 0)
-		return rc;
-	if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "INFO", "server", NULL })) < 0)
+	if ((rc = rd_cmd(c, NULL, t->admin_password,
+			 (const char *const[]){ "AUTH", t->admin_user, t->admin_password, NULL })) < 0 ||
+	    (rc = rd_cmd(c, &r, NULL, (const char *const[]){ "INFO", "server", NULL })) < 0)
 		return rc;
 	v = r->type == REDIS_REPLY_STRING && r->str ? strstr(r->str, "redis_version:") : NULL;
 	if (v) {
 		const char *minor = strchr(v, '.');
-
 		c->version = atoi(v + strlen("redis_version:")) * 100 + (minor ? atoi(minor + 1) : 0);
 	}
-	if (!v || c->version < 700) {
+	if (!v || c->version < 700)
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "Redis at %s is older than 7.0: its ACLs cannot confine a tenant",
 				    c->where);
-		goto done;
-	}
-done:
 	freeReplyObject(r);
 	return rc;
 }
 
-static int rd_open_admin(struct rd_conn *c, const struct rd_state *st, int timeout_ms, osb_errbuf *err)
+static int rd_open_req(struct rd_conn *c, osb_request *req)
 {
-	return rd_open(c, st->host, st->port, st->admin_user, st->admin_password, timeout_ms, err);
+	return rd_open(c, osb_request_target(req), osb_request_timeout_ms(req), osb_request_errbuf(req));
 }
 
 /*
@@ -237,109 +220,85 @@ static int rd_acl_save(struct rd_conn *c, struct rd_state *st)
 	if (rc == OSB_EBACKEND && c->ctx && strstr(c->err->msg, "not configured to use an ACL file")) {
 		if (atomic_exchange(&st->no_aclfile_logged, 1) == 0)
 			osb_log(OSB_LOG_WARN, "redis.no_aclfile",
-				"Redis at %s has no aclfile: ACL SAVE skipped, users last until the server restarts",
-				c->where);
+				"Redis at %s has no aclfile: ACL SAVE skipped, users last until the server restarts", c->where);
 		return 0;
 	}
 	return rc;
 }
 
-static int rd_del_user(struct rd_conn *c, const char *user)
+/* DELUSER also closes the user's connections, subscribers included; then the file forgets it. */
+static int rd_drop_user(struct rd_conn *c, struct rd_state *st, const char *user)
 {
-	/* DELUSER also closes the user's connections, subscribers included. */
-	return rd_cmd(c, NULL, NULL, (const char *const[]){ "ACL", "DELUSER", user, NULL });
+	int rc = rd_cmd(c, NULL, NULL, (const char *const[]){ "ACL", "DELUSER", user, NULL });
+	return rc < 0 ? rc : rd_acl_save(c, st);
 }
 
 /*
- * Call fn(user, payload) for each broker-made ACL user; with `prefix`, only those
- * whose key pattern is exactly `~<prefix>:*` (the binding users of that instance).
- * Reads ACL LIST, whose lines are "user <name> <rules...>".
+ * Call fn(user, instance, payload) for each broker-made ACL user, `instance`
+ * being the prefix of its `~osb_<hex>:*` key pattern ("" when it has none);
+ * with `prefix`, only the users of that instance. Reads ACL LIST, whose lines
+ * are "user <name> <rules...>".
  */
-static int rd_for_users(struct rd_conn *c, const char *prefix, int (*fn)(const char *user, const char *instance,
-									   void *payload), void *payload)
+static int rd_for_users(struct rd_conn *c, const char *prefix,
+			int (*fn)(const char *user, const char *instance, void *payload), void *payload)
 {
 	redisReply *r = NULL;
-	char want[OSB_NAME_SIZE + 8] = "";
 	size_t i;
 	int rc;
 
-	if (prefix)
-		snprintf(want, sizeof(want), "~%s:*", prefix);
 	if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "ACL", "LIST", NULL })) < 0)
 		return rc;
-	if (r->type != REDIS_REPLY_ARRAY) {
+	if (r->type != REDIS_REPLY_ARRAY)
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected ACL LIST reply", c->where);
-		goto done;
-	}
-	for (i = 0; i < r->elements && rc == 0; i++) {
+	for (i = 0; rc == 0 && i < r->elements; i++) {
 		const redisReply *e = r->element[i];
 		char user[OSB_NAME_SIZE], instance[OSB_NAME_SIZE] = "";
 		const char *p, *q;
-		int match = !prefix;
 
 		if (e->type != REDIS_REPLY_STRING || !e->str || strncmp(e->str, "user ", 5) != 0)
 			continue;
 		p = e->str + 5;
 		q = strchr(p, ' ');
-		if (!q || !rd_is_hex_name(p, (size_t)(q - p)))
+		if (!q || !rd_is_name(p, (size_t)(q - p)))
 			continue;
-		memcpy(user, p, OSB_NAME_SIZE - 1);
-		user[OSB_NAME_SIZE - 1] = '\0';
-		/* Walk the rules for the key pattern of a shared binding: ~osb_<hex>:* */
+		snprintf(user, sizeof(user), "%.*s", (int)(q - p), p);
+		/* The key pattern of a shared binding: ~osb_<hex>:* */
 		for (p = q; *p; p = q) {
-			size_t len;
-
 			while (*p == ' ')
 				p++;
-			q = strchr(p, ' ');
-			if (!q)
-				q = p + strlen(p);
-			len = (size_t)(q - p);
-			if (len == OSB_NAME_SIZE + 2 && p[0] == '~' && p[len - 2] == ':' && p[len - 1] == '*' &&
-			    rd_is_hex_name(p + 1, OSB_NAME_SIZE - 1)) {
-				memcpy(instance, p + 1, OSB_NAME_SIZE - 1);
-				instance[OSB_NAME_SIZE - 1] = '\0';
-				if (prefix && strcmp(instance, prefix) == 0)
-					match = 1;
-			}
+			q = p + strcspn(p, " ");
+			if ((size_t)(q - p) == OSB_NAME_SIZE + 2 && p[0] == '~' && q[-2] == ':' && q[-1] == '*' &&
+			    rd_is_name(p + 1, OSB_NAME_SIZE - 1))
+				snprintf(instance, sizeof(instance), "%.*s", OSB_NAME_SIZE - 1, p + 1);
 		}
-		if (match)
+		if (!prefix || strcmp(instance, prefix) == 0)
 			rc = fn(user, instance, payload);
 	}
-done:
 	freeReplyObject(r);
 	return rc;
 }
 
-/*
- * SCAN the keyspace for keys matching `pattern` and call fn on each batch (the
- * reply's key array). SCAN never blocks the server the way KEYS does.
- */
-static int rd_scan(struct rd_conn *c, const char *pattern, int (*fn)(struct rd_conn *c, const redisReply *keys,
-								       void *payload), void *payload)
+/* SCAN the keyspace for `pattern` and call fn on each batch; SCAN never blocks the server as KEYS does. */
+static int rd_scan(struct rd_conn *c, const char *pattern,
+		   int (*fn)(struct rd_conn *c, const redisReply *keys, void *payload), void *payload)
 {
 	char cursor[32] = "0";
 	int rc = 0;
 
 	do {
 		redisReply *r = NULL;
-		const redisReply *next, *keys;
 
-		rc = rd_cmd(c, &r, NULL,
-			    (const char *const[]){ "SCAN", cursor, "MATCH", pattern, "COUNT", RD_SCAN_COUNT, NULL });
-		if (rc < 0)
+		if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "SCAN", cursor, "MATCH", pattern, "COUNT",
+								    RD_SCAN_COUNT, NULL })) < 0)
 			return rc;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof(cursor)) {
 			freeReplyObject(r);
 			return osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected SCAN reply", c->where);
 		}
-		next = r->element[0];
-		keys = r->element[1];
-		memcpy(cursor, next->str, next->len);
-		cursor[next->len] = '\0';
-		if (keys->elements > 0)
-			rc = fn(c, keys, payload);
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		if (r->element[1]->elements > 0)
+			rc = fn(c, r->element[1], payload);
 		freeReplyObject(r);
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
 	return rc;
@@ -348,57 +307,55 @@ static int rd_scan(struct rd_conn *c, const char *pattern, int (*fn)(struct rd_c
 /* UNLINK one SCAN batch: keys are binary, so pass their lengths. */
 static int rd_unlink_batch(struct rd_conn *c, const redisReply *keys, void *payload)
 {
-	const char **argv = NULL;
-	size_t *lens = NULL, i, n = keys->elements + 1;
-	long long *removed = payload;
+	size_t i, n = keys->elements + 1;
+	const char **argv = calloc(n, sizeof(*argv));
+	size_t *lens = calloc(n, sizeof(*lens));
 	redisReply *r = NULL;
-	int rc;
+	int rc = 0;
 
-	if (n > INT_MAX)
-		return osb_errbuf_set(c->err, OSB_ERROR, "SCAN batch too large");
-	argv = calloc(n, sizeof(*argv));
-	lens = calloc(n, sizeof(*lens));
-	if (!argv || !lens) {
+	if (!argv || !lens || n > INT_MAX)
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-		goto done;
-	}
-	argv[0] = "UNLINK";
-	lens[0] = 6;
-	for (i = 0; i < keys->elements; i++) {
-		if (keys->element[i]->type != REDIS_REPLY_STRING) {
+	for (i = 0; rc == 0 && i < keys->elements; i++) {
+		if (keys->element[i]->type != REDIS_REPLY_STRING)
 			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected key in a SCAN reply", c->where);
-			goto done;
+		else {
+			argv[i + 1] = keys->element[i]->str;
+			lens[i + 1] = keys->element[i]->len;
 		}
-		argv[i + 1] = keys->element[i]->str;
-		lens[i + 1] = keys->element[i]->len;
 	}
-	if ((rc = rd_cmdv(c, &r, (int)n, argv, lens, NULL)) < 0)
-		goto done;
-	if (r->type == REDIS_REPLY_INTEGER)
-		*removed += r->integer;
-done:
+	if (rc == 0) {
+		argv[0] = "UNLINK";
+		lens[0] = 6;
+		if ((rc = rd_cmdv(c, &r, (int)n, argv, lens, NULL)) == 0 && r->type == REDIS_REPLY_INTEGER)
+			*(long long *)payload += r->integer;
+	}
 	freeReplyObject(r);
 	free(argv);
 	free(lens);
 	return rc;
 }
 
-static int rd_del_user_cb(const char *user, const char *instance, void *payload)
+struct rd_drop {
+	struct rd_conn *c;
+	struct rd_state *st;
+};
+
+static int rd_drop_user_cb(const char *user, const char *instance, void *payload)
 {
+	struct rd_drop *d = payload;
 	(void)instance;
-	return rd_del_user(payload, user);
+	return rd_drop_user(d->c, d->st, user);
 }
 
-/* Remove an instance of a shared plan: its binding users first (no new writes), then its keys. */
-static int rd_drop_shared(struct rd_conn *c, struct rd_state *st, const char *prefix, long long *removed)
+/* Remove a shared instance: its binding users first (no new writes), then its keys. */
+static int rd_drop_prefix(struct rd_conn *c, struct rd_state *st, const char *prefix, long long *removed)
 {
+	struct rd_drop d = { c, st };
 	char pattern[OSB_NAME_SIZE + 4];
 	int rc;
 
 	*removed = 0;
-	if ((rc = rd_for_users(c, prefix, rd_del_user_cb, c)) < 0)
-		return rc;
-	if ((rc = rd_acl_save(c, st)) < 0)
+	if ((rc = rd_for_users(c, prefix, rd_drop_user_cb, &d)) < 0)
 		return rc;
 	snprintf(pattern, sizeof(pattern), "%s:*", prefix);
 	return rd_scan(c, pattern, rd_unlink_batch, removed);
@@ -406,490 +363,144 @@ static int rd_drop_shared(struct rd_conn *c, struct rd_state *st, const char *pr
 
 /* -- dedicated servers ----------------------------------------------------- */
 
-/* Files of a dedicated server in its directory, besides what Redis writes itself. */
-#define RD_CONF_FILE "redis.conf"
-#define RD_ACL_FILE "users.acl"
-#define RD_ADMIN_FILE "admin.pw"
-/* The dedicated server's own admin user; its password lives only in RD_ADMIN_FILE (mode 0600). */
-#define RD_DEDICATED_ADMIN "admin"
-#define RD_READY_TIMEOUT_MS 500
-#define RD_START_TIMEOUT_MS 30000
-
-/*
- * What a binding may do on a dedicated server: the whole keyspace is its
- * instance's, so KEYS, SCAN, FLUSHDB, INFO and other databases are fine; the
- * server's configuration, files, replication and users stay the broker's.
- */
-static const char *const rd_dedicated_rules[] = {
-	"+@all", "-@dangerous", "-@admin",
-	"+keys", "+flushdb", "+flushall", "+swapdb", "+info", "+sort", "+sort_ro",
-	"+client|list", "+client|kill", "+slowlog|get", "+slowlog|len", "+latency|latest",
-	"-config", "-debug", "-monitor", "-shutdown", "-module", "-replicaof", "-slaveof", "-migrate",
-	"-failover", "-save", "-bgsave", "-bgrewriteaof",
-	"-acl", "+acl|whoami", "+acl|cat", "+acl|genpass",
-};
-
-static const char *const rd_policies[] = {
-	"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
-	"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-};
-
-/* Settings a dedicated server is rendered with: payload of prepare and ready. */
-struct rd_dedicated {
-	const struct rd_state *st;
-	char maxmemory[24];      /* "64mb", from the plan's x-osb.maxmemory */
-	char policy[24];         /* maxmemory-policy, from the parameters or the plan */
-	const char *host;        /* address in credentials; the server binds it too when it is an IP */
-};
-
-/*
- * Whether the instance runs on a server of its own. The mode saved at
- * provision wins, so an update sees the instance's current kind, not the
- * target plan's; before any state is saved (a provision's rollback), the plan says.
- */
-static int rd_is_dedicated(const osb_request *req)
+/* A setting that goes into redis.conf: only [a-z0-9-], so nothing can start a new directive. */
+static int rd_plain(const char *s)
 {
-	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(osb_request_instance_state(req), "mode");
-
-	if (cJSON_IsString(mode))
-		return strcmp(mode->valuestring, "dedicated") == 0;
-	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req), "dedicated"));
+	return s && *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
 }
 
-/* A Redis memory size as the config file takes it: 1-12 digits and kb, mb or gb. */
-static int rd_valid_memory(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	if (n == 0 || n > 12 || s[0] == '0')
-		return 0;
-	return strcmp(s + n, "kb") == 0 || strcmp(s + n, "mb") == 0 || strcmp(s + n, "gb") == 0;
-}
-
-static int rd_valid_policy(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(rd_policies) / sizeof(rd_policies[0]); i++)
-		if (strcmp(s, rd_policies[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* A directory Redis's config file can name without quoting. */
-static int rd_plain_path(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '/' || *s == '.' || *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
-/* The address written into a dedicated server's credentials. */
-static const char *rd_dedicated_host(const struct rd_state *st)
-{
-	return st->dedicated_host;
-}
-
-/* Fill the settings of a dedicated server from the plan and the parameters that apply to this request. */
-static int rd_dedicated_settings(osb_request *req, const struct rd_state *st, struct rd_dedicated *d,
-				 osb_errbuf *err)
+/* The plan's memory and the policy that applies to this request (parameters, else the plan's, else noeviction). */
+static int rd_memory_settings(osb_request *req, const char **maxmemory, const char **policy)
 {
 	const cJSON *settings = osb_request_plan_settings(req);
 	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory");
-	const cJSON *params, *policy;
-	osb_operation_kind op = osb_request_operation(req);
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(osb_request_parameters(req), "maxmemory_policy");
 
-	memset(d, 0, sizeof(*d));
-	d->st = st;
-	d->host = rd_dedicated_host(st);
-	if (!cJSON_IsString(mem) || !rd_valid_memory(mem->valuestring) || strlen(mem->valuestring) >= sizeof(d->maxmemory))
-		return osb_errbuf_set(err, OSB_ERROR, "the plan's x-osb.maxmemory must be a size such as \"64mb\"");
-	snprintf(d->maxmemory, sizeof(d->maxmemory), "%s", mem->valuestring);
-	params = op == OSB_OP_PROVISION || op == OSB_OP_UPDATE ? osb_request_parameters(req)
-							       : osb_request_instance_parameters(req);
-	policy = cJSON_GetObjectItemCaseSensitive(params, "maxmemory_policy");
-	if (!policy)
-		policy = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory_policy");
-	snprintf(d->policy, sizeof(d->policy), "%s", cJSON_IsString(policy) ? policy->valuestring : "noeviction");
-	if (!rd_valid_policy(d->policy) || (policy && !cJSON_IsString(policy)))
-		return osb_errbuf_set(err, OSB_EBADREQUEST, "maxmemory_policy must be one of noeviction, allkeys-lru, "
-					  "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl");
-	return 0;
-}
-
-/* Write `text` to dir/name through a temporary file and a rename, mode 0600. */
-static int rd_write_file(const char *dir, const char *name, const char *text, int only_if_missing)
-{
-	char path[600], tmp[620];
-	size_t len = strlen(text), off = 0;
-	int fd, rc = OSB_ERROR;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	if (only_if_missing && access(path, F_OK) == 0)
-		return 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto done;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto done;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto done;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto done;
-	}
-	fd = -1;
-	if (only_if_missing ? link(tmp, path) != 0 && errno != EEXIST : rename(tmp, path) != 0)
-		goto done;
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		osb_log(OSB_LOG_ERROR, "redis.dedicated_file", "cannot write %s: %s", path, strerror(errno));
-	unlink(tmp);
-	return rc;
-}
-
-/* The dedicated server's admin password from dir/admin.pw: 32 characters of [A-Za-z0-9]. */
-static int rd_read_admin_password(const char *dir, char out[OSB_SECRET_DEFAULT_LEN + 1])
-{
-	char path[600];
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "%s/" RD_ADMIN_FILE, dir);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return OSB_ENOTFOUND;
-	n = read(fd, out, OSB_SECRET_DEFAULT_LEN);
-	close(fd);
-	if (n != OSB_SECRET_DEFAULT_LEN)
-		return OSB_ERROR;
-	out[OSB_SECRET_DEFAULT_LEN] = '\0';
-	for (i = 0; i < OSB_SECRET_DEFAULT_LEN; i++)
-		if (!((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= 'a' && out[i] <= 'z') ||
-		      (out[i] >= '0' && out[i] <= '9')))
-			return OSB_ERROR;
+	if (!p)
+		p = cJSON_GetObjectItemCaseSensitive(osb_request_instance_parameters(req), "maxmemory_policy");
+	if (!p)
+		p = cJSON_GetObjectItemCaseSensitive(settings, "maxmemory_policy");
+	*maxmemory = cJSON_IsString(mem) ? mem->valuestring : NULL;
+	*policy = cJSON_IsString(p) ? p->valuestring : "noeviction";
+	if (!rd_plain(*maxmemory) || !rd_plain(*policy))
+		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.maxmemory (such as \"64mb\") and maxmemory_policy "
+				    "must be plain Redis settings");
 	return 0;
 }
 
 /*
- * The deployer's prepare: the admin password (made once), an ACL file with the
- * default user off and that admin (made once: it then carries the bindings),
- * and redis.conf (rendered every time, for the current port and plan).
+ * Before the first start: an ACL file with the default user off and the
+ * broker's admin (made once: it then carries the bindings ACL SAVE writes), and
+ * redis.conf for the current port and plan. The broker reaches the server on
+ * the dedicated host's address, and so do applications.
  */
-static int rd_prepare(const char *dir, int port, void *payload)
+static int rd_prepare(osb_request *req, const osb_target *t, void *state, osb_errbuf *err)
 {
-	const struct rd_dedicated *d = payload;
-	char password[OSB_SECRET_DEFAULT_LEN + 1], acl[160], conf[2048], bind[80] = "127.0.0.1";
-	struct in6_addr addr6;
-	struct in_addr addr4;
+	const char *maxmemory, *policy;
+	osb_buf acl = OSB_BUF_INIT, conf = OSB_BUF_INIT;
 	int rc;
 
-	if (!rd_plain_path(dir) || strlen(dir) > 400) {
-		osb_log(OSB_LOG_ERROR, "redis.dedicated_dir", "%s: a dedicated server's directory must be a plain path "
-			"([A-Za-z0-9/._-])", dir);
-		return OSB_ERROR;
-	}
-	if (rd_read_admin_password(dir, password) == OSB_ENOTFOUND) {
-		if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
-			return OSB_ERROR;
-		if ((rc = rd_write_file(dir, RD_ADMIN_FILE, password, 1)) < 0)
-			goto done;
-	}
-	/* Re-read: another attempt may have written it first. */
-	if ((rc = rd_read_admin_password(dir, password)) < 0) {
-		osb_log(OSB_LOG_ERROR, "redis.dedicated_file", "%s/" RD_ADMIN_FILE " is unreadable or damaged", dir);
-		goto done;
-	}
-	snprintf(acl, sizeof(acl), "user default off\nuser " RD_DEDICATED_ADMIN " on >%s ~* &* +@all\n", password);
-	if ((rc = rd_write_file(dir, RD_ACL_FILE, acl, 1)) < 0)
-		goto done;
-	/* The broker talks to 127.0.0.1; applications to the credentials' address, when it is another one. */
-	if (d->host && strcmp(d->host, "127.0.0.1") != 0 &&
-	    (inet_pton(AF_INET, d->host, &addr4) == 1 || inet_pton(AF_INET6, d->host, &addr6) == 1))
-		snprintf(bind, sizeof(bind), "127.0.0.1 %s", d->host);
-	snprintf(conf, sizeof(conf),
-		 "# Rendered by osb-redis-broker; maxmemory settings are rewritten by plan updates.\n"
-		 "bind %s\n"
-		 "port %d\n"
-		 "protected-mode yes\n"
-		 "daemonize no\n"
-		 "dir %s\n"
-		 "logfile \"\"\n"
-		 "aclfile %s/" RD_ACL_FILE "\n"
-		 "save \"\"\n"
-		 "appendonly yes\n"
-		 "appendfsync everysec\n"
-		 "maxmemory %s\n"
-		 "maxmemory-policy %s\n"
-		 "enable-debug-command no\n"
-		 "enable-module-command no\n"
-		 "enable-protected-configs no\n",
-		 bind, port, dir, dir, d->maxmemory, d->policy);
-	rc = rd_write_file(dir, RD_CONF_FILE, conf, 0);
-done:
-	explicit_bzero(password, sizeof(password));
-	explicit_bzero(acl, sizeof(acl));
+	(void)state;
+	if (strspn(t->dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") != strlen(t->dir))
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+	if ((rc = rd_memory_settings(req, &maxmemory, &policy)) < 0)
+		return rc;
+	osb_buf_printf(&acl, "user default off\nuser %s on >%s ~* &* +@all\n", t->admin_user, t->admin_password);
+	osb_buf_printf(&conf,
+		       "# Rendered by osb-redis-broker; maxmemory settings are rewritten by plan updates.\n"
+		       "bind 127.0.0.1%s%s\nport %d\nprotected-mode yes\ndaemonize no\ndir %s\nlogfile \"\"\n"
+		       "aclfile %s/" RD_ACL_FILE "\nsave \"\"\nappendonly yes\nappendfsync everysec\n"
+		       "maxmemory %s\nmaxmemory-policy %s\nenable-debug-command no\nenable-module-command no\n"
+		       "enable-protected-configs no\n",
+		       strcmp(t->host, "127.0.0.1") ? " " : "", strcmp(t->host, "127.0.0.1") ? t->host : "", t->port,
+		       t->dir, t->dir, maxmemory, policy);
+	if (!osb_buf_text(&acl) || !osb_buf_text(&conf))
+		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	else if (osb_file_write_private(t->dir, RD_ACL_FILE, acl.data, acl.len, OSB_FILE_KEEP) != 0 ||
+		 osb_file_write_private(t->dir, RD_CONF_FILE, conf.data, conf.len, 0) != 0)
+		rc = osb_errbuf_set(err, OSB_ERROR, "cannot write the dedicated server's files in %s", t->dir);
+	osb_buf_free(&acl);
+	osb_buf_free(&conf);
 	return rc;
 }
 
-static int rd_open_dedicated(struct rd_conn *c, const char *dir, int port, int timeout_ms, osb_errbuf *err)
-{
-	char password[OSB_SECRET_DEFAULT_LEN + 1];
-	int rc;
-
-	if (rd_read_admin_password(dir, password) < 0)
-		return osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", dir);
-	rc = rd_open(c, "127.0.0.1", port, RD_DEDICATED_ADMIN, password, timeout_ms, err);
-	explicit_bzero(password, sizeof(password));
-	return rc;
-}
-
-/* The deployer's ready: the server accepts our admin and answers PING. */
-static int rd_ready(int port, const char *dir, void *payload)
+static int rd_ready(const osb_target *t, void *state, osb_errbuf *err)
 {
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
 	int rc;
 
-	(void)payload;
-	if ((rc = rd_open_dedicated(&c, dir, port, RD_READY_TIMEOUT_MS, &err)) == 0)
+	(void)state;
+	if ((rc = rd_open(&c, t, RD_READY_TIMEOUT_MS, err)) == 0)
 		rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL });
 	rd_close(&c);
 	return rc;
 }
 
-/* Start (or find) the instance's server through the core's deployer. */
-static int rd_ensure(osb_request *req, const struct rd_state *st, struct rd_dedicated *d, osb_deployment *dep,
-		     osb_errbuf *err)
-{
-	osb_deployer *deployer = osb_broker_deployer(st->broker);
-	const char *argv[] = { st->redis_server, "{dir}/" RD_CONF_FILE, NULL };
-	osb_process_spec spec = { 0 };
-	int rc, left = osb_request_timeout_ms(req);
-
-	if (!deployer)
-		return osb_errbuf_set(err, OSB_EUNSUPPORTED, "dedicated plans need a \"dedicated\" section in the broker's config");
-	if ((rc = rd_dedicated_settings(req, st, d, err)) < 0)
-		return rc;
-	spec.kind = "redis";
-	spec.argv = argv;
-	spec.prepare = rd_prepare;
-	spec.ready = rd_ready;
-	spec.payload = d;
-	spec.start_timeout_ms = left < RD_START_TIMEOUT_MS ? left : RD_START_TIMEOUT_MS;
-	rc = osb_deployer_ensure(deployer, osb_request_instance_id(req), &spec, dep);
-	if (rc < 0)
-		return osb_errbuf_set(err, rc, "the dedicated Redis server did not start (see the broker's log)");
-	return 0;
-}
-
 /* -- instances ------------------------------------------------------------ */
-
-static int rd_set_instance_state(osb_request *req, const char *prefix, int port, osb_errbuf *err)
-{
-	cJSON *saved = cJSON_CreateObject();
-	char key_prefix[OSB_NAME_SIZE + 1];
-	int rc, ok;
-
-	snprintf(key_prefix, sizeof(key_prefix), "%s:", prefix);
-	if (port)
-		ok = saved && cJSON_AddStringToObject(saved, "mode", "dedicated") &&
-		     cJSON_AddNumberToObject(saved, "port", port);
-	else
-		ok = saved && cJSON_AddStringToObject(saved, "mode", "shared") &&
-		     cJSON_AddStringToObject(saved, "key_prefix", key_prefix);
-	if (!ok) {
-		cJSON_Delete(saved);
-		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
-	}
-	if ((rc = osb_request_set_instance_state(req, saved)) < 0)
-		return osb_errbuf_set(err, rc, "cannot save instance state");
-	return 0;
-}
 
 static int redis_provision(osb_request *req, void *state)
 {
-	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	struct rd_dedicated d = { 0 };
-	osb_deployment dep = { 0 };
-	char prefix[OSB_NAME_SIZE];
 	int rc;
 
-	osb_name_instance(prefix, osb_request_instance_id(req));
-	if (rd_is_dedicated(req)) {
-		osb_request_set_progress(req, "starting a dedicated Redis server");
-		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
-			goto done;
-		if ((rc = rd_set_instance_state(req, prefix, dep.port, &err)) < 0)
-			goto done;
-		osb_log(OSB_LOG_INFO, "redis.provisioned", "dedicated server of %s on port %d (maxmemory %s, %s)",
-			prefix, dep.port, d.maxmemory, d.policy);
-		goto done;
-	}
-	/*
-	 * A shared instance is only a key prefix: nothing to create until a
-	 * binding writes. Connecting checks the server is there and new enough.
-	 */
-	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
-		goto done;
-	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL })) < 0)
-		goto done;
-	if ((rc = rd_set_instance_state(req, prefix, 0, &err)) < 0)
-		goto done;
-	osb_log(OSB_LOG_INFO, "redis.provisioned", "key prefix %s: ready on %s", prefix, c.where);
-done:
+	(void)state;
+	/* A shared instance is only a key prefix: nothing to create until a binding writes. A dedicated
+	 * server was started by the core. Either way, check the server is there and new enough. */
+	if ((rc = rd_open_req(&c, req)) == 0 && (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL })) == 0)
+		osb_request_note(req, "ready on %s", c.where);
 	rd_close(&c);
-	if (rc < 0)
-		return osb_req_fail(req, rc, "%s", err.msg);
-	return 0;
+	return rc;
 }
 
 static int redis_update(osb_request *req, void *state)
 {
-	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	struct rd_dedicated d = { 0 };
-	osb_deployment dep = { 0 };
-	int rc, to_dedicated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_plan_settings(req),
-										      "dedicated"));
+	const char *maxmemory, *policy;
+	int rc;
 
-	if (rd_is_dedicated(req) != to_dedicated) {
-		rc = osb_errbuf_set(&err, OSB_EUNSUPPORTED, "a Redis instance cannot move between a shared and a dedicated "
-				    "server: its keys would have to move");
-		goto done;
-	}
-	/* Shared plans differ in nothing Redis can enforce per tenant: nothing to apply. */
-	if (!to_dedicated) {
-		rc = 0;
-		goto done;
-	}
+	(void)state;
+	/* Shared plans differ in nothing Redis can enforce per tenant. */
+	if (!osb_request_target(req)->dedicated)
+		return 0;
 	/* The new plan's memory and the policy, live, then into redis.conf for the next start. */
-	if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
+	if ((rc = rd_memory_settings(req, &maxmemory, &policy)) < 0 || (rc = rd_open_req(&c, req)) < 0 ||
+	    (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "SET", "maxmemory", maxmemory,
+							       "maxmemory-policy", policy, NULL })) < 0 ||
+	    (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "REWRITE", NULL })) < 0)
 		goto done;
-	if ((rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err)) < 0)
-		goto done;
-	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "SET", "maxmemory", d.maxmemory,
-							       "maxmemory-policy", d.policy, NULL })) < 0)
-		goto done;
-	if ((rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "REWRITE", NULL })) < 0)
-		goto done;
-	osb_log(OSB_LOG_INFO, "redis.updated", "dedicated server on port %d: maxmemory %s, %s", dep.port, d.maxmemory,
-		d.policy);
+	osb_request_note(req, "maxmemory %s, %s", maxmemory, policy);
 done:
 	rd_close(&c);
-	if (rc < 0)
-		return osb_req_fail(req, rc, "%s", err.msg);
-	return 0;
+	return rc;
 }
 
 static int redis_deprovision(osb_request *req, void *state)
 {
-	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	char prefix[OSB_NAME_SIZE];
 	long long removed = 0;
 	int rc;
 
-	osb_name_instance(prefix, osb_request_instance_id(req));
-	if (rd_is_dedicated(req)) {
-		osb_deployer *deployer = osb_broker_deployer(st->broker);
-
-		osb_request_set_progress(req, "stopping the dedicated Redis server");
-		/* Without a deployer nothing was ever started: a failed provision's rollback lands here. */
-		if (!deployer) {
-			rc = 0;
-			goto done;
-		}
-		if ((rc = osb_deployer_remove(deployer, osb_request_instance_id(req))) < 0) {
-			osb_errbuf_set(&err, OSB_EBACKEND, "the dedicated Redis server could not be stopped (see the broker's log)");
-			goto done;
-		}
-		osb_log(OSB_LOG_INFO, "redis.deprovisioned", "dedicated server of %s stopped and deleted", prefix);
-		goto done;
-	}
-	if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
-		goto done;
-	if ((rc = rd_drop_shared(&c, st, prefix, &removed)) < 0)
-		goto done;
-	osb_log(OSB_LOG_INFO, "redis.deprovisioned", "key prefix %s: %lld keys and its users removed", prefix, removed);
-done:
+	if ((rc = rd_open_req(&c, req)) == 0 && (rc = rd_drop_prefix(&c, state, osb_request_instance_name(req), &removed)) == 0)
+		osb_request_note(req, "%lld keys and the instance's users removed", removed);
 	rd_close(&c);
-	if (rc < 0)
-		return osb_req_fail(req, rc, "%s", err.msg);
-	return 0;
+	return rc;
 }
 
 /* -- bindings ------------------------------------------------------------- */
-
-static int rd_set_credentials(osb_request *req, const char *host, int port, const char *user,
-			      const char *password, const char *key_prefix, osb_errbuf *err)
-{
-	const char *url_host = osb_uri_host(req, host);
-	char *euser = osb_uri_escape(req, user), *epass = osb_uri_escape(req, password);
-	char *uri = NULL, ports[8];
-	cJSON *cred = NULL;
-	int rc;
-
-	if (url_host && euser && epass)
-		uri = osb_req_sprintf(req, "redis://%s:%s@%s:%d", euser, epass, url_host, port);
-	cred = cJSON_CreateObject();
-	if (!uri || !cred ||
-	    !cJSON_AddStringToObject(cred, "host", host) ||
-	    !cJSON_AddStringToObject(cred, "hostname", host) ||
-	    !cJSON_AddNumberToObject(cred, "port", port) ||
-	    !cJSON_AddStringToObject(cred, "username", user) ||
-	    !cJSON_AddStringToObject(cred, "password", password) ||
-	    (key_prefix && !cJSON_AddStringToObject(cred, "key_prefix", key_prefix)) ||
-	    !cJSON_AddStringToObject(cred, "uri", uri)) {
-		cJSON_Delete(cred);
-		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
-	}
-	if ((rc = osb_request_set_credentials(req, cred)) < 0)
-		return osb_errbuf_set(err, rc, "cannot store credentials");
-	snprintf(ports, sizeof(ports), "%d", port);
-	if ((rc = osb_request_add_endpoint(req, host, ports, "tcp")) < 0)
-		return osb_errbuf_set(err, rc, "cannot store endpoint");
-	return 0;
-}
-
-static int rd_read_only(const osb_request *req)
-{
-	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(osb_request_parameters(req), "read_only");
-
-	return cJSON_IsTrue(ro);
-}
 
 /*
  * ACL SETUSER <user> reset on ><password> <keys> <channels> <rules...> [-@write].
  * `reset` first makes a repeated bind (a retry) converge on this attempt's password and rules.
  */
 static int rd_set_user(struct rd_conn *c, const char *user, const char *password, const char *keys,
-		       const char *channels, const char *const *rules, size_t nrules, int read_only)
+		       const char *channels, int dedicated, int read_only)
 {
+	const char *const *rules = dedicated ? rd_dedicated_rules : rd_shared_rules;
+	size_t i, n = 0, nrules = dedicated ? RD_COUNT(rd_dedicated_rules) : RD_COUNT(rd_shared_rules);
 	const char *argv[RD_MAX_ARGS + 1];
 	char pass_rule[OSB_SECRET_DEFAULT_LEN + 2];
-	size_t i, n = 0;
 	int rc;
 
-	if (nrules + 11 > RD_MAX_ARGS)
-		return osb_errbuf_set(c->err, OSB_ERROR, "too many ACL rules");
 	snprintf(pass_rule, sizeof(pass_rule), ">%s", password);
 	argv[n++] = "ACL";
 	argv[n++] = "SETUSER";
@@ -899,7 +510,7 @@ static int rd_set_user(struct rd_conn *c, const char *user, const char *password
 	argv[n++] = pass_rule;
 	argv[n++] = keys;
 	argv[n++] = channels;
-	for (i = 0; i < nrules; i++)
+	for (i = 0; i < nrules && n < RD_MAX_ARGS - 3; i++)
 		argv[n++] = rules[i];
 	/* Clients of Redis 7.2+ announce themselves with CLIENT SETINFO; 7.0 does not know it (nor the rule). */
 	if (c->version >= 702) {
@@ -916,169 +527,89 @@ static int rd_set_user(struct rd_conn *c, const char *user, const char *password
 
 static int redis_bind(osb_request *req, void *state)
 {
-	struct rd_state *st = state;
+	const char *user = osb_request_binding_name(req), *prefix = osb_request_instance_name(req);
+	int dedicated = osb_request_target(req)->dedicated;
+	int read_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_parameters(req), "read_only"));
+	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", keys[OSB_NAME_SIZE + 4], channels[OSB_NAME_SIZE + 4];
+	char key_prefix[OSB_NAME_SIZE + 1];
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	struct rd_dedicated d = { 0 };
-	osb_deployment dep = { 0 };
-	char prefix[OSB_NAME_SIZE], user[OSB_NAME_SIZE], password[OSB_SECRET_DEFAULT_LEN + 1] = "";
-	char keys[OSB_NAME_SIZE + 4], channels[OSB_NAME_SIZE + 4], key_prefix[OSB_NAME_SIZE + 1];
-	int rc, read_only = rd_read_only(req), dedicated = rd_is_dedicated(req);
-	cJSON *saved = NULL;
+	cJSON *cred, *saved;
+	int rc;
 
-	osb_name_instance(prefix, osb_request_instance_id(req));
-	osb_name_binding(user, osb_request_binding_id(req));
-	snprintf(keys, sizeof(keys), "~%s:*", prefix);
-	snprintf(channels, sizeof(channels), "&%s:*", prefix);
+	/* On a dedicated server the whole keyspace is the instance's. */
+	snprintf(keys, sizeof(keys), dedicated ? "~*" : "~%s:*", prefix);
+	snprintf(channels, sizeof(channels), dedicated ? "&*" : "&%s:*", prefix);
 	snprintf(key_prefix, sizeof(key_prefix), "%s:", prefix);
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0) {
-		rc = osb_errbuf_set(&err, OSB_ERROR, "cannot generate a password");
+		rc = osb_req_fail(req, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
-	if (dedicated) {
-		/* The whole server is the instance's: every key and channel. */
-		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
-			goto done;
-		if ((rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err)) < 0)
-			goto done;
-		rc = rd_set_user(&c, user, password, "~*", "&*", rd_dedicated_rules,
-				 sizeof(rd_dedicated_rules) / sizeof(rd_dedicated_rules[0]), read_only);
-	} else {
-		if ((rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err)) < 0)
-			goto done;
-		rc = rd_set_user(&c, user, password, keys, channels, rd_shared_rules,
-				 sizeof(rd_shared_rules) / sizeof(rd_shared_rules[0]), read_only);
+	if ((rc = rd_open_req(&c, req)) < 0 || (rc = rd_set_user(&c, user, password, keys, channels, dedicated,
+								 read_only)) < 0 ||
+	    (rc = rd_acl_save(&c, state)) < 0)
+		goto done;
+	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "redis", .username = user,
+								 .password = password });
+	if (cred && !dedicated && !cJSON_AddStringToObject(cred, "key_prefix", key_prefix)) {
+		cJSON_Delete(cred);
+		cred = NULL;
 	}
-	if (rc < 0)
-		goto done;
-	if ((rc = rd_acl_save(&c, st)) < 0)
-		goto done;
-	if (dedicated)
-		rc = rd_set_credentials(req, d.host, dep.port, user, password, NULL, &err);
-	else
-		rc = rd_set_credentials(req, st->public_host, st->port, user, password, key_prefix, &err);
-	if (rc < 0)
+	if ((rc = osb_credentials_set(req, cred)) < 0)
 		goto done;
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "username", user) ||
 	    (!dedicated && !cJSON_AddStringToObject(saved, "key_prefix", key_prefix)) ||
 	    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
 		cJSON_Delete(saved);
-		rc = osb_errbuf_set(&err, OSB_ENOMEM, "out of memory");
+		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = osb_request_set_binding_state(req, saved)) < 0) {
-		osb_errbuf_set(&err, rc, "cannot save binding state");
-		goto done;
-	}
-	if (dedicated)
-		osb_log(OSB_LOG_INFO, "redis.bound", "ACL user %s on the dedicated server of %s (port %d)%s", user,
-			prefix, dep.port, read_only ? " (read-only)" : "");
-	else
-		osb_log(OSB_LOG_INFO, "redis.bound", "ACL user %s confined to %s:*%s", user, prefix,
-			read_only ? " (read-only)" : "");
+	rc = osb_request_set_binding_state(req, saved);
+	osb_request_note(req, "ACL user confined to %s%s", dedicated ? "its server" : key_prefix,
+			 read_only ? " (read-only)" : "");
 done:
 	explicit_bzero(password, sizeof(password));
 	rd_close(&c);
-	if (rc < 0)
-		return osb_req_fail(req, rc, "%s", err.msg);
-	return 0;
+	return rc;
 }
 
 static int redis_unbind(osb_request *req, void *state)
 {
-	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	struct rd_dedicated d = { 0 };
-	osb_deployment dep = { 0 };
-	char user[OSB_NAME_SIZE];
 	int rc;
 
-	osb_name_binding(user, osb_request_binding_id(req));
-	if (rd_is_dedicated(req)) {
-		osb_deployer *deployer = osb_broker_deployer(st->broker);
-
-		/* No server left means no user left. */
-		if (deployer && osb_deployer_lookup(deployer, osb_request_instance_id(req), &dep) == OSB_ENOTFOUND) {
-			rc = 0;
-			goto done;
-		}
-		if ((rc = rd_ensure(req, st, &d, &dep, &err)) < 0)
-			goto done;
-		rc = rd_open_dedicated(&c, dep.dir, dep.port, osb_request_timeout_ms(req), &err);
-	} else {
-		rc = rd_open_admin(&c, st, osb_request_timeout_ms(req), &err);
-	}
-	if (rc < 0)
-		goto done;
-	if ((rc = rd_del_user(&c, user)) < 0)
-		goto done;
-	if ((rc = rd_acl_save(&c, st)) < 0)
-		goto done;
-	osb_log(OSB_LOG_INFO, "redis.unbound", "ACL user %s deleted, its connections closed", user);
-done:
+	if ((rc = rd_open_req(&c, req)) == 0)
+		rc = rd_drop_user(&c, state, osb_request_binding_name(req));
 	rd_close(&c);
-	if (rc < 0)
-		return osb_req_fail(req, rc, "%s", err.msg);
-	return 0;
+	return rc;
 }
 
 /* -- health and reconciliation -------------------------------------------- */
 
-static int redis_health(void *state, char *msg, size_t msg_size)
+static int redis_health(const osb_target *server, void *state, osb_errbuf *err)
 {
-	struct rd_state *st = state;
 	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
 	int rc;
 
-	if ((rc = rd_open_admin(&c, st, RD_HEALTH_TIMEOUT_MS, &err)) < 0)
-		goto done;
-	rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL });
-done:
+	(void)state;
+	if ((rc = rd_open(&c, server, OSB_HEALTH_TIMEOUT_MS, err)) == 0)
+		rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL });
 	rd_close(&c);
-	if (rc < 0) {
-		if (msg && msg_size)
-			snprintf(msg, msg_size, "%s", err.msg);
-		return OSB_EBACKEND;
-	}
-	return 0;
-}
-
-static int rd_names_add(struct rd_names *s, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0)
-			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *p = realloc(s->v, cap * sizeof(*s->v));
-
-		if (!p)
-			return OSB_ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
-	memcpy(s->v[s->n++], name, OSB_NAME_SIZE);
-	return 0;
+	return rc;
 }
 
 struct rd_listing {
-	struct rd_names instances;
-	struct rd_names bindings;
+	osb_tenant_cb cb;
+	void *payload;
 };
 
 static int rd_list_user(const char *user, const char *instance, void *payload)
 {
 	struct rd_listing *l = payload;
-	int rc = rd_names_add(&l->bindings, user);
 
-	if (rc == 0 && instance[0])
-		rc = rd_names_add(&l->instances, instance);
-	return rc;
+	if (l->cb(OSB_TENANT_BINDING, user, l->payload))
+		return 1;
+	return instance[0] ? l->cb(OSB_TENANT_INSTANCE, instance, l->payload) : 0;
 }
 
 /* Keys named osb_<hex>:... belong to an instance's prefix. */
@@ -1087,179 +618,88 @@ static int rd_list_keys(struct rd_conn *c, const redisReply *keys, void *payload
 	struct rd_listing *l = payload;
 	char name[OSB_NAME_SIZE];
 	size_t i;
-	int rc = 0;
 
 	(void)c;
-	for (i = 0; i < keys->elements && rc == 0; i++) {
+	for (i = 0; i < keys->elements; i++) {
 		const redisReply *k = keys->element[i];
 
 		if (k->type != REDIS_REPLY_STRING || k->len < OSB_NAME_SIZE || k->str[OSB_NAME_SIZE - 1] != ':' ||
-		    !rd_is_hex_name(k->str, OSB_NAME_SIZE - 1))
+		    !rd_is_name(k->str, OSB_NAME_SIZE - 1))
 			continue;
-		memcpy(name, k->str, OSB_NAME_SIZE - 1);
-		name[OSB_NAME_SIZE - 1] = '\0';
-		rc = rd_names_add(&l->instances, name);
+		snprintf(name, sizeof(name), "%.*s", OSB_NAME_SIZE - 1, k->str);
+		if (l->cb(OSB_TENANT_INSTANCE, name, l->payload))
+			return 1;
 	}
-	return rc;
-}
-
-/*
- * Tenants on the shared server: ACL users named osb_<hex> are bindings, and the
- * prefix in their `~osb_<hex>:*` pattern is an instance; a full SCAN MATCH
- * osb_*:* adds prefixes that have keys but no user left. Names are gathered
- * first and reported after the connection is closed, so a purge from the
- * callback runs on its own connection.
- */
-static int redis_list(void *state, osb_tenant_cb cb, void *payload)
-{
-	struct rd_state *st = state;
-	struct rd_listing l = { { 0 }, { 0 } };
-	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	size_t i;
-	int rc, stop = 0;
-
-	if ((rc = rd_open_admin(&c, st, RD_RECONCILE_TIMEOUT_MS, &err)) < 0)
-		goto done;
-	if ((rc = rd_for_users(&c, NULL, rd_list_user, &l)) < 0)
-		goto done;
-	if ((rc = rd_scan(&c, "osb_*:*", rd_list_keys, &l)) < 0)
-		goto done;
-	rd_close(&c);
-	for (i = 0; i < l.instances.n && !stop; i++)
-		stop = cb(OSB_TENANT_INSTANCE, l.instances.v[i], payload);
-	for (i = 0; i < l.bindings.n && !stop; i++)
-		stop = cb(OSB_TENANT_BINDING, l.bindings.v[i], payload);
-done:
-	rd_close(&c);
-	free(l.instances.v);
-	free(l.bindings.v);
-	if (rc == OSB_ENOMEM && !err.msg[0])
-		osb_errbuf_set(&err, rc, "out of memory");
-	if (rc < 0)
-		osb_log(OSB_LOG_ERROR, "redis.list_failed", "%s", err.msg);
-	return rc;
-}
-
-static int redis_purge(void *state, osb_tenant_kind kind, const char *name)
-{
-	struct rd_state *st = state;
-	struct rd_conn c = { 0 };
-	osb_errbuf err = { 0 };
-	long long removed = 0;
-	int rc;
-
-	if (!osb_name_is_derived(name)) {
-		rc = osb_errbuf_set(&err, OSB_EBADREQUEST, "refusing to purge \"%.64s\": not a broker-made name",
-				    name ? name : "");
-		goto done;
-	}
-	if ((rc = rd_open_admin(&c, st, RD_RECONCILE_TIMEOUT_MS, &err)) < 0)
-		goto done;
-	if (kind == OSB_TENANT_INSTANCE) {
-		rc = rd_drop_shared(&c, st, name, &removed);
-	} else {
-		if ((rc = rd_del_user(&c, name)) == 0)
-			rc = rd_acl_save(&c, st);
-	}
-done:
-	rd_close(&c);
-	if (rc < 0)
-		osb_log(OSB_LOG_ERROR, "redis.purge_failed", "%s", err.msg);
-	else
-		osb_log(OSB_LOG_INFO, "redis.purged", "%s %s removed",
-			kind == OSB_TENANT_INSTANCE ? "key prefix" : "ACL user", name);
-	return rc;
-}
-
-/* -- configuration -------------------------------------------------------- */
-
-static void rd_state_free(struct rd_state *st)
-{
-	if (!st)
-		return;
-	osb_driver_config_free_secret(st->admin_password);
-	free(st->host);
-	free(st->admin_user);
-	free(st->public_host);
-	free(st->redis_server);
-	free(st->dedicated_host);
-	free(st);
-}
-
-/* A user name for AUTH: printable, no spaces (it is also shown in logs). */
-static int rd_check_user(const char *user)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)user; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f)
-			return -1;
 	return 0;
 }
 
+/* ACL users named osb_<hex> are bindings and their key pattern's prefix an instance; prefixes with keys but no user too. */
+static int redis_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
+{
+	struct rd_listing l = { cb, payload };
+	struct rd_conn c = { 0 };
+	int rc;
+
+	(void)state;
+	if ((rc = rd_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
+	    (rc = rd_for_users(&c, NULL, rd_list_user, &l)) == 0)
+		rc = rd_scan(&c, "osb_*:*", rd_list_keys, &l);
+	rd_close(&c);
+	return rc > 0 ? 0 : rc;
+}
+
+static int redis_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
+{
+	struct rd_conn c = { 0 };
+	long long removed = 0;
+	int rc;
+
+	if ((rc = rd_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
+		rc = kind == OSB_TENANT_INSTANCE ? rd_drop_prefix(&c, state, name, &removed) : rd_drop_user(&c, state, name);
+	rd_close(&c);
+	return rc;
+}
+
+/* -- the driver ------------------------------------------------------------ */
+
 static int redis_init(void **state, const cJSON *config, const osb_broker *broker)
 {
-	static const char *const known[] = {
-		"host", "port", "admin_user", "admin_password", "public_host", "redis_server", "dedicated_host", NULL,
-	};
-	static const char *const me = "redis";
-	struct rd_state *st = NULL;
-	int rc = 0;
+	struct rd_state *st = calloc(1, sizeof(*st));
 
-	*state = NULL;
-	if ((rc = osb_driver_config_check_keys(config, me, known)) < 0)
-		return rc;
-	st = calloc(1, sizeof(*st));
+	(void)config;
+	(void)broker;
 	if (!st)
 		return OSB_ENOMEM;
 	atomic_init(&st->no_aclfile_logged, 0);
-	if ((rc = osb_driver_config_string(&st->host, config, me, "host", "127.0.0.1")) < 0 ||
-	    (rc = osb_driver_config_port(&st->port, config, me, "port", 6379)) < 0 ||
-	    (rc = osb_driver_config_string(&st->admin_user, config, me, "admin_user", "default")) < 0 ||
-	    (rc = osb_driver_config_string(&st->admin_password, config, me, "admin_password", NULL)) < 0 ||
-	    (rc = osb_driver_config_string(&st->public_host, config, me, "public_host", st->host)) < 0 ||
-	    (rc = osb_driver_config_string(&st->redis_server, config, me, "redis_server", "redis-server")) < 0 ||
-	    (rc = osb_driver_config_dedicated_host(&st->dedicated_host, config, me, "dedicated_host", broker)) < 0)
-		goto done;
-	st->broker = broker;
-	if (rd_check_user(st->admin_user) < 0) {
-		osb_log(OSB_LOG_ERROR, "redis.config", "driver.admin_user must be printable ASCII without spaces");
-		rc = OSB_EBADREQUEST;
-		goto done;
-	}
-	/* No connection here: the broker starts while the server is down and reports unready. */
-	osb_log(OSB_LOG_INFO, "redis.config", "Redis at %s:%d as %s", st->host, st->port, st->admin_user);
 	*state = st;
-	st = NULL;
-done:
-	rd_state_free(st);
-	return rc;
+	return 0;
 }
 
 static void redis_shutdown(void *state)
 {
-	rd_state_free(state);
+	free(state);
 }
+
+static const osb_server_spec redis_server = { .default_port = 6379, .default_admin_user = "default" };
+
+static const osb_dedicated_spec redis_dedicated = {
+	.kind = "redis",
+	.program_key = "redis_server",
+	.program = "redis-server",
+	.args = (const char *const[]){ "{dir}/" RD_CONF_FILE, NULL },
+	.admin_user = "admin",
+	.prepare = rd_prepare,
+	.ready = rd_ready,
+};
 
 static const struct osb_driver redis_driver = {
 	.abi_version = OSB_DRIVER_INIT,
 	.name = "redis",
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
-		OSB_CAP_BINDING_ROTATION,
-	.init = redis_init,
-	.shutdown = redis_shutdown,
-	.provision = redis_provision,
-	.deprovision = redis_deprovision,
-	.update = redis_update,
-	.bind = redis_bind,
-	.unbind = redis_unbind,
-	.health = redis_health,
-	.list = redis_list,
-	.purge = redis_purge,
+		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
+	.server = &redis_server,
+	.dedicated = &redis_dedicated,
+	OSB_DRIVER_SLOTS(redis, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
-const struct osb_driver *osb_redis_driver(void)
-{
-	return &redis_driver;
-}
+OSB_DRIVER_DEFINE(redis, redis_driver);

@@ -172,11 +172,10 @@ static void fake_shutdown(void *state)
 
 static int fake_provision(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE];
+	const char *name = osb_request_instance_name(req);
 	int rc = fake_injected(req, state);
 	if (rc)
 		return rc;
-	osb_name_instance(name, osb_request_instance_id(req));
 	if ((rc = write_tenant(state, name, osb_request_plan_id(req))))
 		return osb_req_fail(req, rc, "cannot create tenant %s", name);
 	if ((rc = fake_failure(req, state, 1)))
@@ -191,21 +190,18 @@ static int fake_provision(osb_request *req, void *state)
 /* The dashboard URL is known before provisioning starts, so even a 202 carries it. */
 static int fake_dashboard_url(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE];
 	(void)state;
-	osb_name_instance(name, osb_request_instance_id(req));
+	const char *name = osb_request_instance_name(req);
 	char *url = osb_req_sprintf(req, "https://dashboard.example.test/%s", name);
 	return url ? osb_request_set_dashboard_url(req, url) : OSB_ENOMEM;
 }
 
 static int fake_update(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE];
 	int rc = fake_injected(req, state);
 	if (rc)
 		return rc;
-	osb_name_instance(name, osb_request_instance_id(req));
-	return write_tenant(state, name, osb_request_plan_id(req));
+	return write_tenant(state, osb_request_instance_name(req), osb_request_plan_id(req));
 }
 
 static int remove_tenant(fake_state *s, const char *name)
@@ -220,60 +216,54 @@ static int remove_tenant(fake_state *s, const char *name)
 
 static int fake_deprovision(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE];
 	int rc = fake_injected(req, state);
 	if (rc)
 		return rc;
-	osb_name_instance(name, osb_request_instance_id(req));
-	return remove_tenant(state, name);
+	return remove_tenant(state, osb_request_instance_name(req));
 }
 
 static int fake_bind(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE], password[OSB_SECRET_DEFAULT_LEN + 1];
+	const char *name = osb_request_binding_name(req);
+	char password[OSB_SECRET_DEFAULT_LEN + 1];
 	int rc = fake_injected(req, state);
 	if (rc)
 		return rc;
-	osb_name_binding(name, osb_request_binding_id(req));
 	if (osb_secret_generate(password, sizeof password, OSB_SECRET_DEFAULT_LEN))
 		return osb_req_fail(req, OSB_ERROR, "no randomness");
 	if ((rc = write_tenant(state, name, osb_request_instance_id(req))))
 		return osb_req_fail(req, rc, "cannot create user %s", name);
 	if ((rc = fake_failure(req, state, 1)))
 		return rc;
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "username", name);
-	cJSON_AddStringToObject(c, "password", password);
-	cJSON_AddStringToObject(c, "uri", osb_req_sprintf(req, "fake://%s:%s@127.0.0.1:1/", name, password));
-	osb_request_set_credentials(req, c);
+	osb_credentials_spec cs = { .scheme = "fake", .username = name, .password = password };
+	if ((rc = osb_credentials_set(req, osb_credentials_new(req, &cs))))
+		return rc;
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "user", name);
-	osb_request_set_binding_state(req, st);
-	return osb_request_add_endpoint(req, "127.0.0.1", "1", "tcp");
+	return osb_request_set_binding_state(req, st);
 }
 
 static int fake_unbind(osb_request *req, void *state)
 {
-	char name[OSB_NAME_SIZE];
 	int rc = fake_injected(req, state);
 	if (rc)
 		return rc;
-	osb_name_binding(name, osb_request_binding_id(req));
-	return remove_tenant(state, name);
+	return remove_tenant(state, osb_request_binding_name(req));
 }
 
-static int fake_health(void *state, char *msg, size_t size)
+static int fake_health(const osb_target *server, void *state, osb_errbuf *err)
 {
 	fake_state *s = state;
-	if (access(s->down, F_OK) == 0) {
-		snprintf(msg, size, "fake server is down");
-		return OSB_EBACKEND;
-	}
+	(void)server;
+	if (access(s->down, F_OK) == 0)
+		return osb_errbuf_set(err, OSB_EBACKEND, "fake server is down");
 	return 0;
 }
 
-static int fake_list(void *state, osb_tenant_cb cb, void *payload)
+static int fake_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
+	(void)server;
+	(void)err;
 	fake_state *s = state;
 	DIR *d = opendir(s->dir);
 	if (!d)
@@ -299,16 +289,24 @@ static int fake_list(void *state, osb_tenant_cb cb, void *payload)
 	return 0;
 }
 
-static int fake_purge(void *state, osb_tenant_kind kind, const char *name)
+static int fake_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
 {
+	(void)server;
 	(void)kind;
+	(void)err;
 	return remove_tenant(state, name);
 }
+
+/* The "server" is the tenant directory: no user names, no password, credentials name 127.0.0.1:1. */
+static const osb_server_spec fake_server = { .default_port = 1, .default_admin_user = "", .password_optional = 1 };
+static const char *const fake_keys[] = { "tenant_dir", NULL };
 
 static const struct osb_driver fake_driver = {
 	OSB_DRIVER_INIT,
 	.name = "fake",
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.server = &fake_server,
+	.config_keys = fake_keys,
 	.init = fake_init,
 	.shutdown = fake_shutdown,
 	.provision = fake_provision,

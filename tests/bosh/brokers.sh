@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Runs broker binaries on configs rendered from their BOSH jobs: `--check-config` on every
-# case of tests/bosh/cases/<mw>-broker.yml, or starts the broker (and a real PostgreSQL,
-# MariaDB, RabbitMQ or Redis server for its driver) from rendered configs and calls /health and /v2/catalog with the rendered
-# accounts. /var/vcap paths are rewritten into a temp dir that mimics a BOSH VM's layout.
-# Usage: brokers.sh check|start|start-tls REPO_ROOT MW=BROKER_BINARY...
+# Runs broker binaries on configs rendered from their generated BOSH jobs: `--check-config` on
+# every case of the job (tests/bosh/cases: generic-broker.yml and <mw>-broker.yml), or starts
+# the broker from rendered configs and calls /health and /v2/catalog with the rendered
+# accounts: PostgreSQL, MariaDB, RabbitMQ and Redis brokers against a real server (found
+# through the job's link and through explicit `driver` settings), any other broker against
+# the server its test adapter starts, or with its server down when it has no adapter (health
+# and catalog still answer). /var/vcap paths are rewritten into a temp dir that mimics a
+# BOSH VM's layout.
+# Usage: brokers.sh check|start|start-tls REPO_ROOT JOBS_DIR MW=BROKER_BINARY...
+#        (JOBS_DIR: bosh-jobs/scripts/generate-jobs --out JOBS_DIR)
 set -euo pipefail
 
-mode=${1:?usage: brokers.sh check|start|start-tls REPO_ROOT MW=BINARY...}
+mode=${1:?usage: brokers.sh check|start|start-tls REPO_ROOT JOBS_DIR MW=BINARY...}
 root=${2:?repo root}
-shift 2
+jobs=${3:?jobs directory}
+shift 3
 root=$(cd "$root" && pwd)
+jobs=$(cd "$jobs" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$#" -gt 0 ] || { echo "FAIL: no broker binary given (is any broker built?)" >&2; exit 1; }
 for tool in ruby curl openssl; do
@@ -34,6 +41,7 @@ cleanup() {
 	for dir in "${mariadb_dirs[@]}"; do "$root/scripts/mariadb-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${rabbitmq_dirs[@]}"; do "$root/scripts/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1; done
 	for dir in "${redis_dirs[@]}"; do "$root/scripts/redis-stop.sh" "$dir" >/dev/null 2>&1; done
+	stop_adapter_servers
 	# Dedicated servers outlive their broker by design: stop those this test's brokers made
 	# (their working directory is in $work).
 	local p cwd
@@ -78,7 +86,7 @@ render() {
 	if [ "$case_name" = full ] && [ "${with_tls:-1}" = 1 ]; then
 		extra+=(--set-file "broker.tls.certificate=$work/tls.crt" --set-file "broker.tls.private_key=$work/tls.key")
 	fi
-	ruby "$here/render.rb" --job "$root/bosh-jobs/jobs/$job" --case "$here/cases/$job.yml:$case_name" \
+	ruby "$here/render.rb" --job "$jobs/$job" --case "$case_name" \
 		--out "$vroot/jobs/$job" --vcap-root "$vroot" "${extra[@]}" "$@"
 }
 
@@ -97,15 +105,14 @@ declare -A binaries=()
 for arg in "$@"; do
 	mw=${arg%%=*}
 	bin=${arg#*=}
-	[ -d "$root/bosh-jobs/jobs/$mw-broker" ] || { echo "note: $mw has no BOSH job yet; skipping its binary"; continue; }
+	[ -d "$jobs/$mw-broker" ] || fail "$mw: no generated job $jobs/$mw-broker (is $mw in brokers/list?)"
 	[ -x "$bin" ] || fail "$bin is not an executable (build osb-$mw-broker first)"
 	binaries[$mw]=$bin
 done
 binary_of() { echo "${binaries[$1]}"; }
-[ "${#binaries[@]}" -gt 0 ] || fail "none of the given brokers has a job under bosh-jobs/jobs"
 
 case_names() {
-	ruby -ryaml -e 'puts YAML.safe_load(File.read(ARGV[0])).keys.reject { |k| k == "errors" }' "$here/cases/$1-broker.yml"
+	ruby "$here/render.rb" --job "$jobs/$1-broker" --list-cases
 }
 
 check_configs() {
@@ -262,7 +269,7 @@ wait_operation() {
 }
 
 # The dedicated plan of a rendered redis-broker config, end to end: the broker's deployer
-# runs a redis-server (the rendered redis.redis_server) on a port of broker.dedicated.port_range
+# runs a redis-server (the rendered driver.redis_server) on a port of broker.dedicated.port_range
 # under broker.dedicated.base_dir, credentials name broker.dedicated.host, and it all goes away.
 redis_dedicated_lifecycle() {
 	local url=$1 config=$2 what=$3 catalog ids sid pid inst bid base dir code
@@ -358,51 +365,66 @@ run_case() {
 	echo "ok   $job ($case_name): clean stop on SIGTERM"
 }
 
+# has_shared_adapter MW: the broker has a test adapter and a shared server to start with it.
+has_shared_adapter() {
+	[ -f "$root/brokers/$1/tests/adapter.sh" ] && ! grep -q '^ADAPTER_SHARED=0' "$root/brokers/$1/tests/adapter.sh"
+}
+
+# Servers started through an adapter (server.sh), as MW:DIR, stopped by stop_adapter_servers.
+adapter_servers=()
+stop_adapter_servers() {
+	local s
+	for s in "${adapter_servers[@]}"; do
+		bash "$here/server.sh" stop "${s%%:*}" "${binaries[${s%%:*}]}" "${s#*:}" >/dev/null 2>&1 || true
+	done
+	adapter_servers=()
+}
+
 start_brokers() {
 	local mw shipped
 	for mw in "${!binaries[@]}"; do
 		shipped=$(service_names "$root/catalog/$mw.json")
 		real_server=0
+		# The full case's CA becomes a real certificate (unused by plain connections).
+		local ca=(--set-file "driver_ca_certificate=$work/tls.crt")
 		case $mw in
 		postgresql)
 			start_postgresql
 			real_server=1
-			# The server found through the `postgres` link alone: host, port, admin password.
-			[ "$tls_only" = 1 ] || run_case postgresql linked http "$shipped" --link "postgres={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"databases\":{\"port\":$pg_port,\"roles\":[{\"name\":\"postgres\",\"password\":\"$pg_password\"}]}}}"
+			# The server found through the `database` link: host, port, and the admin password
+			# from the role named driver.admin_user.
+			[ "$tls_only" = 1 ] || run_case postgresql linked http "$shipped" --link "database={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"databases\":{\"port\":$pg_port,\"roles\":[{\"name\":\"postgres\",\"password\":\"$pg_password\"}]}}}"
 			# Every property set: two accounts, the catalog from a property, explicit server settings;
 			# over plain HTTP here, over HTTPS in the start-tls mode.
-			local catalog_services
-			catalog_services=$(ruby -ryaml -e 'puts YAML.safe_load(File.read(ARGV[0]))["full"]["properties"]["broker"]["catalog"]["services"].map { |s| s["name"] }.sort.join(",")' "$here/cases/postgresql-broker.yml")
-			local server=(--set 'postgresql.host="127.0.0.1"' --set "postgresql.port=$pg_port" --set 'postgresql.admin_user="postgres"'
-				--set "postgresql.admin_password=\"$pg_password\"" --set 'postgresql.sslmode="disable"')
+			local server=("${ca[@]}" --set 'driver.host="127.0.0.1"' --set "driver.port=$pg_port" --set 'driver.admin_user="postgres"'
+				--set "driver.admin_password=\"$pg_password\"" --set 'driver.sslmode="disable"')
 			if [ "$tls_only" = 1 ]; then
-				run_case postgresql full https "$catalog_services" "${server[@]}"
+				run_case postgresql full https auto "${server[@]}"
 			else
-				run_case postgresql full http "$catalog_services" "${server[@]}"
+				run_case postgresql full http auto "${server[@]}"
 			fi
 			;;
 		mysql)
 			start_mariadb
 			real_server=1
-			local server=(--set 'mysql.host="127.0.0.1"' --set "mysql.port=$server_port" --set 'mysql.admin_user="root"'
-				--set "mysql.admin_password=\"$server_password\"")
+			local server=("${ca[@]}" --set 'driver.host="127.0.0.1"' --set "driver.port=$server_port" --set 'driver.admin_user="root"'
+				--set "driver.admin_password=\"$server_password\"")
 			if [ "$tls_only" = 1 ]; then
 				run_case mysql full https auto "${server[@]}"
 			else
-				# Port from the `mysql` link; then every property set.
+				# Host and port from the `mysql` link; then every property set.
 				run_case mysql linked http "$shipped" --link "mysql={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"port\":$server_port}}" \
-					--set 'mysql.admin_user="root"' --set "mysql.admin_password=\"$server_password\""
+					--set 'driver.admin_user="root"' --set "driver.admin_password=\"$server_password\""
 				run_case mysql full http auto "${server[@]}"
 			fi
 			;;
 		rabbitmq)
 			start_rabbitmq
 			real_server=1
-			local api=(--set "rabbitmq.api_url=\"http://127.0.0.1:$mgmt_port\"")
-			local server=("${api[@]}" --set 'rabbitmq.admin_user="admin"' --set "rabbitmq.admin_password=\"$server_password\""
-				--set 'rabbitmq.amqp_host="127.0.0.1"' --set "rabbitmq.amqp_port=$amqp_port"
-				--set 'rabbitmq.public_host="127.0.0.1"' --set "rabbitmq.management_public_url=\"http://127.0.0.1:$mgmt_port\""
-				--set-file "rabbitmq.ca_certificate=$work/tls.crt")
+			local api=(--set "driver.api_url=\"http://127.0.0.1:$mgmt_port\"")
+			local server=("${ca[@]}" "${api[@]}" --set 'driver.admin_user="admin"' --set "driver.admin_password=\"$server_password\""
+				--set 'driver.amqp_host="127.0.0.1"' --set "driver.amqp_port=$amqp_port"
+				--set 'driver.public_host="127.0.0.1"' --set "driver.management_public_url=\"http://127.0.0.1:$mgmt_port\"")
 			if [ "$tls_only" = 1 ]; then
 				run_case rabbitmq full https auto "${server[@]}"
 			else
@@ -418,16 +440,16 @@ start_brokers() {
 			real_server=1
 			local range
 			range=$(free_range 3)
-			local server=(--set 'redis.host="127.0.0.1"' --set "redis.port=$server_port" --set 'redis.admin_user="admin"'
-				--set "redis.admin_password=\"$server_password\"" --set 'redis.public_host="127.0.0.1"'
-				--set "redis.redis_server=\"$(command -v redis-server)\""
+			local server=("${ca[@]}" --set 'driver.host="127.0.0.1"' --set "driver.port=$server_port" --set 'driver.admin_user="admin"'
+				--set "driver.admin_password=\"$server_password\"" --set 'driver.public_host="127.0.0.1"'
+				--set "driver.redis_server=\"$(command -v redis-server)\""
 				--set "broker.dedicated.port_range=[${range% *}, ${range#* }]" --set 'broker.dedicated.host="127.0.0.1"')
 			if [ "$tls_only" = 1 ]; then
 				run_case redis full https auto "${server[@]}"
 			else
 				# Host, port and password from the `redis` link (redis-boshrelease's shape); the
 				# test server's admin is an ACL user of its own rather than `default`.
-				run_case redis linked http "$shipped" --set 'redis.admin_user="admin"' \
+				run_case redis linked http "$shipped" --set 'driver.admin_user="admin"' \
 					--link "redis={\"instances\":[{\"address\":\"127.0.0.1\"}],\"properties\":{\"port\":$server_port,\"password\":\"$server_password\"}}"
 				# Every property, and a dedicated instance through the rendered dedicated settings.
 				case_hook=redis_dedicated_lifecycle
@@ -436,8 +458,25 @@ start_brokers() {
 			fi
 			;;
 		*)
-			# Brokers start while their server is down: health and catalog still answer.
-			if [ "$tls_only" = 1 ]; then
+			if has_shared_adapter "$mw"; then
+				# Any other broker with a test adapter (the contract's, brokers/<mw>/tests/adapter.sh):
+				# it starts a real server and names the `driver` settings for it; every property set.
+				local port secret dir=$work/server-$mw driver
+				port=$("$root/scripts/free-port.sh")
+				secret=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+				adapter_servers+=("$mw:$dir")
+				driver=$(bash "$here/server.sh" start "$mw" "${binaries[$mw]}" "$dir" "$port" "$secret") ||
+					fail "$mw: the adapter's server did not start"
+				real_server=1
+				local server=("${ca[@]}" --set "driver=$driver")
+				if [ "$tls_only" = 1 ]; then
+					run_case "$mw" full https auto "${server[@]}"
+				else
+					run_case "$mw" full http auto "${server[@]}"
+				fi
+				stop_adapter_servers
+			elif [ "$tls_only" = 1 ]; then
+				# Without an adapter, the broker starts while its server is down: health and catalog answer.
 				run_case "$mw" full https auto
 			else
 				run_case "$mw" minimal http "$shipped"

@@ -3,9 +3,9 @@
 # stand-in for the cf CLI (no Cloud Foundry here): checks which cf commands they run, in
 # what order, that secrets travel in the environment and never on a command line, and
 # that a failing cf command fails the errand.
-# Usage: errands.sh REPO_ROOT
+# Usage: errands.sh JOBS_DIR   (the release's jobs, broker jobs generated: generate-jobs --out)
 set -euo pipefail
-root=$(cd "${1:?usage: errands.sh REPO_ROOT}" && pwd)
+jobs=$(cd "${1:?usage: errands.sh JOBS_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/osb-bosh-errands.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -47,7 +47,7 @@ run_errand() {
 	local job=$1 case_name=$2 state=$3 failing=${4:-}
 	local vroot=$work/$job-$case_name
 	rm -rf "$vroot"
-	ruby "$here/render.rb" --job "$root/bosh-jobs/jobs/$job" --case "$here/cases/$job.yml:$case_name" \
+	ruby "$here/render.rb" --job "$jobs/$job" --case "$case_name" \
 		--out "$vroot/jobs/$job" --vcap-root "$vroot"
 	mkdir -p "$vroot/packages/cf-cli"
 	ln -s "$work/bin" "$vroot/packages/cf-cli/bin"

@@ -8,10 +8,10 @@
 # declare fails, and so do manifest properties the spec does not declare.
 #
 # As a library: BoshRender::Job.new(dir).render(properties, links:, out:) -> used names.
-# As a command:
-#   ruby render.rb --job DIR --out DIR [--case FILE.yml:NAME] [--set NAME=JSON]
-#                  [--set-file NAME=PATH] [--link NAME=JSON] [--link-from NAME=JOB_DIR:CASE_FILE:CASE]
-#                  [--vcap-root DIR] [--address ADDR]
+# As a command (cases from tests/bosh/cases/ unless --cases says otherwise; see cases_for):
+#   ruby render.rb --job DIR --out DIR [--case NAME] [--cases DIR] [--set NAME=JSON]
+#                  [--set-file NAME=PATH] [--link NAME=JSON] [--vcap-root DIR] [--address ADDR]
+#   ruby render.rb --job DIR --list-cases       (the job's case names, errors left out)
 require 'erb'
 require 'fileutils'
 require 'json'
@@ -275,34 +275,106 @@ module BoshRender
     end
   end
 
-  # A case file: {case_name => {"properties" => ..., "links" => {name => link}}}, where a link
-  # is {"instances": [...], "properties": {...}} or {"from": {"job", "case", "provides", "instances"}}:
-  # what that job provides when rendered with that case of cases_dir/<job>.yml.
+  # Cases: tests/bosh/cases/<job>.yml is {case_name => {"properties" => ..., "links" => {name =>
+  # link}, "expect" => ...}, "errors" => {name => {"properties", "links", "message"}}}, where a
+  # link is {"instances": [...], "properties": {...}} or {"from": {"job", "case", "provides",
+  # "instances"}}: what that job provides when rendered with that case.
+  #
+  # A broker job (<name>-broker, generated from brokers/list) has every case of
+  # cases/generic-broker.yml, with <name> and <job> in its text replaced, plus those of its own
+  # file, which win by name; an own case with `extends: CASE` takes that generic case's
+  # properties deep-merged with its own (a null removes a key), and its expect unless it has one.
+  # A {"catalog_of": NAME} value is catalog/NAME.json with "-custom" added to service names.
+  GENERIC = 'generic-broker.yml'
+
+  def self.cases_for(cases_dir, job_name)
+    own_file = File.join(cases_dir, "#{job_name}.yml")
+    own = File.file?(own_file) ? YAML.safe_load(File.read(own_file)) || {} : {}
+    return own unless job_name.end_with?('-broker')
+
+    name = job_name.delete_suffix('-broker')
+    text = File.read(File.join(cases_dir, GENERIC)).gsub('<name>', name).gsub('<job>', job_name)
+    generic = YAML.safe_load(text)
+    cases = generic.reject { |k, _| k == 'errors' }
+    own.each do |case_name, c|
+      next if case_name == 'errors'
+
+      if c['extends']
+        base = generic[c['extends']] or raise Error, "#{own_file}: #{case_name} extends no case #{c['extends']}"
+        c = extend_case(base, c)
+      end
+      cases[case_name] = c
+    end
+    cases['errors'] = (generic['errors'] || {}).merge(own['errors'] || {})
+    resolve_catalogs(cases, File.expand_path('../..', __dir__))
+  end
+
+  def self.extend_case(base, own)
+    merged = deep_copy(base)
+    merged['properties'] = deep_merge(merged['properties'] || {}, own['properties'] || {})
+    merged['links'] = own['links'] if own.key?('links')
+    merged['expect'] = own['expect'] if own.key?('expect')
+    merged
+  end
+
+  def self.deep_merge(base, over)
+    over.each do |key, value|
+      if value.nil?
+        base.delete(key)
+      elsif value.is_a?(Hash) && base[key].is_a?(Hash)
+        base[key] = deep_merge(base[key], value)
+      else
+        base[key] = deep_copy(value)
+      end
+    end
+    base
+  end
+
+  def self.resolve_catalogs(node, root)
+    case node
+    when Hash
+      if node.keys == ['catalog_of']
+        catalog = JSON.parse(File.read(File.join(root, 'catalog', "#{node['catalog_of']}.json")))
+        catalog['services'].each { |svc| svc['name'] = "#{svc['name']}-custom" }
+        return catalog
+      end
+      node.transform_values { |v| resolve_catalogs(v, root) }
+    when Array
+      node.map { |v| resolve_catalogs(v, root) }
+    else
+      node
+    end
+  end
+
   def self.resolve_links(jobs_dir, cases_dir, links)
     (links || {}).to_h do |link_name, l|
       next [link_name, l] unless l['from']
+
       from = l['from']
       provider = Job.new(File.join(jobs_dir, from['job']))
-      provider_cases = YAML.safe_load(File.read(File.join(cases_dir, "#{from['job']}.yml")))
-      pc = provider_cases[from['case']] or raise Error, "link #{link_name}: #{from['job']} has no case #{from['case']}"
+      pc = cases_for(cases_dir, from['job'])[from['case']] or
+        raise Error, "link #{link_name}: #{from['job']} has no case #{from['case']}"
       [link_name, provider.link_for(from['provides'], pc['properties'], from['instances'])]
     end
   end
 
-  def self.load_case(jobs_dir, file, name)
-    cases = YAML.safe_load(File.read(file))
-    c = cases[name] or raise Error, "#{file}: no case #{name}"
-    [BoshRender.deep_copy(c['properties'] || {}), resolve_links(jobs_dir, File.dirname(file), c['links'])]
+  # [properties, links] of a case of a job.
+  def self.load_case(jobs_dir, cases_dir, job_name, case_name)
+    c = cases_for(cases_dir, job_name)[case_name]
+    raise Error, "#{job_name}: no case #{case_name}" if c.nil? || case_name == 'errors'
+
+    [BoshRender.deep_copy(c['properties'] || {}), resolve_links(jobs_dir, cases_dir, c['links'])]
   end
 end
 
 if $PROGRAM_NAME == __FILE__
-  require 'fileutils'
-  opts = { sets: [], links: {} }
+  opts = { sets: [], links: {}, cases: File.join(__dir__, 'cases') }
   OptionParser.new do |o|
     o.on('--job DIR') { |v| opts[:job] = v }
     o.on('--out DIR') { |v| opts[:out] = v }
-    o.on('--case FILE:NAME') { |v| opts[:case] = v }
+    o.on('--case NAME') { |v| opts[:case] = v }
+    o.on('--cases DIR') { |v| opts[:cases] = v }
+    o.on('--list-cases') { opts[:list] = true }
     o.on('--set NAME=JSON') { |v| opts[:sets] << [v.split('=', 2), :json] }
     o.on('--set-file NAME=PATH') { |v| opts[:sets] << [v.split('=', 2), :file] }
     o.on('--link NAME=JSON') { |v| n, j = v.split('=', 2); opts[:links][n] = JSON.parse(j) }
@@ -311,12 +383,13 @@ if $PROGRAM_NAME == __FILE__
   end.parse!
   begin
     job = BoshRender::Job.new(opts.fetch(:job))
+    if opts[:list]
+      puts BoshRender.cases_for(opts[:cases], job.name).keys.reject { |k| k == 'errors' }
+      exit 0
+    end
     props = {}
     links = {}
-    if opts[:case]
-      file, name = opts[:case].split(':', 2)
-      props, links = BoshRender.load_case(File.dirname(job.dir), file, name)
-    end
+    props, links = BoshRender.load_case(File.dirname(job.dir), opts[:cases], job.name, opts[:case]) if opts[:case]
     opts[:sets].each do |(n, v), kind|
       BoshRender.store(props, n, kind == :file ? File.read(v) : JSON.parse(v))
     end

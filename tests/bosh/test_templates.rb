@@ -1,17 +1,33 @@
-# Checks every job of bosh-jobs/: spec structure, every template rendered with each case of
-# tests/bosh/cases/<job>.yml, declared properties all used and used ones all declared,
-# renders that must fail, and docs/bosh.md's property tables in step with the specs.
-# Usage: ruby test_templates.rb REPO_ROOT          (exit 0 when every check passes)
-#        ruby test_templates.rb REPO_ROOT --tables (print the property tables for docs/bosh.md)
+# Checks the BOSH release in bosh-jobs/: the broker jobs bosh-jobs/scripts/generate-jobs makes
+# from brokers/list (one per broker, each with its catalog), the errands, spec structure,
+# every template rendered with each case of the job (tests/bosh/cases: generic-broker.yml for
+# every broker job, plus cases/<job>.yml), declared properties all used and used ones all
+# declared, renders that must fail, the link rule of every broker line on a link made from
+# its paths, the list's format checks, and docs/bosh.md's property tables and example manifest.
+# Usage: ruby test_templates.rb REPO_ROOT [JOBS_DIR]   (exit 0 when every check passes;
+#                                                      JOBS_DIR: jobs generated already)
+#        ruby test_templates.rb REPO_ROOT --tables    (print the property tables for docs/bosh.md)
 require 'json'
 require 'set'
+require 'tmpdir'
 require 'yaml'
 require_relative 'render'
 
 ROOT = File.expand_path(ARGV[0] || File.join(__dir__, '..', '..'))
-JOBS = File.join(ROOT, 'bosh-jobs', 'jobs')
 PACKAGES = File.join(ROOT, 'bosh-jobs', 'packages')
 CASES = File.join(__dir__, 'cases')
+load File.join(ROOT, 'bosh-jobs', 'scripts', 'generate-jobs')
+LIST = File.join(ROOT, 'brokers', 'list')
+TABLES_HINT = 'ruby tests/bosh/test_templates.rb . --tables'
+
+# The release's jobs: JOBS_DIR, or the broker jobs generated here into a temporary directory.
+def generated_jobs
+  dir = Dir.mktmpdir('osb-bosh-jobs')
+  at_exit { FileUtils.rm_rf(dir) }
+  BrokerJobs.generate(list: LIST, out: dir)
+  dir
+end
+JOBS = ARGV[1] && ARGV[1] != '--tables' ? File.expand_path(ARGV[1]) : generated_jobs
 
 # Placeholder PEM text: rendering does not parse it (the broker tests use real files).
 FAKE_TLS = {
@@ -19,8 +35,8 @@ FAKE_TLS = {
   'private_key' => "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
 }.freeze
 
-def job_dirs
-  Dir.children(JOBS).sort.map { |d| File.join(JOBS, d) }.select { |d| File.directory?(d) }
+def job_dirs(jobs_dir)
+  Dir.children(jobs_dir).sort.map { |d| File.join(jobs_dir, d) }.select { |d| File.directory?(d) }
 end
 
 def cell(text)
@@ -153,15 +169,150 @@ def check_expect(job, case_name, files, expect)
   end
 end
 
-def cases_for(job)
-  file = File.join(CASES, "#{job.name}.yml")
-  return [file, nil] unless File.file?(file)
-  [file, YAML.safe_load(File.read(file))]
+def render_cases(job)
+  cases = BoshRender.cases_for(CASES, job.name)
+  %w[minimal full].each { |c| check(cases.key?(c), "#{job.name}: no #{c} case in tests/bosh/cases") }
+  used = Set.new
+  cases.each do |case_name, c|
+    next if case_name == 'errors'
+
+    begin
+      props, links = BoshRender.load_case(JOBS, CASES, job.name, case_name)
+      with_tls = case_name == 'full' && job.properties.key?('broker.tls.certificate')
+      BoshRender.store(props, 'broker.tls', FAKE_TLS.dup) if with_tls
+      files, used_now = job.render(props, links: links)
+      used.merge(used_now)
+      check_output(job, case_name, files)
+      check_expect(job, case_name, files, c['expect'])
+      puts "ok   #{job.name}: #{case_name} renders (#{files.size} files)"
+    rescue BoshRender::Error => e
+      check(false, "#{job.name} (#{case_name}): #{e.message}")
+    end
+  end
+  (job.properties.keys.to_set - used).sort.each do |n|
+    check(false, "#{job.name}: property #{n} is declared but no template uses it in any case")
+  end
+  (cases['errors'] || {}).each do |err_name, c|
+    begin
+      links = BoshRender.resolve_links(JOBS, CASES, c['links'])
+      job.render(c['properties'] || {}, links: links)
+      check(false, "#{job.name}: error case #{err_name} rendered, expected /#{c['message']}/")
+    rescue BoshRender::Error => e
+      if check(e.message =~ Regexp.new(c['message']),
+               "#{job.name}: error case #{err_name}: got '#{e.message}', expected /#{c['message']}/")
+        puts "ok   #{job.name}: #{err_name} is refused (#{e.message})"
+      end
+    end
+  end
+end
+
+# A link properties tree where each path of `paths` ({driver key => one path}) holds
+# "<key>-from-link", with a decoy item before each list item a path picks.
+def link_tree(paths, driver)
+  tree = {}
+  paths.each do |key, path|
+    node = tree
+    steps = path.split(/\.(?![^\[]*\])/)
+    steps.each_with_index do |step, i|
+      name, field, want = step.match(/\A([^\[\]]+)(?:\[([^=\]]+)=([^\]]*)\])?\z/).captures
+      last = i == steps.size - 1
+      if field
+        want = driver[want[1..]] if want.start_with?('$')
+        list = (node[name] ||= [{ field => "not-#{want}", 'password' => 'decoy', 'port' => 1 }])
+        item = list.find { |x| x[field] == want } || (list << { field => want }).last
+        last ? raise("#{path}: a path cannot end in a list item") : node = item
+      elsif last
+        node[name] = "#{key}-from-link"
+      else
+        node = (node[name] ||= {})
+      end
+    end
+  end
+  tree
+end
+
+# Each broker line's link rule (link-rule.rb) on links made from its own paths: every
+# alternative of a|b on its own, host from the first instance, the `driver` property winning.
+def check_link_rules(jobs)
+  BrokerJobs.read_list(LIST).each do |b|
+    next unless b.link_type && !File.file?(BrokerJobs.link_snippet(b))
+
+    job = jobs.find { |j| j.name == b.job } or next
+    alternatives = b.link_paths.transform_values { |p| p.split('|') }
+    (0...(alternatives.values.map(&:size).max || 1)).each do |i|
+      paths = alternatives.transform_values { |alts| alts[[i, alts.size - 1].min] }
+      # admin_user comes from the link, or the property sets it (a path may pick by it).
+      driver = paths.key?('admin_user') ? {} : { 'admin_user' => 'osb_admin' }
+      want = { 'host' => '10.0.16.77' }.merge(driver).merge(paths.keys.to_h { |k| [k, "#{k}-from-link"] })
+      link = BoshRender::Link.new(b.link_type, link_tree(paths, want),
+                                  [{ 'address' => '10.0.16.77' }, { 'address' => '10.0.16.78' }])
+      props = { 'broker' => { 'accounts' => [{ 'username' => 'broker', 'password' => 'link-rule-password' }] } }
+      where = "#{b.job}: link rule #{paths.values.join(' ')}"
+      rendered_driver = lambda do |property|
+        files, = job.render(props.merge('driver' => property), links: { b.link_type => link })
+        JSON.parse(files['config/config.json'])['driver']
+      end
+      begin
+        got = rendered_driver.call(driver)
+        check(got == want, "#{where}: driver #{got.inspect}, expected #{want.inspect}") &&
+          puts("ok   #{where}: fills #{want.keys.join(', ')}")
+        got = rendered_driver.call(driver.merge('host' => '10.9.9.9', 'port' => 1234))
+        check(got['host'] == '10.9.9.9' && got['port'] == 1234,
+              "#{where}: the driver property does not win: #{got.inspect}")
+      rescue BoshRender::Error, JSON::ParserError => e
+        check(false, "#{where}: #{e.message}")
+      end
+    end
+  end
+end
+
+# The list's format is checked where it is read: bad lines stop generate-jobs with their line.
+def check_list_errors
+  bad = {
+    'pg libs=libpq build=x server=y title=T' => nil,
+    'Bad libs=- build=- server=- title=T' => "broker's name",
+    'x libs=- build=- title=T' => 'has no server=',
+    'x libs=- build=- server=- colour=blue title=T' => 'unknown field colour=',
+    'x libs=- build=- server=- link_port=port title=T' => 'link_port= needs link=',
+    'x libs=- build=- server=- link=x link_port=a..b title=T' => 'is not a path step',
+    'x libs=- build=- server=- link=x link_port=a[b] title=T' => 'is not a path step',
+    'x libs=- build=- server=-' => 'has no title=',
+  }
+  Dir.mktmpdir do |dir|
+    bad.each do |line, message|
+      file = File.join(dir, 'list')
+      File.write(file, "# a comment\n\n#{line}\n")
+      begin
+        BrokerJobs.read_list(file)
+        check(message.nil?, "brokers/list: '#{line}' was accepted, expected /#{message}/")
+      rescue BrokerJobs::Error => e
+        check(message && e.message.include?(message) && e.message.include?("#{file}:3"),
+              "brokers/list: '#{line}': got '#{e.message}', expected /#{message}/ at line 3")
+      end
+    end
+  end
+  puts "ok   brokers/list: #{bad.size} lines parsed or refused as expected"
+end
+
+# The generic broker job's table, for a broker called <name>.
+def generic_table
+  Dir.mktmpdir do |dir|
+    broker = BrokerJobs::Broker.new(name: '<name>', fields: {}, title: '<title>')
+    property_table(BoshRender::Job.new(BrokerJobs.write_job(broker, dir)))
+  end
 end
 
 def run_checks
-  jobs = job_dirs.map { |d| BoshRender::Job.new(d) }
-  check(jobs.any? { |j| j.name == 'postgresql-broker' }, 'no postgresql-broker job')
+  jobs = job_dirs(JOBS).map { |d| BoshRender::Job.new(d) }
+  brokers = BrokerJobs.read_list(LIST)
+  brokers.each do |b|
+    check(jobs.any? { |j| j.name == b.job }, "#{b.name} (brokers/list): no generated job #{b.job}")
+    check(File.file?(File.join(ROOT, 'catalog', "#{b.name}.json")),
+          "#{b.name} (brokers/list): no catalog/#{b.name}.json to ship")
+  end
+  jobs.select { |j| j.name.end_with?('-broker') }.each do |j|
+    check(brokers.any? { |b| b.job == j.name }, "#{j.name}: a broker job that brokers/list does not name")
+  end
   %w[broker-registrar broker-deregistrar].each { |e| check(jobs.any? { |j| j.name == e }, "no #{e} errand") }
   docs_path = File.join(ROOT, 'docs', 'bosh.md')
   docs = File.file?(docs_path) ? File.read(docs_path) : ''
@@ -169,61 +320,17 @@ def run_checks
 
   jobs.each do |job|
     check_spec(job)
-    file, cases = cases_for(job)
-    next unless check(cases.is_a?(Hash), "#{job.name}: no cases in #{file}")
-    %w[minimal full].each { |c| check(cases.key?(c), "#{job.name}: #{file} has no #{c} case") }
-    used = Set.new
-    cases.each do |case_name, c|
-      next if case_name == 'errors'
-      props, links = BoshRender.load_case(JOBS, file, case_name)
-      if case_name == 'full' && job.properties.key?('broker.tls.certificate')
-        BoshRender.store(props, 'broker.tls', FAKE_TLS.dup)
-      end
-      begin
-        files, used_now = job.render(props, links: links)
-        used.merge(used_now)
-        check_output(job, case_name, files)
-        check_expect(job, case_name, files, c['expect'])
-        puts "ok   #{job.name}: #{case_name} renders (#{files.size} files)"
-      rescue BoshRender::Error => e
-        check(false, "#{job.name} (#{case_name}): #{e.message}")
-      end
-    end
-    (job.properties.keys.to_set - used).sort.each do |n|
-      check(false, "#{job.name}: property #{n} is declared but no template uses it in any case")
-    end
-    (cases['errors'] || {}).each do |err_name, c|
-      props = c['properties'] || {}
-      begin
-        links = BoshRender.resolve_links(JOBS, CASES, c['links'])
-      rescue BoshRender::Error => e
-        check(false, "#{job.name}: error case #{err_name}: #{e.message}")
-        next
-      end
-      begin
-        job.render(props, links: links)
-        check(false, "#{job.name}: error case #{err_name} rendered, expected /#{c['message']}/")
-      rescue BoshRender::Error => e
-        if check(e.message =~ Regexp.new(c['message']), "#{job.name}: error case #{err_name}: got '#{e.message}', expected /#{c['message']}/")
-          puts "ok   #{job.name}: #{err_name} is refused (#{e.message})"
-        end
-      end
-    end
+    render_cases(job)
+    next if job.name.end_with?('-broker')
+
     check(docs.include?(property_table(job)),
-          "#{job.name}: docs/bosh.md does not hold its current property table (ruby tests/bosh/test_templates.rb . --tables)")
+          "#{job.name}: docs/bosh.md does not hold its current property table (#{TABLES_HINT})")
   end
-
+  check(docs.include?(generic_table),
+        "docs/bosh.md does not hold the broker jobs' current property table (#{TABLES_HINT})")
+  check_link_rules(jobs)
+  check_list_errors
   check_docs_manifest(jobs, docs)
-
-  # Every broker of the suite should have a job; a new one without is reported, not failed,
-  # so that adding a broker never breaks this test (docs/bosh.md says how to add the job).
-  Dir.glob(File.join(ROOT, 'brokers', '*', 'main.c')).map { |m| File.basename(File.dirname(m)) }.sort.each do |mw|
-    puts "note #{mw}: no bosh-jobs/jobs/#{mw}-broker yet (see docs/bosh.md)" unless jobs.any? { |j| j.name == "#{mw}-broker" }
-  end
-  jobs.select { |j| j.name.end_with?('-broker') }.each do |j|
-    mw = j.name.delete_suffix('-broker')
-    check(File.file?(File.join(ROOT, 'catalog', "#{mw}.json")), "#{j.name}: no catalog/#{mw}.json to ship")
-  end
 end
 
 # The example manifest in docs/bosh.md must render: its osb-brokers jobs with their
@@ -231,30 +338,22 @@ end
 def check_docs_manifest(jobs, docs)
   text = docs[/```yaml\n(---\n.*?)```/m, 1]
   return check(false, 'docs/bosh.md: no example manifest (a ```yaml block starting with ---)') unless text
+
   manifest = YAML.safe_load(text)
   groups = manifest['instance_groups'] || []
   placed = groups.flat_map { |g| (g['jobs'] || []).map { |j| [g, j] } }
   placed.each do |group, j|
     next unless j['release'] == 'osb-brokers'
+
     job = jobs.find { |x| x.name == j['name'] }
     next check(false, "docs/bosh.md: manifest uses unknown job #{j['name']}") unless job
-    links = {}
-    job.consumes.each do |c|
-      provider = placed.find do |_g, pj|
-        pj['name'] == c['name'] || (c['type'] == 'servicebroker' && pj['name'].to_s.end_with?('-broker'))
-      end
-      next unless provider
-      pg, pj = provider
-      instances = [{ 'address' => "q-s0.#{pg['name']}.default.#{manifest['name']}.bosh" }]
-      pjob = jobs.find { |x| x.name == pj['name'] }
-      links[c['name']] = if pjob
-                           pjob.link_for(c['name'] == 'servicebroker' ? 'servicebroker' : c['name'], pj['properties'], instances)
-                         else
-                           BoshRender::Link.new(c['name'], pj['properties'] || {}, instances)
-                         end
-    end
+
     begin
-      job.render(j['properties'] || {}, links: links)
+      files, = job.render(j['properties'] || {}, links: docs_links(manifest, placed, jobs, job, j))
+      if job.name.end_with?('-broker')
+        driver = JSON.parse(files['config/config.json'])['driver']
+        check(!driver['admin_password'].to_s.empty?, "docs/bosh.md: #{job.name} gets no admin_password (property or link)")
+      end
       puts "ok   docs/bosh.md: #{job.name} in instance group #{group['name']} renders"
     rescue BoshRender::Error => e
       check(false, "docs/bosh.md: example manifest, #{job.name}: #{e.message}")
@@ -262,11 +361,34 @@ def check_docs_manifest(jobs, docs)
   end
 end
 
-if ARGV[1] == '--tables'
-  job_dirs.each do |d|
-    job = BoshRender::Job.new(d)
-    puts "### `#{job.name}`\n\n#{property_table(job)}\n\n"
+# The links a job of the example manifest gets, as the director would wire them: from the job
+# named in `consumes: {<link>: {from: <job>}}`, a job named as the link, or for servicebroker
+# a broker job; a job of another release provides its properties as they are.
+def docs_links(manifest, placed, jobs, job, placed_job)
+  job.consumes.each_with_object({}) do |c, links|
+    from = ((placed_job['consumes'] || {})[c['name']] || {})['from']
+    provider = placed.find do |_g, pj|
+      pj['name'] == (from || c['name']) || (c['type'] == 'servicebroker' && pj['name'].to_s.end_with?('-broker'))
+    end
+    next unless provider
+
+    pg, pj = provider
+    instances = [{ 'address' => "q-s0.#{pg['name']}.default.#{manifest['name']}.bosh" }]
+    pjob = jobs.find { |x| x.name == pj['name'] }
+    links[c['name']] = if pjob
+                         pjob.link_for(c['name'] == 'servicebroker' ? 'servicebroker' : c['name'], pj['properties'], instances)
+                       else
+                         BoshRender::Link.new(c['name'], pj['properties'] || {}, instances)
+                       end
   end
+end
+
+if ARGV[1] == '--tables'
+  job_dirs(JOBS).each do |d|
+    job = BoshRender::Job.new(d)
+    puts "### `#{job.name}`\n\n#{property_table(job)}\n\n" unless job.name.end_with?('-broker')
+  end
+  puts "### `<name>-broker` (every broker of brokers/list)\n\n#{generic_table}\n\n"
   exit 0
 end
 

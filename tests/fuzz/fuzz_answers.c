@@ -23,6 +23,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "engine.h"
+#include "gateway.h"
 #include "http.h"
 #include "log_internal.h"
 #include "osb/utf8.h"
@@ -135,10 +136,14 @@ static void fuzz_shutdown(void *state)
 	(void)state;
 }
 
+/* No real server: the driver only answers. */
+static const osb_server_spec fuzz_server = { .default_port = 1, .default_admin_user = "", .password_optional = 1 };
+
 static const struct osb_driver fuzz_driver = {
 	OSB_DRIVER_INIT,
 	.name = "fuzz",
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC,
+	.server = &fuzz_server,
 	.init = fuzz_init,
 	.shutdown = fuzz_shutdown,
 	.provision = fuzz_op,
@@ -197,8 +202,9 @@ static void setup(void)
 	so.busy_timeout_ms = 5000;
 	broker.config = config;
 	broker.catalog = catalog;
-	broker.driver = &fuzz_driver;
-	if (osb_store_open(&broker.store, &so) || osb_engine_start(&broker.engine, &broker))
+	if (osb_store_open(&broker.store, &so) ||
+	    osb_gateway_open(&broker.gateway, &broker, &fuzz_driver, config->driver) ||
+	    osb_engine_start(&broker.engine, &broker))
 		abort();
 }
 

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 rel_init crash
 
-SEED=${OSB_CRASH_SEED:-$(( $(date +%s%N | cut -c10-16) % 1000000 ))}
+SEED=${OSB_CRASH_SEED:-$(( 10#$(date +%s%N | cut -c10-16) % 1000000 ))}  # 10#: digits with a leading 0 are not octal
 KILLS=${OSB_CRASH_KILLS:-60}
 LANES=${OSB_CRASH_LANES:-5}
 RECOVERY_S=30   # a lease lapses after 15 s and abandoned operations are claimed every 3 s

@@ -30,4 +30,11 @@
  */
 OSB_EXTERN(int64_t) osb_clock_ms(void);
 
+/**
+ * Milliseconds left until `deadline` (an osb_clock_ms() reading), for connect
+ * and I/O timeouts.
+ * @return at least 1 (a poll with 0 would not wait at all), at most INT32_MAX.
+ */
+OSB_EXTERN(int) osb_ms_left(int64_t deadline);
+
 #endif

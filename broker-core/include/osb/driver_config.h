@@ -59,15 +59,12 @@ OSB_EXTERN(int) osb_driver_config_bool(int *out, const cJSON *config, const char
 				       int fallback);
 
 /**
- * Read the IP address dedicated servers listen on and credentials name: an
- * IPv4 or IPv6 literal (it becomes a server argument), by default the core's
- * `dedicated.host` (osb_deployer_host()), or 127.0.0.1 without a `dedicated` section.
- * Caller frees *out with free().
- * @param broker  what init received; may be NULL.
+ * Read an IPv4 or IPv6 address literal (it may become a server argument), or
+ * take `fallback` when the key is absent. Caller frees *out with free().
  * @return 0, OSB_EBADREQUEST or OSB_ENOMEM.
  */
-OSB_EXTERN(int) osb_driver_config_dedicated_host(char **out, const cJSON *config, const char *driver,
-						 const char *key, const osb_broker *broker);
+OSB_EXTERN(int) osb_driver_config_ip(char **out, const cJSON *config, const char *driver, const char *key,
+				     const char *fallback);
 
 /** Overwrite a secret read from the config with zeros, then free() it. Accepts NULL. */
 OSB_EXTERN(void) osb_driver_config_free_secret(char *secret);

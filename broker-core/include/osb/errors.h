@@ -9,7 +9,7 @@ typedef enum {
 #define OSB_ERROR_ROW(code, value, status, name, text) code = value,
 #include "errors.def"
 #undef OSB_ERROR_ROW
-	OSB_ERROR_LAST = -21 /* sentinel: one below the lowest code */
+	OSB_ERROR_LAST = -22 /* sentinel: one below the lowest code */
 } osb_error_code;
 
 /**
@@ -46,6 +46,9 @@ typedef struct {
 
 /**
  * Record a failure in `e`: set its code and format its message, cut to fit.
+ * The message is made one line: control characters (a server's multi-line
+ * errors, tabs) become spaces and runs of spaces one, so drivers can pass a
+ * server's own text as it is.
  * @return `code`, so a caller can write `return osb_errbuf_set(e, OSB_EBACKEND, ...);`.
  */
 OSB_EXTERN(int) osb_errbuf_set(osb_errbuf *e, int code, const char *fmt, ...) OSB_PRINTF(3, 4);

@@ -14,6 +14,8 @@
 
 #include "common.h"
 #include "errors.h"
+#include "names.h"
+#include "target.h"
 
 /** One operation the core asks a driver to carry out. Opaque. */
 typedef struct osb_request osb_request;
@@ -26,6 +28,36 @@ typedef enum {
 	OSB_OP_BIND = 4,
 	OSB_OP_UNBIND = 5
 } osb_operation_kind;
+
+/**
+ * The server this operation acts on: the shared server of the config, or the
+ * instance's dedicated server (started by the core when it was not running).
+ * @return the target (never NULL in a callback). Owned by the request.
+ */
+OSB_EXTERN(const osb_target *) osb_request_target(const osb_request *req);
+
+/**
+ * The instance's name on the server: osb_name_instance() of its id.
+ * @return OSB_NAME_SIZE - 1 characters. Owned by the request.
+ */
+OSB_EXTERN(const char *) osb_request_instance_name(const osb_request *req);
+
+/** @return the binding's name on the server (osb_name_binding() of its id), or NULL for instance operations. */
+OSB_EXTERN(const char *) osb_request_binding_name(const osb_request *req);
+
+/**
+ * The request's error buffer: helpers deep in a driver record why they failed
+ * here and return the code; a callback that returns that code needs nothing
+ * else, the core makes the OSB description of it. osb_req_fail() fills it too.
+ * @return the buffer. Owned by the request.
+ */
+OSB_EXTERN(osb_errbuf *) osb_request_errbuf(osb_request *req);
+
+/**
+ * Add a short detail to the line the core logs when the callback ends, such
+ * as "database osb_... ready (utf8mb4)". Never a secret. Cut to 256 bytes.
+ */
+OSB_EXTERN(void) osb_request_note(osb_request *req, const char *fmt, ...) OSB_PRINTF(2, 3);
 
 /** @return the kind of operation this request asks for. */
 OSB_EXTERN(osb_operation_kind) osb_request_operation(const osb_request *req);
@@ -130,9 +162,11 @@ OSB_EXTERN(char *) osb_req_strdup(osb_request *req, const char *s);
 OSB_EXTERN(char *) osb_req_sprintf(osb_request *req, const char *fmt, ...) OSB_PRINTF(2, 3);
 
 /**
- * Record why the operation failed and return the code, so that a callback can
+ * Record why the operation failed (in the request's error buffer) and return
+ * the code, so that a callback can
  * `return osb_req_fail(req, OSB_EBACKEND, "cannot reach %s", host);`.
  * The description reaches the platform's user: never put a credential in it.
+ * It is made one line, as osb_errbuf_set() does.
  * @return `code`.
  */
 OSB_EXTERN(int) osb_req_fail(osb_request *req, int code, const char *fmt, ...) OSB_PRINTF(3, 4);

@@ -16,7 +16,8 @@ broker_pid=
 bg_pids=()
 
 # Every process of this test has $work in its command line: the shared server, dedicated
-# servers (which outlive a killed broker on purpose) and bootstrap runs of mariadb-install-db.
+# servers (which outlive a killed broker on purpose) and bootstrap runs of mariadb-install-db
+# (the template of dedicated servers, in $work/dedicated/.templates).
 our_servers() { pgrep -f -- "--datadir=$work/" || true; }
 
 cleanup() {
@@ -72,12 +73,12 @@ ded_dir() { printf '%s/dedicated/%s' "$work" "$(instance_name "$1")"; }
 # PIDs of the mariadbd (or bootstrap) processes of one instance.
 servers_of() { pgrep -f -- "--datadir=$(ded_dir "$1")/data" || true; }
 
-# SQL as the dedicated server's root, with the password the driver keeps in the instance's directory.
+# SQL as the dedicated server's root, with the admin password the core keeps in the instance's directory.
 ded_sql() {
 	local dir port
 	dir=$(ded_dir "$1")
 	port=$2
-	MYSQL_PWD=$(cat "$dir/root.pw") mariadb --no-defaults --connect-timeout=5 -h 127.0.0.1 -P "$port" -u root -N -B -r -e "$3"
+	MYSQL_PWD=$(cat "$dir/admin.pw") mariadb --no-defaults --connect-timeout=5 -h 127.0.0.1 -P "$port" -u root -N -B -r -e "$3"
 }
 
 osb() {
@@ -180,8 +181,11 @@ echo "   provisioned in $provision_ms ms"
 
 dir1=$(ded_dir "$i1")
 [ -d "$dir1/data/mysql" ] || fail "provision: expected a data directory in $dir1"
-[ "$(stat -c %a "$dir1/root.pw")" = 600 ] || fail "provision: expected $dir1/root.pw with mode 600, got $(stat -c %a "$dir1/root.pw")"
-[ -e "$dir1/init.sql" ] && fail "provision: expected the bootstrap SQL to be deleted"
+[ "$(stat -c %a "$dir1/admin.pw")" = 600 ] || fail "provision: expected $dir1/admin.pw with mode 600, got $(stat -c %a "$dir1/admin.pw")"
+# The init file that gives root its password at every start: private, and with the password's hash only.
+[ "$(stat -c %a "$dir1/init.sql")" = 600 ] || fail "provision: expected $dir1/init.sql with mode 600"
+grep -qF "$(cat "$dir1/admin.pw")" "$dir1/init.sql" && fail "provision: expected no plain password in $dir1/init.sql"
+[ -f "$work/dedicated/.templates/mariadb/.osb-template-complete" ] || fail "provision: expected a complete template"
 pids=$(servers_of "$i1")
 [ "$(wc -w <<<"$pids")" = 1 ] || fail "provision: expected one mariadbd for $db1, found: $pids"
 port1=$(tr '\0' '\n' <"/proc/$pids/cmdline" | sed -n 's/^--port=//p')
@@ -281,9 +285,10 @@ osb DELETE "/v2/service_instances/$i1?service_id=$service_id&plan_id=$dedicated&
 expect_status 410 "second deprovision of $i1"
 
 # ---------------------------------------------------------------------------
-# Kill the broker `delay` seconds after the 202 of a dedicated provision (in prepare, in
-# mariadb-install-db, while mariadbd starts...), restart it with the same config, and check the
-# operation ends (succeeded or failed) with no stray server, then deprovision.
+# Kill the broker `delay` seconds after the 202 of a dedicated provision (while the data directory
+# is copied from the template, in prepare, while mariadbd starts, or in mariadb-install-db when the
+# template is being made), restart it with the same config, and check the operation ends
+# (succeeded or failed) with no stray server, then deprovision.
 kill_during_provision() {
 	local delay=$1 i2 db2 pids b3 c3 out
 	i2=$(new_id)
@@ -294,7 +299,9 @@ kill_during_provision() {
 	kill -KILL "$broker_pid"
 	wait "$broker_pid" 2>/dev/null || true
 	broker_pid=
-	echo "   killed after ${delay}s; instance directory has: $(cd "$(ded_dir "$i2")" 2>/dev/null && echo *)"
+	echo "   killed after ${delay}s; instance directory has: $(cd "$(ded_dir "$i2")" 2>/dev/null && echo *);" \
+		"templates: $(cd "$work/dedicated/.templates" 2>/dev/null && echo *); install-db still running:" \
+		"$(pgrep -f -- "--datadir=$work/dedicated/.templates" | wc -l)"
 	start_broker
 	poll_instance "$i2" "$dedicated" "provision $i2 after the restart"
 	echo "   after the restart: $final"
@@ -306,6 +313,10 @@ kill_during_provision() {
 	pids=$(servers_of "$i2")
 	if [ "$final" = succeeded ]; then
 		[ "$(wc -w <<<"$pids")" = 1 ] || fail "restart: expected exactly one mariadbd for $db2, found: '$pids'"
+		out=$(ded_sql "$i2" "$(tr '\0' '\n' <"/proc/$pids/cmdline" | sed -n 's/^--port=//p')" \
+			"SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1" | tr '\n' ' ')
+		[ "$out" = "mariadb.sys@localhost root@127.0.0.1 root@localhost " ] ||
+			fail "restart: expected only root (and mariadb.sys) with the instance's password, got: $out"
 		b3=$(new_id)
 		osb PUT "/v2/service_instances/$i2/service_bindings/$b3" "$(bind_body "$dedicated")"
 		expect_status 201 "bind $b3 after the restart"
@@ -335,9 +346,37 @@ kill_during_provision() {
 	[ ! -e "$(ded_dir "$i2")" ] || fail "deprovision after the restart: expected $(ded_dir "$i2") to be removed"
 }
 step "4. a broker killed with SIGKILL during a dedicated provision finishes it after a restart"
-# Early (prepare), and at a third, two thirds and nine tenths of a provision's time.
-for delay in 0.05 $(awk -v t="$provision_ms" 'BEGIN { printf "%.2f %.2f %.2f", t * 0.33 / 1000, t * 0.66 / 1000, t * 0.9 / 1000 }'); do
+# The first provision made the template too; time one that starts from it, to spread the kills over it.
+i3=$(new_id)
+t0=$(date +%s%N)
+osb PUT "/v2/service_instances/$i3?accepts_incomplete=true" "$(provision_body "$dedicated")"
+expect_status 202 "dedicated provision $i3"
+poll_instance "$i3" "$dedicated" "provision $i3"
+warm_ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$final" = succeeded ] || fail "provision $i3: expected succeeded, got $final: $body"
+echo "   provisioned from the template in $warm_ms ms"
+osb DELETE "/v2/service_instances/$i3?service_id=$service_id&plan_id=$dedicated&accepts_incomplete=true"
+[ "$status" = 202 ] && poll_instance "$i3" "$dedicated" "deprovision $i3"
+# Early (copy, prepare), and at a third, two thirds and nine tenths of a provision's time.
+for delay in 0.05 $(awk -v t="$warm_ms" 'BEGIN { printf "%.2f %.2f %.2f", t * 0.33 / 1000, t * 0.66 / 1000, t * 0.9 / 1000 }'); do
 	kill_during_provision "$delay"
+done
+
+step "4b. a broker killed while it makes the template (its first dedicated provision) finishes it after a restart"
+template_ms=$(grep -o 'template made in [^ ]* in [0-9]* ms' "$work/broker.log" | head -n1 | awk '{ print $(NF - 1) }')
+[ -n "$template_ms" ] || fail "expected the broker to log how long it took to make the template"
+echo "   the template took $template_ms ms"
+kill -TERM "$broker_pid"
+wait "$broker_pid" || true
+broker_pid=
+rm -rf "$work/dedicated/.templates"
+start_broker
+# Two fifths into mariadb-install-db: its bootstrap server outlives the broker for a moment.
+kill_during_provision "$(awk -v t="$template_ms" 'BEGIN { printf "%.2f", t * 0.4 / 1000 }')"
+[ -f "$work/dedicated/.templates/mariadb/.osb-template-complete" ] || fail "template: expected it complete after the restart"
+for _ in $(seq 1 100); do
+	[ -z "$(pgrep -f -- "--datadir=$work/dedicated/.templates" || true)" ] && break
+	sleep 0.1
 done
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@
  *   amqp-client hold URI SECONDS READYFILE     stay connected; write READYFILE once in, report when closed
  *   amqp-client connections URI N              open up to N connections at once, report how many worked
  *   amqp-client queues URI N PREFIX            declare up to N queues PREFIX.1.., report how many worked
+ *   amqp-client put URI QUEUE MESSAGE          make QUEUE hold MESSAGE only (declare, purge, publish)
+ *   amqp-client peek URI QUEUE                 print the message at the head of QUEUE and leave it there
  * Exit: 0 done, 1 usage or local error, 2 refused while connecting or logging in,
  *       3 the server closed the connection (hold), 4 an operation failed after login.
  * "refused: CODE TEXT" / "closed: CODE TEXT" lines tell what the server said.
@@ -182,6 +184,71 @@ done:
 	return rc;
 }
 
+/*
+ * Wait for a message at the head of `queue` (a publish is asynchronous), print its body and put it
+ * back, unacknowledged, so the queue keeps it. @return 0 or EXIT_OPFAILED.
+ */
+static int peek(struct client *c, const char *queue, int print)
+{
+	amqp_rpc_reply_t r;
+	amqp_message_t msg;
+
+	for (int i = 0; i < 50; i++) {
+		r = amqp_basic_get(c->conn, 1, amqp_cstring_bytes(queue), 0);
+		if (r.reply_type != AMQP_RESPONSE_NORMAL)
+			return op_failed(c, "basic.get");
+		if (r.reply.id == AMQP_BASIC_GET_OK_METHOD)
+			break;
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 20 * 1000000 }, NULL);
+	}
+	if (r.reply.id != AMQP_BASIC_GET_OK_METHOD) {
+		printf("failed: queue %s is empty\n", queue);
+		return EXIT_OPFAILED;
+	}
+	uint64_t tag = ((amqp_basic_get_ok_t *)r.reply.decoded)->delivery_tag;
+	r = amqp_read_message(c->conn, 1, &msg, 0);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL)
+		return op_failed(c, "reading the message");
+	if (print)
+		printf("%.*s\n", (int)msg.body.len, (const char *)msg.body.bytes);
+	amqp_destroy_message(&msg);
+	amqp_basic_reject(c->conn, 1, tag, 1);
+	return 0;
+}
+
+static int cmd_put(const char *uri, const char *queue, const char *message)
+{
+	amqp_basic_properties_t props = { ._flags = AMQP_BASIC_DELIVERY_MODE_FLAG, .delivery_mode = 2 };
+	struct client c;
+	int rc;
+
+	if ((rc = client_open(&c, uri)) != 0)
+		return rc;
+	if (!amqp_queue_declare(c.conn, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, amqp_empty_table))
+		rc = op_failed(&c, "queue.declare");
+	else if (!amqp_queue_purge(c.conn, 1, amqp_cstring_bytes(queue)))
+		rc = op_failed(&c, "queue.purge");
+	else if (amqp_basic_publish(c.conn, 1, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0, &props,
+				    amqp_cstring_bytes(message)) != AMQP_STATUS_OK)
+		rc = op_failed(&c, "basic.publish");
+	else
+		rc = peek(&c, queue, 0);
+	client_close(&c);
+	return rc;
+}
+
+static int cmd_peek(const char *uri, const char *queue)
+{
+	struct client c;
+	int rc;
+
+	if ((rc = client_open(&c, uri)) != 0)
+		return rc;
+	rc = peek(&c, queue, 1);
+	client_close(&c);
+	return rc;
+}
+
 static int cmd_login(const char *uri)
 {
 	struct client c;
@@ -305,7 +372,11 @@ int main(int argc, char **argv)
 		return cmd_connections(argv[2], number(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "queues") == 0 && number(argv[3]) > 0)
 		return cmd_queues(argv[2], number(argv[3]), argv[4]);
+	if (argc == 5 && strcmp(argv[1], "put") == 0)
+		return cmd_put(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "peek") == 0)
+		return cmd_peek(argv[2], argv[3]);
 	fprintf(stderr, "usage: amqp-client login URI | roundtrip URI QUEUE MESSAGE | hold URI SECONDS READYFILE |"
-			" connections URI N | queues URI N PREFIX\n");
+			" connections URI N | queues URI N PREFIX | put URI QUEUE MESSAGE | peek URI QUEUE\n");
 	return 1;
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Integration test of osb-rabbitmq-broker against a real RabbitMQ 3.10 started here on loopback.
-# Usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT
+# Usage: OSB_HELPER_AMQP_CLIENT=PROGRAM integration.sh BROKER_BINARY REPO_ROOT
+# (PROGRAM: tests/amqp_client.c as the build makes it, osb-rabbitmq-amqp-client.)
 # Every failed check exits non-zero saying what was expected and what came back.
 set -euo pipefail
 
-broker_bin=${1:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
-amqp=${2:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
-root=${3:?usage: integration.sh BROKER_BINARY AMQP_CLIENT REPO_ROOT}
+broker_bin=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
+root=${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}
+amqp=${OSB_HELPER_AMQP_CLIENT:?the osb-rabbitmq-amqp-client program (tests/amqp_client.c), as ctest sets it}
 root=$(cd "$root" && pwd)
 for tool in curl jq sha256sum ss; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool is needed on PATH" >&2; exit 1; }
@@ -398,6 +399,42 @@ osb_to "$other_port" PUT "/v2/service_instances/$(new_id)" "$(provision_body "$s
 [ "$status" -ge 500 ] || fail "wrong admin password: expected a 5xx for provision, got $status: $body"
 grep -q 'admin credentials' <<<"$body" || fail "wrong admin password: expected a message about the admin credentials, got: $body"
 printf '%s' "$body" | grep -q 'wrong-password-123' - "$work/other.log" && fail "wrong admin password: the password leaked into a response or log"
+kill -TERM "$other_pid"; wait "$other_pid" || true; other_pid=
+
+step "8b. an api_url ending in /api works; public_host and management_public_url shape the credentials"
+rm -rf "$work/data2"; mkdir -p "$work/data2"
+broker_config "$work/other.json" "$other_port" "$work/data2" "http://127.0.0.1:$mgmt_port/api/"
+jq '.driver += {public_host: "amqp.example.test", management_public_url: "https://mq-ui.example.test:8443/rabbit/"}' \
+	"$work/other.json" >"$work/other-public.json"
+OSB_DRIVER_ADMIN_PASSWORD=$admin_pw "$broker_bin" --config "$work/other-public.json" >"$work/other.log" 2>&1 &
+other_pid=$!
+wait_ready "$other_port" "$other_pid" 200
+i5=$(new_id)
+v5=$(instance_name "$i5")
+osb_to "$other_port" PUT "/v2/service_instances/$i5" "$(provision_body "$standard")"
+expect_status 201 "provision through an api_url ending in /api"
+[ "$(jq -r .dashboard_url <<<"$body")" = "https://mq-ui.example.test:8443/rabbit/#/login/" ] ||
+	fail "management_public_url: unexpected dashboard_url $(jq -r .dashboard_url <<<"$body")"
+vhost_exists "$v5" || fail "api_url ending in /api: expected vhost $v5 on the server, GET gave $astatus"
+b5=$(new_id)
+user5=$(binding_name "$b5")
+osb_to "$other_port" PUT "/v2/service_instances/$i5/service_bindings/$b5" "$(bind_body "$standard")"
+expect_status 201 "bind through an api_url ending in /api"
+pw5=$(jq -r .credentials.password <<<"$body")
+want5="[\"amqp.example.test\",[\"amqp.example.test\"],\"amqp://$user5:PW@amqp.example.test:$amqp_port/$v5\","
+want5+="\"https://$user5:PW@mq-ui.example.test:8443/rabbit/api/\",\"https://mq-ui.example.test:8443/rabbit/#/login/\","
+want5+="\"amqp.example.test\",$amqp_port,\"mq-ui.example.test\",8443,\"/rabbit/api/\",true,false,null,null]"
+got5=$(jq -c --arg p "$pw5" '.credentials | [.hostname, .hostnames, .uri, .http_api_uri, .dashboard_url,
+	.protocols.amqp.host, .protocols.amqp.port, .protocols.management.host, .protocols.management.port,
+	.protocols.management.path, .protocols.management.ssl, .ssl, .host, .port] | map(if type == "string" then sub($p; "PW") else . end)' <<<"$body")
+[ "$got5" = "$want5" ] || fail "public_host/management_public_url: expected credentials $want5, got $got5"
+out=$("$amqp" login "amqp://$user5:$pw5@127.0.0.1:$amqp_port/$v5") || fail "api_url ending in /api: expected the binding's user to log in, got: $out"
+osb_to "$other_port" DELETE "/v2/service_instances/$i5/service_bindings/$b5?service_id=$service_id&plan_id=$standard"
+expect_status 200 "unbind through an api_url ending in /api"
+user_exists "$user5" && fail "api_url ending in /api: expected user $user5 gone"
+osb_to "$other_port" DELETE "/v2/service_instances/$i5?service_id=$service_id&plan_id=$standard"
+expect_status 200 "deprovision through an api_url ending in /api"
+vhost_exists "$v5" && fail "api_url ending in /api: expected vhost $v5 gone"
 kill -TERM "$other_pid"; wait "$other_pid" || true; other_pid=
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@
 
 #include "config.h"
 #include "deployer_internal.h"
-#include "osb/deployer.h"
+#include "deployer.h"
 #include "osb/errors.h"
 #include "osb/exec.h"
 #include "osb/names.h"
@@ -838,7 +838,7 @@ static void test_bad_arguments(void)
 	CHECK_INT(osb_deployer_ensure(d, "x", &spec, &out), OSB_ERROR);
 	CHECK_INT(osb_deployer_remove(NULL, "x"), OSB_ERROR);
 	CHECK_INT(osb_deployer_lookup(d, NULL, &out), OSB_ERROR);
-	CHECK(osb_broker_deployer(NULL) == NULL);
+	CHECK_INT(osb_deployer_remove_name(d, "../etc"), OSB_ERROR);
 	CHECK_STR(osb_deployer_host(d), "127.0.0.1");
 
 	osb_deployer_options o = { base, 2000, 1999, NULL };

@@ -207,18 +207,18 @@ static void test_bool(void)
 	cJSON_Delete(c);
 }
 
-static void test_dedicated_host(void)
+static void test_ip(void)
 {
 	cJSON *c = parse("{\"v4\":\"10.0.0.7\",\"v6\":\"::1\",\"name\":\"db.example\",\"arg\":\"1.2.3.4 --x\"}");
 	char *h = NULL;
 
-	/* Without a broker (or a `dedicated` section): loopback. */
-	took_string(osb_driver_config_dedicated_host(&h, c, "my", "absent", NULL), &h, "127.0.0.1");
-	took_string(osb_driver_config_dedicated_host(&h, c, "my", "v4", NULL), &h, "10.0.0.7");
-	took_string(osb_driver_config_dedicated_host(&h, c, "my", "v6", NULL), &h, "::1");
+	took_string(osb_driver_config_ip(&h, c, "my", "absent", "127.0.0.1"), &h, "127.0.0.1");
+	took_string(osb_driver_config_ip(&h, c, "my", "v4", "127.0.0.1"), &h, "10.0.0.7");
+	took_string(osb_driver_config_ip(&h, c, "my", "v6", NULL), &h, "::1");
 
-	refused(LOGGED(osb_driver_config_dedicated_host(&h, c, "my", "name", NULL)), "driver.name must be an IP address");
-	refused(LOGGED(osb_driver_config_dedicated_host(&h, c, "my", "arg", NULL)), "driver.arg must be an IP address");
+	refused(LOGGED(osb_driver_config_ip(&h, c, "my", "name", NULL)), "driver.name must be an IP address");
+	refused(LOGGED(osb_driver_config_ip(&h, c, "my", "arg", NULL)), "driver.arg must be an IP address");
+	refused(LOGGED(osb_driver_config_ip(&h, c, "my", "absent", NULL)), "driver.absent is required");
 	CHECK(h == NULL);
 	cJSON_Delete(c);
 }
@@ -236,5 +236,5 @@ static void test_free_secret(void)
 }
 
 OSB_TEST_MAIN(OSB_TEST_CASE(test_check_keys), OSB_TEST_CASE(test_string), OSB_TEST_CASE(test_int),
-	      OSB_TEST_CASE(test_port), OSB_TEST_CASE(test_bool), OSB_TEST_CASE(test_dedicated_host),
+	      OSB_TEST_CASE(test_port), OSB_TEST_CASE(test_bool), OSB_TEST_CASE(test_ip),
 	      OSB_TEST_CASE(test_free_secret))

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Shared by the broker tests (tests/contract/contract.sh and brokers/<mw>/tests/*.sh): failures and
+# steps, clean-up, ids and server-side names, catalog lookups, request bodies, one broker started
+# from a generated config, OSB requests, asynchronous operations, and the checks every test ends with.
+#
+# A script sets ROOT (the repository) and BROKER_BIN (the broker binary), sources this file, and
+# calls t_init NAME. Everything it starts is stopped by the EXIT trap, in reverse order.
+set -euo pipefail
+
+ROOT=$(cd "${ROOT:?ROOT must point at the repository}" && pwd)
+BROKER_BIN=${BROKER_BIN:?BROKER_BIN must point at the broker binary}
+WORK=
+BROKER_PID=
+BROKER_PORT=
+BROKER_LOG=
+BROKER_CONFIG=
+BROKER_USER=broker
+BROKER_PW=
+status=
+body=
+_t_cleanups=()
+# LeakSanitizer makes an ASan build exit non-zero on a leak: keep the report in the log.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+step() {
+	echo "== $*"
+}
+# need TOOL...: fail (never skip) when a tool is missing.
+need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || fail "$tool is needed on PATH"
+	done
+}
+# t_on_exit COMMAND...: run at exit (last registered first), whatever happened.
+t_on_exit() {
+	_t_cleanups+=("$*")
+}
+
+# dedicated_pids: processes working in this test's directory: the dedicated servers the broker
+# started (they outlive the broker by design) and anything else left behind.
+dedicated_pids() {
+	local p cwd
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case $cwd in "$WORK/data/"*) echo "${p#/proc/}" ;; esac
+	done
+}
+
+_t_exit() {
+	local rc=$? i p
+	set +e
+	for ((i = ${#_t_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_t_cleanups[i]}" >/dev/null 2>&1
+	done
+	[ -n "$WORK" ] && for p in $(dedicated_pids); do kill -KILL "$p" 2>/dev/null; done
+	if [ "$rc" != 0 ] && [ -n "$BROKER_LOG" ] && [ -f "$BROKER_LOG" ]; then
+		echo "--- last lines of the broker's log ---" >&2
+		tail -n 40 "$BROKER_LOG" >&2
+	fi
+	rm -f "$_T_PORTS"
+	if [ -n "$WORK" ] && [ "${OSB_KEEP_WORK:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	elif [ -n "$WORK" ]; then
+		echo "work directory kept: $WORK" >&2
+	fi
+	exit "$rc"
+}
+
+# t_init NAME: a private work directory (servers running as other users can enter it), secrets, traps.
+t_init() {
+	need curl jq sha256sum
+	[ -x "$BROKER_BIN" ] || fail "broker binary $BROKER_BIN not found"
+	WORK=$(mktemp -d "/tmp/osb-$1.XXXXXX")
+	chmod 711 "$WORK"
+	BROKER_PW=$(secret)
+	trap _t_exit EXIT
+	trap 'exit 130' INT TERM
+}
+
+secret() { head -c 18 /dev/urandom | base64 | tr -d '/+='; }
+new_id() { cat /proc/sys/kernel/random/uuid; }
+# free_port [AFTER]: a free loopback port, above AFTER when given, never one this test picked before
+# (a broker's port must not fall into the range its dedicated servers get). Picks are kept in a
+# file, since callers run this in command substitutions.
+_T_PORTS=$(mktemp /tmp/osb-ports.XXXXXX)
+_t_taken() { grep -qx "$1" "$_T_PORTS"; }
+free_port() {
+	local p
+	p=$("$ROOT/scripts/free-port.sh" ${1:+$(($1 + 1 + RANDOM % 50))})
+	while _t_taken "$p"; do p=$("$ROOT/scripts/free-port.sh" $((p + 1))); done
+	echo "$p" >>"$_T_PORTS"
+	echo "$p"
+}
+# free_range N: the first of N consecutive free ports, none picked before; all N are taken from then on.
+free_range() {
+	local first p ok
+	first=$(free_port)
+	while :; do
+		ok=1
+		for ((p = first + 1; p < first + $1; p++)); do
+			if _t_taken "$p" || ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
+				ok=0
+				break
+			fi
+		done
+		[ "$ok" = 1 ] && [ $((first + $1)) -le 32767 ] && break
+		first=$(free_port $((p > 32000 ? 20000 : p)))
+	done
+	for ((p = first + 1; p < first + $1; p++)); do echo "$p" >>"$_T_PORTS"; done
+	echo "$first"
+}
+# The server-side names of an instance and a binding, as names.h derives them.
+instance_name() { printf 'osb_%s' "$(printf 'instance:%s' "$1" | sha256sum | cut -c1-20)"; }
+binding_name() { printf 'osb_%s' "$(printf 'binding:%s' "$1" | sha256sum | cut -c1-20)"; }
+
+# ---- the catalog ----------------------------------------------------------
+
+# use_catalog FILE: CATALOG and SERVICE_ID (the first service).
+use_catalog() {
+	CATALOG=$1
+	SERVICE_ID=$(jq -r '.services[0].id' "$CATALOG")
+}
+plan_id() { jq -r --arg n "$1" '.services[0].plans[] | select(.name == $n) | .id' "$CATALOG"; }
+# plan_setting PLAN_ID KEY: a value of the plan's x-osb ("null" when absent).
+plan_setting() { jq -r --arg p "$1" --arg k "$2" '.services[].plans[] | select(.id == $p) | ."x-osb"[$k]' "$CATALOG"; }
+plan_async() { [ "$(plan_setting "$1" async)" = true ]; }
+
+provision_body() {
+	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" --arg space "${3:-space-1}" \
+		'{service_id: $s, plan_id: $p, organization_guid: "org-1", space_guid: $space, parameters: $params,
+		  context: {platform: "cloudfoundry", organization_guid: "org-1", space_guid: $space}}'
+}
+bind_body() {
+	jq -cn --arg s "$SERVICE_ID" --arg p "$1" --argjson params "${2:-{\}}" --arg app "${3:-app-1}" \
+		'{service_id: $s, plan_id: $p, bind_resource: {app_guid: $app}, parameters: $params}'
+}
+
+# ---- the broker -----------------------------------------------------------
+
+# broker_config DRIVER_JSON [EXTRA_JSON]: write $WORK/broker.json for a broker on a free port
+# (store and data under $WORK), with the driver object and extra top-level members merged in.
+broker_config() {
+	BROKER_PORT=$(free_port)
+	BROKER_CONFIG=$WORK/broker.json
+	mkdir -p "$WORK/data"
+	jq -n --arg listen "127.0.0.1:$BROKER_PORT" --arg pw "$BROKER_PW" --arg cat "$CATALOG" \
+		--arg data "$WORK/data" --argjson driver "$1" --argjson extra "${2:-{\}}" '{
+			listen: $listen, accounts: [{username: "broker", password: $pw}], catalog: $cat,
+			data_dir: $data, log_level: "info", driver: $driver} + $extra' >"$BROKER_CONFIG"
+}
+
+# broker_start: start the broker of $BROKER_CONFIG, logging to $WORK/broker.log, and wait for /health/live.
+broker_start() {
+	BROKER_LOG=${BROKER_LOG:-$WORK/broker.log}
+	"$BROKER_BIN" --config "$BROKER_CONFIG" >>"$BROKER_LOG" 2>&1 &
+	BROKER_PID=$!
+	t_on_exit "[ -n \"\$BROKER_PID\" ] && kill -TERM \$BROKER_PID && wait \$BROKER_PID"
+	local code=000
+	for _ in $(seq 1 400); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BROKER_PORT/health/live") || code=000
+		[ "$code" = 200 ] && return 0
+		kill -0 "$BROKER_PID" 2>/dev/null || fail "the broker exited during start-up"
+		sleep 0.05
+	done
+	fail "expected /health/live 200 within 20 s, got $code"
+}
+
+# wait_ready WANT [SECONDS]: poll /health/ready until it answers WANT (200 or 503).
+wait_ready() {
+	local want=$1 code=000
+	for _ in $(seq 1 $((${2:-10} * 20))); do
+		code=$(curl -s -m 3 -o "$WORK/ready" -w '%{http_code}' "http://127.0.0.1:$BROKER_PORT/health/ready") ||
+			code=000
+		[ "$code" = "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "expected /health/ready $want within ${2:-10} s, got $code: $(cat "$WORK/ready" 2>/dev/null)"
+}
+
+# broker_stop: SIGTERM; the broker must exit 0 with no sanitizer report in its log.
+broker_stop() {
+	local rc=0
+	[ -n "$BROKER_PID" ] || return 0
+	kill -TERM "$BROKER_PID"
+	wait "$BROKER_PID" || rc=$?
+	BROKER_PID=
+	[ "$rc" = 0 ] || fail "the broker exited with status $rc after SIGTERM"
+	! grep -qE 'LeakSanitizer|AddressSanitizer|runtime error:' "$BROKER_LOG" ||
+		fail "sanitizer report in the broker's log: $(grep -m1 -E 'Sanitizer|runtime error:' "$BROKER_LOG")"
+}
+
+# broker_run ARGS...: run the broker once with the config (--check-config, --reconcile...), output in $out.
+broker_run() {
+	local rc=0
+	out=$("$BROKER_BIN" --config "$BROKER_CONFIG" "$@" 2>>"$WORK/broker-runs.log") || rc=$?
+	return "$rc"
+}
+
+# dedicated_secret PORT: the admin password of the dedicated server on PORT (made by the core), for
+# adapters that look at a dedicated server as its admin.
+dedicated_secret() {
+	local rec
+	for rec in "$WORK"/data/dedicated/osb_*/deployment.json; do
+		[ -f "$rec" ] && [ "$(jq -r .port "$rec")" = "$1" ] && { cat "$(dirname "$rec")/admin.pw"; return 0; }
+	done
+	return 1
+}
+
+# ---- requests -------------------------------------------------------------
+
+# osb METHOD PATH [DATA]: one OSB request as the platform; sets $status and $body.
+osb() {
+	local method=$1 path=$2 data=${3:-}
+	local args=(-s -m 120 -o "$WORK/body" -w '%{http_code}' -X "$method" -u "$BROKER_USER:$BROKER_PW"
+		-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json')
+	[ -n "$data" ] && args+=(--data "$data")
+	status=$(curl "${args[@]}" "http://127.0.0.1:$BROKER_PORT$path") || status=000
+	body=$(cat "$WORK/body" 2>/dev/null || true)
+}
+expect_status() {
+	[ "$status" = "$1" ] || fail "$2: expected HTTP $1, got $status: $body"
+}
+
+# wait_operation PATH WHAT: poll PATH/last_operation until the operation ends; prints its state.
+wait_operation() {
+	local path=$1 what=$2 state=
+	for _ in $(seq 1 600); do
+		osb GET "$path/last_operation"
+		[ "$status" = 200 ] || [ "$status" = 410 ] || fail "$what: last_operation answered $status: $body"
+		[ "$status" = 410 ] && { echo gone; return 0; }
+		state=$(jq -r .state <<<"$body")
+		[ "$state" != "in progress" ] && { echo "$state"; return 0; }
+		sleep 0.2
+	done
+	fail "$what: still in progress after 120 s"
+}
+
+# provision ID PLAN_ID [PARAMS]: make an instance and wait for it; fails unless it succeeds.
+provision() {
+	local id=$1 plan=$2
+	if plan_async "$plan"; then
+		osb PUT "/v2/service_instances/$id?accepts_incomplete=true" "$(provision_body "$plan" "${3:-{\}}")"
+		expect_status 202 "provision $id"
+		[ "$(wait_operation "/v2/service_instances/$id" "provision $id")" = succeeded ] ||
+			fail "provision $id: the operation failed: $body"
+	else
+		osb PUT "/v2/service_instances/$id" "$(provision_body "$plan" "${3:-{\}}")"
+		expect_status 201 "provision $id"
+	fi
+}
+
+# deprovision ID PLAN_ID: delete an instance and wait for it; fails unless it is gone.
+deprovision() {
+	local id=$1 plan=$2
+	osb DELETE "/v2/service_instances/$id?accepts_incomplete=true&service_id=$SERVICE_ID&plan_id=$plan"
+	if [ "$status" = 202 ]; then
+		[ "$(wait_operation "/v2/service_instances/$id" "deprovision $id")" = gone ] ||
+			fail "deprovision $id: the operation did not end with the instance gone: $body"
+	else
+		expect_status 200 "deprovision $id"
+	fi
+}
+
+# bind ID BINDING_ID PLAN_ID [PARAMS] [APP]: make a binding; prints its credentials (also kept in
+# $WORK/cred-BINDING_ID; the whole answer in $WORK/bind-BINDING_ID, since $body stays in the subshell).
+bind() {
+	local id=$1 bid=$2 plan=$3
+	osb PUT "/v2/service_instances/$id/service_bindings/$bid" "$(bind_body "$plan" "${4:-{\}}" "${5:-app-1}")"
+	expect_status 201 "bind $bid"
+	printf '%s' "$body" >"$WORK/bind-$bid"
+	jq -c .credentials <<<"$body" >"$WORK/cred-$bid"
+	cat "$WORK/cred-$bid"
+}
+
+# unbind ID BINDING_ID PLAN_ID
+unbind() {
+	osb DELETE "/v2/service_instances/$1/service_bindings/$2?service_id=$SERVICE_ID&plan_id=$3"
+	expect_status 200 "unbind $2"
+}
+
+# no_secret_in FILE...: no password of a binding made by this test ($WORK/cred-*) nor SECRET_WORDS in them.
+no_secret_in() {
+	local f pw
+	for f in "$WORK"/cred-*; do
+		[ -f "$f" ] || continue
+		pw=$(jq -r '.password // empty' "$f")
+		[ -z "$pw" ] && continue
+		! grep -qF "$pw" "$@" || fail "a binding's password is in $*"
+	done
+	for pw in ${SECRET_WORDS:-}; do
+		! grep -qF "$pw" "$@" || fail "a secret of the test is in $*"
+	done
+}
