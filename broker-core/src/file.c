@@ -101,6 +101,33 @@ int osb_file_read(osb_buf *out, const char *dir, const char *name, size_t max)
 	return rc;
 }
 
+int osb_file_edit_lines(const char *dir, const char *name, mode_t mode, size_t max,
+			int (*drop)(const char *line, size_t len, void *arg), void *arg, const char *add)
+{
+	osb_buf in = OSB_BUF_INIT, out = OSB_BUF_INIT;
+	const char *p, *end;
+	int rc = osb_file_read(&in, dir, name, max);
+
+	if (rc == OSB_ENOTFOUND)
+		rc = 0;
+	for (p = in.data ? in.data : ""; rc == 0 && *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, "\n");
+		if (end > p && !drop(p, (size_t)(end - p), arg)) {
+			osb_buf_add(&out, p, (size_t)(end - p));
+			osb_buf_puts(&out, "\n");
+		}
+	}
+	if (rc == 0 && add)
+		osb_buf_printf(&out, "%s\n", add);
+	if (rc == 0 && !osb_buf_text(&out))
+		rc = OSB_ENOMEM;
+	if (rc == 0)
+		rc = osb_file_write_mode(dir, name, out.data ? out.data : "", out.len, 0, mode);
+	osb_buf_free(&in);
+	osb_buf_free(&out);
+	return rc;
+}
+
 int osb_file_lock(const char *dir, const char *name, int timeout_ms)
 {
 	char path[4096];

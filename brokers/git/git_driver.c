@@ -123,53 +123,37 @@ static int gt_line_names(const char *line, size_t len, char group[OSB_NAME_SIZE]
 
 /* Which lines a rewrite drops: those naming `name` as their first field (GT_BY_FIRST) or as their user (GT_BY_USER). */
 enum { GT_BY_FIRST, GT_BY_USER };
+struct gt_match {
+	int by;
+	const char *name;
+};
 
-static int gt_drops(const char *line, size_t len, int by, const char *name)
+static int gt_drops(const char *line, size_t len, void *arg)
 {
+	const struct gt_match *m = arg;
 	char group[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 	int ro;
 
 	if (!gt_line_names(line, len, group, &ro, user))
 		return 0;
-	return strcmp(by == GT_BY_FIRST ? group : user, name) == 0;
+	return strcmp(m->by == GT_BY_FIRST ? group : user, m->name) == 0;
 }
 
 /*
- * Rewrite root/file without the lines that name `name` (as gt_drops() says),
- * plus the line `add` when given, atomically: Apache sees the old file or the
- * new one. Callers hold the tree's lock.
+ * Rewrite root/file without the lines that name `name`, plus the line `add`
+ * when given, atomically: Apache sees the old file or the new one. Callers
+ * hold the tree's lock.
  */
 static int gt_rewrite(const struct gt_state *st, const char *file, int by, const char *name, const char *add,
 		      osb_errbuf *err)
 {
-	osb_buf in = OSB_BUF_INIT, out = OSB_BUF_INIT;
-	const char *p, *end;
-	int rc = osb_file_read(&in, st->root, file, GT_MAX_FILE);
+	struct gt_match m = { by, name };
+	int rc = osb_file_edit_lines(st->root, file, GT_FILE_MODE, GT_MAX_FILE, gt_drops, &m, add);
 
-	if (rc == OSB_ENOTFOUND)
-		rc = 0;
-	if (rc < 0) {
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "cannot read %s/%s: %s", st->root, file,
-				    rc == OSB_ERROR ? strerror(errno) : osb_strerror(rc));
-		goto done;
-	}
-	for (p = in.data ? in.data : ""; *p; p = *end ? end + 1 : end) {
-		end = p + strcspn(p, "\n");
-		if (end > p && !gt_drops(p, (size_t)(end - p), by, name)) {
-			osb_buf_add(&out, p, (size_t)(end - p));
-			osb_buf_puts(&out, "\n");
-		}
-	}
-	if (add)
-		osb_buf_printf(&out, "%s\n", add);
-	if (!osb_buf_text(&out))
-		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
-	else if (osb_file_write_mode(st->root, file, out.data ? out.data : "", out.len, 0, GT_FILE_MODE) != 0)
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "cannot write %s/%s (the broker's log says why)", st->root, file);
-done:
-	osb_buf_free(&in);
-	osb_buf_free(&out);
-	return rc;
+	if (rc < 0)
+		return osb_errbuf_set(err, OSB_EBACKEND, "cannot rewrite %s/%s: %s", st->root, file,
+				      rc == OSB_ERROR ? "the broker's log or the file system says why" : osb_strerror(rc));
+	return 0;
 }
 
 static int gt_lock(const struct gt_state *st, int timeout_ms, osb_errbuf *err)

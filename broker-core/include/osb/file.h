@@ -41,6 +41,18 @@ OSB_EXTERN(int) osb_file_write_mode(const char *dir, const char *name, const voi
 OSB_EXTERN(int) osb_file_read(osb_buf *out, const char *dir, const char *name, size_t max);
 
 /**
+ * Rewrite the line file dir/name (a password or group file) atomically with
+ * osb_file_write_mode(): each non-empty line for which drop(line, len, arg)
+ * returns 0 is kept as it is, then `add` (one line without its newline) is
+ * appended when not NULL. A missing file counts as empty. Callers that may race
+ * hold osb_file_lock() around it. Memory that held the file is wiped.
+ * @param max  largest file accepted, in bytes.
+ * @return 0, OSB_ETOOLARGE, OSB_ENOMEM, or OSB_ERROR (the reason logged or in errno).
+ */
+OSB_EXTERN(int) osb_file_edit_lines(const char *dir, const char *name, mode_t mode, size_t max,
+				    int (*drop)(const char *line, size_t len, void *arg), void *arg, const char *add);
+
+/**
  * Take the exclusive lock dir/name (the file is made when missing, mode 0600)
  * around a read-modify-write of files a server reads. It holds against other
  * threads and other processes (a `--reconcile=purge` run beside the broker):

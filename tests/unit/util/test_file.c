@@ -125,6 +125,34 @@ static void test_write_mode_and_read(void)
 	osb_buf_free(&b);
 }
 
+static int drop_user(const char *line, size_t len, void *arg)
+{
+	size_t n = strlen(arg);
+	return len > n && memcmp(line, arg, n) == 0 && line[n] == ':';
+}
+
+/* A password file: a user's line replaced, others kept in order, a missing file made, blank lines gone. */
+static void test_edit_lines(void)
+{
+	osb_buf b = OSB_BUF_INIT;
+
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", "bob:1"), 0);
+	CHECK_INT(stat_of("users").st_mode & 07777, 0640);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "al", "al:2"), 0);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", "bob:3"), 0);
+	CHECK_INT(osb_file_read(&b, root, "users", 1000), 0);
+	CHECK_STR(osb_buf_text(&b), "al:2\nbob:3\n");
+	osb_buf_free(&b);
+	CHECK_INT(osb_file_write_mode(root, "users", "\nal:2\n\nbob:3\n", 13, 0, 0640), 0); /* blank lines */
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "al", NULL), 0);
+	CHECK_INT(osb_file_read(&b, root, "users", 1000), 0);
+	CHECK_STR(osb_buf_text(&b), "bob:3\n");
+	osb_buf_free(&b);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 3, drop_user, "al", NULL), OSB_ETOOLARGE);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", NULL), 0);
+	CHECK_INT(stat_of("users").st_size, 0);
+}
+
 /* One holder at a time, among threads (a descriptor each) and processes; a waiter gives up at its timeout. */
 static void test_lock(void)
 {
@@ -170,6 +198,7 @@ int main(void)
 	static const osb_test_case cases[] = {
 		{ "copy_tree", test_copy_tree },
 		{ "write_mode_and_read", test_write_mode_and_read },
+		{ "edit_lines", test_edit_lines },
 		{ "lock", test_lock },
 		{ "remove", test_remove },
 	};
