@@ -96,27 +96,29 @@ static int gt_git(const struct gt_state *st, int timeout_ms, osb_errbuf *err, co
 
 /* -- htpasswd and groups ------------------------------------------------------ */
 
-/* The names of a line: "user:hash" of htpasswd, "group: user" of groups; 0 unless both are derived names. */
-static int gt_line_names(const char *line, size_t len, char group[OSB_NAME_SIZE], int *read_only, char user[OSB_NAME_SIZE])
+/*
+ * The names of a line, "user:hash" of htpasswd or "group: user" of groups (a
+ * group "<instance>.ro" gives "<instance>"): 0 unless the first field is a
+ * derived name; `user` is "" unless the rest of the line is one.
+ */
+static int gt_line_names(const char *line, size_t len, char first[OSB_NAME_SIZE], char user[OSB_NAME_SIZE])
 {
+	const size_t ro = strlen(GT_READ_ONLY_SUFFIX);
 	const char *colon = memchr(line, ':', len), *u;
-	size_t glen;
+	size_t n;
 
 	if (!colon)
 		return 0;
-	glen = (size_t)(colon - line);
-	*read_only = glen > strlen(GT_READ_ONLY_SUFFIX) &&
-		     memcmp(colon - strlen(GT_READ_ONLY_SUFFIX), GT_READ_ONLY_SUFFIX, strlen(GT_READ_ONLY_SUFFIX)) == 0;
-	if (*read_only)
-		glen -= strlen(GT_READ_ONLY_SUFFIX);
+	n = (size_t)(colon - line);
+	if (n > ro && memcmp(colon - ro, GT_READ_ONLY_SUFFIX, ro) == 0)
+		n -= ro;
+	if (!gt_is_name(line, n))
+		return 0;
+	snprintf(first, OSB_NAME_SIZE, "%.*s", (int)n, line);
 	for (u = colon + 1; u < line + len && *u == ' '; u++)
 		;
-	if (!gt_is_name(line, glen))
-		return 0;
-	snprintf(group, OSB_NAME_SIZE, "%.*s", (int)glen, line);
-	if (!gt_is_name(u, (size_t)(line + len - u)))
-		user[0] = '\0';
-	else
+	user[0] = '\0';
+	if (gt_is_name(u, (size_t)(line + len - u)))
 		snprintf(user, OSB_NAME_SIZE, "%.*s", OSB_NAME_SIZE - 1, u);
 	return 1;
 }
@@ -131,12 +133,11 @@ struct gt_match {
 static int gt_drops(const char *line, size_t len, void *arg)
 {
 	const struct gt_match *m = arg;
-	char group[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
-	int ro;
+	char first[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 
-	if (!gt_line_names(line, len, group, &ro, user))
+	if (!gt_line_names(line, len, first, user))
 		return 0;
-	return strcmp(m->by == GT_BY_FIRST ? group : user, m->name) == 0;
+	return strcmp(m->by == GT_BY_FIRST ? first : user, m->name) == 0;
 }
 
 /*
@@ -207,7 +208,8 @@ static int gt_apply_plan(const struct gt_state *st, osb_request *req, const char
 		       "\texit 1\nfi\n", mb, mb * 1024, mb);
 	if (!osb_buf_text(&hook))
 		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
-	else if ((mkdir(hooks, 02770) != 0 && errno != EEXIST) ||
+	/* chmod, since mkdir's mode passes through the broker's umask: Apache must reach the hook. */
+	else if ((mkdir(hooks, 02770) != 0 && errno != EEXIST) || chmod(hooks, 02770) != 0 ||
 		 osb_file_write_mode(hooks, "pre-receive", hook.data, hook.len, 0, GT_HOOK_MODE) != 0)
 		rc = osb_req_fail(req, OSB_EBACKEND, "cannot write the size hook of %s", dir);
 	else
@@ -403,9 +405,9 @@ static int gt_list_file(const struct gt_state *st, const char *file, osb_tenant_
 			void *payload, osb_errbuf *err)
 {
 	osb_buf in = OSB_BUF_INIT;
-	char group[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
+	char first_name[OSB_NAME_SIZE], user[OSB_NAME_SIZE];
 	const char *p, *end;
-	int rc = osb_file_read(&in, st->root, file, GT_MAX_FILE), ro;
+	int rc = osb_file_read(&in, st->root, file, GT_MAX_FILE);
 
 	if (rc == OSB_ENOTFOUND)
 		rc = 0;
@@ -413,9 +415,9 @@ static int gt_list_file(const struct gt_state *st, const char *file, osb_tenant_
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "cannot read %s/%s", st->root, file);
 	for (p = in.data ? in.data : ""; rc == 0 && *p; p = *end ? end + 1 : end) {
 		end = p + strcspn(p, "\n");
-		if (!gt_line_names(p, (size_t)(end - p), group, &ro, user))
+		if (!gt_line_names(p, (size_t)(end - p), first_name, user))
 			continue;
-		if (cb(first, group, payload) || (user[0] && cb(OSB_TENANT_BINDING, user, payload)))
+		if (cb(first, first_name, payload) || (user[0] && cb(OSB_TENANT_BINDING, user, payload)))
 			rc = 1;
 	}
 	osb_buf_free(&in);

@@ -25,8 +25,11 @@ tree=$srv/tree
 t_on_exit "$ROOT/brokers/git/server.sh" stop "$srv"
 "$ROOT/brokers/git/server.sh" start "$srv" "$port" >/dev/null
 apache_pid=$(cat "$srv/server.pid")
-broker_config "$(jq -cn --argjson port "$port" --arg root "$tree" '{port: $port, root: $root}')"
+broker_config "$(jq -cn --argjson port "$port" --arg root "$tree" '{port: $port, root: $root}')" '{"timeouts": {"sync_s": 5}}'
+# A strict umask: whatever the broker makes must still be Apache's to read, write and run.
+umask 077
 broker_start
+umask 022
 wait_ready 200
 
 # git with a binding's credentials in the URL; output and errors on stdout.
@@ -120,7 +123,8 @@ grep -q "^$ua:\$2y\$05\$[./A-Za-z0-9]\{53\}$" "$tree/htpasswd" || fail "htpasswd
 grep -qx "$na: $ua" "$tree/groups" || fail "groups: $ua is not in $na"
 grep -qx "$na.ro: $(jq -r .username <<<"$cro")" "$tree/groups" || fail "groups: the read-only binding is not in $na.ro"
 [ "$(stat -c %a "$tree/htpasswd") $(stat -c %a "$tree/groups")" = "640 640" ] || fail "htpasswd and groups must be 0640"
-[ "$(stat -c %a "$tree/repos/$na.git/hooks/pre-receive")" = 750 ] || fail "the hook must be 0750"
+[ "$(stat -c %a "$tree/repos/$na.git/hooks/pre-receive") $(stat -c %a "$tree/repos/$na.git/hooks")" = "750 2770" ] ||
+	fail "the hook must be 0750 in a directory of mode 2770"
 for c in "$WORK"/cred-*; do
 	! grep -rqF "$(jq -r .password "$c")" "$tree" || fail "a binding's password is in the tree"
 done
@@ -159,6 +163,20 @@ done
 for c in "$WORK"/cred-*; do
 	out=$(timeout 30 git ls-remote "$(jq -r .uri "$c")" 2>&1) || fail "a concurrently made binding cannot ls-remote: $out"
 done
+
+step "7b. a frozen server: /health/ready 503 at once, a bind fails within its deadline, then all is well again"
+frozen="$(cat "$srv/server.pid") $(pgrep -P "$(cat "$srv/server.pid")" | tr "\n" " ")"
+# shellcheck disable=SC2086
+kill -STOP $frozen
+t_on_exit kill -CONT $frozen
+wait_ready 503 5
+t0=$(date +%s)
+osb PUT "/v2/service_instances/$ib/service_bindings/$(new_id)" "$(bind_body "$small")"
+[ "$status" = 504 ] || fail "bind with the server frozen: expected 504, got $status: $body"
+[ $(($(date +%s) - t0)) -le 15 ] || fail "bind with the server frozen took more than the 5 s deadline and the undo"
+# shellcheck disable=SC2086
+kill -CONT $frozen
+wait_ready 200 10
 
 step "8. leftovers of interrupted calls: a provision clears its own, reconcile finds and purges others"
 ic=$(new_id)
