@@ -19,8 +19,10 @@
 /* Deeper trees are refused: nothing a server writes nests this far. */
 #define MAX_TREE_DEPTH 64
 
-static int write_all(int fd, const char *p, size_t len)
+int osb_file_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -54,7 +56,7 @@ int osb_file_write_mode(const char *dir, const char *name, const void *data, siz
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	/* The mode is set before the data goes in, and exactly: the umask would narrow a 0640. */
-	if (fd < 0 || fchmod(fd, mode & 07777) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0)
+	if (fd < 0 || fchmod(fd, mode & 07777) != 0 || osb_file_write_all(fd, data, len) != 0 || fsync(fd) != 0)
 		goto done;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -316,7 +318,7 @@ static int copy_file(int srcdir, const char *name, int dstdir, mode_t mode)
 		if (buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) == 0) {
 			if (lseek(out, n, SEEK_CUR) < 0)
 				goto done;
-		} else if (write_all(out, buf, (size_t)n) != 0) {
+		} else if (osb_file_write_all(out, buf, (size_t)n) != 0) {
 			goto done;
 		}
 		size += n;

@@ -535,16 +535,7 @@ static const struct osb_driver git_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
 	.server = &git_server,
 	.config_keys = (const char *const[]){ "root", "url_path", "git", NULL },
-	.init = git_init,
-	.shutdown = git_shutdown,
-	.provision = git_provision,
-	.deprovision = git_deprovision,
-	.update = git_update,
-	.bind = git_bind,
-	.unbind = git_unbind,
-	.health = git_health,
-	.list = git_list,
-	.purge = git_purge,
+	OSB_DRIVER_SLOTS(git, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(git, git_driver);

@@ -543,16 +543,7 @@ static const struct osb_driver svn_driver = {
 	.server = &svn_server,
 	.config_keys = (const char *const[]){ "root", "svnadmin", NULL },
 	.dedicated = &svn_dedicated,
-	.init = svn_init,
-	.shutdown = svn_shutdown,
-	.provision = svn_provision,
-	.deprovision = svn_deprovision,
-	.update = svn_update,
-	.bind = svn_bind,
-	.unbind = svn_unbind,
-	.health = svn_health,
-	.list = svn_list,
-	.purge = svn_purge,
+	OSB_DRIVER_SLOTS(svn, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(svn, svn_driver);
