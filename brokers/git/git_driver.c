@@ -1,4 +1,4 @@
-/* Git driver: an instance is a bare repository served over smart HTTP by Apache, a binding an htpasswd user in its group. */
+/* Git driver: an instance is a bare repository Apache serves over smart HTTP, a binding a login in its group. */
 #include <crypt.h>
 #include <dirent.h>
 #include <errno.h>
@@ -63,10 +63,10 @@ static int gt_probe(const struct gt_state *st, const osb_target *t, int timeout_
 	int rc;
 
 	if (access(st->repos, W_OK | X_OK) != 0)
-		return osb_errbuf_set(err, OSB_EBACKEND, "the repository tree %s is missing or not writable: %s", st->repos,
-				      strerror(errno));
-	snprintf(url, sizeof(url), strchr(t->host, ':') ? "%s://[%s]:%d%s/" : "%s://%s:%d%s/", t->tls ? "https" : "http",
-		 t->host, t->port, st->url_path);
+		return osb_errbuf_set(err, OSB_EBACKEND, "the repository tree %s is missing or not writable: %s",
+				      st->repos, strerror(errno));
+	snprintf(url, sizeof(url), strchr(t->host, ':') ? "%s://[%s]:%d%s/" : "%s://%s:%d%s/",
+		 t->tls ? "https" : "http", t->host, t->port, st->url_path);
 	if ((rc = osb_http_request(&opts, "GET", url, NULL, NULL, NULL, timeout_ms, &resp)) != 0)
 		osb_errbuf_set(err, rc, "Apache at %s:%d does not answer: %s", t->host, t->port, resp.error);
 	osb_http_response_free(&resp);
@@ -153,7 +153,7 @@ static int gt_rewrite(const struct gt_state *st, const char *file, int by, const
 
 	if (rc < 0)
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot rewrite %s/%s: %s", st->root, file,
-				      rc == OSB_ERROR ? "the broker's log or the file system says why" : osb_strerror(rc));
+				      rc == OSB_ERROR ? "the broker's log says why" : osb_strerror(rc));
 	return 0;
 }
 
@@ -201,7 +201,8 @@ static int gt_apply_plan(const struct gt_state *st, osb_request *req, const char
 	snprintf(hooks, sizeof(hooks), "%s/hooks", dir);
 	snprintf(path, sizeof(path), "%s/config", dir);
 	snprintf(bytes, sizeof(bytes), "%lld", mb * 1024 * 1024);
-	osb_buf_printf(&hook, "#!/bin/sh\n# Written by osb-git-broker: a push may not take the repository past %lld MB.\n"
+	osb_buf_printf(&hook, "#!/bin/sh\n"
+		       "# Written by osb-git-broker: a push may not take the repository past %lld MB.\n"
 		       "PATH=/usr/bin:/bin\nset -- $(du -sk objects)\n"
 		       "if [ \"$1\" -gt %lld ]; then\n"
 		       "\techo \"osb: refused: the repository would take $1 KB, more than its plan's %lld MB\" >&2\n"
@@ -232,8 +233,8 @@ static int gt_remove_repo(const struct gt_state *st, const char *name, osb_errbu
 	/* Out of Apache's sight in one step, then removed (a crash leaves .del, which the next try removes). */
 	if (osb_file_remove(st->repos, strrchr(del, '/') + 1) != 0 || (rename(repo, del) != 0 && errno != ENOENT) ||
 	    osb_file_remove(st->repos, strrchr(del, '/') + 1) != 0 || osb_file_remove(st->repos, tmp) != 0)
-		return osb_errbuf_set(err, OSB_EBACKEND, "cannot remove the repository %s.git from %s: %s", name, st->repos,
-				      strerror(errno));
+		return osb_errbuf_set(err, OSB_EBACKEND, "cannot remove the repository %s.git from %s: %s", name,
+				      st->repos, strerror(errno));
 	return 0;
 }
 
@@ -283,7 +284,8 @@ static int git_provision(osb_request *req, void *state)
 	    (rc = gt_apply_plan(st, req, tmp)) < 0)
 		return rc;
 	if (rename(tmp, dir) != 0)
-		return osb_req_fail(req, OSB_EBACKEND, "cannot move the new repository to %s: %s", dir, strerror(errno));
+		return osb_req_fail(req, OSB_EBACKEND, "cannot move the new repository to %s: %s", dir,
+				    strerror(errno));
 	osb_request_note(req, "bare repository %s", dir);
 	return 0;
 }
@@ -380,7 +382,8 @@ static int git_bind(osb_request *req, void *state)
 		}
 	}
 	if ((rc = osb_credentials_set(req, cred)) == 0)
-		osb_request_note(req, "htpasswd user in group %s%s", name, read_only ? GT_READ_ONLY_SUFFIX " (read-only)" : "");
+		osb_request_note(req, "htpasswd user in group %s%s", name,
+				 read_only ? GT_READ_ONLY_SUFFIX " (read-only)" : "");
 done:
 	osb_file_unlock(lock);
 	osb_buf_free(&line);
@@ -511,7 +514,7 @@ static int git_init(void **state, const cJSON *config, const osb_broker *broker)
 	if (strcmp(st->url_path, "/") == 0)
 		st->url_path[0] = '\0';
 	if (!gt_url_path_ok(st->url_path)) {
-		osb_log(OSB_LOG_ERROR, "git.config", "driver.url_path must be a URL path such as /git (plain segments)");
+		osb_log(OSB_LOG_ERROR, "git.config", "driver.url_path must be a path of plain segments, such as /git");
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}

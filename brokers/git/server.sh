@@ -35,7 +35,8 @@ start) ;;
 esac
 port=${3:?port}
 for tool in apache2 git; do
-	command -v "$tool" >/dev/null || { echo "git server.sh: $tool not found (apt-get install apache2 git)" >&2; exit 1; }
+	command -v "$tool" >/dev/null ||
+		{ echo "git server.sh: $tool not found (apt-get install apache2 git)" >&2; exit 1; }
 done
 backend=$(git --exec-path)/git-http-backend
 modules=/usr/lib/apache2/modules
@@ -105,7 +106,8 @@ SetEnv GIT_CONFIG_VALUE_0 *
 		Require group %{env:MATCH_REPO}
 		<RequireAll>
 			Require group %{env:MATCH_REPO}.ro
-			Require expr "! (%{QUERY_STRING} =~ /service=git-receive-pack/ || %{REQUEST_URI} =~ m#/git-receive-pack\$#)"
+			Require expr "! (%{QUERY_STRING} =~ /service=git-receive-pack/ || \\
+				%{REQUEST_URI} =~ m#/git-receive-pack\$#)"
 		</RequireAll>
 	</RequireAny>
 </LocationMatch>

@@ -1,4 +1,4 @@
-/* Subversion driver: an instance is an FSFS repository served by svnserve (shared or its own), a binding a login of it. */
+/* Subversion driver: an instance is a repository on a shared or its own svnserve, a binding a login of it. */
 #include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
@@ -70,11 +70,13 @@ static int sv_greeting(const osb_target *t, int timeout_ms, osb_errbuf *err)
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot resolve svnserve's host %s", t->host);
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)) {
-		osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to svnserve at %s:%d: %s", t->host, t->port, strerror(errno));
+		osb_errbuf_set(err, OSB_EBACKEND, "cannot connect to svnserve at %s:%d: %s", t->host, t->port,
+			       strerror(errno));
 		goto done;
 	}
 	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
-	if (poll(&p, 1, osb_ms_left(deadline)) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr) {
+	if (poll(&p, 1, osb_ms_left(deadline)) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
+	    soerr) {
 		rc = soerr || osb_clock_ms() < deadline ? OSB_EBACKEND : OSB_ETIMEOUT;
 		osb_errbuf_set(err, rc, "cannot connect to svnserve at %s:%d: %s", t->host, t->port,
 			       soerr ? strerror(soerr) : "no answer in time");
@@ -85,7 +87,8 @@ static int sv_greeting(const osb_target *t, int timeout_ms, osb_errbuf *err)
 
 		p = (struct pollfd){ .fd = fd, .events = POLLIN };
 		if (osb_clock_ms() >= deadline || poll(&p, 1, osb_ms_left(deadline)) != 1) {
-			rc = osb_errbuf_set(err, OSB_ETIMEOUT, "svnserve at %s:%d did not greet in time", t->host, t->port);
+			rc = osb_errbuf_set(err, OSB_ETIMEOUT, "svnserve at %s:%d did not greet in time", t->host,
+					    t->port);
 			goto done;
 		}
 		if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0) {
@@ -111,8 +114,8 @@ static int sv_probe(const struct sv_state *st, const osb_target *t, int timeout_
 	const char *root = sv_root(st, t, buf, sizeof(buf));
 
 	if (access(root, W_OK | X_OK) != 0)
-		return osb_errbuf_set(err, OSB_EBACKEND, "the repositories' directory %s is missing or not writable: %s",
-				      root, strerror(errno));
+		return osb_errbuf_set(err, OSB_EBACKEND, "the repositories' directory %s is missing or not writable: "
+				      "%s", root, strerror(errno));
 	return sv_greeting(t, timeout_ms, err);
 }
 
@@ -157,7 +160,7 @@ static int sv_rewrite(const char *root, const char *repo, const char *file, cons
 	snprintf(conf, sizeof(conf), "%s/%s/conf", root, repo);
 	if ((rc = osb_file_edit_lines(conf, file, 0600, SV_MAX_FILE, sv_drops, (void *)user, add)) < 0)
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot rewrite %s/%s: %s", conf, file,
-				      rc == OSB_ERROR ? "the broker's log or the file system says why" : osb_strerror(rc));
+				      rc == OSB_ERROR ? "the broker's log says why" : osb_strerror(rc));
 	return 0;
 }
 
@@ -194,7 +197,8 @@ static int sv_apply_plan(osb_request *req, const char *dir)
 
 	if (mb <= 0 || mb > 1024 * 1024)
 		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.repository_mb must be a size in MB");
-	osb_buf_printf(&hook, "#!/bin/sh\n# Written by osb-svn-broker: a commit may not take the repository past %lld MB.\n"
+	osb_buf_printf(&hook, "#!/bin/sh\n"
+		       "# Written by osb-svn-broker: a commit may not take the repository past %lld MB.\n"
 		       "PATH=/usr/bin:/bin\nset -- $(du -sk \"$1/db\")\n"
 		       "if [ \"$1\" -gt %lld ]; then\n"
 		       "\techo \"osb: refused: the repository would take $1 KB, more than its plan's %lld MB\" >&2\n"
@@ -210,8 +214,8 @@ static int sv_apply_plan(osb_request *req, const char *dir)
 /* svnadmin create, then the files that close the repository to all but its bindings. */
 static int sv_create(const struct sv_state *st, osb_request *req, const char *dir)
 {
-	osb_exec_options opt = { .argv = (const char *const[]){ st->svnadmin, "create", "--fs-type", "fsfs", dir, NULL },
-				 .timeout_ms = osb_request_timeout_ms(req) };
+	const char *argv[] = { st->svnadmin, "create", "--fs-type", "fsfs", dir, NULL };
+	osb_exec_options opt = { .argv = argv, .timeout_ms = osb_request_timeout_ms(req) };
 	osb_exec_result res = { 0 };
 	const char *name = osb_request_instance_name(req);
 	osb_errbuf *err = osb_request_errbuf(req);
@@ -219,8 +223,8 @@ static int sv_create(const struct sv_state *st, osb_request *req, const char *di
 	int rc = osb_exec(&res, &opt);
 
 	if (rc != 0)
-		rc = osb_errbuf_set(err, rc == OSB_ETIMEOUT ? OSB_ETIMEOUT : OSB_EBACKEND, "svnadmin create failed: %.300s",
-				    rc > 0 && res.err ? res.err : osb_strerror(rc));
+		rc = osb_errbuf_set(err, rc == OSB_ETIMEOUT ? OSB_ETIMEOUT : OSB_EBACKEND,
+				    "svnadmin create failed: %.300s", rc > 0 && res.err ? res.err : osb_strerror(rc));
 	osb_exec_result_free(&res);
 	snprintf(conf, sizeof(conf), "# Written by osb-svn-broker\n[general]\nanon-access = none\nauth-access = write\n"
 		 "password-db = passwd\nauthz-db = authz\nrealm = %s\n[sasl]\nuse-sasl = false\n", name);
@@ -276,7 +280,8 @@ static int svn_provision(osb_request *req, void *state)
 	if ((rc = sv_create(st, req, tmp)) < 0)
 		return rc;
 	if (rename(tmp, dir) != 0)
-		return osb_req_fail(req, OSB_EBACKEND, "cannot move the new repository to %s: %s", dir, strerror(errno));
+		return osb_req_fail(req, OSB_EBACKEND, "cannot move the new repository to %s: %s", dir,
+				    strerror(errno));
 	osb_request_note(req, "repository %s", dir);
 	return 0;
 }
@@ -296,8 +301,8 @@ static int svn_deprovision(osb_request *req, void *state)
 {
 	char buf[4200];
 
-	return sv_drop_instance(sv_root(state, osb_request_target(req), buf, sizeof(buf)), osb_request_instance_name(req),
-				osb_request_timeout_ms(req), osb_request_errbuf(req));
+	return sv_drop_instance(sv_root(state, osb_request_target(req), buf, sizeof(buf)),
+				osb_request_instance_name(req), osb_request_timeout_ms(req), osb_request_errbuf(req));
 }
 
 /* -- bindings ----------------------------------------------------------------- */
@@ -332,8 +337,8 @@ static int svn_bind(osb_request *req, void *state)
 	    (rc = sv_rewrite(root, name, "passwd", user, line, err)) < 0 ||
 	    (rc = sv_rewrite(root, name, "authz", user, access_line, err)) < 0)
 		goto done;
-	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "svn", .username = user, .password = password,
-								 .path = name });
+	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "svn", .username = user,
+								 .password = password, .path = name });
 	{
 		char *url = osb_credentials_uri(req, "svn", NULL, NULL, t->public_host, t->public_port, name);
 
@@ -356,15 +361,17 @@ done:
 static int svn_unbind(osb_request *req, void *state)
 {
 	char buf[4200];
-	const char *root = sv_root(state, osb_request_target(req), buf, sizeof(buf)), *name = osb_request_instance_name(req);
-	int lock = sv_lock(root, osb_request_timeout_ms(req), osb_request_errbuf(req)), rc;
+	const char *root = sv_root(state, osb_request_target(req), buf, sizeof(buf));
+	const char *name = osb_request_instance_name(req);
+	int lock = sv_lock(root, osb_request_timeout_ms(req), osb_request_errbuf(req)), rc = 0;
 	char dir[4300];
 
 	if (lock < 0)
 		return lock;
 	snprintf(dir, sizeof(dir), "%s/%s", root, name);
 	/* Without its repository, a binding has nothing left to revoke. */
-	rc = access(dir, F_OK) != 0 ? 0 : sv_drop_user(root, name, osb_request_binding_name(req), osb_request_errbuf(req));
+	if (access(dir, F_OK) == 0)
+		rc = sv_drop_user(root, name, osb_request_binding_name(req), osb_request_errbuf(req));
 	osb_file_unlock(lock);
 	return rc;
 }
@@ -392,7 +399,8 @@ static int sv_each_repo(const struct sv_state *st, int (*fn)(const char *name, i
 		size_t len = strspn(n, SV_NAME_CHARS);
 		char name[OSB_NAME_SIZE];
 
-		if (!sv_is_name(n, len) || (leftover ? strcmp(n + len, ".tmp") && strcmp(n + len, ".del") : n[len] != '\0'))
+		if (!sv_is_name(n, len) ||
+		    (leftover ? strcmp(n + len, ".tmp") != 0 && strcmp(n + len, ".del") != 0 : n[len] != '\0'))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)len, n);
 		rc = fn(name, leftover, arg);

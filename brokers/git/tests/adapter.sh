@@ -26,23 +26,23 @@ _gt_url() {
 }
 # adapter_access CREDS SPACE KEY [VALUE]: KEY is a file on the default branch; a write is a commit and a push.
 adapter_access() {
-	local url work
+	local url tmp rc=0
 	url=$(_gt_url "$1" "$2")
-	work=$(mktemp -d "$WORK/clone.XXXXXX")
-	if ! timeout 30 git clone -q "$url" "$work/c" 2>"$work/err"; then
-		cat "$work/err"
-		rm -rf "$work"
-		return 1
-	fi
-	if [ $# -ge 4 ]; then
-		printf '%s' "$4" >"$work/c/$3"
-		git -C "$work/c" add "$3" && git -C "$work/c" commit -q --allow-empty -m "contract: $3" &&
-			timeout 30 git -C "$work/c" push -q origin HEAD:main 2>"$work/err" ||
-			{ cat "$work/err"; rm -rf "$work"; return 1; }
+	tmp=$(mktemp -d "$WORK/clone.XXXXXX")
+	if ! timeout 30 git clone -q "$url" "$tmp/c" 2>"$tmp/err"; then
+		rc=1
+	elif [ $# -ge 4 ]; then
+		printf '%s' "$4" >"$tmp/c/$3"
+		if ! git -C "$tmp/c" add "$3" || ! git -C "$tmp/c" commit -q --allow-empty -m "contract: $3" ||
+			! timeout 30 git -C "$tmp/c" push -q origin HEAD:main 2>"$tmp/err"; then
+			rc=1
+		fi
 	else
-		cat "$work/c/$3" || { rm -rf "$work"; return 1; }
+		cat "$tmp/c/$3" || rc=1
 	fi
-	rm -rf "$work"
+	[ "$rc" = 0 ] || cat "$tmp/err"
+	rm -rf "$tmp"
+	return "$rc"
 }
 adapter_tenants() {
 	{

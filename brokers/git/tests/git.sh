@@ -25,7 +25,8 @@ tree=$srv/tree
 t_on_exit "$ROOT/brokers/git/server.sh" stop "$srv"
 "$ROOT/brokers/git/server.sh" start "$srv" "$port" >/dev/null
 apache_pid=$(cat "$srv/server.pid")
-broker_config "$(jq -cn --argjson port "$port" --arg root "$tree" '{port: $port, root: $root}')" '{"timeouts": {"sync_s": 5}}'
+broker_config "$(jq -cn --argjson port "$port" --arg root "$tree" '{port: $port, root: $root}')" \
+	'{"timeouts": {"sync_s": 5}}'
 # A strict umask: whatever the broker makes must still be Apache's to read, write and run.
 umask 077
 broker_start
@@ -51,7 +52,8 @@ ca=$(bind "$ia" "$ba" "$small")
 ua=$(jq -r .username <<<"$ca")
 pa=$(jq -r .password <<<"$ca")
 [ "$ua" = "$(binding_name "$ba")" ] || fail "expected user $(binding_name "$ba"), got $ua"
-[ "$(jq -r .uri <<<"$ca")" = "http://$ua:$pa@127.0.0.1:$port/git/$na.git" ] || fail "unexpected uri: $(jq -r .uri <<<"$ca")"
+[ "$(jq -r .uri <<<"$ca")" = "http://$ua:$pa@127.0.0.1:$port/git/$na.git" ] ||
+	fail "unexpected uri: $(jq -r .uri <<<"$ca")"
 [ "$(jq -r .clone_url <<<"$ca")" = "$(repo_url "$na")" ] || fail "unexpected clone_url: $(jq -r .clone_url <<<"$ca")"
 [ "$(jq -r '[.repository, .hostname, (.port | tostring), (.read_only | tostring)] | join(" ")' <<<"$ca")" = \
 	"$na.git 127.0.0.1 $port false" ] || fail "unexpected repository, hostname, port or read_only: $ca"
@@ -136,7 +138,8 @@ for params in '{"default_branch": "../evil"}' '{"default_branch": "HEAD"}' '{"de
 	'{"default_branch": "-x"}' '{"default_branch": "a b"}' '{"repository_mb": 1}'; do
 	osb PUT "/v2/service_instances/$(new_id)" "$(provision_body "$small" "$params")"
 	expect_status 400 "provision with $params"
-	jq -e '.error == "BadRequest" and (.description | length > 0)' <<<"$body" >/dev/null || fail "not a clear error: $body"
+	jq -e '.error == "BadRequest" and (.description | length > 0)' <<<"$body" >/dev/null ||
+		fail "not a clear error: $body"
 done
 osb PUT "/v2/service_instances/$ia/service_bindings/$(new_id)" "$(bind_body "$large" '{"read_only": "yes"}')"
 expect_status 400 "bind with read_only \"yes\""
@@ -150,25 +153,29 @@ for i in $(seq 1 12); do
 	[ $((i % 2)) = 0 ] && inst=$ib plan=$small
 	curl -s -m 60 -o "$WORK/cred-par-$i" -w '%{http_code}' -X PUT -u "$BROKER_USER:$BROKER_PW" \
 		-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' --data "$(bind_body "$plan")" \
-		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" >"$WORK/status-par-$i" &
+		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" \
+		>"$WORK/status-par-$i" &
 	pids+=($!)
 done
 wait "${pids[@]}"
 for i in $(seq 1 12); do
-	[ "$(cat "$WORK/status-par-$i")" = 201 ] || fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
+	[ "$(cat "$WORK/status-par-$i")" = 201 ] ||
+		fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
 	jq .credentials "$WORK/cred-par-$i" >"$WORK/cred-par-$i.json" && mv "$WORK/cred-par-$i.json" "$WORK/cred-par-$i"
 done
-[ "$(grep -c '^osb_' "$tree/htpasswd")" = 14 ] || fail "expected 14 logins in htpasswd, got $(grep -c '^osb_' "$tree/htpasswd")"
+[ "$(grep -c '^osb_' "$tree/htpasswd")" = 14 ] ||
+	fail "expected 14 logins in htpasswd, got $(grep -c '^osb_' "$tree/htpasswd")"
 [ "$(grep -c "^$nb: " "$tree/groups")" = 6 ] || fail "expected 6 members of $nb"
 for c in "$WORK"/cred-*; do
-	out=$(timeout 30 git ls-remote "$(jq -r .uri "$c")" 2>&1) || fail "a concurrently made binding cannot ls-remote: $out"
+	out=$(timeout 30 git ls-remote "$(jq -r .uri "$c")" 2>&1) ||
+		fail "a concurrently made binding cannot ls-remote: $out"
 done
 
 step "7b. a frozen server: /health/ready 503 at once, a bind fails within its deadline, then all is well again"
 frozen="$(cat "$srv/server.pid") $(pgrep -P "$(cat "$srv/server.pid")" | tr "\n" " ")"
 # shellcheck disable=SC2086
 kill -STOP $frozen
-t_on_exit kill -CONT $frozen
+t_on_exit kill -CONT "$frozen"
 wait_ready 503 5
 t0=$(date +%s)
 osb PUT "/v2/service_instances/$ib/service_bindings/$(new_id)" "$(bind_body "$small")"
@@ -187,7 +194,8 @@ provision "$ic" "$small"
 orphan=osb_00000000000000000abc
 mkdir -p "$tree/repos/.$orphan.git.del/objects"
 broker_run --reconcile=purge || fail "--reconcile=purge failed: $out"
-grep -q "\"orphan\":\"$orphan\",\"kind\":\"[a-z ]*\",\"purged\":true" <<<"$out" || fail "the .del leftover was not purged: $out"
+grep -q "\"orphan\":\"$orphan\",\"kind\":\"[a-z ]*\",\"purged\":true" <<<"$out" ||
+	fail "the .del leftover was not purged: $out"
 [ ! -e "$tree/repos/.$orphan.git.del" ] || fail "the .del leftover is still there"
 
 step "9. unbind and deprovision leave nothing; Apache was never reloaded"
@@ -199,8 +207,10 @@ deprovision "$ib" "$small"
 deprovision "$ic" "$small"
 left=$(find "$tree/repos" -mindepth 1 | wc -l)
 [ "$left" = 0 ] || fail "deprovision left $(ls -A "$tree/repos")"
-[ ! -s "$tree/groups" ] && [ ! -s "$tree/htpasswd" ] || fail "groups or htpasswd still have lines: $(cat "$tree/groups" "$tree/htpasswd")"
-[ "$(cat "$srv/server.pid")" = "$apache_pid" ] && kill -0 "$apache_pid" || fail "Apache's parent changed"
+if [ -s "$tree/groups" ] || [ -s "$tree/htpasswd" ]; then
+	fail "groups or htpasswd still have lines: $(cat "$tree/groups" "$tree/htpasswd")"
+fi
+if [ "$(cat "$srv/server.pid")" != "$apache_pid" ] || ! kill -0 "$apache_pid"; then fail "Apache's parent changed"; fi
 [ "$(grep -c 'resuming normal operations' "$srv/error.log")" = 1 ] || fail "Apache was reloaded or restarted"
 
 step "10. no secret in the logs; the broker stops cleanly"

@@ -57,8 +57,10 @@ url_a=svn://127.0.0.1:$port/$na
 url_b=svn://127.0.0.1:$port/$nb
 [ "$ua" = "$(binding_name "$ba")" ] || fail "expected user $(binding_name "$ba"), got $ua"
 [ "$(jq -r .uri <<<"$ca")" = "svn://$ua:$pa@127.0.0.1:$port/$na" ] || fail "unexpected uri: $(jq -r .uri <<<"$ca")"
-[ "$(jq -r '[.checkout_url, .repository, .hostname, (.port | tostring), (.read_only | tostring)] | join(" ")' <<<"$ca")" = \
-	"$url_a $na 127.0.0.1 $port false" ] || fail "unexpected checkout_url, repository, hostname, port or read_only: $ca"
+[ "$(jq -r '[.checkout_url, .repository, .hostname, (.port | tostring), (.read_only | tostring)] | join(" ")' \
+	<<<"$ca")" = \
+	"$url_a $na 127.0.0.1 $port false" ] ||
+		fail "unexpected checkout_url, repository, hostname, port or read_only: $ca"
 [ "$(jq -c .endpoints "$WORK/bind-$ba")" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$port\"],\"protocol\":\"tcp\"}]" ] ||
 	fail "expected one tcp endpoint, got $(jq -c .endpoints "$WORK/bind-$ba")"
 out=$(as svn "$ca" checkout -q "$url_a" "$WORK/wc") || fail "checkout with checkout_url: $out"
@@ -123,12 +125,14 @@ for i in $(seq 1 12); do
 	[ $((i % 2)) = 0 ] && inst=$ib plan=$small
 	curl -s -m 60 -o "$WORK/cred-par-$i" -w '%{http_code}' -X PUT -u "$BROKER_USER:$BROKER_PW" \
 		-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' --data "$(bind_body "$plan")" \
-		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" >"$WORK/status-par-$i" &
+		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" \
+		>"$WORK/status-par-$i" &
 	pids+=($!)
 done
 wait "${pids[@]}"
 for i in $(seq 1 12); do
-	[ "$(cat "$WORK/status-par-$i")" = 201 ] || fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
+	[ "$(cat "$WORK/status-par-$i")" = 201 ] ||
+		fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
 	jq .credentials "$WORK/cred-par-$i" >"$WORK/cred-par-$i.json" && mv "$WORK/cred-par-$i.json" "$WORK/cred-par-$i"
 	out=$(as svn "$(cat "$WORK/cred-par-$i")" ls "$(jq -r .checkout_url "$WORK/cred-par-$i")") ||
 		fail "a concurrently made binding cannot list its repository: $out"
@@ -140,7 +144,7 @@ step "7b. a frozen server: /health/ready 503 at once, a bind fails within its de
 frozen="$(cat "$srv/server.pid")"
 # shellcheck disable=SC2086
 kill -STOP $frozen
-t_on_exit kill -CONT $frozen
+t_on_exit kill -CONT "$frozen"
 wait_ready 503 5
 t0=$(date +%s)
 osb PUT "/v2/service_instances/$ib/service_bindings/$(new_id)" "$(bind_body "$small")"
@@ -159,7 +163,8 @@ provision "$ic" "$small"
 orphan=osb_00000000000000000abc
 mkdir -p "$root/.$orphan.del/db"
 broker_run --reconcile=purge || fail "--reconcile=purge failed: $out"
-grep -q "\"orphan\":\"$orphan\",\"kind\":\"[a-z ]*\",\"purged\":true" <<<"$out" || fail "the .del leftover was not purged: $out"
+grep -q "\"orphan\":\"$orphan\",\"kind\":\"[a-z ]*\",\"purged\":true" <<<"$out" ||
+	fail "the .del leftover was not purged: $out"
 [ ! -e "$root/.$orphan.del" ] || fail "the .del leftover is still there"
 
 step "9. a dedicated svnserve: its own port and repository, isolated from the shared server's"
