@@ -14,7 +14,6 @@ t_init "contract-$MW"
 use_adapter "$MW"
 PLAN_NAME=${4:-${ADAPTER_PLAN:?the adapter must set ADAPTER_PLAN}}
 PLAN=$(plan_id "$PLAN_NAME")
-[ -n "$PLAN" ] || fail "catalog: no plan named $PLAN_NAME"
 DEDICATED=$([ "$(plan_setting "$PLAN" dedicated)" = true ] && echo 1 || echo 0)
 SERVER_DIR=$WORK/server
 echo "contract of the $MW broker on plan $PLAN_NAME ($([ "$DEDICATED" = 1 ] && echo dedicated || echo shared))"

@@ -173,16 +173,16 @@ use_catalog() {
 	CATALOG=$1
 	SERVICE_ID=$(jq -r '.services[0].id' "$CATALOG")
 }
-plan_id() { jq -r --arg n "$1" '.services[0].plans[] | select(.name == $n) | .id' "$CATALOG"; }
-# plan_vars NAME...: a variable per plan NAME (dashes become underscores) holding its id; fails on a
-# name the catalog does not have.
-plan_vars() {
-	local name id
+# plan_id NAME...: the ids of the named plans, on one line (read -r small large < <(plan_id small large));
+# fails on a name the catalog does not have.
+plan_id() {
+	local name id ids=()
 	for name in "$@"; do
-		id=$(plan_id "$name")
+		id=$(jq -r --arg n "$name" '.services[0].plans[] | select(.name == $n) | .id' "$CATALOG")
 		[ -n "$id" ] || fail "catalog $CATALOG: no plan named $name"
-		printf -v "${name//-/_}" '%s' "$id"
+		ids+=("$id")
 	done
+	echo "${ids[*]}"
 }
 # plan_setting PLAN_ID KEY: a value of the plan's x-osb ("null" when absent).
 plan_setting() { jq -r --arg p "$1" --arg k "$2" '.services[].plans[] | select(.id == $p) | ."x-osb"[$k]' "$CATALOG"; }
@@ -424,6 +424,7 @@ session_start() {
 }
 # session_ended WHAT: the session of session_start must end within 10 s (WHAT says who ends it); its
 # exit status in $SESSION_RC.
+# shellcheck disable=SC2034 # SESSION_RC is for the caller
 session_ended() {
 	wait_for 10 "$1 to end the live session" '! kill -0 "$SESSION_PID" 2>/dev/null'
 	SESSION_RC=0

@@ -9,7 +9,7 @@
 . "${2:?usage: dedicated.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init mysql-ded
 use_adapter mysql
-plan_vars small dedicated
+read -r small dedicated < <(plan_id small dedicated)
 need pgrep
 first=$(free_range 10)
 last=$((first + 9))
@@ -94,7 +94,7 @@ wait_for 5 "no mariadbd of $db1 left" '[ -z "$(servers_of "$i1")" ]'
 # the broker starts again and resumes them all after one lease: each must end, succeeded with one
 # working server whose only user is root or failed with none, and its deprovision leave nothing.
 kill_during_provisions() {
-	local ids=() t0 d first= id state out
+	local ids=() t0 d first='' id state out
 	t0=$(date +%s%N)
 	for d in $(printf '%s\n' "$@" | sort -rn); do
 		first=${first:-$d}

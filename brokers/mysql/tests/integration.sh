@@ -10,7 +10,7 @@
 . "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init mysql-it
 use_adapter mysql
-plan_vars small medium large
+read -r small medium large < <(plan_id small medium large)
 
 admin_sql() { my_admin -r -e "$1"; }
 schema_of() {

@@ -15,6 +15,7 @@ adapter_driver_config() {
 }
 
 # pg_admin [DATABASE]: psql as the admin (on database postgres by default); SQL on stdin.
+# shellcheck disable=SC2120 # integration.sh names databases
 pg_admin() {
 	PGPASSWORD=$SERVER_SECRET psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$SERVER_PORT" -U postgres -d "${1:-postgres}"
 }

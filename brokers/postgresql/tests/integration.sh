@@ -9,7 +9,7 @@
 . "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init pg-it
 use_adapter postgresql
-plan_vars small medium large
+read -r small medium large < <(plan_id small medium large)
 
 # admin_sql DATABASE SQL: one row per line, columns separated by |.
 admin_sql() { pg_admin "$1" <<<"$2"; }

@@ -10,7 +10,7 @@
 t_init rabbitmq-it
 amqp=${OSB_HELPER_AMQP_CLIENT:?OSB_HELPER_AMQP_CLIENT must name the AMQP test client}
 use_catalog "$ROOT/catalog/rabbitmq.json"
-plan_vars standard large
+read -r standard large < <(plan_id standard large)
 limit() { plan_setting "$1" "$2"; }
 admin_pw=$(secret)
 SECRET_WORDS=$admin_pw

@@ -8,7 +8,7 @@
 . "${2:?usage: integration.sh BROKER_BINARY REPO_ROOT}/tests/lib/broker.sh"
 t_init redis-it
 use_adapter redis
-plan_vars shared
+read -r shared < <(plan_id shared)
 
 admin() { REDISCLI_AUTH=$SERVER_SECRET redis-cli --no-auth-warning -h 127.0.0.1 -p "$SERVER_PORT" --user admin "$@"; }
 # redis-cli through a binding's uri; prints replies and errors (redis-cli exits 0 on error replies).

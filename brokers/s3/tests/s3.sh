@@ -11,7 +11,7 @@
 t_init s3
 use_adapter s3
 need rados
-plan_vars micro standard
+read -r micro standard < <(plan_id micro standard)
 server_and_broker "$WORK/server"
 MiB=$((1024 * 1024))
 
