@@ -85,6 +85,19 @@ static int http_client_url_ok(const char *url)
 	return 1;
 }
 
+/* An Authorization value goes on one header line: printable ASCII, nothing that could end the line. */
+static int http_client_authorization_ok(const char *value)
+{
+	const char *p;
+
+	if (!value[0])
+		return 0;
+	for (p = value; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static int http_client_header(struct curl_slist **headers, const char *line)
 {
 	struct curl_slist *h = curl_slist_append(*headers, line);
@@ -135,6 +148,12 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 		rc = OSB_EBADREQUEST;
 		goto done;
 	}
+	if (opts->authorization && (user || !http_client_authorization_ok(opts->authorization))) {
+		snprintf(out->error, sizeof(out->error), "an authorization value must be one line of printable text, "
+			 "and goes without a Basic auth user");
+		rc = OSB_EBADREQUEST;
+		goto done;
+	}
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	pthread_once(&http_client_once, http_client_global_init);
@@ -158,6 +177,19 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 	    (json_body && http_client_header(&headers, "Content-Type: application/json") < 0)) {
 		rc = OSB_ENOMEM;
 		goto done;
+	}
+	if (opts->authorization) {
+		size_t len = strlen("Authorization: ") + strlen(opts->authorization) + 1;
+		char *line = malloc(len);
+
+		if (line)
+			snprintf(line, len, "Authorization: %s", opts->authorization);
+		rc = line ? http_client_header(&headers, line) : OSB_ENOMEM;
+		if (line)
+			explicit_bzero(line, len);
+		free(line);
+		if (rc < 0)
+			goto done;
 	}
 
 	/* Every setopt below takes values libcurl 7.85+ accepts; a failure would be a programming error. */
@@ -242,6 +274,9 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 done:
 	if (curl)
 		curl_easy_cleanup(curl);
+	/* The header list may hold a token: wipe the copies libcurl made. */
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	if (rc < 0) {
 		free(sink.buf);

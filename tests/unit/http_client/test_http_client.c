@@ -181,6 +181,28 @@ static void test_get_with_basic_auth(void)
 	osb_http_response_free(&r);
 }
 
+/* A token API (etcd's): the Authorization value goes as it is, instead of Basic auth; bad values are refused. */
+static void test_authorization_header(void)
+{
+	osb_http_options opts = { .authorization = "xJmHQeLgzDMrfUbr.42" };
+	osb_http_response r;
+
+	CHECK_INT(osb_http_request(&opts, "POST", url("/echo"), NULL, NULL, "{}", 2000, &r), 0);
+	CHECK_CONTAINS(r.body, "|auth=xJmHQeLgzDMrfUbr.42|");
+	osb_http_response_free(&r);
+	/* Both a Basic auth user and a token: refused, nothing sent. */
+	CHECK_INT(osb_http_request(&opts, "GET", url("/echo"), "admin", "pw", NULL, 2000, &r), OSB_EBADREQUEST);
+	CHECK(strstr(r.error, "xJmHQeLgzDMrfUbr") == NULL);
+	osb_http_response_free(&r);
+	/* A value that would end the header line, or an empty one. */
+	opts.authorization = "tok\r\nX-Injected: 1";
+	CHECK_INT(osb_http_request(&opts, "GET", url("/echo"), NULL, NULL, NULL, 2000, &r), OSB_EBADREQUEST);
+	osb_http_response_free(&r);
+	opts.authorization = "";
+	CHECK_INT(osb_http_request(&opts, "GET", url("/echo"), NULL, NULL, NULL, 2000, &r), OSB_EBADREQUEST);
+	osb_http_response_free(&r);
+}
+
 static void test_put_delete_bodies(void)
 {
 	osb_http_response r;
@@ -551,6 +573,7 @@ static void run_all(void)
 	static const osb_test_case cases[] = {
 		OSB_TEST_CASE(test_escape_segment),
 		OSB_TEST_CASE(test_get_with_basic_auth),
+		OSB_TEST_CASE(test_authorization_header),
 		OSB_TEST_CASE(test_put_delete_bodies),
 		OSB_TEST_CASE(test_statuses),
 		OSB_TEST_CASE(test_timeout),
