@@ -45,12 +45,15 @@ struct mq_conn {
 	int64_t deadline;        /* osb_clock_ms() */
 	osb_errbuf *err;
 	char where[160];         /* "127.0.0.1:1883" or the admin socket, for messages */
-	int connack;             /* -1 until CONNACK, then its code */
-	int sub_mid, granted;    /* the SUBSCRIBE waited for; -1 until its SUBACK, then the granted QoS (0x80: refused) */
+	char id[48];             /* the client id: random, so that two callbacks never take over each other's session */
+	int connected, connack;  /* CONNACK came, and its code */
+	int sub_mid, subacked;   /* the SUBSCRIBE waited for, and whether its SUBACK came */
+	int granted;             /* the QoS its SUBACK granted (0x80: refused) */
 	int lost;                /* the server closed the connection */
 	int seq;                 /* commands sent on this connection */
-	char corr[32];           /* correlation data of the commands waited for */
+	char corr[64];           /* correlation data of the commands waited for: the plugin answers every admin */
 	cJSON *answer;           /* their "responses" */
+	int answered;
 	const char *marker;      /* retained scan: the topic that ends a pass */
 	int marker_seen;
 	cJSON *retained;         /* retained scan: topics holding a retained message */
@@ -81,8 +84,11 @@ static const char *mq_str(const cJSON *obj, const char *key)
 
 static void mq_on_connect(struct mosquitto *m, void *obj, int rc)
 {
+	struct mq_conn *c = obj;
+
 	(void)m;
-	((struct mq_conn *)obj)->connack = rc;
+	c->connack = rc;
+	c->connected = 1;
 }
 
 static void mq_on_subscribe(struct mosquitto *m, void *obj, int mid, int count, const int *granted)
@@ -90,8 +96,10 @@ static void mq_on_subscribe(struct mosquitto *m, void *obj, int mid, int count, 
 	struct mq_conn *c = obj;
 
 	(void)m;
-	if (mid == c->sub_mid)
+	if (mid == c->sub_mid) {
 		c->granted = count > 0 ? granted[0] : 0x80;
+		c->subacked = 1;
+	}
 }
 
 static void mq_on_disconnect(struct mosquitto *m, void *obj, int rc)
@@ -112,8 +120,10 @@ static void mq_on_message(struct mosquitto *m, void *obj, const struct mosquitto
 		doc = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
 		responses = cJSON_DetachItemFromObjectCaseSensitive(doc, "responses");
 		first = cJSON_GetArrayItem(responses, 0);
-		if (cJSON_IsArray(responses) && strcmp(mq_str(first, "correlationData"), c->corr) == 0)
+		if (cJSON_IsArray(responses) && strcmp(mq_str(first, "correlationData"), c->corr) == 0) {
 			c->answer = responses;
+			c->answered = 1;
+		}
 		else
 			cJSON_Delete(responses);
 		cJSON_Delete(doc);
@@ -124,15 +134,10 @@ static void mq_on_message(struct mosquitto *m, void *obj, const struct mosquitto
 	}
 }
 
-static int mq_until_connack(const struct mq_conn *c) { return c->connack >= 0; }
-static int mq_until_suback(const struct mq_conn *c) { return c->granted >= 0; }
-static int mq_until_answer(const struct mq_conn *c) { return c->answer != NULL; }
-static int mq_until_marker(const struct mq_conn *c) { return c->marker_seen; }
-
-/* Run the connection's I/O (poll, not libmosquitto's select loop: any fd number works) until done(c) or the deadline. */
-static int mq_wait(struct mq_conn *c, int (*done)(const struct mq_conn *), const char *what)
+/* Run the connection's I/O (poll, not libmosquitto's select loop: any fd number works) until *done or the deadline. */
+static int mq_wait(struct mq_conn *c, const int *done, const char *what)
 {
-	while (!done(c)) {
+	while (!*done) {
 		struct pollfd p = { .fd = mosquitto_socket(c->m), .events = POLLIN };
 		int64_t left = c->deadline - osb_clock_ms();
 		int rc = MOSQ_ERR_SUCCESS, n;
@@ -153,7 +158,7 @@ static int mq_wait(struct mq_conn *c, int (*done)(const struct mq_conn *), const
 			rc = mosquitto_loop_write(c->m, 1);
 		if (rc == MOSQ_ERR_SUCCESS)
 			rc = mosquitto_loop_misc(c->m);
-		if (rc != MOSQ_ERR_SUCCESS && !done(c))
+		if (rc != MOSQ_ERR_SUCCESS && !*done)
 			return mq_fail(c, OSB_EBACKEND, "connection lost waiting for %s: %s", what,
 				       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
@@ -211,10 +216,10 @@ static int mq_subscribe(struct mq_conn *c, const char *filter)
 {
 	int rc;
 
-	c->granted = -1;
+	c->subacked = 0;
 	if ((rc = mosquitto_subscribe(c->m, &c->sub_mid, filter, 0)) != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_EBACKEND, "cannot subscribe to %s: %s", filter, mosquitto_strerror(rc));
-	if ((rc = mq_wait(c, mq_until_suback, "a SUBACK")) < 0)
+	if ((rc = mq_wait(c, &c->subacked, "a SUBACK")) < 0)
 		return rc;
 	return c->granted >= 0x80 ? mq_fail(c, OSB_EBACKEND, "subscription to %s refused", filter) : 0;
 }
@@ -227,14 +232,13 @@ static int mq_subscribe(struct mq_conn *c, const char *filter)
 static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, const char *password, int timeout_ms,
 		   osb_errbuf *err)
 {
-	char id[48], rnd[23], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char rnd[23], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *host = t->host;
 	int port = t->port, rc;
 
 	memset(c, 0, sizeof(*c));
 	c->err = err;
 	c->deadline = osb_clock_ms() + timeout_ms;
-	c->connack = -1;
 	if (!user && t->dedicated && t->dir) {
 		if ((size_t)snprintf(sock, sizeof(sock), "%s/" MQ_ADMIN_SOCKET, t->dir) >= sizeof(sock))
 			return osb_errbuf_set(err, OSB_ERROR, "%s: the admin socket's path is too long", t->dir);
@@ -246,11 +250,10 @@ static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, con
 		if ((rc = mq_probe(c, host, port)) < 0)
 			return rc;
 	}
-	/* A client id of its own per connection: two callbacks at once must not take over each other's session. */
 	if (osb_secret_generate(rnd, sizeof(rnd), 22) < 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot generate a client id");
-	snprintf(id, sizeof(id), "osb-broker-%s", rnd);
-	if (!(c->m = mosquitto_new(id, true, c)))
+	snprintf(c->id, sizeof(c->id), "osb-broker-%s", rnd);
+	if (!(c->m = mosquitto_new(c->id, true, c)))
 		return osb_errbuf_set(err, OSB_ENOMEM, "cannot make an MQTT client: %s", strerror(errno));
 	mosquitto_connect_callback_set(c->m, mq_on_connect);
 	mosquitto_subscribe_callback_set(c->m, mq_on_subscribe);
@@ -267,7 +270,7 @@ static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, con
 	if ((rc = mosquitto_connect(c->m, host, port, 30)) != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_EBACKEND, "cannot connect: %s",
 			       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	if ((rc = mq_wait(c, mq_until_connack, "CONNACK")) < 0)
+	if ((rc = mq_wait(c, &c->connected, "CONNACK")) < 0)
 		return rc;
 	if (c->connack != 0)
 		return mq_fail(c, OSB_EBACKEND, "login of %s refused: %s", user ? user : t->admin_user,
@@ -355,7 +358,8 @@ static int mq_run(struct mq_conn *c, cJSON *cmds, cJSON **answer)
 		*answer = NULL;
 	cJSON_Delete(c->answer);
 	c->answer = NULL;
-	snprintf(c->corr, sizeof(c->corr), "osb-%d", ++c->seq);
+	c->answered = 0;
+	snprintf(c->corr, sizeof(c->corr), "%s-%d", c->id, ++c->seq);
 	if (!doc || !cJSON_AddItemToObject(doc, "commands", cmds)) {
 		cJSON_Delete(doc);
 		cJSON_Delete(cmds);
@@ -372,7 +376,7 @@ static int mq_run(struct mq_conn *c, cJSON *cmds, cJSON **answer)
 	free(text);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_EBACKEND, "cannot publish to " MQ_CONTROL ": %s", mosquitto_strerror(rc));
-	if ((rc = mq_wait(c, mq_until_answer, "answer from the dynamic-security plugin")) < 0)
+	if ((rc = mq_wait(c, &c->answered, "answer from the dynamic-security plugin")) < 0)
 		return rc;
 	cJSON_ArrayForEach(r, c->answer) {
 		i++;
@@ -442,7 +446,7 @@ static int mq_clear_retained(struct mq_conn *p, const char *tree, long *cleared)
 			return rc;
 		if ((rc = mosquitto_publish(p->m, NULL, marker, 0, NULL, 0, false)) != MOSQ_ERR_SUCCESS)
 			return mq_fail(p, OSB_EBACKEND, "cannot publish: %s", mosquitto_strerror(rc));
-		if ((rc = mq_wait(p, mq_until_marker, "the retained messages")) < 0)
+		if ((rc = mq_wait(p, &p->marker_seen, "the retained messages")) < 0)
 			return rc;
 		n = 0;
 		cJSON_ArrayForEach(topic, p->retained) {
