@@ -39,8 +39,10 @@ command -v mosquitto >/dev/null || PATH=$PATH:/usr/sbin
 for tool in mosquitto mosquitto_sub python3; do
 	command -v "$tool" >/dev/null || { echo "mqtt server.sh: $tool not found (apt-get install mosquitto mosquitto-clients)" >&2; exit 1; }
 done
-plugin=$(ls /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so 2>/dev/null | head -n 1) ||
-	true
+plugin=
+for candidate in /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so; do
+	[ -f "$candidate" ] && { plugin=$candidate; break; }
+done
 [ -n "$plugin" ] || { echo "mqtt server.sh: mosquitto_dynamic_security.so not found" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -92,6 +94,7 @@ mosquitto -c "$dir/mosquitto.conf" >>"$dir/mosquitto.out" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/mosquitto.pid"
 for _ in $(seq 1 200); do
+	# shellcheck disable=SC2016 # the topic's $ is MQTT's
 	if timeout 2 mosquitto_sub -h 127.0.0.1 -p "$port" -u admin -P "$secret" -t '$CONTROL/dynamic-security/v1/response' \
 		-E >/dev/null 2>&1; then
 		echo "mqtt server.sh: mosquitto ready on 127.0.0.1:$port (pid $pid, dir $dir)"

@@ -6,6 +6,7 @@
 # without a role; bad input changes nothing; a frozen server gives bounded failures; a dedicated
 # plan's storage quota enforced by its own etcd.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT
+# shellcheck disable=SC2034 # BROKER_BIN and SECRET_WORDS are the library's
 BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
 ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh

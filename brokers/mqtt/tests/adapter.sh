@@ -2,7 +2,7 @@
 # dynamic-security plugin (brokers/mqtt/server.sh), the credentials used with mosquitto_pub and
 # mosquitto_sub over MQTT 5 (retained messages under the binding's topic_root), tenants seen
 # through the plugin's admin commands and the server's retained messages.
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2016 # topics start with MQTT's $
 ADAPTER_PLAN=shared
 ADAPTER_MORE_PLANS=dedicated-small
 ADAPTER_TOOLS="mosquitto_pub mosquitto_sub mosquitto_rr stdbuf"

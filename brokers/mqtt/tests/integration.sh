@@ -7,6 +7,7 @@
 # plan's limits (connections, packet size) enforced by its own mosquitto while the admin socket
 # still works.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT
+# shellcheck disable=SC2034,SC2016 # BROKER_BIN and SECRET_WORDS are the library's; topics start with MQTT's $
 BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
 ROOT=${2:?repo root}
 # shellcheck source=../../../tests/lib/broker.sh
