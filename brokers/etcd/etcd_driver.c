@@ -1,4 +1,5 @@
 /* etcd driver: an instance is a key prefix /<name>/ guarded by an etcd role, a binding a user with that role (v3 JSON gateway). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,23 @@
 #define EC_KEY_MAX 1024
 #define EC_PATH_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
 
+/*
+ * The driver's state: the shared server's admin token, kept between callbacks
+ * (a login costs etcd a bcrypt of the password) and replaced when etcd stops
+ * taking it (idle for --auth-token-ttl, a restart, root's password changed).
+ */
+struct ec_state {
+	pthread_mutex_t lock;
+	char token[256];
+};
+
 /* One callback's calls: the server, its deadline, the admin's token and where errors go. */
 struct ec_ctx {
 	const osb_target *t;
+	struct ec_state *st;     /* where the shared server's token is kept; NULL for a dedicated server */
 	char base[320];          /* "http://127.0.0.1:2379" */
-	char token[256];         /* the admin's token once logged in (a secret) */
+	char token[256];         /* the admin's token (a secret) */
+	int cached;              /* the token came from st: a refusal of it calls for a new login */
 	int64_t deadline;        /* osb_clock_ms() */
 	osb_errbuf *err;
 };
@@ -61,34 +74,25 @@ static int ec_unb64(const char *in, char out[EC_KEY_MAX + 4])
 /*
  * One gateway call: POST base+path with the JSON `body` and the admin's token.
  * A 2xx answer gives 0 (and its JSON in *out when asked); etcd's refusals give
- * OSB_ENOTFOUND ("... not found"), OSB_ECONFLICT ("... already exists") or
- * OSB_EBACKEND with etcd's text, which callers that expect one ignore.
+ * OSB_ENOTFOUND ("... not found"), OSB_ECONFLICT ("... already exists"),
+ * OSB_EUNAUTHORIZED (the token) or OSB_EBACKEND with etcd's text, which callers
+ * that expect one ignore.
  */
-static int ec_call(struct ec_ctx *c, const char *path, const cJSON *body, cJSON **out)
+static int ec_post(struct ec_ctx *c, const char *path, const char *text, cJSON **out)
 {
 	osb_http_options opts = { .ca_file = c->t->ca_file, .authorization = c->token[0] ? c->token : NULL };
-	osb_http_response resp;
-	char url[400], *text = cJSON_PrintUnformatted(body);
-	int rc;
+	osb_http_response resp = { 0 };
+	char url[400];
+	int rc = OSB_ETIMEOUT;
 
-	if (out)
-		*out = NULL;
-	if (!text)
-		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	snprintf(url, sizeof(url), "%s%s", c->base, path);
-	if (osb_clock_ms() >= c->deadline)
-		rc = OSB_ETIMEOUT, resp = (osb_http_response){ 0 };
-	else
+	if (osb_clock_ms() < c->deadline)
 		rc = osb_http_request(&opts, "POST", url, NULL, NULL, text, osb_ms_left(c->deadline), &resp);
-	/* Bodies may hold a password. */
-	explicit_bzero(text, strlen(text));
-	free(text);
-	if (rc == OSB_ETIMEOUT) {
-		osb_errbuf_set(c->err, rc, "etcd at %s did not answer %s in time", c->base, path);
+	if (rc == OSB_ETIMEOUT || rc == OSB_ENOMEM) {
+		osb_errbuf_set(c->err, rc, rc == OSB_ENOMEM ? "out of memory" : "etcd at %s did not answer %s in time",
+			       c->base, path);
 	} else if (rc < 0) {
-		osb_errbuf_set(c->err, rc == OSB_ENOMEM ? rc : OSB_EBACKEND, "cannot reach etcd at %s: %s", c->base,
-			       resp.error);
-		rc = rc == OSB_ENOMEM ? rc : OSB_EBACKEND;
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "cannot reach etcd at %s: %s", c->base, resp.error);
 	} else if (resp.status >= 200 && resp.status < 300) {
 		if (out && !(*out = cJSON_ParseWithLength(resp.body, resp.body_len)))
 			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "etcd at %s answered %s with a body that is not JSON",
@@ -97,12 +101,37 @@ static int ec_call(struct ec_ctx *c, const char *path, const cJSON *body, cJSON 
 		cJSON *answer = cJSON_ParseWithLength(resp.body, resp.body_len);
 		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "error"));
 
-		why = why ? why : resp.status == 404 ? "no such API: is the v3 JSON gateway on (enable-grpc-gateway)?" : "no reason given";
-		rc = strstr(why, "not found") ? OSB_ENOTFOUND : strstr(why, "already exists") ? OSB_ECONFLICT : OSB_EBACKEND;
+		if (!why)
+			why = resp.status == 404 ? "no such API: is the v3 JSON gateway on (enable-grpc-gateway)?" : "no reason given";
+		rc = resp.status == 401 ? OSB_EUNAUTHORIZED : strstr(why, "not found") ? OSB_ENOTFOUND :
+		     strstr(why, "already exists") ? OSB_ECONFLICT : OSB_EBACKEND;
 		osb_errbuf_set(c->err, rc, "etcd at %s refused %s (HTTP %ld): %.200s", c->base, path, resp.status, why);
 		cJSON_Delete(answer);
 	}
 	osb_http_response_free(&resp);
+	return rc;
+}
+
+static int ec_login(struct ec_ctx *c);
+
+/* ec_post of `body`; a kept token etcd no longer takes is replaced by a new login, once. */
+static int ec_call(struct ec_ctx *c, const char *path, const cJSON *body, cJSON **out)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!text)
+		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	rc = ec_post(c, path, text, out);
+	if (rc == OSB_EUNAUTHORIZED && c->cached && (rc = ec_login(c)) == 0)
+		rc = ec_post(c, path, text, out);
+	if (rc == OSB_EUNAUTHORIZED)
+		rc = OSB_EBACKEND;
+	/* Bodies may hold a password. */
+	explicit_bzero(text, strlen(text));
+	free(text);
 	return rc;
 }
 
@@ -124,37 +153,58 @@ static int ec_callv(struct ec_ctx *c, const char *path, cJSON **out, ...)
 	return rc;
 }
 
-/* Log in as the target's admin: every later call carries the token. */
-static int ec_open(struct ec_ctx *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
+/* Log in as the target's admin: every later call carries the token, which a shared server's callbacks share. */
+static int ec_login(struct ec_ctx *c)
 {
+	const osb_target *t = c->t;
 	cJSON *answer = NULL;
 	const char *token;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
-	c->t = t;
-	c->err = err;
-	c->deadline = osb_clock_ms() + timeout_ms;
-	snprintf(c->base, sizeof(c->base), strchr(t->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", t->tls ? "https" : "http",
-		 t->host, t->port);
+	c->token[0] = '\0';
+	c->cached = 0;
 	rc = ec_callv(c, "/v3/auth/authenticate", &answer, "name", t->admin_user, "password", t->admin_password, NULL);
-	if (rc == OSB_EBACKEND && strstr(err->msg, "authentication is not enabled"))
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "etcd at %s has authentication off: it cannot confine tenants "
+	if (rc == OSB_EBACKEND && strstr(c->err->msg, "authentication is not enabled"))
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "etcd at %s has authentication off: it cannot confine tenants "
 				    "(make the user %s with the role root, then `etcdctl auth enable`)", c->base, t->admin_user);
 	token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "token"));
-	if (rc == 0 && (!token || strlen(token) >= sizeof(c->token) || strspn(token, "\r\n") != 0))
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "etcd at %s answered the login without a usable token", c->base);
+	if (rc == 0 && (!token || strlen(token) >= sizeof(c->token)))
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "etcd at %s answered the login without a usable token", c->base);
 	if (rc == 0)
 		snprintf(c->token, sizeof(c->token), "%s", token);
 	if (token)
 		explicit_bzero((char *)token, strlen(token));
 	cJSON_Delete(answer);
+	if (c->st) {
+		pthread_mutex_lock(&c->st->lock);
+		snprintf(c->st->token, sizeof(c->st->token), "%s", c->token);
+		pthread_mutex_unlock(&c->st->lock);
+	}
 	return rc;
 }
 
-static int ec_open_req(struct ec_ctx *c, osb_request *req)
+/* Start a callback's calls on `t` with the kept token of the shared server, or a new login. */
+static int ec_open(struct ec_ctx *c, const osb_target *t, struct ec_state *st, int timeout_ms, osb_errbuf *err)
 {
-	return ec_open(c, osb_request_target(req), osb_request_timeout_ms(req), osb_request_errbuf(req));
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	c->st = t->dedicated ? NULL : st;
+	c->err = err;
+	c->deadline = osb_clock_ms() + timeout_ms;
+	snprintf(c->base, sizeof(c->base), strchr(t->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", t->tls ? "https" : "http",
+		 t->host, t->port);
+	if (c->st) {
+		pthread_mutex_lock(&c->st->lock);
+		snprintf(c->token, sizeof(c->token), "%s", c->st->token);
+		pthread_mutex_unlock(&c->st->lock);
+	}
+	c->cached = c->token[0] != '\0';
+	return c->cached ? 0 : ec_login(c);
+}
+
+static int ec_open_req(struct ec_ctx *c, osb_request *req, void *state)
+{
+	return ec_open(c, osb_request_target(req), state, osb_request_timeout_ms(req), osb_request_errbuf(req));
 }
 
 static void ec_close(struct ec_ctx *c)
@@ -208,8 +258,7 @@ static int etcd_provision(osb_request *req, void *state)
 	char *key = NULL, *end = NULL;
 	int rc;
 
-	(void)state;
-	if ((rc = ec_open_req(&c, req)) < 0 || (rc = ec_range(&c, name, &key, &end)) < 0)
+	if ((rc = ec_open_req(&c, req, state)) < 0 || (rc = ec_range(&c, name, &key, &end)) < 0)
 		goto done;
 	if ((rc = ec_callv(&c, "/v3/auth/role/add", NULL, "name", name, NULL)) < 0 && rc != OSB_ECONFLICT)
 		goto done;
@@ -236,8 +285,7 @@ static int etcd_deprovision(osb_request *req, void *state)
 	long long deleted = 0;
 	int rc;
 
-	(void)state;
-	if ((rc = ec_open_req(&c, req)) == 0 && (rc = ec_drop_instance(&c, osb_request_instance_name(req), &deleted)) == 0)
+	if ((rc = ec_open_req(&c, req, state)) == 0 && (rc = ec_drop_instance(&c, osb_request_instance_name(req), &deleted)) == 0)
 		osb_request_note(req, "role and %lld keys deleted", deleted);
 	ec_close(&c);
 	return rc;
@@ -255,10 +303,9 @@ static int etcd_bind(osb_request *req, void *state)
 	struct ec_ctx c;
 	int rc;
 
-	(void)state;
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
 		return osb_req_fail(req, OSB_ERROR, "cannot generate a password");
-	if ((rc = ec_open_req(&c, req)) < 0)
+	if ((rc = ec_open_req(&c, req, state)) < 0)
 		goto done;
 	/* A user an interrupted attempt made gets this attempt's password. */
 	rc = ec_callv(&c, "/v3/auth/user/add", NULL, "name", user, "password", password, NULL);
@@ -298,8 +345,7 @@ static int etcd_unbind(osb_request *req, void *state)
 	struct ec_ctx c;
 	int rc;
 
-	(void)state;
-	if ((rc = ec_open_req(&c, req)) == 0 &&
+	if ((rc = ec_open_req(&c, req, state)) == 0 &&
 	    (rc = ec_callv(&c, "/v3/auth/user/delete", NULL, "name", osb_request_binding_name(req), NULL)) == OSB_ENOTFOUND)
 		rc = 0;
 	if (rc == 0)
@@ -315,8 +361,7 @@ static int etcd_health(const osb_target *server, void *state, osb_errbuf *err)
 	struct ec_ctx c;
 	int rc;
 
-	(void)state;
-	if ((rc = ec_open(&c, server, OSB_HEALTH_TIMEOUT_MS, err)) == 0)
+	if ((rc = ec_open(&c, server, state, OSB_HEALTH_TIMEOUT_MS, err)) == 0)
 		rc = ec_callv(&c, "/v3/maintenance/status", NULL, NULL);
 	ec_close(&c);
 	return rc;
@@ -393,8 +438,7 @@ static int etcd_list(const osb_target *server, void *state, osb_tenant_cb cb, vo
 	struct ec_ctx c;
 	int rc, stop = 0;
 
-	(void)state;
-	if ((rc = ec_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
+	if ((rc = ec_open(&c, server, state, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
 	    (rc = ec_list_names(&c, "/v3/auth/role/list", "roles", OSB_TENANT_INSTANCE, cb, payload, &stop)) == 0 &&
 	    (rc = ec_list_names(&c, "/v3/auth/user/list", "users", OSB_TENANT_BINDING, cb, payload, &stop)) == 0)
 		rc = ec_list_prefixes(&c, cb, payload, &stop);
@@ -408,8 +452,7 @@ static int etcd_purge(const osb_target *server, void *state, osb_tenant_kind kin
 	long long deleted;
 	int rc;
 
-	(void)state;
-	if ((rc = ec_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0) {
+	if ((rc = ec_open(&c, server, state, OSB_RECONCILE_TIMEOUT_MS, err)) == 0) {
 		if (kind == OSB_TENANT_INSTANCE)
 			rc = ec_drop_instance(&c, name, &deleted);
 		else if ((rc = ec_callv(&c, "/v3/auth/user/delete", NULL, "name", name, NULL)) == OSB_ENOTFOUND)
@@ -481,7 +524,7 @@ static int ec_ready(const osb_target *t, void *state, osb_errbuf *err)
 	int rc;
 
 	(void)state;
-	if ((rc = ec_open(&c, t, EC_READY_TIMEOUT_MS, err)) == 0 || !strstr(err->msg, "authentication off"))
+	if ((rc = ec_open(&c, t, NULL, EC_READY_TIMEOUT_MS, err)) == 0 || !strstr(err->msg, "authentication off"))
 		goto done;
 	c.deadline = osb_clock_ms() + 10 * EC_READY_TIMEOUT_MS;
 	if ((rc = ec_callv(&c, "/v3/auth/user/add", NULL, "name", "root", "password", t->admin_password, NULL)) < 0 &&
@@ -503,7 +546,7 @@ static int ec_ready(const osb_target *t, void *state, osb_errbuf *err)
 		goto done;
 	}
 	if ((rc = ec_callv(&c, "/v3/auth/enable", NULL, NULL)) == 0)
-		rc = ec_open(&c, t, EC_READY_TIMEOUT_MS, err);
+		rc = ec_open(&c, t, NULL, EC_READY_TIMEOUT_MS, err);
 done:
 	cJSON_Delete(answer);
 	cJSON_Delete(all);
@@ -512,6 +555,31 @@ done:
 }
 
 /* -- the driver ------------------------------------------------------------ */
+
+static int etcd_init(void **state, const cJSON *config, const osb_broker *broker)
+{
+	struct ec_state *st = calloc(1, sizeof(*st));
+
+	(void)config;
+	(void)broker;
+	if (!st || pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		return OSB_ENOMEM;
+	}
+	*state = st;
+	return 0;
+}
+
+static void etcd_shutdown(void *state)
+{
+	struct ec_state *st = state;
+
+	if (!st)
+		return;
+	explicit_bzero(st->token, sizeof(st->token));
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
 
 static const osb_server_spec etcd_server = { .default_port = 2379, .default_admin_user = "root" };
 
@@ -531,6 +599,8 @@ static const struct osb_driver etcd_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.server = &etcd_server,
 	.dedicated = &etcd_dedicated,
+	.init = etcd_init,
+	.shutdown = etcd_shutdown,
 	.provision = etcd_provision,
 	.deprovision = etcd_deprovision,
 	.bind = etcd_bind,

@@ -109,7 +109,7 @@ grep -q 'invalid auth token' <<<"$out" || fail "unbind: the token issued before 
 refused "unbound binding 1" "$c1" get "/$n1/a"
 [ -z "$(token "$c1")" ] || fail "unbind: the user can still log in"
 root put "/$n1/w" after-unbind >/dev/null
-for _ in $(seq 1 40); do grep -q after-unbind "$WORK/watch" && break; sleep 0.05; done
+for _ in $(seq 1 200); do grep -q after-unbind "$WORK/watch" && break; sleep 0.05; done
 grep -q after-unbind "$WORK/watch" ||
 	fail "the README says a watch opened before unbind goes on; etcd ended it: update the README and the adapter"
 kill "$watcher"
