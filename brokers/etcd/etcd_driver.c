@@ -599,15 +599,7 @@ static const struct osb_driver etcd_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.server = &etcd_server,
 	.dedicated = &etcd_dedicated,
-	.init = etcd_init,
-	.shutdown = etcd_shutdown,
-	.provision = etcd_provision,
-	.deprovision = etcd_deprovision,
-	.bind = etcd_bind,
-	.unbind = etcd_unbind,
-	.health = etcd_health,
-	.list = etcd_list,
-	.purge = etcd_purge,
+	OSB_DRIVER_SLOTS(etcd, init, shutdown, provision, deprovision, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(etcd, etcd_driver);

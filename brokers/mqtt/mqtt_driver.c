@@ -834,15 +834,7 @@ static const struct osb_driver mqtt_driver = {
 	.server = &mqtt_server,
 	.config_keys = mqtt_keys,
 	.dedicated = &mqtt_dedicated,
-	.init = mqtt_init,
-	.shutdown = mqtt_shutdown,
-	.provision = mqtt_provision,
-	.deprovision = mqtt_deprovision,
-	.bind = mqtt_bind,
-	.unbind = mqtt_unbind,
-	.health = mqtt_health,
-	.list = mqtt_list,
-	.purge = mqtt_purge,
+	OSB_DRIVER_SLOTS(mqtt, init, shutdown, provision, deprovision, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(mqtt, mqtt_driver);
