@@ -19,6 +19,8 @@
 /* The dynamic-security plugin's admin protocol: JSON commands in, JSON answers out. */
 #define MQ_CONTROL "$CONTROL/dynamic-security/v1"
 #define MQ_RESPONSE MQ_CONTROL "/response"
+/* Every role, and every client with its roles. */
+#define MQ_LIST_ALL "[{\"command\":\"listRoles\"},{\"command\":\"listClients\",\"verbose\":true}]"
 /* A dedicated server's files; the broker administers it through a unix socket no tenant can reach or fill. */
 #define MQ_CONF_FILE "mosquitto.conf"
 #define MQ_DYNSEC_FILE "dynamic-security.json"
@@ -310,7 +312,7 @@ static cJSON *mq_cmd(cJSON **cmds, const char *name, ...)
 	return NULL;
 }
 
-/* Add "roles": [{"rolename": role}] (createClient) or "verbose": true (list commands) to the last command. */
+/* Add "roles": [{"rolename": role}] to the last command (a createClient). */
 static void mq_cmd_roles(cJSON **cmds, const char *role)
 {
 	cJSON *cmd = cJSON_GetArrayItem(*cmds, cJSON_GetArraySize(*cmds) - 1);
@@ -318,16 +320,6 @@ static void mq_cmd_roles(cJSON **cmds, const char *role)
 
 	if (!roles || !r || !cJSON_AddStringToObject(r, "rolename", role) || !cJSON_AddItemToArray(roles, r)) {
 		cJSON_Delete(r);
-		cJSON_Delete(*cmds);
-		*cmds = NULL;
-	}
-}
-
-static void mq_cmd_verbose(cJSON **cmds)
-{
-	cJSON *cmd = cJSON_GetArrayItem(*cmds, cJSON_GetArraySize(*cmds) - 1);
-
-	if (!cmd || !cJSON_AddBoolToObject(cmd, "verbose", 1)) {
 		cJSON_Delete(*cmds);
 		*cmds = NULL;
 	}
@@ -468,15 +460,12 @@ static int mq_clear_retained(struct mq_conn *p, const char *tree, long *cleared)
 static int mq_drop_instance(struct mq_conn *c, const osb_target *t, const char *role, long *cleared)
 {
 	char password[OSB_SECRET_DEFAULT_LEN + 1];
-	cJSON *cmds = cJSON_CreateArray(), *answer = NULL;
+	cJSON *cmds = cJSON_Parse(MQ_LIST_ALL), *answer = NULL;
 	struct mq_conn p = { 0 };
 	const cJSON *client;
 	int rc, has_role;
 
 	*cleared = 0;
-	mq_cmd(&cmds, "listRoles", NULL);
-	mq_cmd(&cmds, "listClients", NULL);
-	mq_cmd_verbose(&cmds);
 	if ((rc = mq_run(c, cmds, &answer)) < 0)
 		return rc;
 	has_role = 0;
@@ -646,15 +635,12 @@ static int mqtt_health(const osb_target *server, void *state, osb_errbuf *err)
 /* Roles osb_<hex> are instances; clients osb_<hex> bindings, but one named like a role it has is an instance's purger. */
 static int mqtt_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
-	cJSON *cmds = cJSON_CreateArray(), *answer = NULL;
+	cJSON *cmds = cJSON_Parse(MQ_LIST_ALL), *answer = NULL;
 	const cJSON *item;
 	struct mq_conn c;
 	int rc, stop = 0;
 
 	(void)state;
-	mq_cmd(&cmds, "listRoles", NULL);
-	mq_cmd(&cmds, "listClients", NULL);
-	mq_cmd_verbose(&cmds);
 	if ((rc = mq_open(&c, server, NULL, NULL, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
 		rc = mq_run(&c, cmds, &answer);
 	else
