@@ -7,8 +7,8 @@
 # client admin in role admin: the $CONTROL/dynamic-security topics, and subscribing to and
 # receiving every topic; the plugin's default ACL access), with the password stored as its
 # PBKDF2-SHA512 hash; the plugin keeps the file from then on, so a restart keeps every client
-# and role. Waits until the admin can subscribe to the plugin's responses; fails loudly with the
-# server's log otherwise.
+# and role. Files in DIR/conf.d (a TLS listener, say) are included. Waits until the admin can
+# subscribe to the plugin's responses; fails loudly with the server's log otherwise.
 set -euo pipefail
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?server directory}
@@ -44,7 +44,7 @@ for candidate in /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dyn
 	[ -f "$candidate" ] && { plugin=$candidate; break; }
 done
 [ -n "$plugin" ] || { echo "mqtt server.sh: mosquitto_dynamic_security.so not found" >&2; exit 1; }
-mkdir -p "$dir"
+mkdir -p "$dir/conf.d"
 dir=$(cd "$dir" && pwd)
 umask 077
 
@@ -88,6 +88,7 @@ log_type information
 connection_messages true
 plugin $plugin
 plugin_opt_config_file $dir/dynamic-security.json
+include_dir $dir/conf.d
 CONF
 
 mosquitto -c "$dir/mosquitto.conf" >>"$dir/mosquitto.out" 2>&1 &

@@ -5,7 +5,7 @@
 # on a server whose default ACL lets clients receive everything; deprovision clears hundreds of
 # retained messages; bad input changes nothing; a frozen server gives bounded failures; a dedicated
 # plan's limits (connections, packet size) enforced by its own mosquitto while the admin socket
-# still works.
+# still works; the broker over TLS, and a CA that does not sign the server's certificate refused.
 # Usage: integration.sh BROKER_BINARY REPO_ROOT
 # shellcheck disable=SC2034,SC2016 # BROKER_BIN and SECRET_WORDS are the library's; topics start with MQTT's $
 BROKER_BIN=${1:?usage: integration.sh BROKER_BINARY REPO_ROOT}
@@ -176,7 +176,39 @@ pub "$c3" "$t3/small" ok >/dev/null || fail "dedicated: a small publish"
 out=$(pub "$c3" "$t3/big" "$big" -V 311) && fail "dedicated: a 4 KB publish passed a 2 KB packet limit: $out"
 deprovision "$i3" "$dedicated"
 
+step "8. over TLS: the admin connection, the bindings' mqtts:// credentials, the purger; a wrong CA is refused"
+tls_port=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.crt" -days 1 -subj /CN=osb-test-ca 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$WORK/mosquitto/tls.key" -out "$WORK/tls.csr" -subj /CN=127.0.0.1 2>/dev/null
+openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial -days 1 \
+	-extfile <(echo subjectAltName=IP:127.0.0.1) -out "$WORK/mosquitto/tls.crt" 2>/dev/null
+printf 'listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$tls_port" "$WORK/mosquitto/tls.crt" "$WORK/mosquitto/tls.key" \
+	>"$WORK/mosquitto/conf.d/tls.conf"
+bash "$ROOT/brokers/mqtt/server.sh" stop "$WORK/mosquitto"
+bash "$ROOT/brokers/mqtt/server.sh" start "$WORK/mosquitto" "$port" "$admin_pw" >/dev/null
+broker_stop
+broker_config "$(jq -cn --argjson port "$tls_port" --arg pw "$admin_pw" --arg ca "$WORK/ca.crt" \
+	'{port: $port, admin_password: $pw, tls: true, ca_file: $ca}')" '{"timeouts": {"sync_s": 5}}'
+BROKER_LOG_PLAIN=$BROKER_LOG
+BROKER_LOG=$WORK/broker-tls.log
+broker_start
+wait_ready 200
+i4=$(new_id)
+provision "$i4" "$shared"
+c4=$(bind "$i4" "$(new_id)" "$shared")
+[ "$(jq -r '"\(.ssl) \(.uri | split(":")[0])"' <<<"$c4")" = "true mqtts" ] || fail "TLS: expected ssl true and an mqtts:// uri: $c4"
+pub "$c4" "$(jq -r .topic_root <<<"$c4")/kept" over-tls -r --cafile "$WORK/ca.crt" >/dev/null || fail "TLS: publish with the credentials"
+deprovision "$i4" "$shared"
+grep -q "\"mqtt.deprovision\".* 1 retained messages removed" "$BROKER_LOG" || fail "TLS: the purger did not clear the message"
+broker_stop
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/other.key" -out "$WORK/other.crt" -days 1 -subj /CN=other 2>/dev/null
+broker_config "$(jq -cn --argjson port "$tls_port" --arg pw "$admin_pw" --arg ca "$WORK/other.crt" \
+	'{port: $port, admin_password: $pw, tls: true, ca_file: $ca}')"
+broker_start
+wait_ready 503 5
+grep -q 'TLS' "$WORK/ready" || fail "TLS with a CA that did not sign the server: expected a TLS error, got $(cat "$WORK/ready")"
+
 step "no secret in the logs; the broker stops cleanly"
-no_secret_in "$BROKER_LOG" "$WORK/mosquitto/mosquitto.log"
+no_secret_in "$BROKER_LOG_PLAIN" "$BROKER_LOG" "$WORK/mosquitto/mosquitto.log"
 broker_stop
 echo "PASS: mqtt broker integration test"
