@@ -80,14 +80,17 @@ static int ec_unb64(const char *in, char out[EC_KEY_MAX + 4])
  */
 static int ec_post(struct ec_ctx *c, const char *path, const char *text, cJSON **out)
 {
-	osb_http_options opts = { .ca_file = c->t->ca_file, .authorization = c->token[0] ? c->token : NULL };
+	char url[400], auth[sizeof(c->token) + 16];
+	const char *const headers[] = { auth, NULL };
+	osb_http_options opts = { .ca_file = c->t->ca_file, .headers = c->token[0] ? headers : NULL };
 	osb_http_response resp = { 0 };
-	char url[400];
 	int rc = OSB_ETIMEOUT;
 
 	snprintf(url, sizeof(url), "%s%s", c->base, path);
+	snprintf(auth, sizeof(auth), "Authorization: %s", c->token);
 	if (osb_clock_ms() < c->deadline)
 		rc = osb_http_request(&opts, "POST", url, NULL, NULL, text, osb_ms_left(c->deadline), &resp);
+	explicit_bzero(auth, sizeof(auth));
 	if (rc == OSB_ETIMEOUT || rc == OSB_ENOMEM) {
 		osb_errbuf_set(c->err, rc, rc == OSB_ENOMEM ? "out of memory" : "etcd at %s did not answer %s in time",
 			       c->base, path);

@@ -25,11 +25,11 @@ typedef struct {
 	/** Largest response body in bytes; 0 means OSB_HTTP_MAX_RESPONSE_DEFAULT. */
 	size_t max_response;
 	/**
-	 * Value of an Authorization header (such as a token an API's login gave),
-	 * sent instead of Basic auth; a secret, never logged. NULL: none. A value
-	 * with a control character is refused (OSB_EBADREQUEST).
+	 * More request header lines ("Name: value"), NULL-terminated, or NULL for
+	 * none: for APIs that sign requests themselves (an S3 Authorization and its
+	 * Date). They may hold secrets: never logged, never in an error text.
 	 */
-	const char *authorization;
+	const char *const *headers;
 } osb_http_options;
 
 /** What came back. Release with osb_http_response_free(). */
@@ -50,17 +50,17 @@ typedef struct {
  * @param method  "GET", "PUT", "POST", "DELETE", "PATCH" or "HEAD".
  * @param url  http:// or https:// URL, path segments already escaped with
  *             osb_http_escape_segment(); user info in it is refused.
- * @param user  Basic auth user, or NULL for no auth (or opts->authorization).
+ * @param user  Basic auth user, or NULL for no auth.
  * @param password  its password (may be NULL when user is NULL).
- * @param json_body  sent with Content-Type: application/json, or NULL for no body.
+ * @param json_body  sent with Content-Type: application/json, or NULL for no body
+ *                   (then no Content-Type either: a PUT says Content-Length: 0).
  * @param timeout_ms  the whole exchange, connect included; at least 1.
  * @param[out] out  the response; the caller frees it with osb_http_response_free()
  *                  whatever the result.
  * @return 0 when a response came (whatever its status), OSB_ETIMEOUT when the
  *         timeout passed first, OSB_EBACKEND when the server cannot be reached,
  *         TLS fails or the response is too large or malformed, OSB_EBADREQUEST
- *         for a bad method, URL or authorization value, or both a user and an
- *         authorization value, OSB_ENOMEM.
+ *         for a bad method or URL, OSB_ENOMEM.
  */
 OSB_EXTERN(int) osb_http_request(const osb_http_options *opts, const char *method, const char *url,
 				 const char *user, const char *password, const char *json_body,
