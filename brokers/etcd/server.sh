@@ -78,7 +78,8 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 if [ "$first" = 1 ]; then
-	printf '{"name":"root","password":"%s"}' "$secret" | post /v3/auth/user/add >/dev/null || die "cannot add user root"
+	printf '{"name":"root","password":"%s"}' "$secret" | post /v3/auth/user/add >/dev/null ||
+		die "cannot add user root"
 	echo '{"user":"root","role":"root"}' | post /v3/auth/user/grant >/dev/null || die "cannot grant role root"
 	echo '{}' | post /v3/auth/enable >/dev/null || die "cannot enable authentication"
 fi

@@ -1,4 +1,5 @@
-/* MQTT driver: an instance is a topic tree <name>/# guarded by a Mosquitto dynamic-security role, a binding a client in that role. */
+/* MQTT driver: an instance is a topic tree <name>/# guarded by a Mosquitto dynamic-security role,
+ * a binding a client in that role. */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -32,8 +33,11 @@
 #define MQ_PATH_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
 
 static const char *const mq_plugin_paths[] = {
-	"/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so", "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
-	"/usr/lib/mosquitto_dynamic_security.so", "/usr/local/lib/mosquitto_dynamic_security.so", NULL,
+	"/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+	"/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+	"/usr/lib/mosquitto_dynamic_security.so",
+	"/usr/local/lib/mosquitto_dynamic_security.so",
+	NULL,
 };
 
 /* The driver's state: the plugin dedicated servers load; read-only after init. */
@@ -44,21 +48,21 @@ struct mq_state {
 /* One MQTT connection of a callback, its deadline, and what its callbacks saw. */
 struct mq_conn {
 	struct mosquitto *m;
-	int64_t deadline;        /* osb_clock_ms() */
+	int64_t deadline; /* osb_clock_ms() */
 	osb_errbuf *err;
-	char where[160];         /* "127.0.0.1:1883" or the admin socket, for messages */
-	char id[48];             /* the client id: random, so that two callbacks never take over each other's session */
-	int connected, connack;  /* CONNACK came, and its code */
-	int sub_mid, subacked;   /* the SUBSCRIBE waited for, and whether its SUBACK came */
-	int granted;             /* the QoS its SUBACK granted (0x80: refused) */
-	int lost;                /* the server closed the connection */
-	int seq;                 /* commands sent on this connection */
-	char corr[64];           /* correlation data of the commands waited for: the plugin answers every admin */
-	cJSON *answer;           /* their "responses" */
+	char where[160];        /* "127.0.0.1:1883" or the admin socket, for messages */
+	char id[48];            /* the client id: random, so that two callbacks never take over each other's session */
+	int connected, connack; /* CONNACK came, and its code */
+	int sub_mid, subacked;  /* the SUBSCRIBE waited for, and whether its SUBACK came */
+	int granted;            /* the QoS its SUBACK granted (0x80: refused) */
+	int lost;               /* the server closed the connection */
+	int seq;                /* commands sent on this connection */
+	char corr[64];          /* correlation data of the commands waited for: the plugin answers every admin */
+	cJSON *answer;          /* their "responses" */
 	int answered;
-	const char *marker;      /* retained scan: the topic that ends a pass */
+	const char *marker; /* retained scan: the topic that ends a pass */
 	int marker_seen;
-	cJSON *retained;         /* retained scan: topics holding a retained message */
+	cJSON *retained; /* retained scan: topics holding a retained message */
 };
 
 static int mq_fail(struct mq_conn *c, int code, const char *fmt, ...) OSB_PRINTF(3, 4);
@@ -125,8 +129,7 @@ static void mq_on_message(struct mosquitto *m, void *obj, const struct mosquitto
 		if (cJSON_IsArray(responses) && strcmp(mq_str(first, "correlationData"), c->corr) == 0) {
 			c->answer = responses;
 			c->answered = 1;
-		}
-		else
+		} else
 			cJSON_Delete(responses);
 		cJSON_Delete(doc);
 	} else if (c->marker && strcmp(msg->topic, c->marker) == 0 && !msg->retain) {
@@ -162,7 +165,7 @@ static int mq_wait(struct mq_conn *c, const int *done, const char *what)
 			rc = mosquitto_loop_misc(c->m);
 		if (rc != MOSQ_ERR_SUCCESS && !*done)
 			return mq_fail(c, OSB_EBACKEND, "connection lost waiting for %s: %s", what,
-				       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			               rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
 	return 0;
 }
@@ -232,7 +235,7 @@ static int mq_subscribe(struct mq_conn *c, const char *filter)
  * instance's unix socket, which max_connections does not count.
  */
 static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, const char *password, int timeout_ms,
-		   osb_errbuf *err)
+                   osb_errbuf *err)
 {
 	char rnd[23], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *host = t->host;
@@ -264,19 +267,19 @@ static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, con
 	rc = mosquitto_username_pw_set(c->m, user ? user : t->admin_user, user ? password : t->admin_password);
 	if (rc == MOSQ_ERR_SUCCESS && t->tls && port) {
 		rc = t->ca_file ? mosquitto_tls_set(c->m, t->ca_file, NULL, NULL, NULL, NULL)
-				: mosquitto_int_option(c->m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		                : mosquitto_int_option(c->m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 	}
 	if (rc != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_ERROR, "cannot set up the client: %s", mosquitto_strerror(rc));
 	/* Blocking only for the TCP connect the probe just made; TLS and CONNACK wait in mq_wait. */
 	if ((rc = mosquitto_connect(c->m, host, port, 30)) != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_EBACKEND, "cannot connect: %s",
-			       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		               rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if ((rc = mq_wait(c, &c->connected, "CONNACK")) < 0)
 		return rc;
 	if (c->connack != 0)
 		return mq_fail(c, OSB_EBACKEND, "login of %s refused: %s", user ? user : t->admin_user,
-			       mosquitto_connack_string(c->connack));
+		               mosquitto_connack_string(c->connack));
 	return user ? 0 : mq_subscribe(c, MQ_RESPONSE);
 }
 
@@ -370,11 +373,13 @@ static int mq_run(struct mq_conn *c, cJSON *cmds, cJSON **answer)
 		return mq_fail(c, OSB_EBACKEND, "cannot publish to " MQ_CONTROL ": %s", mosquitto_strerror(rc));
 	if ((rc = mq_wait(c, &c->answered, "answer from the dynamic-security plugin")) < 0)
 		return rc;
-	cJSON_ArrayForEach(r, c->answer) {
+	cJSON_ArrayForEach(r, c->answer)
+	{
 		i++;
-		if (cJSON_GetObjectItemCaseSensitive(r, "error") && !mq_benign(mq_str(r, "command"), mq_str(r, "error")))
+		if (cJSON_GetObjectItemCaseSensitive(r, "error") &&
+		    !mq_benign(mq_str(r, "command"), mq_str(r, "error")))
 			return mq_fail(c, OSB_EBACKEND, "the dynamic-security plugin refused %s (command %d): %.200s",
-				       mq_str(r, "command"), i, mq_str(r, "error"));
+			               mq_str(r, "command"), i, mq_str(r, "error"));
 	}
 	if (answer) {
 		*answer = c->answer;
@@ -394,9 +399,8 @@ static int mq_has_role(const cJSON *client, const char *role)
 {
 	const cJSON *r;
 
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(client, "roles"))
-		if (strcmp(mq_str(r, "rolename"), role) == 0)
-			return 1;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(client, "roles")) if (strcmp(mq_str(r, "rolename"),
+	                                                                                    role) == 0) return 1;
 	return 0;
 }
 
@@ -441,9 +445,12 @@ static int mq_clear_retained(struct mq_conn *p, const char *tree, long *cleared)
 		if ((rc = mq_wait(p, &p->marker_seen, "the retained messages")) < 0)
 			return rc;
 		n = 0;
-		cJSON_ArrayForEach(topic, p->retained) {
-			if ((rc = mosquitto_publish(p->m, NULL, topic->valuestring, 0, NULL, 0, true)) != MOSQ_ERR_SUCCESS)
-				return mq_fail(p, OSB_EBACKEND, "cannot clear a retained message: %s", mosquitto_strerror(rc));
+		cJSON_ArrayForEach(topic, p->retained)
+		{
+			if ((rc = mosquitto_publish(p->m, NULL, topic->valuestring, 0, NULL, 0, true)) !=
+			    MOSQ_ERR_SUCCESS)
+				return mq_fail(p, OSB_EBACKEND, "cannot clear a retained message: %s",
+				               mosquitto_strerror(rc));
 			n++;
 		}
 		*cleared += n;
@@ -469,12 +476,14 @@ static int mq_drop_instance(struct mq_conn *c, const osb_target *t, const char *
 	if ((rc = mq_run(c, cmds, &answer)) < 0)
 		return rc;
 	has_role = 0;
-	cJSON_ArrayForEach(client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 0), "roles"))
-		has_role |= strcmp(cJSON_GetStringValue(client) ? client->valuestring : "", role) == 0;
+	cJSON_ArrayForEach(client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 0), "roles")) has_role |=
+	        strcmp(cJSON_GetStringValue(client) ? client->valuestring : "", role) == 0;
 	cmds = cJSON_CreateArray();
-	cJSON_ArrayForEach(client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1), "clients"))
-		if (mq_has_role(client, role) || strcmp(mq_str(client, "username"), role) == 0)
-			mq_cmd(&cmds, "deleteClient", "username", mq_str(client, "username"), NULL);
+	cJSON_ArrayForEach(
+	        client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1),
+	                                                 "clients")) if (mq_has_role(client, role) ||
+	                                                                 strcmp(mq_str(client, "username"), role) == 0)
+	        mq_cmd(&cmds, "deleteClient", "username", mq_str(client, "username"), NULL);
 	cJSON_Delete(answer);
 	if (cJSON_GetArraySize(cmds) > 0 || !cmds)
 		rc = mq_run(c, cmds, NULL);
@@ -485,9 +494,11 @@ static int mq_drop_instance(struct mq_conn *c, const osb_target *t, const char *
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
 		return osb_errbuf_set(c->err, OSB_ERROR, "cannot generate a password");
 	cmds = cJSON_CreateArray();
-	mq_cmd(&cmds, "createClient", "username", role, "password", password, "textname", "osb: clears retained messages", NULL);
+	mq_cmd(&cmds, "createClient", "username", role, "password", password, "textname",
+	       "osb: clears retained messages", NULL);
 	mq_cmd_roles(&cmds, role);
-	if ((rc = mq_run(c, cmds, NULL)) == 0 && (rc = mq_open(&p, t, role, password, osb_ms_left(c->deadline), c->err)) == 0)
+	if ((rc = mq_run(c, cmds, NULL)) == 0 &&
+	    (rc = mq_open(&p, t, role, password, osb_ms_left(c->deadline), c->err)) == 0)
 		rc = mq_clear_retained(&p, role, cleared);
 	explicit_bzero(password, sizeof(password));
 	mq_close(&p);
@@ -588,9 +599,11 @@ static int mqtt_bind(osb_request *req, void *state)
 			rc = osb_req_fail(req, OSB_EBACKEND, "the instance's role %s is missing on the server", role);
 		goto done;
 	}
-	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = t->tls ? "mqtts" : "mqtt", .username = user,
-								 .password = password });
-	if (cred && (!cJSON_AddStringToObject(cred, "topic_root", role) || !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
+	cred = osb_credentials_new(
+	        req,
+	        &(osb_credentials_spec){ .scheme = t->tls ? "mqtts" : "mqtt", .username = user, .password = password });
+	if (cred &&
+	    (!cJSON_AddStringToObject(cred, "topic_root", role) || !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -632,7 +645,8 @@ static int mqtt_health(const osb_target *server, void *state, osb_errbuf *err)
 	return rc;
 }
 
-/* Roles osb_<hex> are instances; clients osb_<hex> bindings, but one named like a role it has is an instance's purger. */
+/* Roles osb_<hex> are instances; clients osb_<hex> bindings, but one named like a role it has is an
+ * instance's purger. */
 static int mqtt_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
 	cJSON *cmds = cJSON_Parse(MQ_LIST_ALL), *answer = NULL;
@@ -645,10 +659,12 @@ static int mqtt_list(const osb_target *server, void *state, osb_tenant_cb cb, vo
 		rc = mq_run(&c, cmds, &answer);
 	else
 		cJSON_Delete(cmds);
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 0), "roles"))
-		if (!stop && osb_name_is_derived(cJSON_GetStringValue(item)))
-			stop = cb(OSB_TENANT_INSTANCE, item->valuestring, payload);
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1), "clients")) {
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(
+	                                 mq_data(answer, 0),
+	                                 "roles")) if (!stop && osb_name_is_derived(cJSON_GetStringValue(item))) stop =
+	        cb(OSB_TENANT_INSTANCE, item->valuestring, payload);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1), "clients"))
+	{
 		const char *name = mq_str(item, "username");
 
 		if (!stop && osb_name_is_derived(name))
@@ -667,14 +683,16 @@ static int mqtt_purge(const osb_target *server, void *state, osb_tenant_kind kin
 
 	(void)state;
 	if ((rc = mq_open(&c, server, NULL, NULL, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
-		rc = kind == OSB_TENANT_INSTANCE ? mq_drop_instance(&c, server, name, &cleared) : mq_delete_client(&c, name);
+		rc = kind == OSB_TENANT_INSTANCE ? mq_drop_instance(&c, server, name, &cleared)
+		                                 : mq_delete_client(&c, name);
 	mq_close(&c);
 	return rc;
 }
 
 /* -- dedicated servers ----------------------------------------------------- */
 
-/* The dynsec file of a new server: its admin (password as a salted PBKDF2-SHA512 hash) and nothing else allowed by default. */
+/* The dynsec file of a new server: its admin (password as a salted PBKDF2-SHA512 hash), nothing else
+ * allowed by default. */
 static int mq_dynsec_file(const osb_target *t, osb_errbuf *err)
 {
 	unsigned char salt[12], hash[64];
@@ -684,19 +702,20 @@ static int mq_dynsec_file(const osb_target *t, osb_errbuf *err)
 
 	if (osb_random_bytes(salt, sizeof(salt)) < 0 ||
 	    !PKCS5_PBKDF2_HMAC(t->admin_password, (int)strlen(t->admin_password), salt, sizeof(salt), MQ_PBKDF2_ROUNDS,
-			       EVP_sha512(), sizeof(hash), hash))
+	                       EVP_sha512(), sizeof(hash), hash))
 		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the admin password");
 	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
 	EVP_EncodeBlock((unsigned char *)hash64, hash, sizeof(hash));
-	osb_buf_printf(&b,
-		       "{\"clients\":[{\"username\":\"%s\",\"password\":\"%s\",\"salt\":\"%s\",\"iterations\":%d,"
-		       "\"roles\":[{\"rolename\":\"osb-admin\"}]}],\n\"roles\":[{\"rolename\":\"osb-admin\",\"acls\":["
-		       "{\"acltype\":\"publishClientSend\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
-		       "{\"acltype\":\"publishClientReceive\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
-		       "{\"acltype\":\"subscribePattern\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true}]}],\n"
-		       "\"defaultACLAccess\":{\"publishClientSend\":false,\"publishClientReceive\":false,"
-		       "\"subscribe\":false,\"unsubscribe\":true}}\n",
-		       t->admin_user, hash64, salt64, MQ_PBKDF2_ROUNDS);
+	osb_buf_printf(
+	        &b,
+	        "{\"clients\":[{\"username\":\"%s\",\"password\":\"%s\",\"salt\":\"%s\",\"iterations\":%d,"
+	        "\"roles\":[{\"rolename\":\"osb-admin\"}]}],\n\"roles\":[{\"rolename\":\"osb-admin\",\"acls\":["
+	        "{\"acltype\":\"publishClientSend\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
+	        "{\"acltype\":\"publishClientReceive\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
+	        "{\"acltype\":\"subscribePattern\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true}]}],\n"
+	        "\"defaultACLAccess\":{\"publishClientSend\":false,\"publishClientReceive\":false,"
+	        "\"subscribe\":false,\"unsubscribe\":true}}\n",
+	        t->admin_user, hash64, salt64, MQ_PBKDF2_ROUNDS);
 	if (!osb_buf_text(&b))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MQ_DYNSEC_FILE, b.data, b.len, OSB_FILE_KEEP) != 0)
@@ -723,22 +742,25 @@ static int mq_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	osb_buf conf = OSB_BUF_INIT;
 	int rc;
 
-	if (strspn(t->dir, MQ_PATH_CHARS) != strlen(t->dir) || !pw || strspn(pw->pw_name, MQ_PATH_CHARS) != strlen(pw->pw_name))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory and user must be plain names", t->dir);
+	if (strspn(t->dir, MQ_PATH_CHARS) != strlen(t->dir) || !pw ||
+	    strspn(pw->pw_name, MQ_PATH_CHARS) != strlen(pw->pw_name))
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory and user must be plain names",
+		                      t->dir);
 	if (access(st->plugin, R_OK) != 0)
 		return osb_errbuf_set(err, OSB_ERROR, "driver.dynsec_plugin %s: %s", st->plugin, strerror(errno));
 	if ((rc = mq_dynsec_file(t, err)) < 0)
 		return rc;
-	/* mosquitto drops root for user "mosquitto" unless told otherwise; it must keep the broker's user to use {dir}. */
-	osb_buf_printf(&conf,
-		       "# Rendered by osb-mqtt-broker for one service instance; rewritten when its port changes.\n"
-		       "user %s\nper_listener_settings false\nallow_anonymous false\n"
-		       "listener %d %s\nmax_connections %lld\nlistener 0 %s/" MQ_ADMIN_SOCKET "\n"
-		       "persistence true\npersistence_location %s/\nautosave_interval 60\n"
-		       "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n"
-		       "memory_limit %lld\nmax_packet_size %lld\nmax_queued_messages %lld\npersistent_client_expiration 7d\n"
-		       "plugin %s\nplugin_opt_config_file %s/" MQ_DYNSEC_FILE "\n",
-		       pw->pw_name, t->port, t->host, conns, t->dir, t->dir, memory, packet, queued, st->plugin, t->dir);
+	/* mosquitto drops root for user "mosquitto" unless told otherwise: keep the broker's, which owns {dir}. */
+	osb_buf_printf(
+	        &conf,
+	        "# Rendered by osb-mqtt-broker for one service instance; rewritten when its port changes.\n"
+	        "user %s\nper_listener_settings false\nallow_anonymous false\n"
+	        "listener %d %s\nmax_connections %lld\nlistener 0 %s/" MQ_ADMIN_SOCKET "\n"
+	        "persistence true\npersistence_location %s/\nautosave_interval 60\n"
+	        "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n"
+	        "memory_limit %lld\nmax_packet_size %lld\nmax_queued_messages %lld\npersistent_client_expiration 7d\n"
+	        "plugin %s\nplugin_opt_config_file %s/" MQ_DYNSEC_FILE "\n",
+	        pw->pw_name, t->port, t->host, conns, t->dir, t->dir, memory, packet, queued, st->plugin, t->dir);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MQ_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -789,7 +811,8 @@ static int mqtt_init(void **state, const cJSON *config, const osb_broker *broker
 		return rc;
 	}
 	if (strspn(st->plugin, MQ_PATH_CHARS) != strlen(st->plugin) || st->plugin[0] != '/') {
-		osb_log(OSB_LOG_ERROR, "mqtt.config", "driver.dynsec_plugin must be an absolute path of plain characters");
+		osb_log(OSB_LOG_ERROR, "mqtt.config",
+		        "driver.dynsec_plugin must be an absolute path of plain characters");
 		free(st->plugin);
 		free(st);
 		return OSB_EBADREQUEST;

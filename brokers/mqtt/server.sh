@@ -37,7 +37,8 @@ port=${3:?port}
 secret=${4:?admin password}
 command -v mosquitto >/dev/null || PATH=$PATH:/usr/sbin
 for tool in mosquitto mosquitto_sub python3; do
-	command -v "$tool" >/dev/null || { echo "mqtt server.sh: $tool not found (apt-get install mosquitto mosquitto-clients)" >&2; exit 1; }
+	command -v "$tool" >/dev/null ||
+		{ echo "mqtt server.sh: $tool not found (apt-get install mosquitto mosquitto-clients)" >&2; exit 1; }
 done
 plugin=
 for candidate in /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so; do
@@ -61,7 +62,8 @@ config = {
     "clients": [{"username": "admin", "textname": "Dynsec admin user", "password": base64.b64encode(digest).decode(),
                  "salt": base64.b64encode(salt).decode(), "iterations": iterations, "roles": [{"rolename": "admin"}]}],
     "roles": [{"rolename": "admin", "acls": [
-        acl("publishClientSend", "$CONTROL/dynamic-security/#"), acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
+        acl("publishClientSend", "$CONTROL/dynamic-security/#"),
+        acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
         acl("subscribePattern", "$CONTROL/dynamic-security/#"), acl("publishClientReceive", "$SYS/#"),
         acl("subscribePattern", "$SYS/#"), acl("publishClientReceive", "#"), acl("subscribePattern", "#"),
         acl("unsubscribePattern", "#")]}],
@@ -96,8 +98,8 @@ pid=$!
 echo "$pid" >"$dir/mosquitto.pid"
 for _ in $(seq 1 200); do
 	# shellcheck disable=SC2016 # the topic's $ is MQTT's
-	if timeout 2 mosquitto_sub -h 127.0.0.1 -p "$port" -u admin -P "$secret" -t '$CONTROL/dynamic-security/v1/response' \
-		-E >/dev/null 2>&1; then
+	if timeout 2 mosquitto_sub -h 127.0.0.1 -p "$port" -u admin -P "$secret" \
+		-t '$CONTROL/dynamic-security/v1/response' -E >/dev/null 2>&1; then
 		echo "mqtt server.sh: mosquitto ready on 127.0.0.1:$port (pid $pid, dir $dir)"
 		exit 0
 	fi

@@ -12,7 +12,9 @@ export ETCDCTL_API=3
 
 adapter_server_start() { bash "$ROOT/brokers/etcd/server.sh" start "$1" "$2" "$3" >/dev/null; }
 adapter_server_stop() { bash "$ROOT/brokers/etcd/server.sh" stop "$1"; }
-adapter_driver_config() { jq -cn --argjson port "$1" --arg pw "$2" '{port: $port, admin_user: "root", admin_password: $pw}'; }
+adapter_driver_config() {
+	jq -cn --argjson port "$1" --arg pw "$2" '{port: $port, admin_user: "root", admin_password: $pw}'
+}
 
 # _ec ENDPOINT USER:PASSWORD ARGS...: etcdctl with that login (in the environment, not the command line).
 _ec() {
@@ -43,6 +45,7 @@ adapter_tenants() {
 # An instance-level orphan: a role of the broker's shape and a key under its prefix.
 adapter_orphan() {
 	_ec_root role add "$1" >/dev/null || fail "etcdctl role add $1 failed"
-	_ec_root role grant-permission "$1" --prefix=true readwrite "/$1/" >/dev/null || fail "etcdctl role grant-permission failed"
+	_ec_root role grant-permission "$1" --prefix=true readwrite "/$1/" >/dev/null ||
+		fail "etcdctl role grant-permission failed"
 	_ec_root put "/$1/left-over" x >/dev/null || fail "etcdctl put /$1/left-over failed"
 }

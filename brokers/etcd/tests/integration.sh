@@ -33,7 +33,9 @@ ec() {
 	ETCDCTL_USER=$(jq -r '"\(.username):\(.password)"' <<<"$creds") timeout 15 etcdctl \
 		--endpoints="$(jq -r '.endpoints[0]' <<<"$creds")" --dial-timeout=3s --command-timeout=5s "$@" 2>&1
 }
-root() { ETCDCTL_USER=root:$admin_pw timeout 15 etcdctl --endpoints="$api" --dial-timeout=3s --command-timeout=5s "$@"; }
+root() {
+	ETCDCTL_USER=root:$admin_pw timeout 15 etcdctl --endpoints="$api" --dial-timeout=3s --command-timeout=5s "$@"
+}
 # count PREFIX: how many keys root sees under PREFIX.
 count() { root get --prefix --keys-only "$1" | grep -c . || true; }
 refused() {
@@ -71,19 +73,22 @@ pass1=$(jq -r .password <<<"$c1")
 [ "$user1" = "$(binding_name "$b1")" ] || fail "expected user $(binding_name "$b1"), got $user1"
 [ "${#pass1}" -ge 32 ] || fail "expected a password of 32 characters"
 [ "$(jq -r .uri <<<"$c1")" = "http://$user1:$pass1@127.0.0.1:$port" ] || fail "unexpected uri: $(jq -r .uri <<<"$c1")"
-[ "$(jq -c '[.prefix, .endpoints, (.port | type), .hostname]' <<<"$c1")" = "[\"/$n1/\",[\"$api\"],\"number\",\"127.0.0.1\"]" ] ||
+[ "$(jq -c '[.prefix, .endpoints, (.port |
+	type), .hostname]' <<<"$c1")" = "[\"/$n1/\",[\"$api\"],\"number\",\"127.0.0.1\"]" ] ||
 	fail "expected prefix /$n1/, endpoints [$api], a numeric port and hostname: $c1"
 [ "$(jq -c .endpoints "$WORK/bind-$b1")" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$port\"],\"protocol\":\"tcp\"}]" ] ||
 	fail "expected one tcp endpoint, got $(jq -c .endpoints "$WORK/bind-$b1")"
 
 step "2. the role: read-write on the prefix, nothing outside it, none of the server's admin APIs"
 ec "$c1" put "/$n1/a" 1 >/dev/null || fail "binding 1: put under its prefix"
-printf 'value("/%s/a") = "1"\n\nput /%s/b 2\n\n\n' "$n1" "$n1" | ec "$c1" txn | grep -q SUCCESS || fail "binding 1: txn in its prefix"
+printf 'value("/%s/a") = "1"\n\nput /%s/b 2\n\n\n' "$n1" "$n1" | ec "$c1" txn | grep -q SUCCESS ||
+	fail "binding 1: txn in its prefix"
 [ "$(ec "$c1" get --prefix --keys-only "/$n1/" | grep -c .)" = 2 ] || fail "binding 1: get --prefix of its own keys"
 root put /outside secret >/dev/null
 root put "/${n1}x" lookalike >/dev/null
-for args in "get /outside" "get /$n2/a" "get --prefix /" "get --prefix /osb_" "get /${n1}x" "put /$n2/a stolen" "del --prefix /" \
-	"watch /$n2/a" "user list" "role list" "auth disable" "defrag" "user add evil:evil" "role grant-permission $n1 readwrite /"; do
+for args in "get /outside" "get /$n2/a" "get --prefix /" "get --prefix /osb_" "get /${n1}x" "put /$n2/a stolen" \
+	"del --prefix /" "watch /$n2/a" "user list" "role list" "auth disable" "defrag" "user add evil:evil" \
+	"role grant-permission $n1 readwrite /"; do
 	# shellcheck disable=SC2086
 	refused "binding 1" "$c1" $args
 done
@@ -104,7 +109,8 @@ for _ in $(seq 1 100); do
 done
 grep -q before "$WORK/watch" || fail "binding 1: its watch saw nothing"
 unbind "$i1" "$b1" "$shared"
-out=$(curl -s -m 5 -X POST -H "Authorization: $tok" -d "{\"key\":\"$(printf '/%s/a' "$n1" | base64 -w0)\"}" "$api/v3/kv/range")
+out=$(curl -s -m 5 -X POST -H "Authorization: $tok" -d "{\"key\":\"$(printf '/%s/a' "$n1" |
+	base64 -w0)\"}" "$api/v3/kv/range")
 grep -q 'invalid auth token' <<<"$out" || fail "unbind: the token issued before still works: $out"
 refused "unbound binding 1" "$c1" get "/$n1/a"
 [ -z "$(token "$c1")" ] || fail "unbind: the user can still log in"
@@ -128,13 +134,18 @@ step "5. deprovision deletes a thousand keys and the role; keys of the other pre
 # In transactions of 100 puts (the server allows 128 operations each): no compare, the puts, no else,
 # each block ended by an empty line.
 for chunk in $(seq 0 9); do
-	{ echo; for n in $(seq $((chunk * 100 + 1)) $((chunk * 100 + 100))); do echo "put /$n1/bulk/$n v"; done; echo; echo; } |
+	{
+		echo
+		for n in $(seq $((chunk * 100 + 1)) $((chunk * 100 + 100))); do echo "put /$n1/bulk/$n v"; done
+		printf '\n\n'
+	} |
 		root txn >/dev/null || fail "could not write keys $((chunk * 100 + 1))-$((chunk * 100 + 100))"
 done
 [ "$(count "/$n1/")" -ge 1000 ] || fail "could not write 1000 keys"
 deprovision "$i1" "$shared"
 [ "$(count "/$n1/")" = 0 ] || fail "deprovision: keys under /$n1/ left"
-[ "$(root get --print-value-only "/${n1}x")" = lookalike ] || fail "deprovision: removed /${n1}x, which is not under /$n1/"
+[ "$(root get --print-value-only "/${n1}x")" = lookalike ] ||
+	fail "deprovision: removed /${n1}x, which is not under /$n1/"
 ! root role list | grep -qx "$n1" || fail "deprovision: role $n1 left"
 [ "$(ec "$c2" get --print-value-only "/$n2/leased")" = v ] || fail "deprovision of 1 broke tenant 2"
 
@@ -142,7 +153,8 @@ step "6. the reconciler finds keys of an instance whose role is gone, and remove
 orphan=osb_00000000000000000042
 root put "/$orphan/left" x >/dev/null
 broker_run --reconcile=purge || fail "--reconcile=purge failed: $out"
-grep -q "\"orphan\":\"$orphan\",\"kind\":\"instance\",\"purged\":true" <<<"$out" || fail "--reconcile=purge: $orphan not purged: $out"
+grep -q "\"orphan\":\"$orphan\",\"kind\":\"instance\",\"purged\":true" <<<"$out" ||
+	fail "--reconcile=purge: $orphan not purged: $out"
 [ "$(count "/$orphan/")" = 0 ] || fail "reconcile: the orphan's keys are left"
 [ "$(root get --print-value-only /outside)" = secret ] || fail "reconcile: removed a key that is no instance's"
 

@@ -11,11 +11,14 @@ PATH=$PATH:/usr/sbin
 
 adapter_server_start() { bash "$ROOT/brokers/mqtt/server.sh" start "$1" "$2" "$3" >/dev/null; }
 adapter_server_stop() { bash "$ROOT/brokers/mqtt/server.sh" stop "$1"; }
-adapter_driver_config() { jq -cn --argjson port "$1" --arg pw "$2" '{port: $port, admin_user: "admin", admin_password: $pw}'; }
+adapter_driver_config() {
+	jq -cn --argjson port "$1" --arg pw "$2" '{port: $port, admin_user: "admin", admin_password: $pw}'
+}
 
 # _mq_login CREDS SPACE: the mosquitto client options that log in as binding CREDS on SPACE's server.
 _mq_login() {
-	jq -r --argjson s "$2" '"-h", $s.host, "-p", ($s.port | tostring), "-u", .username, "-P", .password, "-V", "5"' <<<"$1"
+	jq -r --argjson s "$2" '"-h", $s.host, "-p", ($s.port |
+		tostring), "-u", .username, "-P", .password, "-V", "5"' <<<"$1"
 }
 # _mq_dynsec COMMANDS_JSON: the plugin's answer to commands sent as the shared server's admin.
 _mq_dynsec() {
@@ -51,8 +54,8 @@ adapter_tenants() {
 		_mq_dynsec '[{"command":"listRoles"},{"command":"listClients"}]' |
 			jq -r '.responses[].data | (.roles // .clients)[]'
 		# Every retained message's first topic level (the admin may subscribe to and receive #).
-		timeout 10 mosquitto_sub -h 127.0.0.1 -p "$SERVER_PORT" -u admin -P "$SERVER_SECRET" -t '#' --retained-only \
-			-W 1 -F '%t' 2>/dev/null | cut -d/ -f1 || true
+		timeout 10 mosquitto_sub -h 127.0.0.1 -p "$SERVER_PORT" -u admin -P "$SERVER_SECRET" -t '#' \
+			--retained-only -W 1 -F '%t' 2>/dev/null | cut -d/ -f1 || true
 	} | grep '^osb_' | sort -u || true
 }
 # An instance-level orphan: a role of the broker's shape and a retained message in its tree.

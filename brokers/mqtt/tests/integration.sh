@@ -15,7 +15,8 @@ ROOT=${2:?repo root}
 t_init mqtt-it
 need mosquitto_pub mosquitto_sub mosquitto_rr
 # A catalog whose dedicated plan has tiny limits, so that the test can reach them.
-jq '(.services[0].plans[] | select(.name == "dedicated-small") | ."x-osb") += {max_connections: 2, max_packet_size: 2048}' \
+jq '(.services[0].plans[] | select(.name == "dedicated-small") |
+	."x-osb") += {max_connections: 2, max_packet_size: 2048}' \
 	"$ROOT/catalog/mqtt.json" >"$WORK/catalog.json"
 use_catalog "$WORK/catalog.json"
 shared=$(plan_id shared)
@@ -52,7 +53,7 @@ sub() {
 
 t_on_exit bash "$ROOT/brokers/mqtt/server.sh" stop "$WORK/mosquitto"
 bash "$ROOT/brokers/mqtt/server.sh" start "$WORK/mosquitto" "$port" "$admin_pw" >/dev/null
-broker_config "$(jq -cn --argjson port "$port" --arg pw "$admin_pw" '{port: $port, admin_user: "admin", admin_password: $pw}')" \
+broker_config "$(jq -cn --argjson port "$port" --arg pw "$admin_pw" '{port: $port, admin_password: $pw}')" \
 	"$(jq -cn --argjson a "$range" '{timeouts: {sync_s: 3}, dedicated: {port_range: [$a, ($a + 3)]}}')"
 broker_start
 wait_ready 200
@@ -88,7 +89,8 @@ for topic in "$t2/a" "${t1}x/a" outside '$CONTROL/dynamic-security/v1'; do
 	out=$(pub "$c1" "$topic" x) && fail "binding 1: publish to $topic not refused: $out"
 done
 # An admin command sent by a tenant changes nothing.
-pub "$c1" '$CONTROL/dynamic-security/v1' '{"commands":[{"command":"createClient","username":"evil","password":"evil"}]}' >/dev/null || true
+evil='{"commands":[{"command":"createClient","username":"evil","password":"evil"}]}'
+pub "$c1" '$CONTROL/dynamic-security/v1' "$evil" >/dev/null || true
 ! dynsec '[{"command":"listClients"}]' | grep -q '"evil"' || fail "a tenant's \$CONTROL command made a client"
 
 step "3. a tenant taking over another's client id gets none of its messages (server default: receive allowed)"
@@ -96,14 +98,16 @@ dynsec '[{"command":"getDefaultACLAccess"}]' | grep -q '"acltype":"publishClient
 	fail "the test server should keep the plugin's default (receiving allowed) for this step to mean something"
 mapfile -t l1 < <(login "$c1")
 mapfile -t l2 < <(login "$c2")
-timeout 5 mosquitto_sub "${l1[@]}" -i shared-id -c -q 1 -t "$t1/inbox" -E >/dev/null || fail "binding 1: durable session"
+timeout 5 mosquitto_sub "${l1[@]}" -i shared-id -c -q 1 -t "$t1/inbox" -E >/dev/null ||
+	fail "binding 1: durable session"
 pub "$c1" "$t1/inbox" queued-while-away >/dev/null || fail "binding 1: publish to its inbox"
 timeout 5 stdbuf -oL mosquitto_sub "${l2[@]}" -i shared-id -c -q 1 -t "$t2/x" -W 3 >"$WORK/takeover" 2>&1 &
 taker=$!
 sleep 0.5
 pub "$c1" "$t1/inbox" sent-after-takeover >/dev/null || fail "binding 1: publish after the takeover"
 wait "$taker" || true
-! grep -q 'queued-while-away\|sent-after-takeover' "$WORK/takeover" || fail "takeover: tenant 2 got tenant 1's messages: $(cat "$WORK/takeover")"
+! grep -q 'queued-while-away\|sent-after-takeover' "$WORK/takeover" ||
+	fail "takeover: tenant 2 got tenant 1's messages: $(cat "$WORK/takeover")"
 
 step "4. bad input is refused with a JSON error and changes nothing"
 before=$(dynsec '[{"command":"listClients"},{"command":"listRoles"}]' | jq -c '[.responses[].data.totalCount]')
@@ -114,7 +118,8 @@ osb PUT "/v2/service_instances/$(new_id)" "$(provision_body "$shared" '{"topic_r
 expect_status 400 "provision with a parameter"
 osb PUT "/v2/service_instances/$(new_id)" '{"service_id":"x","plan_id":"y"'
 expect_status 400 "provision with a broken body"
-[ "$(dynsec '[{"command":"listClients"},{"command":"listRoles"}]' | jq -c '[.responses[].data.totalCount]')" = "$before" ] ||
+[ "$(dynsec '[{"command":"listClients"},{"command":"listRoles"}]' |
+	jq -c '[.responses[].data.totalCount]')" = "$before" ] ||
 	fail "bad input changed the server's clients or roles"
 
 step "5. deprovision clears every retained message of the instance (hundreds), nothing of the other"
@@ -124,9 +129,11 @@ pub "$c2" "$t2/keep" tenant2 -r >/dev/null || fail "binding 2: retained message"
 deprovision "$i1" "$shared"
 grep -q "\"mqtt.deprovision\".*$t1.* 30[0-9] retained messages removed" "$BROKER_LOG" ||
 	fail "deprovision: expected 300+ retained messages removed in the log"
-left=$(timeout 10 mosquitto_sub -h 127.0.0.1 -p "$port" -u admin -P "$admin_pw" -t "$t1/#" --retained-only -W 1 2>/dev/null | wc -l || true)
+left=$(timeout 10 mosquitto_sub -h 127.0.0.1 -p "$port" -u admin -P "$admin_pw" -t "$t1/#" --retained-only -W 1 \
+	2>/dev/null | wc -l || true)
 [ "$left" = 0 ] || fail "deprovision: $left retained messages of $t1 left"
-! dynsec '[{"command":"listRoles"},{"command":"listClients"}]' | grep -q "$t1\|$user1" || fail "deprovision: the role or a client is left"
+! dynsec '[{"command":"listRoles"},{"command":"listClients"}]' | grep -q "$t1\|$user1" ||
+	fail "deprovision: the role or a client is left"
 [ "$(sub "$c2" "$t2/keep" --retained-only)" = tenant2 ] || fail "deprovision of 1 broke tenant 2"
 
 step "6. a frozen server: health and operations fail in bounded time, then recover"
@@ -178,12 +185,14 @@ deprovision "$i3" "$dedicated"
 
 step "8. over TLS: the admin connection, the bindings' mqtts:// credentials, the purger; a wrong CA is refused"
 tls_port=$(free_port)
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.crt" -days 1 -subj /CN=osb-test-ca 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$WORK/mosquitto/tls.key" -out "$WORK/tls.csr" -subj /CN=127.0.0.1 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.crt" -days 1 \
+	-subj /CN=osb-test-ca 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$WORK/mosquitto/tls.key" -out "$WORK/tls.csr" \
+	-subj /CN=127.0.0.1 2>/dev/null
 openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial -days 1 \
 	-extfile <(echo subjectAltName=IP:127.0.0.1) -out "$WORK/mosquitto/tls.crt" 2>/dev/null
-printf 'listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$tls_port" "$WORK/mosquitto/tls.crt" "$WORK/mosquitto/tls.key" \
-	>"$WORK/mosquitto/conf.d/tls.conf"
+printf 'listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$tls_port" "$WORK/mosquitto/tls.crt" \
+	"$WORK/mosquitto/tls.key" >"$WORK/mosquitto/conf.d/tls.conf"
 bash "$ROOT/brokers/mqtt/server.sh" stop "$WORK/mosquitto"
 bash "$ROOT/brokers/mqtt/server.sh" start "$WORK/mosquitto" "$port" "$admin_pw" >/dev/null
 broker_stop
@@ -196,17 +205,22 @@ wait_ready 200
 i4=$(new_id)
 provision "$i4" "$shared"
 c4=$(bind "$i4" "$(new_id)" "$shared")
-[ "$(jq -r '"\(.ssl) \(.uri | split(":")[0])"' <<<"$c4")" = "true mqtts" ] || fail "TLS: expected ssl true and an mqtts:// uri: $c4"
-pub "$c4" "$(jq -r .topic_root <<<"$c4")/kept" over-tls -r --cafile "$WORK/ca.crt" >/dev/null || fail "TLS: publish with the credentials"
+[ "$(jq -r '"\(.ssl) \(.uri | split(":")[0])"' <<<"$c4")" = "true mqtts" ] ||
+	fail "TLS: expected ssl true and an mqtts:// uri: $c4"
+pub "$c4" "$(jq -r .topic_root <<<"$c4")/kept" over-tls -r --cafile "$WORK/ca.crt" >/dev/null ||
+	fail "TLS: publish with the credentials"
 deprovision "$i4" "$shared"
-grep -q "\"mqtt.deprovision\".* 1 retained messages removed" "$BROKER_LOG" || fail "TLS: the purger did not clear the message"
+grep -q "\"mqtt.deprovision\".* 1 retained messages removed" "$BROKER_LOG" ||
+	fail "TLS: the purger did not clear the message"
 broker_stop
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/other.key" -out "$WORK/other.crt" -days 1 -subj /CN=other 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/other.key" -out "$WORK/other.crt" -days 1 \
+	-subj /CN=other 2>/dev/null
 broker_config "$(jq -cn --argjson port "$tls_port" --arg pw "$admin_pw" --arg ca "$WORK/other.crt" \
 	'{port: $port, admin_password: $pw, tls: true, ca_file: $ca}')"
 broker_start
 wait_ready 503 5
-grep -q 'TLS' "$WORK/ready" || fail "TLS with a CA that did not sign the server: expected a TLS error, got $(cat "$WORK/ready")"
+grep -q 'TLS' "$WORK/ready" ||
+	fail "TLS with a CA that did not sign the server: expected a TLS error, got $(cat "$WORK/ready")"
 
 step "no secret in the logs; the broker stops cleanly"
 no_secret_in "$BROKER_LOG_PLAIN" "$BROKER_LOG" "$WORK/mosquitto/mosquitto.log"
