@@ -1,0 +1,939 @@
+/* ZooKeeper driver: an instance is a znode <base>/<name>, a binding a digest identity on the ACL of every znode in it. */
+#define THREADED /* the multi-threaded client library: its I/O thread runs the calls issued here */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zookeeper/zookeeper.h>
+
+#include <osb.h>
+
+/* Broker-private znodes: each instance's registry of binding digests, and the quota tree. */
+#define ZK_REGISTRY "/.bindings"
+#define ZK_QUOTA "/zookeeper/quota"
+/* A digest identity nobody can log in as (no password hashes to "-"): ZooKeeper needs a non-empty ACL. */
+#define ZK_NOBODY "osb-broker:-"
+/* base64 of a SHA-1: 28 characters. */
+#define ZK_DIGEST_SIZE 29
+#define ZK_SESSION_MS 10000
+#define ZK_READY_TIMEOUT_MS 500
+#define ZK_PLAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
+
+struct zk_state {
+	char *base;       /* the broker's znode, such as "/osb" */
+	char *classpath;  /* of a dedicated server's JVM */
+};
+
+/* One admin session, bounded by the deadline of the callback that opened it. Calls run one at a time. */
+struct zk_conn {
+	zhandle_t *zh;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready;                    /* lock and cond initialised */
+	int session;                  /* 1 connected, 0 connecting, -1 expired or refused */
+	int pending;                  /* the current call has not completed */
+	int zrc;                      /* its ZooKeeper result */
+	struct String_vector names;   /* children the last zk_children() read */
+	char value[64];               /* data the last zk_get() read (registry entries are short) */
+	int64_t deadline;
+	osb_errbuf *err;
+	char where[80];               /* "host:port" */
+};
+
+/* -- one admin session ------------------------------------------------------ */
+
+static void zk_log(const char *message)
+{
+	osb_log(OSB_LOG_DEBUG, "zookeeper.client", "%s", message);
+}
+
+static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct zk_conn *c = ctx;
+
+	(void)zh;
+	(void)path;
+	if (type != ZOO_SESSION_EVENT)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->session = state == ZOO_CONNECTED_STATE ? 1 : state == ZOO_CONNECTING_STATE ? 0 : -1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void zk_done(const void *data, int rc, const struct String_vector *names, const char *value, int len)
+{
+	struct zk_conn *c = (struct zk_conn *)data;
+
+	pthread_mutex_lock(&c->lock);
+	c->zrc = rc;
+	if (rc == ZOK && names) {
+		c->names.data = calloc((size_t)names->count + 1, sizeof(char *));
+		for (int32_t i = 0; c->names.data && i < names->count; i++)
+			if ((c->names.data[c->names.count] = strdup(names->data[i])))
+				c->names.count++;
+		if (!c->names.data || c->names.count != names->count)
+			c->zrc = ZSYSTEMERROR;
+	}
+	if (rc == ZOK && value)
+		snprintf(c->value, sizeof(c->value), "%.*s", len < 0 ? 0 : len, value);
+	c->pending = 0;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void zk_void_cb(int rc, const void *data)
+{
+	zk_done(data, rc, NULL, NULL, 0);
+}
+
+static void zk_string_cb(int rc, const char *value, const void *data)
+{
+	(void)value;
+	zk_done(data, rc, NULL, NULL, 0);
+}
+
+static void zk_stat_cb(int rc, const struct Stat *stat, const void *data)
+{
+	(void)stat;
+	zk_done(data, rc, NULL, NULL, 0);
+}
+
+static void zk_names_cb(int rc, const struct String_vector *names, const void *data)
+{
+	zk_done(data, rc, names, NULL, 0);
+}
+
+static void zk_data_cb(int rc, const char *value, int len, const struct Stat *stat, const void *data)
+{
+	(void)stat;
+	zk_done(data, rc, NULL, value ? value : "", len);
+}
+
+static void zk_names_free(struct zk_conn *c)
+{
+	deallocate_String_vector(&c->names);
+	memset(&c->names, 0, sizeof(c->names));
+}
+
+/* Wait on the session's condition until *flag (read under the lock) is `until`, or the deadline. @return 1 when it is. */
+static int zk_wait_for(struct zk_conn *c, const int *flag, int until)
+{
+	struct timespec ts;
+	int ms, done;
+
+	pthread_mutex_lock(&c->lock);
+	while (*flag != until && (ms = osb_ms_left(c->deadline)) > 1) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) / 1000000000L;
+		ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		if (&c->session == flag && c->session < 0)
+			break;
+	}
+	done = *flag == until;
+	pthread_mutex_unlock(&c->lock);
+	return done;
+}
+
+/* What ZooKeeper's result code means for the operation. */
+static int zk_fail(struct zk_conn *c, int zrc, const char *what, const char *path)
+{
+	if (zrc == ZNOAUTH)
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s refused %s %.200s: the broker's admin is not its "
+				      "super user (zookeeper.DigestAuthenticationProvider.superDigest)", c->where, what, path);
+	if (zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT || zrc == ZSESSIONEXPIRED || zrc == ZCLOSING ||
+	    zrc == ZINVALIDSTATE)
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "lost the session with ZooKeeper at %s during %s %.200s: %s",
+				      c->where, what, path, zerror(zrc));
+	return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s: %s %.200s failed: %s", c->where, what, path,
+			      zerror(zrc));
+}
+
+/*
+ * Finish the call `submitted` (the result of a zoo_a* function) within the
+ * deadline. @return 0 on ZOK, 1 when ZooKeeper answered `fine` (such as
+ * ZNONODE for a delete), else an error code in the errbuf.
+ */
+static int zk_finish(struct zk_conn *c, int submitted, const char *what, const char *path, int fine)
+{
+	if (submitted != ZOK) {
+		c->pending = 0;
+		c->zrc = submitted;
+		return zk_fail(c, submitted, what, path);
+	}
+	if (!zk_wait_for(c, &c->pending, 0))
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time", c->where,
+				      what, path);
+	return c->zrc == ZOK ? 0 : c->zrc == fine ? 1 : zk_fail(c, c->zrc, what, path);
+}
+
+/* Start a call: refuse when the deadline has passed (a call then has no time to answer). */
+static int zk_start(struct zk_conn *c, const char *what, const char *path)
+{
+	if (!c->zh)
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "no session with ZooKeeper at %s", c->where);
+	if (osb_ms_left(c->deadline) <= 1)
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "no time left for %s %.200s on ZooKeeper at %s", what, path,
+				      c->where);
+	c->pending = 1;
+	return 0;
+}
+
+#define ZK_CALL(c, what, path, fine, call) \
+	(zk_start(c, what, path) < 0 ? c->err->code : zk_finish(c, (call), what, path, fine))
+
+/* The ACL of the broker's own znodes (and of an instance without bindings): nobody but the super user. */
+#define ZK_NOBODY_ACL(acl) \
+	((acl) ? (acl) : &(struct ACL_vector){ 1, &(struct ACL){ ZOO_PERM_READ, { "digest", ZK_NOBODY } } })
+
+/* Create `path` with `acl` (NULL: nobody's). @return 0, or 1 when it exists already. */
+static int zk_create(struct zk_conn *c, const char *path, const char *value, const struct ACL_vector *acl)
+{
+	return ZK_CALL(c, "create", path, ZNODEEXISTS,
+		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, ZK_NOBODY_ACL(acl), 0,
+				   zk_string_cb, c));
+}
+
+static int zk_set(struct zk_conn *c, const char *path, const char *value)
+{
+	return ZK_CALL(c, "set", path, ZNONODE, zoo_aset(c->zh, path, value, (int)strlen(value), -1, zk_stat_cb, c));
+}
+
+static int zk_get(struct zk_conn *c, const char *path)
+{
+	c->value[0] = '\0';
+	return ZK_CALL(c, "get", path, ZNONODE, zoo_aget(c->zh, path, 0, zk_data_cb, c));
+}
+
+static int zk_set_acl(struct zk_conn *c, const char *path, const struct ACL_vector *acl)
+{
+	return ZK_CALL(c, "setAcl", path, ZNONODE,
+		       zoo_aset_acl(c->zh, path, -1, (struct ACL_vector *)ZK_NOBODY_ACL(acl), zk_void_cb, c));
+}
+
+static int zk_delete(struct zk_conn *c, const char *path)
+{
+	return ZK_CALL(c, "delete", path, ZNONODE, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
+}
+
+/* The children of `path` into c->names (empty when it does not exist). */
+static int zk_children(struct zk_conn *c, const char *path)
+{
+	zk_names_free(c);
+	return ZK_CALL(c, "getChildren", path, ZNONODE, zoo_aget_children(c->zh, path, 0, zk_names_cb, c));
+}
+
+static void zk_close(struct zk_conn *c)
+{
+	if (c->zh)
+		zookeeper_close(c->zh); /* runs the completions of calls still pending, with ZCLOSING */
+	c->zh = NULL;
+	zk_names_free(c);
+	if (c->ready) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+	}
+	c->ready = 0;
+}
+
+/* Whether something listens at host:port: the client library retries a refused connection until the deadline. */
+static int zk_probe(struct zk_conn *c, const osb_target *t)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char port[8];
+	int fd = -1, e = 0, rc;
+	socklen_t len = sizeof(e);
+
+	snprintf(port, sizeof(port), "%d", t->port);
+	if ((rc = getaddrinfo(t->host, port, &hints, &ai)) != 0)
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot resolve ZooKeeper host %s: %s", t->host, gai_strerror(rc));
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+	    (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS))
+		e = errno;
+	else {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if ((rc = poll(&p, 1, osb_ms_left(c->deadline))) <= 0)
+			e = rc == 0 ? ETIMEDOUT : errno;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			e = errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	if (e == ETIMEDOUT)
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not accept a connection in time", c->where);
+	return e ? osb_errbuf_set(c->err, OSB_EBACKEND, "cannot connect to ZooKeeper at %s: %s", c->where, strerror(e)) : 0;
+}
+
+/* A session as the target's admin: a digest login, which a server whose superDigest it matches makes the super user. */
+static int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
+{
+	pthread_condattr_t attr;
+	osb_buf login = OSB_BUF_INIT;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->err = err;
+	c->deadline = osb_clock_ms() + timeout_ms;
+	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	c->ready = 1;
+	if ((rc = zk_probe(c, t)) < 0)
+		return rc;
+	if (!(c->zh = zookeeper_init2(c->where, zk_watcher, ZK_SESSION_MS, NULL, c, 0, zk_log)))
+		return osb_errbuf_set(err, OSB_EBACKEND, "cannot start a ZooKeeper client for %s: %s", c->where, strerror(errno));
+	if (!zk_wait_for(c, &c->session, 1))
+		return osb_errbuf_set(err, c->session < 0 ? OSB_EBACKEND : OSB_ETIMEOUT,
+				      "ZooKeeper at %s did not open a session in time", c->where);
+	osb_buf_printf(&login, "%s:%s", t->admin_user, t->admin_password ? t->admin_password : "");
+	if (!osb_buf_text(&login))
+		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	else
+		rc = ZK_CALL(c, "addauth digest", t->admin_user, ZOK,
+			     zoo_add_auth(c->zh, "digest", login.data, (int)login.len, zk_void_cb, c));
+	osb_buf_free(&login);
+	return rc;
+}
+
+static int zk_open_req(struct zk_conn *c, osb_request *req)
+{
+	return zk_open(c, osb_request_target(req), osb_request_timeout_ms(req), osb_request_errbuf(req));
+}
+
+/* -- the instance's znodes -------------------------------------------------- */
+
+static char *zk_child(const char *parent, const char *name)
+{
+	char *path;
+	return asprintf(&path, "%s/%s", parent, name) < 0 ? NULL : path;
+}
+
+/* base64(SHA-1(user ":" password)): the id ZooKeeper's digest scheme gives a login. */
+static int zk_digest(char out[ZK_DIGEST_SIZE], const char *user, const char *password)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	osb_buf login = OSB_BUF_INIT;
+	int ok;
+
+	osb_buf_printf(&login, "%s:%s", user, password);
+	ok = osb_buf_text(&login) && EVP_Digest(login.data, login.len, md, &n, EVP_sha1(), NULL) == 1 && n == 20;
+	osb_buf_free(&login);
+	return ok && EVP_EncodeBlock((unsigned char *)out, md, (int)n) == ZK_DIGEST_SIZE - 1 ? 0 : OSB_ERROR;
+}
+
+static void zk_acl_free(struct ACL_vector *acl)
+{
+	for (int32_t i = 0; acl->data && i < acl->count; i++)
+		free(acl->data[i].id.id);
+	free(acl->data);
+	memset(acl, 0, sizeof(*acl));
+}
+
+/* Append (perms, digest, id) to acl, whose data has room. */
+static int zk_acl_add(struct ACL_vector *acl, int32_t perms, const char *id)
+{
+	char *copy = strdup(id);
+
+	if (!copy)
+		return OSB_ENOMEM;
+	acl->data[acl->count].perms = perms;
+	acl->data[acl->count].id.scheme = "digest";
+	acl->data[acl->count].id.id = copy;
+	acl->count++;
+	return 0;
+}
+
+/*
+ * The ACL every znode of the instance gets: each binding of its registry
+ * (`registry` holds one znode per binding, named after it, whose data is its
+ * digest) with every permission, or nobody when it has none.
+ */
+static int zk_instance_acl(struct zk_conn *c, const char *registry, struct ACL_vector *acl)
+{
+	struct String_vector names;
+	char *path, id[OSB_NAME_SIZE + ZK_DIGEST_SIZE + 1];
+	int rc;
+
+	memset(acl, 0, sizeof(*acl));
+	if ((rc = zk_children(c, registry)) < 0)
+		return rc;
+	names = c->names; /* zk_get below must not free them */
+	memset(&c->names, 0, sizeof(c->names));
+	if (!(acl->data = calloc((size_t)names.count + 1, sizeof(*acl->data))))
+		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	for (int32_t i = 0; rc >= 0 && i < names.count; i++) {
+		if (!osb_name_is_derived(names.data[i]))
+			continue;
+		if (!(path = zk_child(registry, names.data[i]))) {
+			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+			break;
+		}
+		rc = zk_get(c, path);
+		free(path);
+		snprintf(id, sizeof(id), "%s:%s", names.data[i], c->value);
+		if (rc == 0 && strlen(c->value) == ZK_DIGEST_SIZE - 1 && zk_acl_add(acl, ZOO_PERM_ALL, id) < 0)
+			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	}
+	deallocate_String_vector(&names);
+	if (rc >= 0 && acl->count == 0 && zk_acl_add(acl, ZOO_PERM_READ, ZK_NOBODY) < 0)
+		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	if (rc < 0)
+		zk_acl_free(acl);
+	return rc < 0 ? rc : 0;
+}
+
+/* A path list that grows: the walks below keep their queue or stack in it. */
+struct zk_paths {
+	char **v;
+	size_t n, cap, head;
+};
+
+static int zk_paths_push(struct zk_paths *p, char *path)
+{
+	if (!path)
+		return OSB_ENOMEM;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		char **v = realloc(p->v, cap * sizeof(*v));
+		if (!v) {
+			free(path);
+			return OSB_ENOMEM;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = path;
+	return 0;
+}
+
+static void zk_paths_free(struct zk_paths *p)
+{
+	for (size_t i = p->head; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+/*
+ * Give the znode at `root` and every znode under it the ACL `acl`, top down:
+ * each znode is listed after its ACL is set, so a znode made under it earlier
+ * (by an identity the new ACL drops, say) is found and set too, and one made
+ * later was made by an identity the new ACL allows.
+ */
+static int zk_apply_acl(struct zk_conn *c, const char *root, const struct ACL_vector *acl, long *count)
+{
+	struct zk_paths q = { 0 };
+	int rc = zk_paths_push(&q, strdup(root));
+
+	*count = 0;
+	while (rc >= 0 && q.head < q.n) {
+		char *path = q.v[q.head++];
+
+		if ((rc = zk_set_acl(c, path, acl)) == 0 && (rc = zk_children(c, path)) == 0) {
+			++*count;
+			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
+				rc = zk_paths_push(&q, zk_child(path, c->names.data[i]));
+		}
+		free(path);
+		if (rc == OSB_ENOMEM)
+			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	}
+	zk_paths_free(&q);
+	return rc < 0 ? rc : 0;
+}
+
+/* Delete `root` and everything under it, children first, without recursion (znodes nest as deep as apps like). */
+static int zk_delete_tree(struct zk_conn *c, const char *root, long *removed)
+{
+	struct zk_paths s = { 0 };
+	int rc = zk_paths_push(&s, strdup(root));
+
+	while (rc >= 0 && s.n > 0) {
+		char *path = s.v[s.n - 1];
+
+		if ((rc = zk_children(c, path)) == 0 && c->names.count > 0) {
+			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
+				rc = zk_paths_push(&s, zk_child(path, c->names.data[i]));
+			continue;
+		}
+		if (rc == 0) {
+			/* Childless: delete it. ZNOTEMPTY (a child made meanwhile) lists it again; ZNONODE: gone meanwhile. */
+			rc = ZK_CALL(c, "delete", path, ZNOTEMPTY, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
+			if (rc == 1)
+				continue;
+			*removed += rc == 0;
+			rc = rc < 0 && !c->pending && c->zrc == ZNONODE ? 0 : rc;
+		}
+		if (rc < 0)
+			break;
+		free(s.v[--s.n]);
+	}
+	if (rc == OSB_ENOMEM)
+		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	zk_paths_free(&s);
+	return rc < 0 ? rc : 0;
+}
+
+/* The znodes of instance `name`: its own, its registry and its quota. */
+struct zk_paths3 {
+	char node[256], registry[256], quota[256];
+};
+
+static void zk_instance_paths(struct zk_paths3 *p, const struct zk_state *st, const char *name)
+{
+	snprintf(p->node, sizeof(p->node), "%s/%s", st->base, name);
+	snprintf(p->registry, sizeof(p->registry), "%s" ZK_REGISTRY "/%s", st->base, name);
+	snprintf(p->quota, sizeof(p->quota), ZK_QUOTA "%s/%s", st->base, name);
+}
+
+/* Remove everything of an instance; its bindings go with its registry. */
+static int zk_drop_instance(struct zk_conn *c, const struct zk_state *st, const char *name, long *removed)
+{
+	struct zk_paths3 p;
+	int rc;
+
+	zk_instance_paths(&p, st, name);
+	*removed = 0;
+	if ((rc = zk_delete_tree(c, p.node, removed)) == 0 && (rc = zk_delete_tree(c, p.registry, &(long){ 0 })) == 0)
+		rc = zk_delete_tree(c, p.quota, &(long){ 0 });
+	return rc;
+}
+
+/* Recompute the instance's ACL from its registry and put it on all its znodes. */
+static int zk_sync_acl(struct zk_conn *c, const struct zk_state *st, const char *name, long *count)
+{
+	struct ACL_vector acl;
+	struct zk_paths3 p;
+	int rc;
+
+	zk_instance_paths(&p, st, name);
+	if ((rc = zk_instance_acl(c, p.registry, &acl)) < 0)
+		return rc;
+	rc = zk_apply_acl(c, p.node, &acl, count);
+	zk_acl_free(&acl);
+	return rc;
+}
+
+/*
+ * The broker's znodes, only the broker's (super) session may read: the base
+ * with the instances, the registry, and the base's quota subtree. A base made
+ * earlier by someone else is taken back. On a dedicated server the root and
+ * the quota tree become read-only for everyone else, as server.sh sets a shared one up.
+ */
+static int zk_ensure_base(struct zk_conn *c, const struct zk_state *st, int dedicated)
+{
+	struct ACL_vector world_read = { 1, &(struct ACL){ ZOO_PERM_READ, { "world", "anyone" } } };
+	char registry[256], quota[256];
+	int rc;
+
+	snprintf(registry, sizeof(registry), "%s" ZK_REGISTRY, st->base);
+	snprintf(quota, sizeof(quota), ZK_QUOTA "%s", st->base);
+	if (dedicated && ((rc = zk_set_acl(c, "/", &world_read)) < 0 || (rc = zk_set_acl(c, ZK_QUOTA, &world_read)) < 0))
+		return rc;
+	if ((rc = zk_create(c, st->base, NULL, NULL)) < 0 || (rc = zk_set_acl(c, st->base, NULL)) < 0 ||
+	    (rc = zk_create(c, registry, NULL, NULL)) < 0 || (rc = zk_set_acl(c, registry, NULL)) < 0 ||
+	    (rc = zk_create(c, quota, NULL, NULL)) < 0 || (rc = zk_set_acl(c, quota, NULL)) < 0)
+		return rc;
+	return 0;
+}
+
+/* The plan's quota: ZooKeeper refuses creates and writes past it when started with zookeeper.enforceQuota=true. */
+static int zk_set_quota(struct zk_conn *c, osb_request *req, const char *quota)
+{
+	char limits[300], stats[300], value[128];
+	long long znodes = osb_request_plan_int(req, "max_znodes", -1), bytes = osb_request_plan_int(req, "max_bytes", -1);
+	int rc;
+
+	snprintf(limits, sizeof(limits), "%s/zookeeper_limits", quota);
+	snprintf(stats, sizeof(stats), "%s/zookeeper_stats", quota);
+	snprintf(value, sizeof(value), "count=-1,bytes=-1,countHardLimit=%lld,byteHardLimit=%lld", znodes, bytes);
+	/* The limits first: creating the stats znode makes the server count the subtree against them. */
+	if ((rc = zk_create(c, quota, NULL, NULL)) < 0 || (rc = zk_set(c, limits, value)) < 0 ||
+	    (rc == 1 && (rc = zk_create(c, limits, value, NULL)) < 0) ||
+	    (rc = zk_create(c, stats, "count=0,bytes=0", NULL)) < 0)
+		return rc;
+	osb_request_note(req, "quota %lld znodes, %lld bytes", znodes, bytes);
+	return 0;
+}
+
+/* -- instances --------------------------------------------------------------- */
+
+static int zookeeper_provision(osb_request *req, void *state)
+{
+	const struct zk_state *st = state;
+	struct zk_conn c;
+	struct zk_paths3 p;
+	cJSON *saved;
+	int rc;
+
+	zk_instance_paths(&p, st, osb_request_instance_name(req));
+	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_ensure_base(&c, st, osb_request_target(req)->dedicated)) < 0 ||
+	    (rc = zk_create(&c, p.node, NULL, NULL)) < 0 || (rc = zk_create(&c, p.registry, NULL, NULL)) < 0 ||
+	    (rc = zk_set_quota(&c, req, p.quota)) < 0)
+		goto done;
+	saved = cJSON_CreateObject();
+	if (!saved || !cJSON_AddStringToObject(saved, "znode", p.node)) {
+		cJSON_Delete(saved);
+		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = osb_request_set_instance_state(req, saved);
+	osb_request_note(req, "znode %s", p.node);
+done:
+	zk_close(&c);
+	return rc;
+}
+
+static int zookeeper_update(osb_request *req, void *state)
+{
+	const struct zk_state *st = state;
+	struct zk_conn c;
+	struct zk_paths3 p;
+	int rc;
+
+	zk_instance_paths(&p, st, osb_request_instance_name(req));
+	if ((rc = zk_open_req(&c, req)) == 0)
+		rc = zk_set_quota(&c, req, p.quota);
+	zk_close(&c);
+	return rc;
+}
+
+static int zookeeper_deprovision(osb_request *req, void *state)
+{
+	struct zk_conn c;
+	long removed = 0;
+	int rc;
+
+	if ((rc = zk_open_req(&c, req)) == 0 && (rc = zk_drop_instance(&c, state, osb_request_instance_name(req), &removed)) == 0)
+		osb_request_note(req, "%ld znodes removed", removed);
+	zk_close(&c);
+	return rc;
+}
+
+/* -- bindings ---------------------------------------------------------------- */
+
+static int zk_bind_credentials(osb_request *req, const struct zk_state *st, const char *user, const char *password)
+{
+	const osb_target *t = osb_request_target(req);
+	const char *host = osb_uri_host(req, t->public_host);
+	char *chroot = osb_req_sprintf(req, "%s/%s", st->base, osb_request_instance_name(req));
+	char *uri = osb_credentials_uri(req, "zookeeper", user, password, t->public_host, t->public_port, NULL);
+	char *auth = osb_req_sprintf(req, "%s:%s", user, password);
+	cJSON *cred = osb_credentials_new(req, &(osb_credentials_spec){ .username = user, .password = password });
+
+	if (cred && host && chroot && uri && auth &&
+	    cJSON_AddStringToObject(cred, "uri", osb_req_sprintf(req, "%s%s", uri, chroot)) &&
+	    cJSON_AddStringToObject(cred, "connect_string", osb_req_sprintf(req, "%s:%d%s", host, t->public_port, chroot)) &&
+	    cJSON_AddStringToObject(cred, "chroot", chroot) && cJSON_AddStringToObject(cred, "auth_scheme", "digest") &&
+	    cJSON_AddStringToObject(cred, "auth", auth) && cJSON_AddStringToObject(cred, "create_acl", "parent"))
+		return osb_credentials_set(req, cred);
+	cJSON_Delete(cred);
+	return osb_credentials_set(req, NULL);
+}
+
+static int zookeeper_bind(osb_request *req, void *state)
+{
+	const struct zk_state *st = state;
+	const char *user = osb_request_binding_name(req);
+	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", digest[ZK_DIGEST_SIZE], *entry;
+	struct zk_conn c = { 0 };
+	struct zk_paths3 p;
+	cJSON *saved;
+	long count = 0;
+	int rc;
+
+	zk_instance_paths(&p, st, osb_request_instance_name(req));
+	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0 ||
+	    zk_digest(digest, user, password) < 0) {
+		rc = osb_req_fail(req, OSB_ERROR, "cannot generate a password");
+		goto done;
+	}
+	if (!(entry = osb_req_sprintf(req, "%s/%s", p.registry, user))) {
+		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* The registry first, so that a walk interrupted now is finished by the next bind or unbind. */
+	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_create(&c, p.registry, NULL, NULL)) < 0 ||
+	    (rc = zk_set(&c, entry, digest)) < 0 || (rc == 1 && (rc = zk_create(&c, entry, digest, NULL)) < 0) ||
+	    (rc = zk_sync_acl(&c, st, osb_request_instance_name(req), &count)) < 0)
+		goto done;
+	if (count == 0) {
+		rc = osb_req_fail(req, OSB_EBACKEND, "the instance's znode %s is missing on ZooKeeper at %s", p.node, c.where);
+		goto done;
+	}
+	if ((rc = zk_bind_credentials(req, st, user, password)) < 0)
+		goto done;
+	saved = cJSON_CreateObject();
+	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
+		cJSON_Delete(saved);
+		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = osb_request_set_binding_state(req, saved);
+	osb_request_note(req, "digest identity on the ACL of %ld znodes", count);
+done:
+	explicit_bzero(password, sizeof(password));
+	zk_close(&c);
+	return rc;
+}
+
+static int zk_unbind_name(struct zk_conn *c, const struct zk_state *st, const char *instance, const char *binding,
+			  long *count)
+{
+	struct zk_paths3 p;
+	char entry[300];
+	int rc;
+
+	zk_instance_paths(&p, st, instance);
+	snprintf(entry, sizeof(entry), "%s/%s", p.registry, binding);
+	if ((rc = zk_delete(c, entry)) < 0)
+		return rc;
+	return zk_sync_acl(c, st, instance, count);
+}
+
+static int zookeeper_unbind(osb_request *req, void *state)
+{
+	struct zk_conn c;
+	long count = 0;
+	int rc;
+
+	if ((rc = zk_open_req(&c, req)) == 0 &&
+	    (rc = zk_unbind_name(&c, state, osb_request_instance_name(req), osb_request_binding_name(req), &count)) == 0)
+		osb_request_note(req, "digest identity off the ACL of %ld znodes", count);
+	zk_close(&c);
+	return rc;
+}
+
+/* -- health and reconciliation ----------------------------------------------- */
+
+/* The admin reads the base, which only the super user may (absent before the first provision). */
+static int zookeeper_health(const osb_target *server, void *state, osb_errbuf *err)
+{
+	const struct zk_state *st = state;
+	struct zk_conn c;
+	int rc;
+
+	if ((rc = zk_open(&c, server, OSB_HEALTH_TIMEOUT_MS, err)) == 0)
+		rc = zk_children(&c, st->base);
+	zk_close(&c);
+	return rc < 0 ? rc : 0;
+}
+
+/* Call cb(kind, name) for each derived name among the children of `path`. */
+static int zk_list_children(struct zk_conn *c, const char *path, osb_tenant_kind kind, osb_tenant_cb cb, void *payload,
+			    struct String_vector *keep)
+{
+	int rc = zk_children(c, path);
+
+	for (int32_t i = 0; rc == 0 && i < c->names.count; i++)
+		if (osb_name_is_derived(c->names.data[i]) && cb(kind, c->names.data[i], payload))
+			rc = 1;
+	if (keep) {
+		*keep = c->names;
+		memset(&c->names, 0, sizeof(c->names));
+	}
+	return rc < 0 ? rc : rc == 1;
+}
+
+/* Instances: the base's, the registry's and the quota tree's children; bindings: each registry's. */
+static int zookeeper_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
+{
+	const struct zk_state *st = state;
+	struct String_vector registries = { 0, NULL };
+	char registry[256], quota[256], *path;
+	struct zk_conn c;
+	int rc;
+
+	snprintf(registry, sizeof(registry), "%s" ZK_REGISTRY, st->base);
+	snprintf(quota, sizeof(quota), ZK_QUOTA "%s", st->base);
+	if ((rc = zk_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
+	    (rc = zk_list_children(&c, st->base, OSB_TENANT_INSTANCE, cb, payload, NULL)) == 0 &&
+	    (rc = zk_list_children(&c, quota, OSB_TENANT_INSTANCE, cb, payload, NULL)) == 0)
+		rc = zk_list_children(&c, registry, OSB_TENANT_INSTANCE, cb, payload, &registries);
+	for (int32_t i = 0; rc == 0 && i < registries.count; i++) {
+		if (!osb_name_is_derived(registries.data[i]))
+			continue;
+		if (!(path = zk_child(registry, registries.data[i])))
+			rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+		else
+			rc = zk_list_children(&c, path, OSB_TENANT_BINDING, cb, payload, NULL);
+		free(path);
+	}
+	deallocate_String_vector(&registries);
+	zk_close(&c);
+	return rc < 0 ? rc : 0;
+}
+
+/* A binding is purged from whichever instance's registry names it. */
+static int zookeeper_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
+{
+	const struct zk_state *st = state;
+	struct String_vector registries = { 0, NULL };
+	char registry[256];
+	struct zk_conn c;
+	long n = 0;
+	int rc;
+
+	snprintf(registry, sizeof(registry), "%s" ZK_REGISTRY, st->base);
+	if ((rc = zk_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) < 0 || kind == OSB_TENANT_INSTANCE) {
+		rc = rc < 0 ? rc : zk_drop_instance(&c, st, name, &n);
+		goto done;
+	}
+	if ((rc = zk_children(&c, registry)) < 0)
+		goto done;
+	registries = c.names;
+	memset(&c.names, 0, sizeof(c.names));
+	for (int32_t i = 0; rc >= 0 && i < registries.count; i++)
+		if (osb_name_is_derived(registries.data[i]))
+			rc = zk_unbind_name(&c, st, registries.data[i], name, &n);
+done:
+	deallocate_String_vector(&registries);
+	zk_close(&c);
+	return rc < 0 ? rc : 0;
+}
+
+/* -- dedicated servers -------------------------------------------------------- */
+
+/* zoo.cfg and the JVM's argument file (the super user's digest, the plan's heap), both mode 0600. */
+static int zk_prepare(osb_request *req, const osb_target *t, void *state, osb_errbuf *err)
+{
+	const struct zk_state *st = state;
+	char digest[ZK_DIGEST_SIZE];
+	osb_buf cfg = OSB_BUF_INIT, args = OSB_BUF_INIT;
+	int rc = 0;
+
+	if (strspn(t->dir, ZK_PLAIN) != strlen(t->dir))
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+	if (zk_digest(digest, t->admin_user, t->admin_password) < 0)
+		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the dedicated server's admin password");
+	osb_buf_printf(&cfg, "# Written by osb-zookeeper-broker.\ntickTime=2000\ndataDir=%s/data\nclientPort=%d\n"
+		       "clientPortAddress=%s\nadmin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n"
+		       "maxClientCnxns=%lld\nautopurge.snapRetainCount=3\nautopurge.purgeInterval=1\n",
+		       t->dir, t->port, t->host, osb_request_plan_int(req, "max_connections", 60));
+	osb_buf_printf(&args, "-Xmx%lldm\n-Dorg.slf4j.simpleLogger.defaultLogLevel=warn\n"
+		       "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s:%s\n-Dzookeeper.enforceQuota=true\n"
+		       "-cp\n%s\norg.apache.zookeeper.server.ZooKeeperServerMain\n%s/zoo.cfg\n",
+		       osb_request_plan_int(req, "heap_mb", 128), t->admin_user, digest, st->classpath, t->dir);
+	if (!osb_buf_text(&cfg) || !osb_buf_text(&args))
+		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	else if (osb_file_write_private(t->dir, "zoo.cfg", cfg.data, cfg.len, 0) != 0 ||
+		 osb_file_write_private(t->dir, "jvm.args", args.data, args.len, 0) != 0)
+		rc = osb_errbuf_set(err, OSB_ERROR, "cannot write the dedicated server's files in %s", t->dir);
+	osb_buf_free(&cfg);
+	osb_buf_free(&args);
+	return rc;
+}
+
+static int zk_ready(const osb_target *t, void *state, osb_errbuf *err)
+{
+	struct zk_conn c;
+	int rc;
+
+	(void)state;
+	if ((rc = zk_open(&c, t, ZK_READY_TIMEOUT_MS, err)) == 0)
+		rc = zk_children(&c, "/");
+	zk_close(&c);
+	return rc < 0 ? rc : 0;
+}
+
+/* -- the driver ----------------------------------------------------------------- */
+
+static void zk_driver_shutdown(void *state)
+{
+	struct zk_state *st = state;
+
+	if (st) {
+		free(st->base);
+		free(st->classpath);
+	}
+	free(st);
+}
+
+static int zk_driver_init(void **state, const cJSON *config, const osb_broker *broker)
+{
+	const osb_target *server = osb_broker_server(broker);
+	struct zk_state *st = calloc(1, sizeof(*st));
+	const char *b;
+	int rc;
+
+	if (!st)
+		return OSB_ENOMEM;
+	if ((rc = osb_driver_config_string(&st->base, config, "zookeeper", "base_znode", "/osb")) < 0 ||
+	    (rc = osb_driver_config_string(&st->classpath, config, "zookeeper", "classpath",
+					   "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar")) < 0)
+		goto fail;
+	b = st->base;
+	if (b[0] != '/' || strlen(b) > 64 || strspn(b + 1, ZK_PLAIN) != strlen(b + 1) || strchr(b + 1, '/') ||
+	    strcmp(b, "/zookeeper") == 0 || strcmp(b, "/.") == 0 || strcmp(b, "/..") == 0 || !b[1]) {
+		osb_log(OSB_LOG_ERROR, "zookeeper.config", "driver.base_znode must be one znode under the root, such as "
+			"\"/osb\" (letters, digits, '.', '_', '-'), and not /zookeeper");
+		rc = OSB_EBADREQUEST;
+		goto fail;
+	}
+	if (strspn(st->classpath, ZK_PLAIN ":+") != strlen(st->classpath)) {
+		osb_log(OSB_LOG_ERROR, "zookeeper.config", "driver.classpath must be jar paths joined by ':' (no spaces)");
+		rc = OSB_EBADREQUEST;
+		goto fail;
+	}
+	if (server && server->tls) {
+		osb_log(OSB_LOG_ERROR, "zookeeper.config", "driver.tls: Debian's ZooKeeper C client has no TLS");
+		rc = OSB_EBADREQUEST;
+		goto fail;
+	}
+	zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+	*state = st;
+	return 0;
+fail:
+	zk_driver_shutdown(st);
+	return rc;
+}
+
+static const char *const zk_config_keys[] = { "base_znode", "classpath", NULL };
+
+static const osb_server_spec zk_server = { .default_port = 2181, .default_admin_user = "super" };
+
+static const osb_dedicated_spec zk_dedicated = {
+	.kind = "zookeeper",
+	.program_key = "java",
+	.program = "java",
+	.args = (const char *const[]){ "@{dir}/jvm.args", NULL },
+	.admin_user = "super",
+	.prepare = zk_prepare,
+	.ready = zk_ready,
+};
+
+static const struct osb_driver zookeeper_driver = {
+	.abi_version = OSB_DRIVER_INIT,
+	.name = "zookeeper",
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_DEDICATED,
+	.server = &zk_server,
+	.config_keys = zk_config_keys,
+	.dedicated = &zk_dedicated,
+	.init = zk_driver_init,
+	.shutdown = zk_driver_shutdown,
+	.provision = zookeeper_provision,
+	.deprovision = zookeeper_deprovision,
+	.update = zookeeper_update,
+	.bind = zookeeper_bind,
+	.unbind = zookeeper_unbind,
+	.health = zookeeper_health,
+	.list = zookeeper_list,
+	.purge = zookeeper_purge,
+};
+
+OSB_DRIVER_DEFINE(zookeeper, zookeeper_driver);
