@@ -1,21 +1,11 @@
 /* ZooKeeper driver: an instance is a znode <base>/<name>, a binding a digest identity on the ACL of every znode in it. */
-#define THREADED /* the multi-threaded client library: its I/O thread runs the calls issued here */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
-#include <zookeeper/zookeeper.h>
 
-#include <osb.h>
+#include "zk_session.h"
 
 /* Broker-private znodes: each instance's registry of binding digests, and the quota tree. */
 #define ZK_REGISTRY "/.bindings"
@@ -24,291 +14,15 @@
 #define ZK_NOBODY "osb-broker:-"
 /* base64 of a SHA-1: 28 characters. */
 #define ZK_DIGEST_SIZE 29
-#define ZK_SESSION_MS 10000
 #define ZK_READY_TIMEOUT_MS 500
 #define ZK_PLAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
 
 struct zk_state {
-	char *base;       /* the broker's znode, such as "/osb" */
-	char *classpath;  /* of a dedicated server's JVM */
+	char *base;                /* the broker's znode, such as "/osb" */
+	char *classpath;           /* of a dedicated server's JVM */
+	struct ACL nobody_entry;   /* ZK_NOBODY, read only */
+	struct ACL_vector nobody;  /* the ACL of the broker's own znodes: only the super user gets in */
 };
-
-/* One admin session, bounded by the deadline of the callback that opened it. Calls run one at a time. */
-struct zk_conn {
-	zhandle_t *zh;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int ready;                    /* lock and cond initialised */
-	int session;                  /* 1 connected, 0 connecting, -1 expired or refused */
-	int pending;                  /* the current call has not completed */
-	int zrc;                      /* its ZooKeeper result */
-	struct String_vector names;   /* children the last zk_children() read */
-	char value[64];               /* data the last zk_get() read (registry entries are short) */
-	int64_t deadline;
-	osb_errbuf *err;
-	char where[80];               /* "host:port" */
-};
-
-/* -- one admin session ------------------------------------------------------ */
-
-static void zk_log(const char *message)
-{
-	osb_log(OSB_LOG_DEBUG, "zookeeper.client", "%s", message);
-}
-
-static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
-{
-	struct zk_conn *c = ctx;
-
-	(void)zh;
-	(void)path;
-	if (type != ZOO_SESSION_EVENT)
-		return;
-	pthread_mutex_lock(&c->lock);
-	c->session = state == ZOO_CONNECTED_STATE ? 1 : state == ZOO_CONNECTING_STATE ? 0 : -1;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void zk_done(const void *data, int rc, const struct String_vector *names, const char *value, int len)
-{
-	struct zk_conn *c = (struct zk_conn *)data;
-
-	pthread_mutex_lock(&c->lock);
-	c->zrc = rc;
-	if (rc == ZOK && names) {
-		c->names.data = calloc((size_t)names->count + 1, sizeof(char *));
-		for (int32_t i = 0; c->names.data && i < names->count; i++)
-			if ((c->names.data[c->names.count] = strdup(names->data[i])))
-				c->names.count++;
-		if (!c->names.data || c->names.count != names->count)
-			c->zrc = ZSYSTEMERROR;
-	}
-	if (rc == ZOK && value)
-		snprintf(c->value, sizeof(c->value), "%.*s", len < 0 ? 0 : len, value);
-	c->pending = 0;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void zk_void_cb(int rc, const void *data)
-{
-	zk_done(data, rc, NULL, NULL, 0);
-}
-
-static void zk_string_cb(int rc, const char *value, const void *data)
-{
-	(void)value;
-	zk_done(data, rc, NULL, NULL, 0);
-}
-
-static void zk_stat_cb(int rc, const struct Stat *stat, const void *data)
-{
-	(void)stat;
-	zk_done(data, rc, NULL, NULL, 0);
-}
-
-static void zk_names_cb(int rc, const struct String_vector *names, const void *data)
-{
-	zk_done(data, rc, names, NULL, 0);
-}
-
-static void zk_data_cb(int rc, const char *value, int len, const struct Stat *stat, const void *data)
-{
-	(void)stat;
-	zk_done(data, rc, NULL, value ? value : "", len);
-}
-
-static void zk_names_free(struct zk_conn *c)
-{
-	deallocate_String_vector(&c->names);
-	memset(&c->names, 0, sizeof(c->names));
-}
-
-/* Wait on the session's condition until *flag (read under the lock) is `until`, or the deadline. @return 1 when it is. */
-static int zk_wait_for(struct zk_conn *c, const int *flag, int until)
-{
-	struct timespec ts;
-	int ms, done;
-
-	pthread_mutex_lock(&c->lock);
-	while (*flag != until && (ms = osb_ms_left(c->deadline)) > 1) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) / 1000000000L;
-		ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		if (&c->session == flag && c->session < 0)
-			break;
-	}
-	done = *flag == until;
-	pthread_mutex_unlock(&c->lock);
-	return done;
-}
-
-/* What ZooKeeper's result code means for the operation. */
-static int zk_fail(struct zk_conn *c, int zrc, const char *what, const char *path)
-{
-	if (zrc == ZNOAUTH)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s refused %s %.200s: the broker's admin is not its "
-				      "super user (zookeeper.DigestAuthenticationProvider.superDigest)", c->where, what, path);
-	if (zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT || zrc == ZSESSIONEXPIRED || zrc == ZCLOSING ||
-	    zrc == ZINVALIDSTATE)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "lost the session with ZooKeeper at %s during %s %.200s: %s",
-				      c->where, what, path, zerror(zrc));
-	return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s: %s %.200s failed: %s", c->where, what, path,
-			      zerror(zrc));
-}
-
-/*
- * Finish the call `submitted` (the result of a zoo_a* function) within the
- * deadline. @return 0 on ZOK, 1 when ZooKeeper answered `fine` (such as
- * ZNONODE for a delete), else an error code in the errbuf.
- */
-static int zk_finish(struct zk_conn *c, int submitted, const char *what, const char *path, int fine)
-{
-	if (submitted != ZOK) {
-		c->pending = 0;
-		c->zrc = submitted;
-		return zk_fail(c, submitted, what, path);
-	}
-	if (!zk_wait_for(c, &c->pending, 0))
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time", c->where,
-				      what, path);
-	return c->zrc == ZOK ? 0 : c->zrc == fine ? 1 : zk_fail(c, c->zrc, what, path);
-}
-
-/* Start a call: refuse when the deadline has passed (a call then has no time to answer). */
-static int zk_start(struct zk_conn *c, const char *what, const char *path)
-{
-	if (!c->zh)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "no session with ZooKeeper at %s", c->where);
-	if (osb_ms_left(c->deadline) <= 1)
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "no time left for %s %.200s on ZooKeeper at %s", what, path,
-				      c->where);
-	c->pending = 1;
-	return 0;
-}
-
-#define ZK_CALL(c, what, path, fine, call) \
-	(zk_start(c, what, path) < 0 ? c->err->code : zk_finish(c, (call), what, path, fine))
-
-/* The ACL of the broker's own znodes (and of an instance without bindings): nobody but the super user. */
-#define ZK_NOBODY_ACL(acl) \
-	((acl) ? (acl) : &(struct ACL_vector){ 1, &(struct ACL){ ZOO_PERM_READ, { "digest", ZK_NOBODY } } })
-
-/* Create `path` with `acl` (NULL: nobody's). @return 0, or 1 when it exists already. */
-static int zk_create(struct zk_conn *c, const char *path, const char *value, const struct ACL_vector *acl)
-{
-	return ZK_CALL(c, "create", path, ZNODEEXISTS,
-		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, ZK_NOBODY_ACL(acl), 0,
-				   zk_string_cb, c));
-}
-
-static int zk_set(struct zk_conn *c, const char *path, const char *value)
-{
-	return ZK_CALL(c, "set", path, ZNONODE, zoo_aset(c->zh, path, value, (int)strlen(value), -1, zk_stat_cb, c));
-}
-
-static int zk_get(struct zk_conn *c, const char *path)
-{
-	c->value[0] = '\0';
-	return ZK_CALL(c, "get", path, ZNONODE, zoo_aget(c->zh, path, 0, zk_data_cb, c));
-}
-
-static int zk_set_acl(struct zk_conn *c, const char *path, const struct ACL_vector *acl)
-{
-	return ZK_CALL(c, "setAcl", path, ZNONODE,
-		       zoo_aset_acl(c->zh, path, -1, (struct ACL_vector *)ZK_NOBODY_ACL(acl), zk_void_cb, c));
-}
-
-static int zk_delete(struct zk_conn *c, const char *path)
-{
-	return ZK_CALL(c, "delete", path, ZNONODE, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
-}
-
-/* The children of `path` into c->names (empty when it does not exist). */
-static int zk_children(struct zk_conn *c, const char *path)
-{
-	zk_names_free(c);
-	return ZK_CALL(c, "getChildren", path, ZNONODE, zoo_aget_children(c->zh, path, 0, zk_names_cb, c));
-}
-
-static void zk_close(struct zk_conn *c)
-{
-	if (c->zh)
-		zookeeper_close(c->zh); /* runs the completions of calls still pending, with ZCLOSING */
-	c->zh = NULL;
-	zk_names_free(c);
-	if (c->ready) {
-		pthread_cond_destroy(&c->cond);
-		pthread_mutex_destroy(&c->lock);
-	}
-	c->ready = 0;
-}
-
-/* Whether something listens at host:port: the client library retries a refused connection until the deadline. */
-static int zk_probe(struct zk_conn *c, const osb_target *t)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	char port[8];
-	int fd = -1, e = 0, rc;
-	socklen_t len = sizeof(e);
-
-	snprintf(port, sizeof(port), "%d", t->port);
-	if ((rc = getaddrinfo(t->host, port, &hints, &ai)) != 0)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot resolve ZooKeeper host %s: %s", t->host, gai_strerror(rc));
-	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
-	    (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS))
-		e = errno;
-	else {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		if ((rc = poll(&p, 1, osb_ms_left(c->deadline))) <= 0)
-			e = rc == 0 ? ETIMEDOUT : errno;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-			e = errno;
-	}
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	if (e == ETIMEDOUT)
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not accept a connection in time", c->where);
-	return e ? osb_errbuf_set(c->err, OSB_EBACKEND, "cannot connect to ZooKeeper at %s: %s", c->where, strerror(e)) : 0;
-}
-
-/* A session as the target's admin: a digest login, which a server whose superDigest it matches makes the super user. */
-static int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
-{
-	pthread_condattr_t attr;
-	osb_buf login = OSB_BUF_INIT;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	c->err = err;
-	c->deadline = osb_clock_ms() + timeout_ms;
-	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, &attr);
-	pthread_condattr_destroy(&attr);
-	c->ready = 1;
-	if ((rc = zk_probe(c, t)) < 0)
-		return rc;
-	if (!(c->zh = zookeeper_init2(c->where, zk_watcher, ZK_SESSION_MS, NULL, c, 0, zk_log)))
-		return osb_errbuf_set(err, OSB_EBACKEND, "cannot start a ZooKeeper client for %s: %s", c->where, strerror(errno));
-	if (!zk_wait_for(c, &c->session, 1))
-		return osb_errbuf_set(err, c->session < 0 ? OSB_EBACKEND : OSB_ETIMEOUT,
-				      "ZooKeeper at %s did not open a session in time", c->where);
-	osb_buf_printf(&login, "%s:%s", t->admin_user, t->admin_password ? t->admin_password : "");
-	if (!osb_buf_text(&login))
-		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
-	else
-		rc = ZK_CALL(c, "addauth digest", t->admin_user, ZOK,
-			     zoo_add_auth(c->zh, "digest", login.data, (int)login.len, zk_void_cb, c));
-	osb_buf_free(&login);
-	return rc;
-}
 
 static int zk_open_req(struct zk_conn *c, osb_request *req)
 {
@@ -316,12 +30,6 @@ static int zk_open_req(struct zk_conn *c, osb_request *req)
 }
 
 /* -- the instance's znodes -------------------------------------------------- */
-
-static char *zk_child(const char *parent, const char *name)
-{
-	char *path;
-	return asprintf(&path, "%s/%s", parent, name) < 0 ? NULL : path;
-}
 
 /* base64(SHA-1(user ":" password)): the id ZooKeeper's digest scheme gives a login. */
 static int zk_digest(char out[ZK_DIGEST_SIZE], const char *user, const char *password)
@@ -398,97 +106,6 @@ static int zk_instance_acl(struct zk_conn *c, const char *registry, struct ACL_v
 	return rc < 0 ? rc : 0;
 }
 
-/* A path list that grows: the walks below keep their queue or stack in it. */
-struct zk_paths {
-	char **v;
-	size_t n, cap, head;
-};
-
-static int zk_paths_push(struct zk_paths *p, char *path)
-{
-	if (!path)
-		return OSB_ENOMEM;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		char **v = realloc(p->v, cap * sizeof(*v));
-		if (!v) {
-			free(path);
-			return OSB_ENOMEM;
-		}
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = path;
-	return 0;
-}
-
-static void zk_paths_free(struct zk_paths *p)
-{
-	for (size_t i = p->head; i < p->n; i++)
-		free(p->v[i]);
-	free(p->v);
-}
-
-/*
- * Give the znode at `root` and every znode under it the ACL `acl`, top down:
- * each znode is listed after its ACL is set, so a znode made under it earlier
- * (by an identity the new ACL drops, say) is found and set too, and one made
- * later was made by an identity the new ACL allows.
- */
-static int zk_apply_acl(struct zk_conn *c, const char *root, const struct ACL_vector *acl, long *count)
-{
-	struct zk_paths q = { 0 };
-	int rc = zk_paths_push(&q, strdup(root));
-
-	*count = 0;
-	while (rc >= 0 && q.head < q.n) {
-		char *path = q.v[q.head++];
-
-		if ((rc = zk_set_acl(c, path, acl)) == 0 && (rc = zk_children(c, path)) == 0) {
-			++*count;
-			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
-				rc = zk_paths_push(&q, zk_child(path, c->names.data[i]));
-		}
-		free(path);
-		if (rc == OSB_ENOMEM)
-			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	}
-	zk_paths_free(&q);
-	return rc < 0 ? rc : 0;
-}
-
-/* Delete `root` and everything under it, children first, without recursion (znodes nest as deep as apps like). */
-static int zk_delete_tree(struct zk_conn *c, const char *root, long *removed)
-{
-	struct zk_paths s = { 0 };
-	int rc = zk_paths_push(&s, strdup(root));
-
-	while (rc >= 0 && s.n > 0) {
-		char *path = s.v[s.n - 1];
-
-		if ((rc = zk_children(c, path)) == 0 && c->names.count > 0) {
-			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
-				rc = zk_paths_push(&s, zk_child(path, c->names.data[i]));
-			continue;
-		}
-		if (rc == 0) {
-			/* Childless: delete it. ZNOTEMPTY (a child made meanwhile) lists it again; ZNONODE: gone meanwhile. */
-			rc = ZK_CALL(c, "delete", path, ZNOTEMPTY, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
-			if (rc == 1)
-				continue;
-			*removed += rc == 0;
-			rc = rc < 0 && !c->pending && c->zrc == ZNONODE ? 0 : rc;
-		}
-		if (rc < 0)
-			break;
-		free(s.v[--s.n]);
-	}
-	if (rc == OSB_ENOMEM)
-		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	zk_paths_free(&s);
-	return rc < 0 ? rc : 0;
-}
-
 /* The znodes of instance `name`: its own, its registry and its quota. */
 struct zk_paths3 {
 	char node[256], registry[256], quota[256];
@@ -509,8 +126,8 @@ static int zk_drop_instance(struct zk_conn *c, const struct zk_state *st, const 
 
 	zk_instance_paths(&p, st, name);
 	*removed = 0;
-	if ((rc = zk_delete_tree(c, p.node, removed)) == 0 && (rc = zk_delete_tree(c, p.registry, &(long){ 0 })) == 0)
-		rc = zk_delete_tree(c, p.quota, &(long){ 0 });
+	if ((rc = zk_tree_delete(c, p.node, removed)) == 0 && (rc = zk_tree_delete(c, p.registry, &(long){ 0 })) == 0)
+		rc = zk_tree_delete(c, p.quota, &(long){ 0 });
 	return rc;
 }
 
@@ -524,7 +141,7 @@ static int zk_sync_acl(struct zk_conn *c, const struct zk_state *st, const char 
 	zk_instance_paths(&p, st, name);
 	if ((rc = zk_instance_acl(c, p.registry, &acl)) < 0)
 		return rc;
-	rc = zk_apply_acl(c, p.node, &acl, count);
+	rc = zk_tree_set_acl(c, p.node, &acl, count);
 	zk_acl_free(&acl);
 	return rc;
 }
@@ -545,15 +162,15 @@ static int zk_ensure_base(struct zk_conn *c, const struct zk_state *st, int dedi
 	snprintf(quota, sizeof(quota), ZK_QUOTA "%s", st->base);
 	if (dedicated && ((rc = zk_set_acl(c, "/", &world_read)) < 0 || (rc = zk_set_acl(c, ZK_QUOTA, &world_read)) < 0))
 		return rc;
-	if ((rc = zk_create(c, st->base, NULL, NULL)) < 0 || (rc = zk_set_acl(c, st->base, NULL)) < 0 ||
-	    (rc = zk_create(c, registry, NULL, NULL)) < 0 || (rc = zk_set_acl(c, registry, NULL)) < 0 ||
-	    (rc = zk_create(c, quota, NULL, NULL)) < 0 || (rc = zk_set_acl(c, quota, NULL)) < 0)
+	if ((rc = zk_create(c, st->base, NULL, &st->nobody)) < 0 || (rc = zk_set_acl(c, st->base, &st->nobody)) < 0 ||
+	    (rc = zk_create(c, registry, NULL, &st->nobody)) < 0 || (rc = zk_set_acl(c, registry, &st->nobody)) < 0 ||
+	    (rc = zk_create(c, quota, NULL, &st->nobody)) < 0 || (rc = zk_set_acl(c, quota, &st->nobody)) < 0)
 		return rc;
 	return 0;
 }
 
 /* The plan's quota: ZooKeeper refuses creates and writes past it when started with zookeeper.enforceQuota=true. */
-static int zk_set_quota(struct zk_conn *c, osb_request *req, const char *quota)
+static int zk_set_quota(struct zk_conn *c, const struct zk_state *st, osb_request *req, const char *quota)
 {
 	char limits[300], stats[300], value[128];
 	long long znodes = osb_request_plan_int(req, "max_znodes", -1), bytes = osb_request_plan_int(req, "max_bytes", -1);
@@ -563,9 +180,9 @@ static int zk_set_quota(struct zk_conn *c, osb_request *req, const char *quota)
 	snprintf(stats, sizeof(stats), "%s/zookeeper_stats", quota);
 	snprintf(value, sizeof(value), "count=-1,bytes=-1,countHardLimit=%lld,byteHardLimit=%lld", znodes, bytes);
 	/* The limits first: creating the stats znode makes the server count the subtree against them. */
-	if ((rc = zk_create(c, quota, NULL, NULL)) < 0 || (rc = zk_set(c, limits, value)) < 0 ||
-	    (rc == 1 && (rc = zk_create(c, limits, value, NULL)) < 0) ||
-	    (rc = zk_create(c, stats, "count=0,bytes=0", NULL)) < 0)
+	if ((rc = zk_create(c, quota, NULL, &st->nobody)) < 0 || (rc = zk_set(c, limits, value)) < 0 ||
+	    (rc == 1 && (rc = zk_create(c, limits, value, &st->nobody)) < 0) ||
+	    (rc = zk_create(c, stats, "count=0,bytes=0", &st->nobody)) < 0)
 		return rc;
 	osb_request_note(req, "quota %lld znodes, %lld bytes", znodes, bytes);
 	return 0;
@@ -583,8 +200,8 @@ static int zookeeper_provision(osb_request *req, void *state)
 
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
 	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_ensure_base(&c, st, osb_request_target(req)->dedicated)) < 0 ||
-	    (rc = zk_create(&c, p.node, NULL, NULL)) < 0 || (rc = zk_create(&c, p.registry, NULL, NULL)) < 0 ||
-	    (rc = zk_set_quota(&c, req, p.quota)) < 0)
+	    (rc = zk_create(&c, p.node, NULL, &st->nobody)) < 0 || (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 ||
+	    (rc = zk_set_quota(&c, st, req, p.quota)) < 0)
 		goto done;
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "znode", p.node)) {
@@ -608,7 +225,7 @@ static int zookeeper_update(osb_request *req, void *state)
 
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
 	if ((rc = zk_open_req(&c, req)) == 0)
-		rc = zk_set_quota(&c, req, p.quota);
+		rc = zk_set_quota(&c, st, req, p.quota);
 	zk_close(&c);
 	return rc;
 }
@@ -668,8 +285,8 @@ static int zookeeper_bind(osb_request *req, void *state)
 		goto done;
 	}
 	/* The registry first, so that a walk interrupted now is finished by the next bind or unbind. */
-	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_create(&c, p.registry, NULL, NULL)) < 0 ||
-	    (rc = zk_set(&c, entry, digest)) < 0 || (rc == 1 && (rc = zk_create(&c, entry, digest, NULL)) < 0) ||
+	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 ||
+	    (rc = zk_set(&c, entry, digest)) < 0 || (rc == 1 && (rc = zk_create(&c, entry, digest, &st->nobody)) < 0) ||
 	    (rc = zk_sync_acl(&c, st, osb_request_instance_name(req), &count)) < 0)
 		goto done;
 	if (count == 0) {
@@ -895,6 +512,8 @@ static int zk_driver_init(void **state, const cJSON *config, const osb_broker *b
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}
+	st->nobody_entry = (struct ACL){ ZOO_PERM_READ, { "digest", ZK_NOBODY } };
+	st->nobody = (struct ACL_vector){ 1, &st->nobody_entry };
 	zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
 	*state = st;
 	return 0;
