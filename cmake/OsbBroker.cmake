@@ -19,18 +19,28 @@ get_filename_component(OSB_ROOT_DIR ${OSB_ROOT_DIR} ABSOLUTE)
 
 # osb_broker_pkg_target(<var> <prefix> <module>...): what to link for the libs= entries in <var>: an
 # imported target of the pkg-config modules, and for each lib:<name> entry (a library that ships
-# no .pc file, such as lib:zookeeper_mt) the library find_library() finds.
+# no .pc file, such as lib:zookeeper_mt) one of the library find_library() finds, with the include
+# directory of its prefix (<prefix>/lib[/<arch>] -> <prefix>/include, for a vendored prefix).
 function(osb_broker_pkg_target var prefix)
   set(modules "")
   set(found "")
   foreach(entry IN LISTS ARGN)
     if(entry MATCHES "^lib:(.+)$")
       set(name ${CMAKE_MATCH_1})
-      find_library(OSB_LIB_${name} NAMES ${name})
-      if(NOT OSB_LIB_${name})
-        message(FATAL_ERROR "brokers/list: library ${name} (libs=${entry}) not found; install its -dev package (build=)")
+      if(NOT TARGET osb_lib_${name})
+        find_library(OSB_LIB_${name} NAMES ${name})
+        if(NOT OSB_LIB_${name})
+          message(FATAL_ERROR "brokers/list: library ${name} (libs=${entry}) not found; install its -dev package (build=)")
+        endif()
+        get_filename_component(libdir ${OSB_LIB_${name}} DIRECTORY)
+        string(REGEX REPLACE "/lib(/[^/]+)?$" "/include" incdir "${libdir}")
+        add_library(osb_lib_${name} INTERFACE IMPORTED)
+        set_target_properties(osb_lib_${name} PROPERTIES INTERFACE_LINK_LIBRARIES ${OSB_LIB_${name}})
+        if(IS_DIRECTORY ${incdir})
+          set_target_properties(osb_lib_${name} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${incdir})
+        endif()
       endif()
-      list(APPEND found ${OSB_LIB_${name}})
+      list(APPEND found osb_lib_${name})
     else()
       list(APPEND modules ${entry})
     endif()
