@@ -31,7 +31,7 @@ zk_admin() {
 	{
 		printf 'addauth digest super:%s\n' "$password"
 		printf '%s\n' "$@"
-	} | timeout 30 java -cp "$classpath:/usr/share/java/slf4j-nop.jar" org.apache.zookeeper.ZooKeeperMain \
+	} | timeout 30 java -cp "${classpath%%:*}:/usr/share/java/slf4j-nop.jar" org.apache.zookeeper.ZooKeeperMain \
 		-server "127.0.0.1:$port" 2>&1
 }
 
@@ -73,14 +73,17 @@ java "@$dir/jvm.args" >>"$dir/zookeeper.log" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/zookeeper.pid"
 for _ in $(seq 1 400); do
-	# "ruok" answers "imok" once the server serves clients.
+	# "ruok" answers "imok" once the server listens; sessions may be refused a little longer.
 	if [ "$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null)" = imok ]; then
-		out=$(zk_admin "$port" "$password" 'setAcl / world:anyone:r' 'setAcl /zookeeper/quota world:anyone:r' \
-			'getAcl /') || true
-		if grep -q "^: r$" <<<"$out"; then
-			echo "zookeeper server.sh: ZooKeeper ready on 127.0.0.1:$port (pid $pid, dir $dir)"
-			exit 0
-		fi
+		for _ in 1 2 3 4 5; do
+			out=$(zk_admin "$port" "$password" 'setAcl / world:anyone:r' 'setAcl /zookeeper/quota world:anyone:r' \
+				'getAcl /') || true
+			if grep -q "^: r$" <<<"$out"; then
+				echo "zookeeper server.sh: ZooKeeper ready on 127.0.0.1:$port (pid $pid, dir $dir)"
+				exit 0
+			fi
+			sleep 0.2
+		done
 		echo "zookeeper server.sh: the super user could not lock the root: $out" >&2
 		break
 	fi
