@@ -123,6 +123,7 @@ static int ld_add(struct ld_conn *c, const char *dn, const char *const *classes,
 	return rc == LDAP_SUCCESS ? 0 : rc == LDAP_ALREADY_EXISTS ? 1 : ld_fail(c, rc, "add", dn);
 }
 
+/* @return 0, 1 when `dn` does not exist, 2 when it has entries under it, or an error code. */
 static int ld_delete(struct ld_conn *c, const char *dn)
 {
 	int rc = ld_ready(c, "delete", dn);
@@ -130,7 +131,10 @@ static int ld_delete(struct ld_conn *c, const char *dn)
 	if (rc < 0)
 		return rc;
 	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
-	return rc == LDAP_SUCCESS ? 0 : rc == LDAP_NO_SUCH_OBJECT ? 1 : ld_fail(c, rc, "delete", dn);
+	return rc == LDAP_SUCCESS		   ? 0
+	       : rc == LDAP_NO_SUCH_OBJECT	   ? 1
+	       : rc == LDAP_NOT_ALLOWED_ON_NONLEAF ? 2
+						   : ld_fail(c, rc, "delete", dn);
 }
 
 /*
@@ -276,11 +280,10 @@ static int ld_delete_tree(struct ld_conn *c, const char *dn, long *removed)
 		if (d.n > 1)
 			qsort(d.v, d.n, sizeof(*d.v), ld_deeper_first);
 		for (size_t i = 0; i < d.n; i++) {
-			int r = rc == 0 ? ld_delete(c, d.v[i]) : 0;
-			/* Not a leaf any more (a child was added meanwhile): the next pass takes it. */
-			if (r < 0 && strstr(c->err->msg, ldap_err2string(LDAP_NOT_ALLOWED_ON_NONLEAF)))
-				r = 0;
-			*removed += r == 0 && rc == 0;
+			/* 2: not a leaf any more (an entry was added under it meanwhile): the next pass takes it. */
+			int r = rc == 0 ? ld_delete(c, d.v[i]) : 1;
+
+			*removed += r == 0;
 			rc = r < 0 ? r : rc;
 			free(d.v[i]);
 		}
@@ -375,7 +378,8 @@ static int ld_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		  osb_mkdir_p(data, 0700) != 0))
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot write the dedicated server's files in %s", t->dir);
 	osb_buf_free(&b);
-	if (rc == 0 && (rc = ld_run((const char *const[]){ "slapadd", "-n", "0", "-F", tmp, "-l", ldif, NULL }, NULL, err)) == 0 &&
+	if (rc == 0 &&
+	    (rc = ld_run((const char *const[]){ "slapadd", "-n", "0", "-F", tmp, "-l", ldif, NULL }, NULL, err)) == 0 &&
 	    (rc = ld_run((const char *const[]){ "slapadd", "-n", "1", "-F", tmp, NULL },
 			 "dn: " LD_DEDICATED_BASE "\nobjectClass: dcObject\nobjectClass: organization\no: osb\ndc: osb\n",
 			 err)) == 0 &&
@@ -503,7 +507,7 @@ done:
 	return rc;
 }
 
-/* Deleting the account refuses its logins and, through the ACL's set= clause, every operation of its open connections. */
+/* Deleting the account refuses its logins and, through the ACL's set= clause, every operation of its connections. */
 static int ld_unbind(osb_request *req, void *state)
 {
 	const char *base_dn = ld_instance_dn(req, state);
@@ -513,8 +517,9 @@ static int ld_unbind(osb_request *req, void *state)
 
 	if (!dn)
 		return osb_req_fail(req, OSB_ENOMEM, "out of memory");
-	if ((rc = ld_open_req(&c, req)) == 0)
-		rc = ld_delete(&c, dn);
+	if ((rc = ld_open_req(&c, req)) == 0 && (rc = ld_delete(&c, dn)) == 2)
+		rc = osb_req_fail(req, OSB_EBACKEND, "%s has entries under it: the server's ACLs are not the ones README.md "
+				  "asks for", dn);
 	ld_close(&c);
 	return rc < 0 ? rc : 0;
 }
@@ -548,44 +553,36 @@ struct ld_listing {
 	const struct ld_state *st;
 	osb_tenant_cb cb;
 	void *payload;
+	int binding;       /* list service accounts, else instance OUs */
 	const char *only;  /* purge: the service account's name */
 	int stop;
 };
 
-static int ld_list_instance(struct ld_conn *c, const char *dn, void *payload)
+static int ld_list_one(struct ld_conn *c, const char *dn, void *payload)
 {
 	struct ld_listing *l = payload;
 	char name[OSB_NAME_SIZE];
 
 	(void)c;
-	if (!l->stop && ld_tenant(dn, l->st->depth, 0, name))
-		l->stop = l->cb(OSB_TENANT_INSTANCE, name, l->payload);
-	return 0;
-}
-
-static int ld_list_binding(struct ld_conn *c, const char *dn, void *payload)
-{
-	struct ld_listing *l = payload;
-	char name[OSB_NAME_SIZE];
-
-	(void)c;
-	if (!l->stop && ld_tenant(dn, l->st->depth, 1, name))
-		l->stop = l->cb(OSB_TENANT_BINDING, name, l->payload);
+	if (!l->stop && ld_tenant(dn, l->st->depth, l->binding, name))
+		l->stop = l->cb(l->binding ? OSB_TENANT_BINDING : OSB_TENANT_INSTANCE, name, l->payload);
 	return 0;
 }
 
 /* Instances: the derived OUs right under the base; bindings: the derived service accounts right under those. */
 static int ld_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
-	struct ld_listing l = { state, cb, payload, NULL, 0 };
+	struct ld_listing l = { state, cb, payload, 0, NULL, 0 };
 	struct ld_conn c;
 	int rc;
 
 	if ((rc = ld_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
-	    (rc = ld_search(&c, l.st->base, LDAP_SCOPE_ONELEVEL, "(objectClass=organizationalUnit)", ld_list_instance,
-			    &l)) >= 0 && !l.stop)
+	    (rc = ld_search(&c, l.st->base, LDAP_SCOPE_ONELEVEL, "(objectClass=organizationalUnit)", ld_list_one,
+			    &l)) >= 0 && !l.stop) {
+		l.binding = 1;
 		rc = ld_search(&c, l.st->base, LDAP_SCOPE_SUBTREE, "(&(objectClass=simpleSecurityObject)(uid=osb_*))",
-			       ld_list_binding, &l);
+			       ld_list_one, &l);
+	}
 	ld_close(&c);
 	return rc < 0 ? rc : 0;
 }
@@ -594,14 +591,17 @@ static int ld_purge_account(struct ld_conn *c, const char *dn, void *payload)
 {
 	struct ld_listing *l = payload;
 	char name[OSB_NAME_SIZE];
+	int rc;
 
-	return ld_tenant(dn, l->st->depth, 1, name) && strcmp(name, l->only) == 0 && ld_delete(c, dn) < 0 ? c->err->code
-													     : 0;
+	if (!ld_tenant(dn, l->st->depth, 1, name) || strcmp(name, l->only) != 0)
+		return 0;
+	rc = ld_delete(c, dn);
+	return rc < 0 ? rc : 0;
 }
 
 static int ld_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
 {
-	struct ld_listing l = { state, NULL, NULL, name, 0 };
+	struct ld_listing l = { state, NULL, NULL, 1, name, 0 };
 	struct ld_conn c;
 	char dn[1200], filter[64];
 	long removed;
@@ -643,7 +643,8 @@ static int ld_driver_init(void **state, const cJSON *config, const osb_broker *b
 	if (ldap_str2dn(given, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !parsed ||
 	    ldap_dn2str(parsed, &text, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || strlen(text) > 1000 ||
 	    !(st->base = strdup(text))) {
-		osb_log(OSB_LOG_ERROR, "ldap.config", "driver.base_dn: not a distinguished name, such as \"ou=osb,dc=example,dc=org\"");
+		osb_log(OSB_LOG_ERROR, "ldap.config",
+			"driver.base_dn: not a distinguished name, such as \"ou=osb,dc=example,dc=org\"");
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}

@@ -87,7 +87,7 @@ static void zk_names_free(struct zk_conn *c)
 	memset(&c->names, 0, sizeof(c->names));
 }
 
-/* Wait on the session's condition until *flag (read under the lock) is `until`, or the deadline. @return 1 when it is. */
+/* Wait until *flag (read under the lock) is `until`, or the deadline passes. @return 1 when it is. */
 static int zk_wait_for(struct zk_conn *c, const int *flag, int until)
 {
 	struct timespec ts;
@@ -252,7 +252,8 @@ int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *
 	if ((rc = zk_probe(c, t)) < 0)
 		return rc;
 	if (!(c->zh = zookeeper_init2(c->where, zk_watcher, ZK_SESSION_MS, NULL, c, 0, zk_log)))
-		return osb_errbuf_set(err, OSB_EBACKEND, "cannot start a ZooKeeper client for %s: %s", c->where, strerror(errno));
+		return osb_errbuf_set(err, OSB_EBACKEND, "cannot start a ZooKeeper client for %s: %s", c->where,
+				      strerror(errno));
 	if (!zk_wait_for(c, &c->session, 1))
 		return osb_errbuf_set(err, c->session < 0 ? OSB_EBACKEND : OSB_ETIMEOUT,
 				      "ZooKeeper at %s did not open a session in time", c->where);

@@ -39,7 +39,7 @@ struct zk_conn {
 
 /* -- one admin session ------------------------------------------------------ */
 
-/** Connect to the target and log in as its admin with the digest scheme (the super user, if the server's superDigest matches). */
+/** Connect to the target and log in as its admin with the digest scheme (the super user when it matches superDigest). */
 int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err);
 /** End the session; safe after a failed zk_open and twice. */
 void zk_close(struct zk_conn *c);

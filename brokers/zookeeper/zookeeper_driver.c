@@ -1,4 +1,4 @@
-/* ZooKeeper driver: an instance is a znode <base>/<name>, a binding a digest identity on the ACL of every znode in it. */
+/* ZooKeeper driver: an instance is a znode <base>/<name>, a binding a digest identity on the ACL of all its znodes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +200,8 @@ static int zookeeper_provision(osb_request *req, void *state)
 
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
 	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_ensure_base(&c, st, osb_request_target(req)->dedicated)) < 0 ||
-	    (rc = zk_create(&c, p.node, NULL, &st->nobody)) < 0 || (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 ||
+	    (rc = zk_create(&c, p.node, NULL, &st->nobody)) < 0 ||
+	    (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 ||
 	    (rc = zk_set_quota(&c, st, req, p.quota)) < 0)
 		goto done;
 	saved = cJSON_CreateObject();
@@ -236,7 +237,8 @@ static int zookeeper_deprovision(osb_request *req, void *state)
 	long removed = 0;
 	int rc;
 
-	if ((rc = zk_open_req(&c, req)) == 0 && (rc = zk_drop_instance(&c, state, osb_request_instance_name(req), &removed)) == 0)
+	if ((rc = zk_open_req(&c, req)) == 0 &&
+	    (rc = zk_drop_instance(&c, state, osb_request_instance_name(req), &removed)) == 0)
 		osb_request_note(req, "%ld znodes removed", removed);
 	zk_close(&c);
 	return rc;
@@ -255,7 +257,8 @@ static int zk_bind_credentials(osb_request *req, const struct zk_state *st, cons
 
 	if (cred && host && chroot && uri && auth &&
 	    cJSON_AddStringToObject(cred, "uri", osb_req_sprintf(req, "%s%s", uri, chroot)) &&
-	    cJSON_AddStringToObject(cred, "connect_string", osb_req_sprintf(req, "%s:%d%s", host, t->public_port, chroot)) &&
+	    cJSON_AddStringToObject(cred, "connect_string",
+				    osb_req_sprintf(req, "%s:%d%s", host, t->public_port, chroot)) &&
 	    cJSON_AddStringToObject(cred, "chroot", chroot) && cJSON_AddStringToObject(cred, "auth_scheme", "digest") &&
 	    cJSON_AddStringToObject(cred, "auth", auth) && cJSON_AddStringToObject(cred, "create_acl", "parent"))
 		return osb_credentials_set(req, cred);
@@ -397,7 +400,8 @@ static int zookeeper_list(const osb_target *server, void *state, osb_tenant_cb c
 }
 
 /* A binding is purged from whichever instance's registry names it. */
-static int zookeeper_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
+static int zookeeper_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name,
+			   osb_errbuf *err)
 {
 	const struct zk_state *st = state;
 	struct String_vector registries = { 0, NULL };
