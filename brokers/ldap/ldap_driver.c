@@ -618,7 +618,7 @@ static int ld_purge(const osb_target *server, void *state, osb_tenant_kind kind,
 
 /* -- the driver ---------------------------------------------------------------------- */
 
-static void ld_driver_shutdown(void *state)
+static void ld_shutdown(void *state)
 {
 	struct ld_state *st = state;
 
@@ -628,7 +628,7 @@ static void ld_driver_shutdown(void *state)
 }
 
 /* driver.base_dn: where the instances' OUs go; kept in LDAPv3 string form, its RDNs counted. */
-static int ld_driver_init(void **state, const cJSON *config, const osb_broker *broker)
+static int ld_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	const osb_target *server = osb_broker_server(broker);
 	struct ld_state *st = calloc(1, sizeof(*st));
@@ -665,7 +665,7 @@ fail:
 		ldap_dnfree(parsed);
 	ldap_memfree(text);
 	free(given);
-	ld_driver_shutdown(st);
+	ld_shutdown(st);
 	return rc;
 }
 
@@ -690,15 +690,7 @@ static const struct osb_driver ldap_driver = {
 	.server = &ld_server,
 	.config_keys = ld_config_keys,
 	.dedicated = &ld_dedicated,
-	.init = ld_driver_init,
-	.shutdown = ld_driver_shutdown,
-	.provision = ld_provision,
-	.deprovision = ld_deprovision,
-	.bind = ld_bind,
-	.unbind = ld_unbind,
-	.health = ld_health,
-	.list = ld_list,
-	.purge = ld_purge,
+	OSB_DRIVER_SLOTS(ld, init, shutdown, provision, deprovision, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(ldap, ldap_driver);

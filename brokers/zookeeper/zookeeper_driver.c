@@ -190,7 +190,7 @@ static int zk_set_quota(struct zk_conn *c, const struct zk_state *st, osb_reques
 
 /* -- instances --------------------------------------------------------------- */
 
-static int zookeeper_provision(osb_request *req, void *state)
+static int zk_provision(osb_request *req, void *state)
 {
 	const struct zk_state *st = state;
 	struct zk_conn c;
@@ -217,7 +217,7 @@ done:
 	return rc;
 }
 
-static int zookeeper_update(osb_request *req, void *state)
+static int zk_update(osb_request *req, void *state)
 {
 	const struct zk_state *st = state;
 	struct zk_conn c;
@@ -231,7 +231,7 @@ static int zookeeper_update(osb_request *req, void *state)
 	return rc;
 }
 
-static int zookeeper_deprovision(osb_request *req, void *state)
+static int zk_deprovision(osb_request *req, void *state)
 {
 	struct zk_conn c;
 	long removed = 0;
@@ -266,7 +266,7 @@ static int zk_bind_credentials(osb_request *req, const struct zk_state *st, cons
 	return osb_credentials_set(req, NULL);
 }
 
-static int zookeeper_bind(osb_request *req, void *state)
+static int zk_bind(osb_request *req, void *state)
 {
 	const struct zk_state *st = state;
 	const char *user = osb_request_binding_name(req);
@@ -326,7 +326,7 @@ static int zk_unbind_name(struct zk_conn *c, const struct zk_state *st, const ch
 	return zk_sync_acl(c, st, instance, count);
 }
 
-static int zookeeper_unbind(osb_request *req, void *state)
+static int zk_unbind(osb_request *req, void *state)
 {
 	struct zk_conn c;
 	long count = 0;
@@ -342,7 +342,7 @@ static int zookeeper_unbind(osb_request *req, void *state)
 /* -- health and reconciliation ----------------------------------------------- */
 
 /* The admin reads the base, which only the super user may (absent before the first provision). */
-static int zookeeper_health(const osb_target *server, void *state, osb_errbuf *err)
+static int zk_health(const osb_target *server, void *state, osb_errbuf *err)
 {
 	const struct zk_state *st = state;
 	struct zk_conn c;
@@ -371,7 +371,7 @@ static int zk_list_children(struct zk_conn *c, const char *path, osb_tenant_kind
 }
 
 /* Instances: the base's, the registry's and the quota tree's children; bindings: each registry's. */
-static int zookeeper_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
+static int zk_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
 	const struct zk_state *st = state;
 	struct String_vector registries = { 0, NULL };
@@ -400,8 +400,7 @@ static int zookeeper_list(const osb_target *server, void *state, osb_tenant_cb c
 }
 
 /* A binding is purged from whichever instance's registry names it. */
-static int zookeeper_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name,
-			   osb_errbuf *err)
+static int zk_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
 {
 	const struct zk_state *st = state;
 	struct String_vector registries = { 0, NULL };
@@ -474,7 +473,7 @@ static int zk_ready(const osb_target *t, void *state, osb_errbuf *err)
 
 /* -- the driver ----------------------------------------------------------------- */
 
-static void zk_driver_shutdown(void *state)
+static void zk_shutdown(void *state)
 {
 	struct zk_state *st = state;
 
@@ -485,7 +484,7 @@ static void zk_driver_shutdown(void *state)
 	free(st);
 }
 
-static int zk_driver_init(void **state, const cJSON *config, const osb_broker *broker)
+static int zk_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	const osb_target *server = osb_broker_server(broker);
 	struct zk_state *st = calloc(1, sizeof(*st));
@@ -522,7 +521,7 @@ static int zk_driver_init(void **state, const cJSON *config, const osb_broker *b
 	*state = st;
 	return 0;
 fail:
-	zk_driver_shutdown(st);
+	zk_shutdown(st);
 	return rc;
 }
 
@@ -547,16 +546,7 @@ static const struct osb_driver zookeeper_driver = {
 	.server = &zk_server,
 	.config_keys = zk_config_keys,
 	.dedicated = &zk_dedicated,
-	.init = zk_driver_init,
-	.shutdown = zk_driver_shutdown,
-	.provision = zookeeper_provision,
-	.deprovision = zookeeper_deprovision,
-	.update = zookeeper_update,
-	.bind = zookeeper_bind,
-	.unbind = zookeeper_unbind,
-	.health = zookeeper_health,
-	.list = zookeeper_list,
-	.purge = zookeeper_purge,
+	OSB_DRIVER_SLOTS(zk, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(zookeeper, zookeeper_driver);
