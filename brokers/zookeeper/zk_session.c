@@ -13,6 +13,8 @@
 
 #define ZK_SESSION_MS 10000
 
+/* -- completions --------------------------------------------------------------- */
+
 static void zk_log(const char *message)
 {
 	osb_log(OSB_LOG_DEBUG, "zookeeper.client", "%s", message);
@@ -32,23 +34,25 @@ static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, voi
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* A call completed into slot `data`: keep its result (the library frees its own copies after this). */
 static void zk_done(const void *data, int rc, const struct String_vector *names, const char *value, int len)
 {
-	struct zk_conn *c = (struct zk_conn *)data;
+	struct zk_slot *s = (struct zk_slot *)data;
+	struct zk_conn *c = s->c;
 
 	pthread_mutex_lock(&c->lock);
-	c->zrc = rc;
-	if (rc == ZOK && names) {
-		c->names.data = calloc((size_t)names->count + 1, sizeof(char *));
-		for (int32_t i = 0; c->names.data && i < names->count; i++)
-			if ((c->names.data[c->names.count] = strdup(names->data[i])))
-				c->names.count++;
-		if (!c->names.data || c->names.count != names->count)
-			c->zrc = ZSYSTEMERROR;
+	s->zrc = rc;
+	if (rc == ZOK && names && names->count > 0) {
+		s->names.data = calloc((size_t)names->count, sizeof(char *));
+		for (int32_t i = 0; s->names.data && i < names->count; i++)
+			if ((s->names.data[s->names.count] = strdup(names->data[i])))
+				s->names.count++;
+		if (s->names.count != names->count)
+			s->zrc = ZSYSTEMERROR;
 	}
 	if (rc == ZOK && value)
-		snprintf(c->value, sizeof(c->value), "%.*s", len < 0 ? 0 : len, value);
-	c->pending = 0;
+		snprintf(s->value, sizeof(s->value), "%.*s", len < 0 ? 0 : len, value);
+	c->outstanding--;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -79,12 +83,6 @@ static void zk_data_cb(int rc, const char *value, int len, const struct Stat *st
 {
 	(void)stat;
 	zk_done(data, rc, NULL, value ? value : "", len);
-}
-
-static void zk_names_free(struct zk_conn *c)
-{
-	deallocate_String_vector(&c->names);
-	memset(&c->names, 0, sizeof(c->names));
 }
 
 /* Wait until *flag (read under the lock) is `until`, or the deadline passes. @return 1 when it is. */
@@ -121,80 +119,112 @@ static int zk_fail(struct zk_conn *c, int zrc, const char *what, const char *pat
 			      zerror(zrc));
 }
 
-/*
- * Finish the call `submitted` (the result of a zoo_a* function) within the
- * deadline. @return 0 on ZOK, 1 when ZooKeeper answered `fine` (such as
- * ZNONODE for a delete), else an error code in the errbuf.
- */
-static int zk_finish(struct zk_conn *c, int submitted, const char *what, const char *path, int fine)
-{
-	if (submitted != ZOK) {
-		c->pending = 0;
-		c->zrc = submitted;
-		return zk_fail(c, submitted, what, path);
-	}
-	if (!zk_wait_for(c, &c->pending, 0))
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time", c->where,
-				      what, path);
-	return c->zrc == ZOK ? 0 : c->zrc == fine ? 1 : zk_fail(c, c->zrc, what, path);
-}
+/* -- single calls (slot 0) ------------------------------------------------------- */
 
-/* Start a call: refuse when the deadline has passed (a call then has no time to answer). */
-static int zk_start(struct zk_conn *c, const char *what, const char *path)
+/* Make slot `s` ready for a call: refuse when the deadline has passed (the call would have no time to answer). */
+static int zk_arm(struct zk_conn *c, struct zk_slot *s, const char *what, const char *path)
 {
 	if (!c->zh)
 		return osb_errbuf_set(c->err, OSB_EBACKEND, "no session with ZooKeeper at %s", c->where);
 	if (osb_ms_left(c->deadline) <= 1)
 		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "no time left for %s %.200s on ZooKeeper at %s", what, path,
 				      c->where);
-	c->pending = 1;
+	deallocate_String_vector(&s->names);
+	memset(&s->names, 0, sizeof(s->names));
+	s->value[0] = '\0';
+	s->zrc = ZOK;
+	pthread_mutex_lock(&c->lock);
+	c->outstanding++;
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
+/* The call was submitted (or refused: `submitted` is not ZOK, no completion will come). */
+static void zk_submitted(struct zk_conn *c, struct zk_slot *s, int submitted)
+{
+	if (submitted == ZOK)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->outstanding--;
+	s->zrc = submitted;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Wait for every submitted call until the deadline. */
+static int zk_wait_all(struct zk_conn *c, const char *what, const char *path)
+{
+	if (!zk_wait_for(c, &c->outstanding, 0))
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time", c->where,
+				      what, path);
+	return 0;
+}
+
+/* @return 0 on ZOK, 1 on `fine` (such as ZNONODE for a delete), else an error code with the errbuf set. */
+static int zk_finish(struct zk_conn *c, int submitted, const char *what, const char *path, int fine)
+{
+	int rc;
+
+	zk_submitted(c, &c->slots[0], submitted);
+	if ((rc = zk_wait_all(c, what, path)) < 0)
+		return rc;
+	rc = c->slots[0].zrc;
+	return rc == ZOK ? 0 : rc == fine ? 1 : zk_fail(c, rc, what, path);
+}
+
 #define ZK_CALL(c, what, path, fine, call) \
-	(zk_start(c, what, path) < 0 ? c->err->code : zk_finish(c, (call), what, path, fine))
+	(zk_arm(c, &(c)->slots[0], what, path) < 0 ? (c)->err->code : zk_finish(c, (call), what, path, fine))
 
 int zk_create(struct zk_conn *c, const char *path, const char *value, const struct ACL_vector *acl)
 {
 	return ZK_CALL(c, "create", path, ZNODEEXISTS,
-		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0,
-				   zk_string_cb, c));
+		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0, zk_string_cb, c->slots));
 }
 
 int zk_set(struct zk_conn *c, const char *path, const char *value)
 {
-	return ZK_CALL(c, "set", path, ZNONODE, zoo_aset(c->zh, path, value, (int)strlen(value), -1, zk_stat_cb, c));
+	return ZK_CALL(c, "set", path, ZNONODE,
+		       zoo_aset(c->zh, path, value, (int)strlen(value), -1, zk_stat_cb, c->slots));
 }
 
 int zk_get(struct zk_conn *c, const char *path)
 {
-	c->value[0] = '\0';
-	return ZK_CALL(c, "get", path, ZNONODE, zoo_aget(c->zh, path, 0, zk_data_cb, c));
+	return ZK_CALL(c, "get", path, ZNONODE, zoo_aget(c->zh, path, 0, zk_data_cb, c->slots));
 }
 
 int zk_set_acl(struct zk_conn *c, const char *path, const struct ACL_vector *acl)
 {
 	return ZK_CALL(c, "setAcl", path, ZNONODE,
-		       zoo_aset_acl(c->zh, path, -1, (struct ACL_vector *)acl, zk_void_cb, c));
+		       zoo_aset_acl(c->zh, path, -1, (struct ACL_vector *)acl, zk_void_cb, c->slots));
 }
 
 int zk_delete(struct zk_conn *c, const char *path)
 {
-	return ZK_CALL(c, "delete", path, ZNONODE, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
+	return ZK_CALL(c, "delete", path, ZNONODE, zoo_adelete(c->zh, path, -1, zk_void_cb, c->slots));
 }
 
-int zk_children(struct zk_conn *c, const char *path)
+int zk_children(struct zk_conn *c, const char *path, struct String_vector *names)
 {
-	zk_names_free(c);
-	return ZK_CALL(c, "getChildren", path, ZNONODE, zoo_aget_children(c->zh, path, 0, zk_names_cb, c));
+	int rc = ZK_CALL(c, "getChildren", path, ZNONODE, zoo_aget_children(c->zh, path, 0, zk_names_cb, c->slots));
+
+	memset(names, 0, sizeof(*names));
+	if (rc == 0) {
+		*names = c->slots[0].names;
+		memset(&c->slots[0].names, 0, sizeof(c->slots[0].names));
+	}
+	return rc;
 }
+
+/* -- the session ------------------------------------------------------------------ */
 
 void zk_close(struct zk_conn *c)
 {
 	if (c->zh)
 		zookeeper_close(c->zh); /* runs the completions of calls still pending, with ZCLOSING */
 	c->zh = NULL;
-	zk_names_free(c);
+	for (int i = 0; c->slots && i < ZK_WINDOW; i++)
+		deallocate_String_vector(&c->slots[i].names);
+	free(c->slots);
+	c->slots = NULL;
 	if (c->ready) {
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
@@ -232,7 +262,6 @@ static int zk_probe(struct zk_conn *c, const osb_target *t)
 	return e ? osb_errbuf_set(c->err, OSB_EBACKEND, "cannot connect to ZooKeeper at %s: %s", c->where, strerror(e)) : 0;
 }
 
-/* A session as the target's admin: a digest login, which a server whose superDigest it matches makes the super user. */
 int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
 {
 	pthread_condattr_t attr;
@@ -249,6 +278,10 @@ int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *
 	pthread_cond_init(&c->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	c->ready = 1;
+	if (!(c->slots = calloc(ZK_WINDOW, sizeof(*c->slots))))
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	for (int i = 0; i < ZK_WINDOW; i++)
+		c->slots[i].c = c;
 	if ((rc = zk_probe(c, t)) < 0)
 		return rc;
 	if (!(c->zh = zookeeper_init2(c->where, zk_watcher, ZK_SESSION_MS, NULL, c, 0, zk_log)))
@@ -262,10 +295,12 @@ int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else
 		rc = ZK_CALL(c, "addauth digest", t->admin_user, ZOK,
-			     zoo_add_auth(c->zh, "digest", login.data, (int)login.len, zk_void_cb, c));
+			     zoo_add_auth(c->zh, "digest", login.data, (int)login.len, zk_void_cb, c->slots));
 	osb_buf_free(&login);
 	return rc;
 }
+
+/* -- tree walks: a window of calls at a time ---------------------------------------- */
 
 char *zk_child(const char *parent, const char *name)
 {
@@ -273,17 +308,15 @@ char *zk_child(const char *parent, const char *name)
 	return asprintf(&path, "%s/%s", parent, name) < 0 ? NULL : path;
 }
 
-/* A path list that grows: the walks below keep their queue or stack in it. */
+/* A list of paths that grows (owned strings). */
 struct zk_paths {
 	char **v;
-	size_t n, cap, head;
+	size_t n, cap;
 };
 
 static int zk_paths_push(struct zk_paths *p, char *path)
 {
-	if (!path)
-		return OSB_ENOMEM;
-	if (p->n == p->cap) {
+	if (path && p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		char **v = realloc(p->v, cap * sizeof(*v));
 		if (!v) {
@@ -293,68 +326,155 @@ static int zk_paths_push(struct zk_paths *p, char *path)
 		p->v = v;
 		p->cap = cap;
 	}
+	if (!path)
+		return OSB_ENOMEM;
 	p->v[p->n++] = path;
 	return 0;
 }
 
 static void zk_paths_free(struct zk_paths *p)
 {
-	for (size_t i = p->head; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i]);
 	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+enum zk_op { ZK_SET_ACL, ZK_CHILDREN, ZK_DELETE };
+
+/* Run `op` on paths[0..n) (n <= ZK_WINDOW) at once; slot i gets path i's result. */
+static int zk_window(struct zk_conn *c, enum zk_op op, char *const *paths, size_t n, const struct ACL_vector *acl)
+{
+	static const char *const what[] = { "setAcl", "getChildren", "delete" };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct zk_slot *s = &c->slots[i];
+
+		if ((rc = zk_arm(c, s, what[op], paths[i])) < 0)
+			break;
+		zk_submitted(c, s, op == ZK_SET_ACL ? zoo_aset_acl(c->zh, paths[i], -1, (struct ACL_vector *)acl, zk_void_cb, s)
+				   : op == ZK_CHILDREN ? zoo_aget_children(c->zh, paths[i], 0, zk_names_cb, s)
+						       : zoo_adelete(c->zh, paths[i], -1, zk_void_cb, s));
+	}
+	/* Even after a refused start, wait for what was submitted: the slots must not be reused under a completion. */
+	if (zk_wait_all(c, what[op], n ? paths[0] : "") < 0 || rc < 0)
+		return rc < 0 ? rc : c->err->code;
+	return 0;
 }
 
 int zk_tree_set_acl(struct zk_conn *c, const char *root, const struct ACL_vector *acl, long *count)
 {
-	struct zk_paths q = { 0 };
-	int rc = zk_paths_push(&q, strdup(root));
+	struct zk_paths level = { 0 }, next = { 0 };
+	char *found[ZK_WINDOW];
+	int rc = zk_paths_push(&level, strdup(root));
 
 	*count = 0;
-	while (rc >= 0 && q.head < q.n) {
-		char *path = q.v[q.head++];
+	while (rc == 0 && level.n > 0) {
+		for (size_t at = 0; rc == 0 && at < level.n; at += ZK_WINDOW) {
+			size_t n = level.n - at < ZK_WINDOW ? level.n - at : ZK_WINDOW, k = 0;
 
-		if ((rc = zk_set_acl(c, path, acl)) == 0 && (rc = zk_children(c, path)) == 0) {
-			++*count;
-			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
-				rc = zk_paths_push(&q, zk_child(path, c->names.data[i]));
+			/* The ACL first, then the children of the znodes that still exist. */
+			if ((rc = zk_window(c, ZK_SET_ACL, level.v + at, n, acl)) < 0)
+				break;
+			for (size_t i = 0; rc == 0 && i < n; i++) {
+				if (c->slots[i].zrc == ZOK)
+					found[k++] = level.v[at + i];
+				else if (c->slots[i].zrc != ZNONODE)
+					rc = zk_fail(c, c->slots[i].zrc, "setAcl", level.v[at + i]);
+			}
+			if (rc < 0 || (rc = zk_window(c, ZK_CHILDREN, found, k, NULL)) < 0)
+				break;
+			*count += (long)k;
+			for (size_t i = 0; rc == 0 && i < k; i++) {
+				const struct String_vector *names = &c->slots[i].names;
+
+				if (c->slots[i].zrc != ZOK && c->slots[i].zrc != ZNONODE)
+					rc = zk_fail(c, c->slots[i].zrc, "getChildren", found[i]);
+				for (int32_t j = 0; rc == 0 && j < names->count; j++)
+					rc = zk_paths_push(&next, zk_child(found[i], names->data[j]));
+			}
 		}
-		free(path);
-		if (rc == OSB_ENOMEM)
-			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	}
-	zk_paths_free(&q);
-	return rc < 0 ? rc : 0;
-}
-
-/* Without recursion: znodes nest as deep as apps like. */
-int zk_tree_delete(struct zk_conn *c, const char *root, long *removed)
-{
-	struct zk_paths s = { 0 };
-	int rc = zk_paths_push(&s, strdup(root));
-
-	while (rc >= 0 && s.n > 0) {
-		char *path = s.v[s.n - 1];
-
-		if ((rc = zk_children(c, path)) == 0 && c->names.count > 0) {
-			for (int32_t i = 0; rc >= 0 && i < c->names.count; i++)
-				rc = zk_paths_push(&s, zk_child(path, c->names.data[i]));
-			continue;
-		}
-		if (rc == 0) {
-			/* Childless: delete it. ZNOTEMPTY (a child made meanwhile) lists it again; ZNONODE: gone meanwhile. */
-			rc = ZK_CALL(c, "delete", path, ZNOTEMPTY, zoo_adelete(c->zh, path, -1, zk_void_cb, c));
-			if (rc == 1)
-				continue;
-			*removed += rc == 0;
-			rc = rc < 0 && !c->pending && c->zrc == ZNONODE ? 0 : rc;
-		}
-		if (rc < 0)
-			break;
-		free(s.v[--s.n]);
+		zk_paths_free(&level);
+		level = next;
+		memset(&next, 0, sizeof(next));
 	}
 	if (rc == OSB_ENOMEM)
-		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	zk_paths_free(&s);
-	return rc < 0 ? rc : 0;
+		osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	zk_paths_free(&level);
+	zk_paths_free(&next);
+	return rc;
 }
 
+/* The tree under `root`, level by level: levels[0] holds `root`, levels[d + 1] the children of levels[d]. */
+static int zk_read_tree(struct zk_conn *c, const char *root, struct zk_paths **levels, size_t *depth)
+{
+	int rc;
+
+	if (!(*levels = calloc(1, sizeof(**levels))))
+		return OSB_ENOMEM;
+	*depth = 1;
+	rc = zk_paths_push(&(*levels)[0], strdup(root));
+	while (rc == 0 && (*levels)[*depth - 1].n > 0) {
+		struct zk_paths *more = realloc(*levels, (*depth + 1) * sizeof(**levels)), *level, *next;
+
+		if (!more)
+			return OSB_ENOMEM;
+		*levels = more;
+		level = &more[*depth - 1];
+		next = &more[(*depth)++];
+		memset(next, 0, sizeof(*next));
+		for (size_t at = 0; rc == 0 && at < level->n; at += ZK_WINDOW) {
+			size_t n = level->n - at < ZK_WINDOW ? level->n - at : ZK_WINDOW;
+
+			if ((rc = zk_window(c, ZK_CHILDREN, level->v + at, n, NULL)) < 0)
+				break;
+			for (size_t i = 0; rc == 0 && i < n; i++) {
+				const struct String_vector *names = &c->slots[i].names;
+
+				if (c->slots[i].zrc != ZOK && c->slots[i].zrc != ZNONODE)
+					rc = zk_fail(c, c->slots[i].zrc, "getChildren", level->v[at + i]);
+				for (int32_t j = 0; rc == 0 && j < names->count; j++)
+					rc = zk_paths_push(next, zk_child(level->v[at + i], names->data[j]));
+			}
+		}
+	}
+	return rc;
+}
+
+int zk_tree_delete(struct zk_conn *c, const char *root, long *removed)
+{
+	int rc = 0, again = 1;
+
+	*removed = 0;
+	while (rc == 0 && again) {
+		struct zk_paths *levels = NULL;
+		size_t depth = 0;
+
+		again = 0;
+		rc = zk_read_tree(c, root, &levels, &depth);
+		/* Deepest level first; ZNOTEMPTY (a znode made meanwhile) reads the tree again. */
+		for (size_t d = depth; rc == 0 && d-- > 0;) {
+			for (size_t at = 0; rc == 0 && at < levels[d].n; at += ZK_WINDOW) {
+				size_t n = levels[d].n - at < ZK_WINDOW ? levels[d].n - at : ZK_WINDOW;
+
+				if ((rc = zk_window(c, ZK_DELETE, levels[d].v + at, n, NULL)) < 0)
+					break;
+				for (size_t i = 0; rc == 0 && i < n; i++) {
+					int zrc = c->slots[i].zrc;
+
+					*removed += zrc == ZOK;
+					again |= zrc == ZNOTEMPTY;
+					if (zrc != ZOK && zrc != ZNONODE && zrc != ZNOTEMPTY)
+						rc = zk_fail(c, zrc, "delete", levels[d].v[at + i]);
+				}
+			}
+		}
+		for (size_t d = 0; d < depth; d++)
+			zk_paths_free(&levels[d]);
+		free(levels);
+	}
+	if (rc == OSB_ENOMEM)
+		osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
+	return rc;
+}

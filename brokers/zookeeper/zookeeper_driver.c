@@ -79,10 +79,8 @@ static int zk_instance_acl(struct zk_conn *c, const char *registry, struct ACL_v
 	int rc;
 
 	memset(acl, 0, sizeof(*acl));
-	if ((rc = zk_children(c, registry)) < 0)
+	if ((rc = zk_children(c, registry, &names)) < 0)
 		return rc;
-	names = c->names; /* zk_get below must not free them */
-	memset(&c->names, 0, sizeof(c->names));
 	if (!(acl->data = calloc((size_t)names.count + 1, sizeof(*acl->data))))
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	for (int32_t i = 0; rc >= 0 && i < names.count; i++) {
@@ -94,8 +92,8 @@ static int zk_instance_acl(struct zk_conn *c, const char *registry, struct ACL_v
 		}
 		rc = zk_get(c, path);
 		free(path);
-		snprintf(id, sizeof(id), "%s:%s", names.data[i], c->value);
-		if (rc == 0 && strlen(c->value) == ZK_DIGEST_SIZE - 1 && zk_acl_add(acl, ZOO_PERM_ALL, id) < 0)
+		snprintf(id, sizeof(id), "%s:%s", names.data[i], c->slots[0].value);
+		if (rc == 0 && strlen(c->slots[0].value) == ZK_DIGEST_SIZE - 1 && zk_acl_add(acl, ZOO_PERM_ALL, id) < 0)
 			rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	}
 	deallocate_String_vector(&names);
@@ -345,11 +343,13 @@ static int zk_unbind(osb_request *req, void *state)
 static int zk_health(const osb_target *server, void *state, osb_errbuf *err)
 {
 	const struct zk_state *st = state;
+	struct String_vector names = { 0, NULL };
 	struct zk_conn c;
 	int rc;
 
 	if ((rc = zk_open(&c, server, OSB_HEALTH_TIMEOUT_MS, err)) == 0)
-		rc = zk_children(&c, st->base);
+		rc = zk_children(&c, st->base, &names);
+	deallocate_String_vector(&names);
 	zk_close(&c);
 	return rc < 0 ? rc : 0;
 }
@@ -358,15 +358,16 @@ static int zk_health(const osb_target *server, void *state, osb_errbuf *err)
 static int zk_list_children(struct zk_conn *c, const char *path, osb_tenant_kind kind, osb_tenant_cb cb, void *payload,
 			    struct String_vector *keep)
 {
-	int rc = zk_children(c, path);
+	struct String_vector names;
+	int rc = zk_children(c, path, &names);
 
-	for (int32_t i = 0; rc == 0 && i < c->names.count; i++)
-		if (osb_name_is_derived(c->names.data[i]) && cb(kind, c->names.data[i], payload))
+	for (int32_t i = 0; rc == 0 && i < names.count; i++)
+		if (osb_name_is_derived(names.data[i]) && cb(kind, names.data[i], payload))
 			rc = 1;
-	if (keep) {
-		*keep = c->names;
-		memset(&c->names, 0, sizeof(c->names));
-	}
+	if (keep)
+		*keep = names;
+	else
+		deallocate_String_vector(&names);
 	return rc < 0 ? rc : rc == 1;
 }
 
@@ -414,10 +415,8 @@ static int zk_purge(const osb_target *server, void *state, osb_tenant_kind kind,
 		rc = rc < 0 ? rc : zk_drop_instance(&c, st, name, &n);
 		goto done;
 	}
-	if ((rc = zk_children(&c, registry)) < 0)
+	if ((rc = zk_children(&c, registry, &registries)) < 0)
 		goto done;
-	registries = c.names;
-	memset(&c.names, 0, sizeof(c.names));
 	for (int32_t i = 0; rc >= 0 && i < registries.count; i++)
 		if (osb_name_is_derived(registries.data[i]))
 			rc = zk_unbind_name(&c, st, registries.data[i], name, &n);
@@ -461,12 +460,14 @@ static int zk_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 
 static int zk_ready(const osb_target *t, void *state, osb_errbuf *err)
 {
+	struct String_vector names = { 0, NULL };
 	struct zk_conn c;
 	int rc;
 
 	(void)state;
 	if ((rc = zk_open(&c, t, ZK_READY_TIMEOUT_MS, err)) == 0)
-		rc = zk_children(&c, "/");
+		rc = zk_children(&c, "/", &names);
+	deallocate_String_vector(&names);
 	zk_close(&c);
 	return rc < 0 ? rc : 0;
 }

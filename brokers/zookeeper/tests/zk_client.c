@@ -14,6 +14,7 @@
  *            rm PATH               delete the znode
  *            hold PATH SECONDS FILE  read PATH every 50 ms on one session for SECONDS (writes FILE
  *                                  once the session is in); exit 3 as soon as a read is refused
+ *            fill PATH N           create PATH/0 ... PATH/N-1 with PATH's ACL (empty data)
  */
 #define THREADED
 #include <errno.h>
@@ -191,6 +192,19 @@ int main(int argc, char **argv)
 	} else if (strcmp(op, "rm") == 0) {
 		rc = zoo_delete(zh, path, -1);
 		rc = rc == ZOK ? 0 : fail("delete", path, rc);
+	} else if (strcmp(op, "fill") == 0 && argc == 6) {
+		struct ACL_vector acl = { 0, NULL };
+		struct Stat st;
+		char child[1024];
+
+		if ((rc = zoo_get_acl(zh, path, &acl, &st)) != ZOK)
+			rc = fail("getacl", path, rc);
+		for (int i = 0; rc == 0 && i < atoi(argv[5]); i++) {
+			snprintf(child, sizeof(child), "%s/%d", path, i);
+			if ((rc = zoo_create(zh, child, "", 0, &acl, 0, NULL, 0)) != ZOK)
+				rc = fail("create", child, rc);
+		}
+		deallocate_ACL_vector(&acl);
 	} else if (strcmp(op, "hold") == 0 && argc == 7) {
 		rc = hold(zh, path, atoi(argv[5]), argv[6]);
 	} else {
