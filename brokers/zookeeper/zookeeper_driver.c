@@ -105,11 +105,11 @@ static int zk_instance_acl(struct zk_conn *c, const char *registry, struct ACL_v
 }
 
 /* The znodes of instance `name`: its own, its registry and its quota. */
-struct zk_paths3 {
+struct zk_znodes {
 	char node[256], registry[256], quota[256];
 };
 
-static void zk_instance_paths(struct zk_paths3 *p, const struct zk_state *st, const char *name)
+static void zk_instance_paths(struct zk_znodes *p, const struct zk_state *st, const char *name)
 {
 	snprintf(p->node, sizeof(p->node), "%s/%s", st->base, name);
 	snprintf(p->registry, sizeof(p->registry), "%s" ZK_REGISTRY "/%s", st->base, name);
@@ -119,7 +119,7 @@ static void zk_instance_paths(struct zk_paths3 *p, const struct zk_state *st, co
 /* Remove everything of an instance; its bindings go with its registry. */
 static int zk_drop_instance(struct zk_conn *c, const struct zk_state *st, const char *name, long *removed)
 {
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	int rc;
 
 	zk_instance_paths(&p, st, name);
@@ -133,7 +133,7 @@ static int zk_drop_instance(struct zk_conn *c, const struct zk_state *st, const 
 static int zk_sync_acl(struct zk_conn *c, const struct zk_state *st, const char *name, long *count)
 {
 	struct ACL_vector acl;
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	int rc;
 
 	zk_instance_paths(&p, st, name);
@@ -192,7 +192,7 @@ static int zk_provision(osb_request *req, void *state)
 {
 	const struct zk_state *st = state;
 	struct zk_conn c;
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	cJSON *saved;
 	int rc;
 
@@ -219,7 +219,7 @@ static int zk_update(osb_request *req, void *state)
 {
 	const struct zk_state *st = state;
 	struct zk_conn c;
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	int rc;
 
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
@@ -270,7 +270,7 @@ static int zk_bind(osb_request *req, void *state)
 	const char *user = osb_request_binding_name(req);
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", digest[ZK_DIGEST_SIZE], *entry;
 	struct zk_conn c = { 0 };
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	cJSON *saved;
 	long count = 0;
 	int rc;
@@ -313,7 +313,7 @@ done:
 static int zk_unbind_name(struct zk_conn *c, const struct zk_state *st, const char *instance, const char *binding,
 			  long *count)
 {
-	struct zk_paths3 p;
+	struct zk_znodes p;
 	char entry[300];
 	int rc;
 
