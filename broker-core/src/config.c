@@ -255,7 +255,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 {
 	static const char *const known[] = { "listen", "tls", "accounts", "catalog", "data_dir", "store",
 		"encryption_key", "log_level", "threads", "workers", "limits", "timeouts", "replica_id",
-		"metrics_auth", "driver", "dedicated", "quotas", NULL };
+		"metrics_auth", "marketplace", "driver", "dedicated", "quotas", NULL };
 	int rc = 0;
 	size_t len = 0;
 	char bad[128];
@@ -377,7 +377,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	free(level);
 	c->log_level = (int)lvl;
 
-	if (get_int(root, "threads", 64, 2, 1024, &v))
+	if (get_int(root, "threads", 128, 2, 1024, &v))
 		FAIL("%s: threads: must be an integer from 2 to 1024", path);
 	c->threads = (int)v;
 	if (get_int(root, "workers", 4, 1, 256, &v))
@@ -388,7 +388,8 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	if (limits && !cJSON_IsObject(limits))
 		FAIL("%s: limits: must be an object", path);
 	{
-		static const char *const limits_known[] = { "max_body_bytes", "rate_per_second", "rate_burst", NULL };
+		static const char *const limits_known[] = { "max_body_bytes", "rate_per_second", "rate_burst",
+							    "connections_per_address", NULL };
 		if (limits && check_known_keys(limits, limits_known, bad, sizeof bad))
 			FAIL("%s: limits.%s: unknown key", path, bad);
 		if (get_int(limits, "max_body_bytes", 1 << 20, 1024, 64 << 20, &v))
@@ -402,6 +403,9 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		c->rate_burst = (int)v;
 		if (c->rate_limit > 0 && c->rate_burst < 1)
 			c->rate_burst = 1;
+		if (get_int(limits, "connections_per_address", 256, 0, 1000000, &v))
+			FAIL("%s: limits.connections_per_address: must be an integer from 0 (no cap) to 1000000", path);
+		c->connections_per_address = (int)v;
 	}
 	const cJSON *timeouts = cJSON_GetObjectItemCaseSensitive(root, "timeouts");
 	if (timeouts && !cJSON_IsObject(timeouts))
@@ -427,6 +431,18 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	if (mauth && !cJSON_IsBool(mauth))
 		FAIL("%s: metrics_auth: must be true or false", path);
 	c->metrics_auth = cJSON_IsTrue(mauth);
+	const cJSON *market = cJSON_GetObjectItemCaseSensitive(root, "marketplace");
+	if (market) {
+		static const char *const m_known[] = { "public", NULL };
+		const cJSON *pub = cJSON_GetObjectItemCaseSensitive(market, "public");
+		if (!cJSON_IsObject(market))
+			FAIL("%s: marketplace: must be an object {\"public\": true|false}", path);
+		if (check_known_keys(market, m_known, bad, sizeof bad))
+			FAIL("%s: marketplace.%s: unknown key", path, bad);
+		if (pub && !cJSON_IsBool(pub))
+			FAIL("%s: marketplace.public: must be true or false", path);
+		c->marketplace_public = cJSON_IsTrue(pub);
+	}
 	{
 		char host[64] = "broker";
 		gethostname(host, sizeof host - 1);
