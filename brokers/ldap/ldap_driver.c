@@ -83,7 +83,8 @@ static int ld_open(struct ld_conn *c, const osb_target *t, int timeout_ms, osb_e
 	memset(c, 0, sizeof(*c));
 	c->err = err;
 	c->deadline = osb_clock_ms() + timeout_ms;
-	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "ldap://[%s]:%d" : "ldap://%s:%d", t->host, t->port);
+	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "ldap://[%s]:%d" : "ldap://%s:%d", t->host,
+		 t->port);
 	if ((rc = ldap_initialize(&c->ld, c->where)) != LDAP_SUCCESS)
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot use LDAP URL %s: %s", c->where, ldap_err2string(rc));
 	ldap_set_option(c->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
@@ -220,8 +221,9 @@ static int ld_ssha(char *out, size_t size, const char *password)
 	unsigned int n = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx && osb_random_bytes(salt, sizeof(salt)) == 0 && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-		 EVP_DigestUpdate(ctx, password, strlen(password)) == 1 && EVP_DigestUpdate(ctx, salt, sizeof(salt)) == 1 &&
-		 EVP_DigestFinal_ex(ctx, md, &n) == 1 && size >= 6 + 4 * ((n + LD_SALT_SIZE + 2) / 3) + 1;
+		 EVP_DigestUpdate(ctx, password, strlen(password)) == 1 &&
+		 EVP_DigestUpdate(ctx, salt, sizeof(salt)) == 1 && EVP_DigestFinal_ex(ctx, md, &n) == 1 &&
+		 size >= 6 + 4 * ((n + LD_SALT_SIZE + 2) / 3) + 1;
 
 	EVP_MD_CTX_free(ctx);
 	if (ok) {
@@ -306,14 +308,15 @@ static void ld_acl_ldif(osb_buf *b, const char *re, long long search_limit)
 	const char *sa = "uid=osb_[0-9a-f]{20},ou=osb_[0-9a-f]{20},";
 
 	osb_buf_printf(b, "olcLimits: {0}dn.regex=\"^%s%s$\" size=%lld time=10\n", sa, re, search_limit);
-	osb_buf_printf(b, "olcAccess: {0}to dn.regex=\"^%s%s$\" attrs=userPassword by anonymous auth by * none\n", sa, re);
+	osb_buf_printf(b, "olcAccess: {0}to dn.regex=\"^%s%s$\" attrs=userPassword by anonymous auth by * none\n",
+		       sa, re);
 	osb_buf_printf(b, "olcAccess: {1}to dn.regex=\"^%s%s$\" by self read by * none\n", sa, re);
 	osb_buf_printf(b, "olcAccess: {2}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\" attrs=userPassword"
 		       " by dn.regex=\"^uid=osb_[0-9a-f]{20},ou=$2,%s$\" set=\"user/uid\" write"
 		       " by self write by anonymous auth by * none\n", re, re);
 	osb_buf_printf(b, "olcAccess: {3}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\""
-		       " by dn.regex=\"^uid=osb_[0-9a-f]{20},ou=$2,%s$\" set=\"user/uid\" write by self read by * none\n",
-		       re, re);
+		       " by dn.regex=\"^uid=osb_[0-9a-f]{20},ou=$2,%s$\" set=\"user/uid\" write"
+		       " by self read by * none\n", re, re);
 	osb_buf_printf(b, "olcAccess: {4}to dn.base=\"%s\" by users search by * none\nolcAccess: {5}to * by * none\n",
 		       LD_DEDICATED_BASE);
 }
@@ -344,7 +347,8 @@ static int ld_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 
 	(void)state;
 	if (strspn(t->dir, LD_PLAIN) != strlen(t->dir))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
+				      t->dir);
 	snprintf(conf, sizeof(conf), "%s/slapd.d", t->dir);
 	snprintf(tmp, sizeof(tmp), "%s/slapd.d.tmp", t->dir);
 	snprintf(data, sizeof(data), "%s/data", t->dir);
@@ -361,7 +365,8 @@ static int ld_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		       "include: file:///etc/ldap/schema/inetorgperson.ldif\n\n"
 		       "dn: olcDatabase={-1}frontend,cn=config\nobjectClass: olcDatabaseConfig\n"
 		       "objectClass: olcFrontendConfig\nolcDatabase: {-1}frontend\n"
-		       "olcAccess: {0}to dn.base=\"\" by * read\nolcAccess: {1}to dn.base=\"cn=subschema\" by * read\n\n"
+		       "olcAccess: {0}to dn.base=\"\" by * read\n"
+		       "olcAccess: {1}to dn.base=\"cn=subschema\" by * read\n\n"
 		       "dn: olcDatabase={0}config,cn=config\nobjectClass: olcDatabaseConfig\nolcDatabase: {0}config\n"
 		       "olcAccess: {0}to * by * none\n\n"
 		       "dn: olcDatabase={1}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\n"
@@ -381,7 +386,8 @@ static int ld_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	if (rc == 0 &&
 	    (rc = ld_run((const char *const[]){ "slapadd", "-n", "0", "-F", tmp, "-l", ldif, NULL }, NULL, err)) == 0 &&
 	    (rc = ld_run((const char *const[]){ "slapadd", "-n", "1", "-F", tmp, NULL },
-			 "dn: " LD_DEDICATED_BASE "\nobjectClass: dcObject\nobjectClass: organization\no: osb\ndc: osb\n",
+			 "dn: " LD_DEDICATED_BASE "\nobjectClass: dcObject\nobjectClass: organization\n"
+			 "o: osb\ndc: osb\n",
 			 err)) == 0 &&
 	    rename(tmp, conf) != 0)
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot rename %s: %s", tmp, strerror(errno));
@@ -518,8 +524,8 @@ static int ld_unbind(osb_request *req, void *state)
 	if (!dn)
 		return osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	if ((rc = ld_open_req(&c, req)) == 0 && (rc = ld_delete(&c, dn)) == 2)
-		rc = osb_req_fail(req, OSB_EBACKEND, "%s has entries under it: the server's ACLs are not the ones README.md "
-				  "asks for", dn);
+		rc = osb_req_fail(req, OSB_EBACKEND,
+				  "%s has entries under it: the server's ACLs are not the ones README.md asks for", dn);
 	ld_close(&c);
 	return rc < 0 ? rc : 0;
 }
@@ -543,8 +549,9 @@ static int ld_health(const osb_target *server, void *state, osb_errbuf *err)
 
 	if ((rc = ld_open(&c, server, OSB_HEALTH_TIMEOUT_MS, err)) == 0 &&
 	    (rc = ld_search(&c, st->base, LDAP_SCOPE_BASE, "(objectClass=*)", ld_exists, &found)) >= 0 && !found)
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "the base DN %s is not on the LDAP server %s (or the admin cannot "
-				    "read it)", st->base, c.where);
+		rc = osb_errbuf_set(err, OSB_EBACKEND,
+				    "the base DN %s is not on the LDAP server %s (or the admin cannot read it)",
+				    st->base, c.where);
 	ld_close(&c);
 	return rc < 0 ? rc : 0;
 }
@@ -610,8 +617,9 @@ static int ld_purge(const osb_target *server, void *state, osb_tenant_kind kind,
 	snprintf(dn, sizeof(dn), "ou=%s,%s", name, l.st->base);
 	snprintf(filter, sizeof(filter), "(uid=%s)", name);
 	if ((rc = ld_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
-		rc = kind == OSB_TENANT_INSTANCE ? ld_delete_tree(&c, dn, &removed)
-						 : ld_search(&c, l.st->base, LDAP_SCOPE_SUBTREE, filter, ld_purge_account, &l);
+		rc = kind == OSB_TENANT_INSTANCE
+			     ? ld_delete_tree(&c, dn, &removed)
+			     : ld_search(&c, l.st->base, LDAP_SCOPE_SUBTREE, filter, ld_purge_account, &l);
 	ld_close(&c);
 	return rc < 0 ? rc : 0;
 }

@@ -109,12 +109,15 @@ static int zk_wait_for(struct zk_conn *c, const int *flag, int until)
 static int zk_fail(struct zk_conn *c, int zrc, const char *what, const char *path)
 {
 	if (zrc == ZNOAUTH)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s refused %s %.200s: the broker's admin is not its "
-				      "super user (zookeeper.DigestAuthenticationProvider.superDigest)", c->where, what, path);
+		return osb_errbuf_set(c->err, OSB_EBACKEND,
+				      "ZooKeeper at %s refused %s %.200s: the broker's admin is not its super user "
+				      "(zookeeper.DigestAuthenticationProvider.superDigest)",
+				      c->where, what, path);
 	if (zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT || zrc == ZSESSIONEXPIRED || zrc == ZCLOSING ||
 	    zrc == ZINVALIDSTATE)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "lost the session with ZooKeeper at %s during %s %.200s: %s",
-				      c->where, what, path, zerror(zrc));
+		return osb_errbuf_set(c->err, OSB_EBACKEND,
+				      "lost the session with ZooKeeper at %s during %s %.200s: %s", c->where, what,
+				      path, zerror(zrc));
 	return osb_errbuf_set(c->err, OSB_EBACKEND, "ZooKeeper at %s: %s %.200s failed: %s", c->where, what, path,
 			      zerror(zrc));
 }
@@ -154,8 +157,8 @@ static void zk_submitted(struct zk_conn *c, struct zk_slot *s, int submitted)
 static int zk_wait_all(struct zk_conn *c, const char *what, const char *path)
 {
 	if (!zk_wait_for(c, &c->outstanding, 0))
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time", c->where,
-				      what, path);
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not answer %s %.200s in time",
+				      c->where, what, path);
 	return 0;
 }
 
@@ -177,7 +180,8 @@ static int zk_finish(struct zk_conn *c, int submitted, const char *what, const c
 int zk_create(struct zk_conn *c, const char *path, const char *value, const struct ACL_vector *acl)
 {
 	return ZK_CALL(c, "create", path, ZNODEEXISTS,
-		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0, zk_string_cb, c->slots));
+		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0, zk_string_cb,
+				   c->slots));
 }
 
 int zk_set(struct zk_conn *c, const char *path, const char *value)
@@ -243,7 +247,8 @@ static int zk_probe(struct zk_conn *c, const osb_target *t)
 
 	snprintf(port, sizeof(port), "%d", t->port);
 	if ((rc = getaddrinfo(t->host, port, &hints, &ai)) != 0)
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot resolve ZooKeeper host %s: %s", t->host, gai_strerror(rc));
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot resolve ZooKeeper host %s: %s", t->host,
+				      gai_strerror(rc));
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS))
 		e = errno;
@@ -258,8 +263,12 @@ static int zk_probe(struct zk_conn *c, const osb_target *t)
 		close(fd);
 	freeaddrinfo(ai);
 	if (e == ETIMEDOUT)
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not accept a connection in time", c->where);
-	return e ? osb_errbuf_set(c->err, OSB_EBACKEND, "cannot connect to ZooKeeper at %s: %s", c->where, strerror(e)) : 0;
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ZooKeeper at %s did not accept a connection in time",
+				      c->where);
+	if (e)
+		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot connect to ZooKeeper at %s: %s", c->where,
+				      strerror(e));
+	return 0;
 }
 
 int zk_open(struct zk_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
@@ -353,9 +362,12 @@ static int zk_window(struct zk_conn *c, enum zk_op op, char *const *paths, size_
 
 		if ((rc = zk_arm(c, s, what[op], paths[i])) < 0)
 			break;
-		zk_submitted(c, s, op == ZK_SET_ACL ? zoo_aset_acl(c->zh, paths[i], -1, (struct ACL_vector *)acl, zk_void_cb, s)
-				   : op == ZK_CHILDREN ? zoo_aget_children(c->zh, paths[i], 0, zk_names_cb, s)
-						       : zoo_adelete(c->zh, paths[i], -1, zk_void_cb, s));
+		if (op == ZK_SET_ACL)
+			zk_submitted(c, s, zoo_aset_acl(c->zh, paths[i], -1, (struct ACL_vector *)acl, zk_void_cb, s));
+		else if (op == ZK_CHILDREN)
+			zk_submitted(c, s, zoo_aget_children(c->zh, paths[i], 0, zk_names_cb, s));
+		else
+			zk_submitted(c, s, zoo_adelete(c->zh, paths[i], -1, zk_void_cb, s));
 	}
 	/* Even after a refused start, wait for what was submitted: the slots must not be reused under a completion. */
 	if (zk_wait_all(c, what[op], n ? paths[0] : "") < 0 || rc < 0)

@@ -158,7 +158,8 @@ static int zk_ensure_base(struct zk_conn *c, const struct zk_state *st, int dedi
 
 	snprintf(registry, sizeof(registry), "%s" ZK_REGISTRY, st->base);
 	snprintf(quota, sizeof(quota), ZK_QUOTA "%s", st->base);
-	if (dedicated && ((rc = zk_set_acl(c, "/", &world_read)) < 0 || (rc = zk_set_acl(c, ZK_QUOTA, &world_read)) < 0))
+	if (dedicated &&
+	    ((rc = zk_set_acl(c, "/", &world_read)) < 0 || (rc = zk_set_acl(c, ZK_QUOTA, &world_read)) < 0))
 		return rc;
 	if ((rc = zk_create(c, st->base, NULL, &st->nobody)) < 0 || (rc = zk_set_acl(c, st->base, &st->nobody)) < 0 ||
 	    (rc = zk_create(c, registry, NULL, &st->nobody)) < 0 || (rc = zk_set_acl(c, registry, &st->nobody)) < 0 ||
@@ -171,7 +172,8 @@ static int zk_ensure_base(struct zk_conn *c, const struct zk_state *st, int dedi
 static int zk_set_quota(struct zk_conn *c, const struct zk_state *st, osb_request *req, const char *quota)
 {
 	char limits[300], stats[300], value[128];
-	long long znodes = osb_request_plan_int(req, "max_znodes", -1), bytes = osb_request_plan_int(req, "max_bytes", -1);
+	long long znodes = osb_request_plan_int(req, "max_znodes", -1);
+	long long bytes = osb_request_plan_int(req, "max_bytes", -1);
 	int rc;
 
 	snprintf(limits, sizeof(limits), "%s/zookeeper_limits", quota);
@@ -291,7 +293,8 @@ static int zk_bind(osb_request *req, void *state)
 	    (rc = zk_sync_acl(&c, st, osb_request_instance_name(req), &count)) < 0)
 		goto done;
 	if (count == 0) {
-		rc = osb_req_fail(req, OSB_EBACKEND, "the instance's znode %s is missing on ZooKeeper at %s", p.node, c.where);
+		rc = osb_req_fail(req, OSB_EBACKEND, "the instance's znode %s is missing on ZooKeeper at %s", p.node,
+				  c.where);
 		goto done;
 	}
 	if ((rc = zk_bind_credentials(req, st, user, password)) < 0)
@@ -331,7 +334,8 @@ static int zk_unbind(osb_request *req, void *state)
 	int rc;
 
 	if ((rc = zk_open_req(&c, req)) == 0 &&
-	    (rc = zk_unbind_name(&c, state, osb_request_instance_name(req), osb_request_binding_name(req), &count)) == 0)
+	    (rc = zk_unbind_name(&c, state, osb_request_instance_name(req), osb_request_binding_name(req),
+				 &count)) == 0)
 		osb_request_note(req, "digest identity off the ACL of %ld znodes", count);
 	zk_close(&c);
 	return rc;
@@ -437,7 +441,8 @@ static int zk_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	int rc = 0;
 
 	if (strspn(t->dir, ZK_PLAIN) != strlen(t->dir))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
+				      t->dir);
 	if (zk_digest(digest, t->admin_user, t->admin_password) < 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the dedicated server's admin password");
 	osb_buf_printf(&cfg, "# Written by osb-zookeeper-broker.\ntickTime=2000\ndataDir=%s/data\nclientPort=%d\n"
@@ -501,13 +506,15 @@ static int zk_init(void **state, const cJSON *config, const osb_broker *broker)
 	b = st->base;
 	if (b[0] != '/' || strlen(b) > 64 || strspn(b + 1, ZK_PLAIN) != strlen(b + 1) || strchr(b + 1, '/') ||
 	    strcmp(b, "/zookeeper") == 0 || strcmp(b, "/.") == 0 || strcmp(b, "/..") == 0 || !b[1]) {
-		osb_log(OSB_LOG_ERROR, "zookeeper.config", "driver.base_znode must be one znode under the root, such as "
-			"\"/osb\" (letters, digits, '.', '_', '-'), and not /zookeeper");
+		osb_log(OSB_LOG_ERROR, "zookeeper.config",
+			"driver.base_znode must be one znode under the root, such as \"/osb\" (letters, digits, "
+			"'.', '_', '-'), and not /zookeeper");
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}
 	if (strspn(st->classpath, ZK_PLAIN ":+") != strlen(st->classpath)) {
-		osb_log(OSB_LOG_ERROR, "zookeeper.config", "driver.classpath must be jar paths joined by ':' (no spaces)");
+		osb_log(OSB_LOG_ERROR, "zookeeper.config",
+			"driver.classpath must be jar paths joined by ':' (no spaces)");
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}
