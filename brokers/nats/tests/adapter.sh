@@ -19,10 +19,16 @@ adapter_driver_config() {
 		'{port: $port, operator_seed: $op, admin_password: $sys}'
 }
 
+# The binding's creds file (written once: clients running at the same time read it).
 _nats_creds() {
-	local f
+	local f tmp
 	f="$WORK/nats-$(jq -r .username <<<"$1").creds"
-	jq -r .creds <<<"$1" >"$f"
+	tmp=$(mktemp "$f.XXXXXX")
+	if [ ! -f "$f" ]; then
+		jq -r .creds <<<"$1" >"$tmp"
+		mv -f "$tmp" "$f"
+	fi
+	rm -f "$tmp"
 	echo "$f"
 }
 _nats_url() { jq -r '"nats://\(.host):\(.port)"' <<<"$1"; }

@@ -94,11 +94,17 @@ int main(int argc, char **argv)
 	if (strncmp(argv[1], "kv-", 3) == 0) {
 		rc = kv(nc, argc, argv);
 	} else if (strcmp(argv[1], "pub") == 0 && argc >= 6) {
+		const char *server_error = NULL;
+
 		if ((s = natsConnection_PublishString(nc, argv[4], argv[5])) == NATS_OK &&
-		    (s = natsConnection_FlushTimeout(nc, 5000)) == NATS_OK)
+		    (s = natsConnection_FlushTimeout(nc, 5000)) == NATS_OK) {
 			rc = 0;
-		else
+		} else {
+			/* The server's own -ERR text, such as "Maximum Payload Violation", when it closed the connection. */
+			natsConnection_GetLastError(nc, &server_error);
+			fprintf(stderr, "server: %s\n", server_error ? server_error : "-");
 			rc = failed("publish", s);
+		}
 	} else if (strcmp(argv[1], "req") == 0 && argc >= 6) {
 		if ((s = natsConnection_RequestString(&msg, nc, argv[4], argv[5], 5000)) == NATS_OK) {
 			printf("%.*s", natsMsg_GetDataLength(msg), natsMsg_GetData(msg));
