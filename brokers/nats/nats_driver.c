@@ -125,7 +125,7 @@ static int nt_connect(struct nt_conn *c, const osb_target *t, int timeout_ms, os
 	    (s = natsOptions_SetAllowReconnect(opts, false)) == NATS_OK &&
 	    (s = natsOptions_SetUserCredentialsCallbacks(opts, nt_jwt_cb, c, nt_sig_cb, c)) == NATS_OK &&
 	    (!t->tls || (s = natsOptions_SetSecure(opts, true)) == NATS_OK) &&
-	    (!t->ca_file || (s = natsOptions_LoadCATrustedCertificates(opts, t->ca_file)) == NATS_OK))
+	    (!t->tls || !t->ca_file || (s = natsOptions_LoadCATrustedCertificates(opts, t->ca_file)) == NATS_OK))
 		s = natsConnection_Connect(&c->nc, opts);
 	natsOptions_Destroy(opts);
 	return s == NATS_OK ? 0 : nt_fail(c, s, "connect");
@@ -785,8 +785,8 @@ static void nats_shutdown(void *state)
 {
 	nt_key_wipe(&((struct nt_state *)state)->op);
 	free(state);
-	/* The library's threads and memory, once no connection is left. */
-	nats_CloseAndWait(2000);
+	/* The library's threads and memory go once no connection is left. */
+	nats_Close();
 }
 
 static const osb_server_spec nats_server = { .default_port = 4222, .default_admin_user = "" };
