@@ -36,6 +36,7 @@ struct nt_conn {
 	char where[80];
 	char *jwt;   /* the user's JWT, for the connect callback */
 	nt_key user; /* the user's key, to sign the server's nonce */
+	int zero_sig; /* the last signature began with a zero byte (see nt_connect) */
 };
 
 static int nt_is_name(const cJSON *s)
@@ -86,7 +87,10 @@ static natsStatus nt_sig_cb(char **err_text, unsigned char **sig, int *len, cons
 	if (!(*sig = malloc(64)))
 		return NATS_NO_MEMORY;
 	*len = 64;
-	return nt_sign(&((struct nt_conn *)closure)->user, nonce, strlen(nonce), *sig) == 0 ? NATS_OK : NATS_ERR;
+	if (nt_sign(&((struct nt_conn *)closure)->user, nonce, strlen(nonce), *sig) != 0)
+		return NATS_ERR;
+	((struct nt_conn *)closure)->zero_sig = (*sig)[0] == 0;
+	return NATS_OK;
 }
 
 /* A NATS failure: a timeout, or the server's or the library's reason (never a secret). */
@@ -109,7 +113,12 @@ static void nt_close(struct nt_conn *c)
 	nt_key_wipe(&c->user);
 }
 
-/* Connect to t as the user whose JWT and key c holds. */
+/*
+ * Connect to t as the user whose JWT and key c holds. libnats 3.4 leaves the
+ * signature out of CONNECT when its first byte is zero (its base64 encoder
+ * takes the bytes for an empty string), so the server refuses one login in
+ * 256: such a login is tried again, with the new nonce a new connection gets.
+ */
 static int nt_connect(struct nt_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
 {
 	natsOptions *opts = NULL;
@@ -123,10 +132,16 @@ static int nt_connect(struct nt_conn *c, const osb_target *t, int timeout_ms, os
 	if ((s = natsOptions_Create(&opts)) == NATS_OK && (s = natsOptions_SetURL(opts, url)) == NATS_OK &&
 	    (s = natsOptions_SetTimeout(opts, timeout_ms)) == NATS_OK &&
 	    (s = natsOptions_SetAllowReconnect(opts, false)) == NATS_OK &&
+	    (s = natsOptions_SetName(opts, "osb-nats-broker")) == NATS_OK &&
 	    (s = natsOptions_SetUserCredentialsCallbacks(opts, nt_jwt_cb, c, nt_sig_cb, c)) == NATS_OK &&
 	    (!t->tls || (s = natsOptions_SetSecure(opts, true)) == NATS_OK) &&
-	    (!t->tls || !t->ca_file || (s = natsOptions_LoadCATrustedCertificates(opts, t->ca_file)) == NATS_OK))
-		s = natsConnection_Connect(&c->nc, opts);
+	    (!t->tls || !t->ca_file || (s = natsOptions_LoadCATrustedCertificates(opts, t->ca_file)) == NATS_OK)) {
+		for (int attempt = 0; attempt < 4; attempt++) {
+			c->zero_sig = 0;
+			if ((s = natsConnection_Connect(&c->nc, opts)) == NATS_OK || !c->zero_sig)
+				break;
+		}
+	}
 	natsOptions_Destroy(opts);
 	return s == NATS_OK ? 0 : nt_fail(c, s, "connect");
 }

@@ -135,6 +135,7 @@ system_account: $sys_pub
 resolver: { type: full, dir: "$dir/jwt", allow_delete: true, interval: "2m", timeout: "2s" }
 resolver_preload: { $sys_pub: $(jwt "$op" "$(claims "$op_pub" "$sys_pub" SYS "$account_nats")") }
 jetstream: { store_dir: "$dir", max_memory_store: 268435456, max_file_store: 1073741824 }
+debug: ${NATS_SERVER_DEBUG:-false}
 CONF
 	nats-server -c "$dir/nats.conf" >>"$dir/nats.log" 2>&1 &
 	pid=$!

@@ -38,8 +38,13 @@ static natsStatus connect_as(natsConnection **nc, const char *creds, const char 
 	if ((s = natsOptions_Create(&opts)) == NATS_OK && (s = natsOptions_SetURL(opts, url)) == NATS_OK &&
 	    (s = natsOptions_SetTimeout(opts, timeout_ms)) == NATS_OK &&
 	    (s = natsOptions_SetAllowReconnect(opts, false)) == NATS_OK &&
-	    (s = natsOptions_SetUserCredentialsFromFiles(opts, creds, NULL)) == NATS_OK)
-		s = natsConnection_Connect(nc, opts);
+	    (s = natsOptions_SetUserCredentialsFromFiles(opts, creds, NULL)) == NATS_OK) {
+		/* libnats 3.4 drops a nonce signature whose first byte is zero (one login in 256 is refused):
+		 * a refused login is tried again, with a new nonce, a few times. */
+		for (int attempt = 0; attempt < 4; attempt++)
+			if ((s = natsConnection_Connect(nc, opts)) != NATS_NOT_PERMITTED && s != NATS_CONNECTION_AUTH_FAILED)
+				break;
+	}
 	natsOptions_Destroy(opts);
 	return s;
 }
