@@ -1,4 +1,4 @@
-/* memcached driver: every instance is a memcached of its own (binary protocol, SASL only); a binding a SASL user in its sasldb. */
+/* memcached driver: every instance is a memcached of its own (binary protocol, SASL only); a binding a SASL user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,17 +12,17 @@
 #include <osb.h>
 
 /* The files of a dedicated server besides what the core keeps there. */
-#define MC_CONF_FILE "memcached.conf"  /* Cyrus SASL's configuration for the application "memcached" */
-#define MC_DB_FILE "sasldb2"           /* the users, read by memcached at every authentication */
-#define MC_DB_NEXT "sasldb2.next"      /* the copy saslpasswd2 changes before it replaces MC_DB_FILE */
+#define MC_CONF_FILE "memcached.conf" /* Cyrus SASL's configuration for the application "memcached" */
+#define MC_DB_FILE "sasldb2"          /* the users, read by memcached at every authentication */
+#define MC_DB_NEXT "sasldb2.next"     /* the copy saslpasswd2 changes before it replaces MC_DB_FILE */
 #define MC_DB_MAX (16 * 1024 * 1024)
 /* ready() is polled while a server starts: each try must fail fast. */
 #define MC_READY_TIMEOUT_MS 500
 
 /* The driver's settings, read-only after init. */
 struct mc_state {
-	char *saslpasswd;   /* the saslpasswd2 program (driver.saslpasswd2) */
-	char *path_env;     /* "PATH=..." for it: osb_exec passes no other environment */
+	char *saslpasswd; /* the saslpasswd2 program (driver.saslpasswd2) */
+	char *path_env;   /* "PATH=..." for it: osb_exec passes no other environment */
 };
 
 /* A directory that goes into memcached.conf and argv as it is: only plain path characters. */
@@ -45,7 +45,8 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
 	*len = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return errno == ENOENT ? 0 : osb_errbuf_set(err, OSB_ERROR, "cannot open %s: %s", path, strerror(errno));
+		return errno == ENOENT ? 0
+		                       : osb_errbuf_set(err, OSB_ERROR, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MC_DB_MAX)
 		rc = osb_errbuf_set(err, OSB_ERROR, "%s is not a user database the broker made", path);
 	else if (!(*data = malloc((size_t)st.st_size + 1)))
@@ -53,7 +54,8 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
 	while (rc == 0 && *len < (size_t)st.st_size) {
 		ssize_t n = read(fd, *data + *len, (size_t)st.st_size - *len);
 		if (n <= 0)
-			rc = osb_errbuf_set(err, OSB_ERROR, "cannot read %s: %s", path, n ? strerror(errno) : "file shrank");
+			rc = osb_errbuf_set(err, OSB_ERROR, "cannot read %s: %s", path,
+			                    n ? strerror(errno) : "file shrank");
 		else
 			*len += (size_t)n;
 	}
@@ -73,7 +75,7 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
  * replaces it atomically. The realm is the host's name, as memcached's own.
  */
 static int mc_user(struct mc_state *st, const osb_target *t, const char *user, const char *password, int timeout_ms,
-		   osb_errbuf *err)
+                   osb_errbuf *err)
 {
 	char realm[256], next[600], conf_env[600];
 	char *data = NULL;
@@ -94,19 +96,21 @@ static int mc_user(struct mc_state *st, const osb_target *t, const char *user, c
 	}
 	free(data);
 	/* -p: the password comes on stdin, never in argv; -c: create the user. */
-	const char *argv[] = { st->saslpasswd, password ? "-p" : "-d", "-a", "memcached", "-u", realm, "-f", next,
-			       password ? "-c" : "-d", "--", user, NULL };
-	rc = osb_exec(&res, &(osb_exec_options){ .argv = argv, .env = (const char *const[]){ st->path_env, "LC_ALL=C",
-											conf_env, NULL },
-						  .input = password, .input_len = password ? strlen(password) : 0,
-						  .timeout_ms = timeout_ms });
+	const char *argv[] = { st->saslpasswd, password ? "-p" : "-d", "-a", "memcached", "-u", realm, "-f",
+		               next,           password ? "-c" : "-d", "--", user,        NULL };
+	rc = osb_exec(&res,
+	              &(osb_exec_options){ .argv = argv,
+	                                   .env = (const char *const[]){ st->path_env, "LC_ALL=C", conf_env, NULL },
+	                                   .input = password,
+	                                   .input_len = password ? strlen(password) : 0,
+	                                   .timeout_ms = timeout_ms });
 	if (rc == OSB_ETIMEOUT)
 		rc = osb_errbuf_set(err, OSB_ETIMEOUT, "saslpasswd2 did not finish in time");
 	else if (rc == OSB_ENOTFOUND)
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot run %s (package sasl2-bin)", st->saslpasswd);
 	else if (rc != 0)
 		rc = osb_errbuf_set(err, OSB_ERROR, "saslpasswd2 failed (%d) for user %s: %.200s", rc, user,
-				    res.err && res.err[0] ? res.err : "no message");
+		                    res.err && res.err[0] ? res.err : "no message");
 	osb_exec_result_free(&res);
 	if (rc == 0 && (rc = mc_read_file(t->dir, MC_DB_NEXT, &data, &len, err)) == 0) {
 		if (osb_file_write_private(t->dir, MC_DB_FILE, data, len, 0) != 0)
@@ -146,8 +150,8 @@ static int mc_login(const osb_target *t, const char *user, const char *password,
 	else if (r == MEMCACHED_TIMEOUT)
 		rc = osb_errbuf_set(err, OSB_ETIMEOUT, "memcached at %s:%d did not answer in time", t->host, t->port);
 	else
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "memcached at %s:%d refused the login of %s: %s", t->host, t->port,
-				    user, memcached_strerror(m, r));
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "memcached at %s:%d refused the login of %s: %s", t->host,
+		                    t->port, user, memcached_strerror(m, r));
 	memcached_destroy_sasl_auth_data(m);
 	memcached_free(m);
 	return rc;
@@ -166,10 +170,13 @@ static int mc_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	int rc;
 
 	if (!mc_plain_dir(t->dir))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
-	osb_buf_printf(&conf, "# Written by osb-memcached-broker: SASL PLAIN against this instance's users only.\n"
-			      "mech_list: plain\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s/"
-			      MC_DB_FILE "\n", t->dir);
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
+		                      t->dir);
+	osb_buf_printf(&conf,
+	               "# Written by osb-memcached-broker: SASL PLAIN against this instance's users only.\n"
+	               "mech_list: plain\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s/" MC_DB_FILE
+	               "\n",
+	               t->dir);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MC_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -195,9 +202,11 @@ static int memcached_provision(osb_request *req, void *state)
 
 	(void)state;
 	/* The core started the server (and its ready() took the admin login); say what it enforces. */
-	if ((rc = mc_login(t, t->admin_user, t->admin_password, osb_request_timeout_ms(req), osb_request_errbuf(req))) == 0)
+	if ((rc = mc_login(t, t->admin_user, t->admin_password, osb_request_timeout_ms(req),
+	                   osb_request_errbuf(req))) == 0)
 		osb_request_note(req, "memcached on port %d: %lld MB, %lld connections", t->port,
-				 osb_request_plan_int(req, "memory_mb", 0), osb_request_plan_int(req, "max_connections", 0));
+		                 osb_request_plan_int(req, "memory_mb", 0),
+		                 osb_request_plan_int(req, "max_connections", 0));
 	return rc;
 }
 
@@ -219,9 +228,9 @@ static int memcached_bind(osb_request *req, void *state)
 	    (rc = mc_login(t, user, password, osb_request_timeout_ms(req), err)) < 0)
 		goto done;
 	snprintf(server, sizeof(server), strchr(t->public_host, ':') ? "[%s]:%d" : "%s:%d", t->public_host,
-		 t->public_port);
-	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "memcached", .username = user,
-								 .password = password });
+	         t->public_port);
+	cred = osb_credentials_new(
+	        req, &(osb_credentials_spec){ .scheme = "memcached", .username = user, .password = password });
 	if (!cred || !(servers = cJSON_AddArrayToObject(cred, "servers")) ||
 	    !cJSON_AddItemToArray(servers, cJSON_CreateString(server))) {
 		cJSON_Delete(cred);
@@ -244,9 +253,9 @@ done:
 
 static int memcached_unbind(osb_request *req, void *state)
 {
-	/* New logins are refused from now on; a connection that logged in before stays (README: memcached cannot end it). */
+	/* New logins are refused from now on; a connection that logged in before stays (memcached cannot end it). */
 	return mc_user(state, osb_request_target(req), osb_request_binding_name(req), NULL, osb_request_timeout_ms(req),
-		       osb_request_errbuf(req));
+	               osb_request_errbuf(req));
 }
 
 /* -- the driver ------------------------------------------------------------ */
@@ -263,7 +272,8 @@ static int memcached_init(void **state, const cJSON *config, const osb_broker *b
 	if (!st)
 		return OSB_ENOMEM;
 	if ((rc = osb_driver_config_string(&st->saslpasswd, config, "memcached", "saslpasswd2", "saslpasswd2")) == 0 &&
-	    asprintf(&st->path_env, "PATH=%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0) {
+	    asprintf(&st->path_env, "PATH=%s",
+	             path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0) {
 		st->path_env = NULL;
 		rc = OSB_ENOMEM;
 	}
@@ -289,10 +299,10 @@ static const osb_dedicated_spec memcached_dedicated = {
 	.kind = "memcached",
 	.program_key = "memcached",
 	.program = "memcached",
-	/* SASL alone (-S refuses the ASCII protocol and UDP), the plan's memory and connections, runs as the broker's user. */
+	/* SASL alone (-S refuses the ASCII protocol and UDP), the plan's memory and connections, the broker's user. */
 	.args = (const char *const[]){ "-S", "-B", "binary", "-U", "0", "-l", "{host}", "-p", "{port}", "-u", "root",
-				       "-m", "{plan:memory_mb|64}", "-c", "{plan:max_connections|256}",
-				       "-I", "{plan:max_item_size|1m}", NULL },
+	                               "-m", "{plan:memory_mb|64}", "-c", "{plan:max_connections|256}", "-I",
+	                               "{plan:max_item_size|1m}", NULL },
 	.env = (const char *const[]){ "SASL_CONF_PATH={dir}", NULL },
 	.admin_user = "osb_admin",
 	.prepare = mc_prepare,
@@ -306,11 +316,7 @@ static const struct osb_driver memcached_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_ASYNC | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.config_keys = memcached_keys,
 	.dedicated = &memcached_dedicated,
-	.init = memcached_init,
-	.shutdown = memcached_shutdown,
-	.provision = memcached_provision,
-	.bind = memcached_bind,
-	.unbind = memcached_unbind,
+	OSB_DRIVER_SLOTS(memcached, init, shutdown, provision, bind, unbind)
 };
 
 OSB_DRIVER_DEFINE(memcached, memcached_driver);

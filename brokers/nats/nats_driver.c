@@ -12,11 +12,10 @@
 #include <osb.h>
 
 #include "nats_jwt.h"
+#include "nats_resolver.h"
 
 #define NT_CONF_FILE "nats.conf"
 #define NT_READY_TIMEOUT_MS 500
-/* How long the broker's own users (system account, cleanup) are valid: one callback's worth. */
-#define NT_ADMIN_USER_TTL_S 600
 
 /* The driver's settings, read-only after init. */
 struct nt_state {
@@ -26,17 +25,6 @@ struct nt_state {
 /* The keys that act on one server: its operator's and its system account's. */
 struct nt_keys {
 	nt_key op, sys;
-};
-
-/* One connection of the broker, as a short-lived user of an account it holds the key of. */
-struct nt_conn {
-	natsConnection *nc;
-	osb_errbuf *err;
-	int timeout_ms;
-	char where[80];
-	char *jwt;   /* the user's JWT, for the connect callback */
-	nt_key user; /* the user's key, to sign the server's nonce */
-	int zero_sig; /* the last signature began with a zero byte (see nt_connect) */
 };
 
 static int nt_is_name(const cJSON *s)
@@ -55,7 +43,8 @@ static int nt_keys_of(const osb_target *t, struct nt_state *st, struct nt_keys *
 	}
 	k->op = st->op;
 	if (nt_key_from_seed(&k->sys, t->admin_password, 'A') != 0)
-		return osb_errbuf_set(err, OSB_ERROR, "driver.admin_password must be the system account's seed (SA...)");
+		return osb_errbuf_set(err, OSB_ERROR,
+		                      "driver.admin_password must be the system account's seed (SA...)");
 	return 0;
 }
 
@@ -72,259 +61,23 @@ static int nt_account_key(const nt_key *op, const char *name, nt_key *acc)
 	return rc;
 }
 
-/* -- connections ---------------------------------------------------------- */
-
-static natsStatus nt_jwt_cb(char **jwt, char **err_text, void *closure)
-{
-	(void)err_text;
-	*jwt = strdup(((struct nt_conn *)closure)->jwt);
-	return *jwt ? NATS_OK : NATS_NO_MEMORY;
-}
-
-static natsStatus nt_sig_cb(char **err_text, unsigned char **sig, int *len, const char *nonce, void *closure)
-{
-	(void)err_text;
-	if (!(*sig = malloc(64)))
-		return NATS_NO_MEMORY;
-	*len = 64;
-	if (nt_sign(&((struct nt_conn *)closure)->user, nonce, strlen(nonce), *sig) != 0)
-		return NATS_ERR;
-	((struct nt_conn *)closure)->zero_sig = (*sig)[0] == 0;
-	return NATS_OK;
-}
-
-/* A NATS failure: a timeout, or the server's or the library's reason (never a secret). */
-static int nt_fail(struct nt_conn *c, natsStatus s, const char *what)
-{
-	const char *why = nats_GetLastError(NULL);
-
-	if (s == NATS_TIMEOUT)
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "NATS at %s did not answer %s in time", c->where, what);
-	return osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s: %s failed: %s", c->where, what,
-			      why && why[0] ? why : natsStatus_GetText(s));
-}
-
-static void nt_close(struct nt_conn *c)
-{
-	natsConnection_Destroy(c->nc);
-	c->nc = NULL;
-	free(c->jwt);
-	c->jwt = NULL;
-	nt_key_wipe(&c->user);
-}
-
-/*
- * Connect to t as the user whose JWT and key c holds. libnats 3.4 leaves the
- * signature out of CONNECT when its first byte is zero (its base64 encoder
- * takes the bytes for an empty string), so the server refuses one login in
- * 256: such a login is tried again, with the new nonce a new connection gets.
- */
-static int nt_connect(struct nt_conn *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
-{
-	natsOptions *opts = NULL;
-	char url[300];
-	natsStatus s;
-
-	c->err = err;
-	c->timeout_ms = timeout_ms;
-	snprintf(c->where, sizeof(c->where), strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host, t->port);
-	snprintf(url, sizeof(url), "%s://%s", t->tls ? "tls" : "nats", c->where);
-	if ((s = natsOptions_Create(&opts)) == NATS_OK && (s = natsOptions_SetURL(opts, url)) == NATS_OK &&
-	    (s = natsOptions_SetTimeout(opts, timeout_ms)) == NATS_OK &&
-	    (s = natsOptions_SetAllowReconnect(opts, false)) == NATS_OK &&
-	    (s = natsOptions_SetName(opts, "osb-nats-broker")) == NATS_OK &&
-	    (s = natsOptions_SetUserCredentialsCallbacks(opts, nt_jwt_cb, c, nt_sig_cb, c)) == NATS_OK &&
-	    (!t->tls || (s = natsOptions_SetSecure(opts, true)) == NATS_OK) &&
-	    (!t->tls || !t->ca_file || (s = natsOptions_LoadCATrustedCertificates(opts, t->ca_file)) == NATS_OK)) {
-		for (int attempt = 0; attempt < 4; attempt++) {
-			c->zero_sig = 0;
-			if ((s = natsConnection_Connect(&c->nc, opts)) == NATS_OK || !c->zero_sig)
-				break;
-		}
-	}
-	natsOptions_Destroy(opts);
-	return s == NATS_OK ? 0 : nt_fail(c, s, "connect");
-}
-
-/* Connect to t as a fresh, short-lived user of the account whose key is `account` (the system account, or an instance's). */
-static int nt_open(struct nt_conn *c, const osb_target *t, const nt_key *account, int timeout_ms, osb_errbuf *err)
-{
-	char upub[NT_PUBLIC_SIZE];
-	cJSON *claims = cJSON_Parse("{\"name\":\"osb-broker\",\"nats\":{\"pub\":{},\"sub\":{},\"subs\":-1,"
-				    "\"data\":-1,\"payload\":-1,\"type\":\"user\",\"version\":2}}");
-
-	if (!claims || nt_key_random(&c->user, 'U') != 0 || nt_key_public(&c->user, upub) != 0 ||
-	    !cJSON_AddStringToObject(claims, "sub", upub) ||
-	    !cJSON_AddNumberToObject(claims, "exp", (double)(time(NULL) + NT_ADMIN_USER_TTL_S)) ||
-	    !(c->jwt = nt_jwt_sign(account, claims))) {
-		cJSON_Delete(claims);
-		return osb_errbuf_set(err, OSB_ENOMEM, "cannot make the broker's NATS user");
-	}
-	cJSON_Delete(claims);
-	return nt_connect(c, t, timeout_ms, err);
-}
-
 static int nt_open_sys(struct nt_conn *c, const osb_target *t, struct nt_keys *k, int timeout_ms, osb_errbuf *err)
 {
 	return nt_open(c, t, &k->sys, timeout_ms, err);
 }
 
 /* A request to the server's system services; the reply's JSON, or its raw text in "raw" when it is a JWT. */
-static int nt_request(struct nt_conn *c, const char *subject, const char *data, cJSON **reply)
-{
-	natsMsg *msg = NULL;
-	natsStatus s = natsConnection_Request(&msg, c->nc, subject, data, data ? (int)strlen(data) : 0, c->timeout_ms);
-	const char *text;
-	int len;
-
-	*reply = NULL;
-	if (s != NATS_OK)
-		return nt_fail(c, s, subject);
-	text = natsMsg_GetData(msg);
-	len = natsMsg_GetDataLength(msg);
-	if (!(*reply = len > 0 && text[0] == '{' ? cJSON_ParseWithLength(text, (size_t)len) : cJSON_CreateObject()) ||
-	    (text[0] != '{' && !cJSON_AddStringToObject(*reply, "raw", len > 0 ? text : ""))) {
-		cJSON_Delete(*reply);
-		*reply = NULL;
-		natsMsg_Destroy(msg);
-		return osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s: unreadable reply to %s", c->where, subject);
-	}
-	natsMsg_Destroy(msg);
-	return 0;
-}
-
-/* A resolver request answered {"data": {"code": 200, ...}} or {"error": {"description": ...}}. */
-static int nt_resolver(struct nt_conn *c, const char *subject, const char *token)
-{
-	cJSON *reply = NULL, *error;
-	int rc = nt_request(c, subject, token, &reply);
-
-	if (rc == 0 && (error = cJSON_GetObjectItemCaseSensitive(reply, "error")) != NULL) {
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(error, "description");
-		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s refused %s: %.300s", c->where, subject,
-				    cJSON_IsString(d) ? d->valuestring : "no reason given");
-	} else if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(reply, "data")) {
-		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s has no account resolver that takes updates "
-				    "(resolver: {type: full, allow_delete: true})", c->where);
-	}
-	cJSON_Delete(reply);
-	return rc;
-}
-
-/* -- accounts on the resolver --------------------------------------------- */
-
-/* Every account public key the resolver holds. */
-static int nt_accounts(struct nt_conn *c, cJSON **list)
-{
-	cJSON *reply = NULL;
-	int rc = nt_request(c, "$SYS.REQ.CLAIMS.LIST", NULL, &reply);
-
-	*list = NULL;
-	if (rc == 0 && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(reply, "data")))
-		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s has no full account resolver to list", c->where);
-	if (rc == 0)
-		*list = cJSON_DetachItemFromObjectCaseSensitive(reply, "data");
-	cJSON_Delete(reply);
-	return rc;
-}
-
-/* The claims of account `pub` as the resolver holds them. */
-static int nt_lookup(struct nt_conn *c, const char *pub, cJSON **claims)
-{
-	char subject[128];
-	cJSON *reply = NULL, *raw;
-	int rc;
-
-	*claims = NULL;
-	snprintf(subject, sizeof(subject), "$SYS.REQ.ACCOUNT.%s.CLAIMS.LOOKUP", pub);
-	if ((rc = nt_request(c, subject, NULL, &reply)) == 0 &&
-	    (!cJSON_IsString(raw = cJSON_GetObjectItemCaseSensitive(reply, "raw")) || !(*claims = nt_jwt_claims(raw->valuestring))))
-		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s: unreadable JWT of account %s", c->where, pub);
-	cJSON_Delete(reply);
-	return rc;
-}
-
-/* The account's claims (NULL when the resolver does not hold it): the list first, since a lookup of a missing account is never answered. */
-static int nt_account_get(struct nt_conn *c, const char *pub, cJSON **claims)
-{
-	cJSON *list = NULL, *e;
-	int rc = nt_accounts(c, &list), found = 0;
-
-	*claims = NULL;
-	cJSON_ArrayForEach(e, list)
-		found |= cJSON_IsString(e) && strcmp(e->valuestring, pub) == 0;
-	cJSON_Delete(list);
-	return rc == 0 && found ? nt_lookup(c, pub, claims) : rc;
-}
-
-static int nt_account_put(struct nt_conn *c, const nt_key *op, cJSON *claims)
-{
-	char *token = nt_jwt_sign(op, claims);
-	int rc = token ? nt_resolver(c, "$SYS.REQ.CLAIMS.UPDATE", token)
-		       : osb_errbuf_set(c->err, OSB_ENOMEM, "cannot sign the account's JWT");
-
-	free(token);
-	return rc;
-}
-
-/* The JetStream streams of an account, deleted as a user of that account (deleting the account keeps its files). */
-static int nt_drop_streams(const osb_target *t, const nt_key *acc, int timeout_ms, osb_errbuf *err, int *dropped)
-{
-	struct nt_conn c = { 0 };
-	jsStreamNamesList *names = NULL;
-	jsOptions jo;
-	jsErrCode jerr = 0;
-	jsCtx *js = NULL;
-	natsStatus s;
-	int rc;
-
-	*dropped = 0;
-	if ((rc = nt_open(&c, t, acc, timeout_ms, err)) < 0) {
-		nt_close(&c);
-		return rc;
-	}
-	jsOptions_Init(&jo);
-	jo.Wait = timeout_ms;
-	if ((s = natsConnection_JetStream(&js, c.nc, &jo)) == NATS_OK) {
-		s = js_StreamNames(&names, js, NULL, &jerr);
-		/* An account without JetStream (or without streams) has nothing to drop. */
-		if (s == NATS_NOT_FOUND || jerr == JSNotEnabledForAccountErr || jerr == JSNotEnabledErr)
-			s = NATS_OK;
-		for (int i = 0; s == NATS_OK && names && i < names->Count; i++)
-			if ((s = js_DeleteStream(js, names->List[i], NULL, &jerr)) == NATS_OK)
-				(*dropped)++;
-	}
-	if (s != NATS_OK)
-		rc = nt_fail(&c, s, "deleting the account's streams");
-	jsStreamNamesList_Destroy(names);
-	jsCtx_Destroy(js);
-	nt_close(&c);
-	return rc;
-}
-
 /* Remove account `pub` (named `name`): its streams when the broker holds its key, then the account itself. */
 static int nt_account_drop(struct nt_conn *c, const osb_target *t, struct nt_keys *k, const char *pub, const char *name)
 {
-	char op_pub[NT_PUBLIC_SIZE], acc_pub[NT_PUBLIC_SIZE];
-	cJSON *claims = cJSON_CreateObject(), *nats, *accounts;
-	char *token = NULL;
+	char acc_pub[NT_PUBLIC_SIZE];
 	nt_key acc;
 	int rc = 0, dropped = 0;
 
 	if (nt_account_key(&k->op, name, &acc) == 0 && nt_key_public(&acc, acc_pub) == 0 && strcmp(acc_pub, pub) == 0)
 		rc = nt_drop_streams(t, &acc, c->timeout_ms, c->err, &dropped);
 	nt_key_wipe(&acc);
-	if (rc == 0 && (nt_key_public(&k->op, op_pub) != 0 || !claims || !cJSON_AddStringToObject(claims, "sub", op_pub) ||
-			!(nats = cJSON_AddObjectToObject(claims, "nats")) ||
-			!(accounts = cJSON_AddArrayToObject(nats, "accounts")) ||
-			!cJSON_AddItemToArray(accounts, cJSON_CreateString(pub)) || !(token = nt_jwt_sign(&k->op, claims))))
-		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "cannot sign the account's deletion");
-	/* The server disconnects the account's clients and keeps the JWT as <key>.jwt.deleted. */
-	if (rc == 0)
-		rc = nt_resolver(c, "$SYS.REQ.CLAIMS.DELETE", token);
-	free(token);
-	cJSON_Delete(claims);
-	return rc;
+	return rc == 0 ? nt_account_delete(c, &k->op, pub) : rc;
 }
 
 /* -- the plan's limits and the account's claims --------------------------- */
@@ -335,14 +88,23 @@ static int nt_set_number(cJSON *o, const char *key, double v)
 	return cJSON_AddNumberToObject(o, key, v) != NULL;
 }
 
-/* Account limits the server enforces, from the plan's x-osb (-1: no limit; JetStream off unless the plan has storage). */
+/* Account limits the server enforces, from the plan's x-osb (-1: no limit; no JetStream without storage). */
 static int nt_set_limits(cJSON *nats, osb_request *req)
 {
-	static const struct { const char *claim, *setting; long long fallback; } map[] = {
-		{ "conn", "max_connections", -1 }, { "subs", "max_subscriptions", -1 }, { "payload", "max_payload", -1 },
-		{ "data", "max_data", -1 }, { "imports", "max_imports", -1 }, { "exports", "max_exports", -1 },
-		{ "leaf", "max_leafnodes", 0 }, { "mem_storage", "jetstream_memory", 0 },
-		{ "disk_storage", "jetstream_disk", 0 }, { "streams", "jetstream_streams", -1 },
+	static const struct {
+		const char *claim, *setting;
+		long long fallback;
+	} map[] = {
+		{ "conn", "max_connections", -1 },
+		{ "subs", "max_subscriptions", -1 },
+		{ "payload", "max_payload", -1 },
+		{ "data", "max_data", -1 },
+		{ "imports", "max_imports", -1 },
+		{ "exports", "max_exports", -1 },
+		{ "leaf", "max_leafnodes", 0 },
+		{ "mem_storage", "jetstream_memory", 0 },
+		{ "disk_storage", "jetstream_disk", 0 },
+		{ "streams", "jetstream_streams", -1 },
 		{ "consumer", "jetstream_consumers", -1 },
 	};
 	cJSON *limits = cJSON_GetObjectItemCaseSensitive(nats, "limits");
@@ -350,7 +112,8 @@ static int nt_set_limits(cJSON *nats, osb_request *req)
 	if (!limits && !(limits = cJSON_AddObjectToObject(nats, "limits")))
 		return -1;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!nt_set_number(limits, map[i].claim, (double)osb_request_plan_int(req, map[i].setting, map[i].fallback)))
+		if (!nt_set_number(limits, map[i].claim,
+		                   (double)osb_request_plan_int(req, map[i].setting, map[i].fallback)))
 			return -1;
 	cJSON_DeleteItemFromObjectCaseSensitive(limits, "wildcards");
 	return cJSON_AddBoolToObject(limits, "wildcards", 1) ? 0 : -1;
@@ -360,7 +123,7 @@ static int nt_set_limits(cJSON *nats, osb_request *req)
 static cJSON *nt_account_new(osb_request *req, const char *pub, const char *name)
 {
 	cJSON *claims = cJSON_Parse("{\"nats\":{\"default_permissions\":{\"pub\":{},\"sub\":{}},\"signing_keys\":[],"
-				    "\"type\":\"account\",\"version\":2}}");
+	                            "\"type\":\"account\",\"version\":2}}");
 
 	if (!claims || !cJSON_AddStringToObject(claims, "sub", pub) || !cJSON_AddStringToObject(claims, "name", name) ||
 	    nt_set_limits(cJSON_GetObjectItemCaseSensitive(claims, "nats"), req) != 0) {
@@ -373,7 +136,8 @@ static cJSON *nt_account_new(osb_request *req, const char *pub, const char *name
 /* Remove the scoped signing keys whose role is `role` (a binding's). @return how many. */
 static int nt_drop_role(cJSON *claims, const char *role)
 {
-	cJSON *keys = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys");
+	cJSON *keys =
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys");
 	int n = 0;
 
 	for (int i = cJSON_GetArraySize(keys) - 1; i >= 0; i--) {
@@ -415,7 +179,8 @@ static int nt_op_begin(struct nt_op *o, osb_request *req, struct nt_state *st)
 	memset(o, 0, sizeof(*o));
 	if ((rc = nt_keys_of(t, st, &o->k, err)) < 0)
 		return rc;
-	if (nt_account_key(&o->k.op, osb_request_instance_name(req), &o->acc) != 0 || nt_key_public(&o->acc, o->pub) != 0)
+	if (nt_account_key(&o->k.op, osb_request_instance_name(req), &o->acc) != 0 ||
+	    nt_key_public(&o->acc, o->pub) != 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot derive the instance's account key");
 	if ((rc = nt_open_sys(&o->c, t, &o->k, osb_request_timeout_ms(req), err)) < 0)
 		return rc;
@@ -442,8 +207,8 @@ static int nats_provision(osb_request *req, void *state)
 	if ((rc = nt_op_begin(&o, req, state)) == 0 && (rc = nt_op_account(&o, req)) == 0 &&
 	    (rc = nt_account_put(&o.c, &o.k.op, o.claims)) == 0)
 		osb_request_note(req, "account %s on %s: %lld connections, JetStream %lld MB on disk", o.pub, o.c.where,
-				 osb_request_plan_int(req, "max_connections", -1),
-				 osb_request_plan_int(req, "jetstream_disk", 0) >> 20);
+		                 osb_request_plan_int(req, "max_connections", -1),
+		                 osb_request_plan_int(req, "jetstream_disk", 0) >> 20);
 	nt_op_end(&o);
 	return rc;
 }
@@ -470,8 +235,10 @@ static int nats_deprovision(osb_request *req, void *state)
 /* The creds file apps hand to NATS clients (nats.go UserCredentials, `nats --creds`). */
 static char *nt_creds(osb_request *req, const char *jwt, const char *seed)
 {
-	return osb_req_sprintf(req, "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
-			       "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n", jwt, seed);
+	return osb_req_sprintf(req,
+	                       "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
+	                       "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n",
+	                       jwt, seed);
 }
 
 /* The binding's scoped signing key in the account's claims (replacing one of an earlier attempt). */
@@ -480,11 +247,12 @@ static int nt_add_scope(cJSON *claims, const char *key, const char *role)
 	cJSON *nats = cJSON_GetObjectItemCaseSensitive(claims, "nats"), *keys, *scope;
 
 	nt_drop_role(claims, role);
-	if (!(keys = cJSON_GetObjectItemCaseSensitive(nats, "signing_keys")) && !(keys = cJSON_AddArrayToObject(nats, "signing_keys")))
+	if (!(keys = cJSON_GetObjectItemCaseSensitive(nats, "signing_keys")) &&
+	    !(keys = cJSON_AddArrayToObject(nats, "signing_keys")))
 		return -1;
 	/* Users it signs may do anything inside the account: the account is the instance's whole subject space. */
 	scope = cJSON_Parse("{\"kind\":\"user_scope\",\"template\":{\"pub\":{},\"sub\":{},\"subs\":-1,\"data\":-1,"
-			    "\"payload\":-1}}");
+	                    "\"payload\":-1}}");
 	if (!scope || !cJSON_AddStringToObject(scope, "key", key) || !cJSON_AddStringToObject(scope, "role", role) ||
 	    !cJSON_AddItemToArray(keys, scope)) {
 		cJSON_Delete(scope);
@@ -541,9 +309,10 @@ static int nats_bind(osb_request *req, void *state)
 	}
 	/* No user in the uri: NATS operator mode logs in with the JWT and the seed, never a password. */
 	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = t->tls ? "tls" : "nats" });
-	if (!cred || !cJSON_AddStringToObject(cred, "username", name) || !cJSON_AddStringToObject(cred, "password", seed) ||
-	    !cJSON_AddStringToObject(cred, "jwt", login.jwt) || !cJSON_AddStringToObject(cred, "seed", seed) ||
-	    !cJSON_AddStringToObject(cred, "creds", creds) || !cJSON_AddStringToObject(cred, "account", o.pub) ||
+	if (!cred || !cJSON_AddStringToObject(cred, "username", name) ||
+	    !cJSON_AddStringToObject(cred, "password", seed) || !cJSON_AddStringToObject(cred, "jwt", login.jwt) ||
+	    !cJSON_AddStringToObject(cred, "seed", seed) || !cJSON_AddStringToObject(cred, "creds", creds) ||
+	    !cJSON_AddStringToObject(cred, "account", o.pub) ||
 	    !cJSON_AddStringToObject(cred, "account_name", osb_request_instance_name(req)) ||
 	    !cJSON_AddStringToObject(cred, "user", user_pub)) {
 		cJSON_Delete(cred);
@@ -553,7 +322,8 @@ static int nats_bind(osb_request *req, void *state)
 		goto done;
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "account", o.pub) ||
-	    !cJSON_AddStringToObject(saved, "signing_key", sk_pub) || !cJSON_AddStringToObject(saved, "user", user_pub)) {
+	    !cJSON_AddStringToObject(saved, "signing_key", sk_pub) ||
+	    !cJSON_AddStringToObject(saved, "user", user_pub)) {
 		cJSON_Delete(saved);
 		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
 		goto done;
@@ -574,7 +344,8 @@ static int nats_unbind(osb_request *req, void *state)
 	int rc;
 
 	/* Without its signing key the binding's user is refused, and the server closes its connections at once. */
-	if ((rc = nt_op_begin(&o, req, state)) == 0 && o.claims && nt_drop_role(o.claims, osb_request_binding_name(req)))
+	if ((rc = nt_op_begin(&o, req, state)) == 0 && o.claims &&
+	    nt_drop_role(o.claims, osb_request_binding_name(req)))
 		rc = nt_account_put(&o.c, &o.k.op, o.claims);
 	nt_op_end(&o);
 	return rc;
@@ -588,7 +359,8 @@ static int nats_health(const osb_target *server, void *state, osb_errbuf *err)
 	struct nt_conn c = { 0 };
 	int rc;
 
-	if ((rc = nt_keys_of(server, state, &k, err)) == 0 && (rc = nt_open_sys(&c, server, &k, OSB_HEALTH_TIMEOUT_MS, err)) == 0) {
+	if ((rc = nt_keys_of(server, state, &k, err)) == 0 &&
+	    (rc = nt_open_sys(&c, server, &k, OSB_HEALTH_TIMEOUT_MS, err)) == 0) {
 		natsStatus s = natsConnection_FlushTimeout(c.nc, OSB_HEALTH_TIMEOUT_MS);
 		if (s != NATS_OK)
 			rc = nt_fail(&c, s, "flush");
@@ -604,7 +376,8 @@ static int nt_for_accounts(struct nt_conn *c, int (*fn)(const char *pub, cJSON *
 	cJSON *list = NULL, *e;
 	int rc = nt_accounts(c, &list);
 
-	cJSON_ArrayForEach(e, list) {
+	cJSON_ArrayForEach(e, list)
+	{
 		cJSON *claims = NULL;
 		if (rc != 0)
 			break;
@@ -632,7 +405,9 @@ static int nt_list_account(const char *pub, cJSON *claims, void *payload)
 	(void)pub;
 	if (l->cb(OSB_TENANT_INSTANCE, cJSON_GetObjectItemCaseSensitive(claims, "name")->valuestring, l->payload))
 		return 1;
-	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys")) {
+	cJSON_ArrayForEach(
+	        k, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys"))
+	{
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(k, "role");
 		if (nt_is_name(role) && l->cb(OSB_TENANT_BINDING, role->valuestring, l->payload))
 			return 1;
@@ -669,7 +444,8 @@ static int nt_purge_account(const char *pub, cJSON *claims, void *payload)
 
 	if (p->kind == OSB_TENANT_INSTANCE)
 		return strcmp(cJSON_GetObjectItemCaseSensitive(claims, "name")->valuestring, p->name) == 0
-			       ? nt_account_drop(p->c, p->server, p->k, pub, p->name) : 0;
+		               ? nt_account_drop(p->c, p->server, p->k, pub, p->name)
+		               : 0;
 	return nt_drop_role(claims, p->name) ? nt_account_put(p->c, &p->k->op, claims) : 0;
 }
 
@@ -700,19 +476,22 @@ static int nt_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	char op_pub[NT_PUBLIC_SIZE], sys_pub[NT_PUBLIC_SIZE];
 	cJSON *op_claims = NULL, *sys_claims = NULL;
 	char *op_jwt = NULL, *sys_jwt = NULL;
-	long long mem = osb_request_plan_int(req, "jetstream_memory", 0), disk = osb_request_plan_int(req, "jetstream_disk", 0);
+	long long mem = osb_request_plan_int(req, "jetstream_memory", 0),
+	          disk = osb_request_plan_int(req, "jetstream_disk", 0);
 	osb_buf conf = OSB_BUF_INIT;
 	struct nt_keys k;
 	int rc = 0;
 
 	if (strspn(t->dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") != strlen(t->dir))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
+		                      t->dir);
 	if ((rc = nt_keys_of(t, state, &k, err)) < 0)
 		return rc;
 	op_claims = cJSON_Parse("{\"name\":\"osb-dedicated\",\"nats\":{\"type\":\"operator\",\"version\":2}}");
-	sys_claims = cJSON_Parse("{\"name\":\"SYS\",\"nats\":{\"limits\":{\"subs\":-1,\"data\":-1,\"payload\":-1,"
-				 "\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1},"
-				 "\"default_permissions\":{\"pub\":{},\"sub\":{}},\"type\":\"account\",\"version\":2}}");
+	sys_claims =
+	        cJSON_Parse("{\"name\":\"SYS\",\"nats\":{\"limits\":{\"subs\":-1,\"data\":-1,\"payload\":-1,"
+	                    "\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1},"
+	                    "\"default_permissions\":{\"pub\":{},\"sub\":{}},\"type\":\"account\",\"version\":2}}");
 	if (nt_key_public(&k.op, op_pub) != 0 || nt_key_public(&k.sys, sys_pub) != 0 || !op_claims || !sys_claims ||
 	    !cJSON_AddStringToObject(op_claims, "sub", op_pub) ||
 	    !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(op_claims, "nats"), "system_account", sys_pub) ||
@@ -721,14 +500,17 @@ static int nt_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "cannot make the dedicated server's operator");
 		goto done;
 	}
-	osb_buf_printf(&conf, "# Written by osb-nats-broker: operator mode, accounts pushed to the full resolver.\n"
-			      "server_name: %s\nlisten: \"%s:%d\"\noperator: %s\nsystem_account: %s\n"
-			      "resolver: { type: full, dir: \"%s/jwt\", allow_delete: true, interval: \"2m\", timeout: \"2s\" }\n"
-			      "resolver_preload: { %s: %s }\n",
-		       strrchr(t->dir, '/') + 1, t->host, t->port, op_jwt, sys_pub, t->dir, sys_pub, sys_jwt);
+	osb_buf_printf(
+	        &conf,
+	        "# Written by osb-nats-broker: operator mode, accounts pushed to the full resolver.\n"
+	        "server_name: %s\nlisten: \"%s:%d\"\noperator: %s\nsystem_account: %s\n"
+	        "resolver: { type: full, dir: \"%s/jwt\", allow_delete: true, interval: \"2m\", timeout: \"2s\" }\n"
+	        "resolver_preload: { %s: %s }\n",
+	        strrchr(t->dir, '/') + 1, t->host, t->port, op_jwt, sys_pub, t->dir, sys_pub, sys_jwt);
 	if (mem > 0 || disk > 0)
-		osb_buf_printf(&conf, "jetstream: { store_dir: \"%s\", max_memory_store: %lld, max_file_store: %lld }\n",
-			       t->dir, mem > 0 ? mem : 0, disk > 0 ? disk : 0);
+		osb_buf_printf(&conf,
+		               "jetstream: { store_dir: \"%s\", max_memory_store: %lld, max_file_store: %lld }\n",
+		               t->dir, mem > 0 ? mem : 0, disk > 0 ? disk : 0);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, NT_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -782,7 +564,8 @@ static int nats_init(void **state, const cJSON *config, const osb_broker *broker
 		rc = OSB_EBADREQUEST;
 	}
 	if (rc == 0 && server && nt_key_from_seed(&sys, server->admin_password, 'A') != 0) {
-		osb_log(OSB_LOG_ERROR, "nats.config", "driver.admin_password must be the system account's seed (SA...)");
+		osb_log(OSB_LOG_ERROR, "nats.config",
+		        "driver.admin_password must be the system account's seed (SA...)");
 		rc = OSB_EBADREQUEST;
 	}
 	nt_key_wipe(&sys);
@@ -816,24 +599,14 @@ static const osb_dedicated_spec nats_dedicated = {
 	.start_timeout_ms = 10000,
 };
 
-static const struct osb_driver nats_driver = {
-	.abi_version = OSB_DRIVER_INIT,
-	.name = "nats",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
-		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
-	.server = &nats_server,
-	.config_keys = nats_keys,
-	.dedicated = &nats_dedicated,
-	.init = nats_init,
-	.shutdown = nats_shutdown,
-	.provision = nats_provision,
-	.deprovision = nats_deprovision,
-	.update = nats_update,
-	.bind = nats_bind,
-	.unbind = nats_unbind,
-	.health = nats_health,
-	.list = nats_list,
-	.purge = nats_purge,
-};
+static const struct osb_driver nats_driver = { .abi_version = OSB_DRIVER_INIT,
+	                                       .name = "nats",
+	                                       .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
+	                                               OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
+	                                       .server = &nats_server,
+	                                       .config_keys = nats_keys,
+	                                       .dedicated = &nats_dedicated,
+	                                       OSB_DRIVER_SLOTS(nats, init, shutdown, provision, deprovision, update,
+	                                                        bind, unbind, health, list, purge) };
 
 OSB_DRIVER_DEFINE(nats, nats_driver);

@@ -42,7 +42,8 @@ static natsStatus connect_as(natsConnection **nc, const char *creds, const char 
 		/* libnats 3.4 drops a nonce signature whose first byte is zero (one login in 256 is refused):
 		 * a refused login is tried again, with a new nonce, a few times. */
 		for (int attempt = 0; attempt < 4; attempt++)
-			if ((s = natsConnection_Connect(nc, opts)) != NATS_NOT_PERMITTED && s != NATS_CONNECTION_AUTH_FAILED)
+			if ((s = natsConnection_Connect(nc, opts)) != NATS_NOT_PERMITTED &&
+			    s != NATS_CONNECTION_AUTH_FAILED)
 				break;
 	}
 	natsOptions_Destroy(opts);
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 		    (s = natsConnection_FlushTimeout(nc, 5000)) == NATS_OK) {
 			rc = 0;
 		} else {
-			/* The server's own -ERR text, such as "Maximum Payload Violation", when it closed the connection. */
+			/* The server's -ERR text ("Maximum Payload Violation") when it closed the connection. */
 			natsConnection_GetLastError(nc, &server_error);
 			fprintf(stderr, "server: %s\n", server_error ? server_error : "-");
 			rc = failed("publish", s);
