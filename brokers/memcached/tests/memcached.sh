@@ -9,6 +9,7 @@ ROOT=${2:?repo root}
 . "$ROOT/tests/lib/broker.sh"
 . "$ROOT/brokers/memcached/tests/adapter.sh"
 t_init memcached
+# shellcheck disable=SC2086 # a list of tools
 need $ADAPTER_TOOLS
 use_catalog "$ROOT/catalog/memcached.json"
 LARGE=$(plan_id dedicated-large)

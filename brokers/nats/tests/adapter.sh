@@ -76,6 +76,7 @@ adapter_tenants() {
 # An account JWT named NAME signed by the operator, pushed to the resolver as the server's admin.
 adapter_orphan() {
 	"$ROOT/brokers/nats/server.sh" creds "$SERVER_SECRET" >"$WORK/nats-admin.creds"
+	# shellcheck disable=SC2016 # a NATS subject, not a shell expression
 	"$_nats_client" req "$WORK/nats-admin.creds" "nats://127.0.0.1:$SERVER_PORT" '$SYS.REQ.CLAIMS.UPDATE' \
 		"$("$ROOT/brokers/nats/server.sh" account "$SERVER_SECRET" "$1")" | grep -q '"code":200'
 }

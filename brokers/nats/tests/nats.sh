@@ -83,13 +83,13 @@ step "plan update small -> medium: new limits at once, the live sessions stay"
 osb PATCH "/v2/service_instances/$ia" "$(jq -cn --arg s "$SERVICE_ID" --arg p "$MEDIUM" '{service_id: $s, plan_id: $p}')"
 expect_status 200 "update to medium"
 "$_nats_client" pub "$(_nats_creds "$ca")" "$URL" x y || fail "a third connection is refused after the update to medium"
-kill -0 "$h1" && kill -0 "$h2" || fail "the update disconnected the binding's sessions"
+{ kill -0 "$h1" && kill -0 "$h2"; } || fail "the update disconnected the binding's sessions"
 
 step "deprovision disconnects the account's live clients and leaves no account or stream"
 adapter_access "$ca" "$ca" k v >/dev/null || fail "A cannot write its key-value bucket"
 deprovision "$ia" "$MEDIUM"
 for _ in $(seq 1 100); do kill -0 "$h1" 2>/dev/null || kill -0 "$h2" 2>/dev/null || break; sleep 0.05; done
-! kill -0 "$h1" 2>/dev/null && ! kill -0 "$h2" 2>/dev/null || fail "deprovision: A's clients are still connected"
+if kill -0 "$h1" 2>/dev/null || kill -0 "$h2" 2>/dev/null; then fail "deprovision: A's clients are still connected"; fi
 wait "$h1" || fail "deprovision: A's client was not closed by the server"
 out=$("$_nats_client" pub "$(_nats_creds "$ca")" "$URL" x y 2>&1) && fail "deprovision: A's user still logs in"
 [ ! -e "$SERVER_DIR/jetstream/$(jq -r .account <<<"$ca")" ] ||
