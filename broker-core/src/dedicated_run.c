@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "osb/buf.h"
 #include "osb/driver_config.h"
 #include "osb/file.h"
 #include "osb/log.h"
@@ -224,17 +225,78 @@ static int ready_cb(int port, const char *dir, void *payload)
 	return rc;
 }
 
-/* "{host}" in an argument becomes the listen address; the deployer fills {port} and {dir}. */
-static char *with_host(const char *arg, const char *host)
+static int plain_value(const char *s)
 {
-	const char *at = strstr(arg, "{host}");
-	char *out;
+	return *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
+}
 
-	if (!at)
-		return strdup(arg);
-	if (asprintf(&out, "%.*s%s%s", (int)(at - arg), arg, host, at + 6) < 0)
-		return NULL;
-	return out;
+/* The text of "{plan:KEY}" or "{plan:KEY|DEFAULT}" (between "{plan:" and "}") as a value. */
+static int plan_value(char *value, size_t size, const char *spec, size_t len, const cJSON *settings, osb_errbuf *err)
+{
+	const char *bar = memchr(spec, '|', len);
+	size_t klen = bar ? (size_t)(bar - spec) : len;
+	char key[128];
+	const cJSON *item;
+
+	if (klen == 0 || klen >= sizeof key)
+		return osb_errbuf_set(err, OSB_ERROR, "a dedicated server argument has a bad {plan:...} reference");
+	memcpy(key, spec, klen);
+	key[klen] = '\0';
+	item = cJSON_GetObjectItemCaseSensitive(settings, key);
+	if (cJSON_IsNumber(item) && item->valuedouble == (double)(long long)item->valuedouble)
+		snprintf(value, size, "%lld", (long long)item->valuedouble);
+	else if (cJSON_IsString(item) && plain_value(item->valuestring) && strlen(item->valuestring) < size)
+		snprintf(value, size, "%s", item->valuestring);
+	else if (!item && bar && (size_t)(len - klen - 1) < size)
+		snprintf(value, size, "%.*s", (int)(len - klen - 1), bar + 1);
+	else
+		return osb_errbuf_set(err, OSB_ERROR, "the plan's x-osb.%s must be a whole number or a plain string: the "
+				      "dedicated server's arguments need it", key);
+	return 0;
+}
+
+int osb_dedicated_expand(char **out, const char *arg, const char *host, const cJSON *settings, osb_errbuf *err)
+{
+	osb_buf b = OSB_BUF_INIT;
+	const char *p = arg, *end;
+	char value[64];
+	int rc = 0;
+
+	*out = NULL;
+	while (rc == 0 && *p) {
+		if (strncmp(p, "{host}", 6) == 0) {
+			osb_buf_puts(&b, host);
+			p += 6;
+		} else if (strncmp(p, "{plan:", 6) == 0 && (end = strchr(p, '}')) != NULL) {
+			if ((rc = plan_value(value, sizeof value, p + 6, (size_t)(end - p - 6), settings, err)) == 0)
+				osb_buf_puts(&b, value);
+			p = end + 1;
+		} else {
+			osb_buf_add(&b, p++, 1);
+		}
+	}
+	if (rc == 0 && !(*out = osb_buf_take(&b)))
+		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	osb_buf_free(&b);
+	return rc;
+}
+
+/* argv (program, then the spec's args) or the spec's env, expanded for this request's plan; NULL-terminated. */
+static int expand_all(char **v, size_t max, const char *first, const char *const *list, const osb_dedicated_runner *r,
+		      osb_request *req, osb_errbuf *err)
+{
+	const cJSON *settings = osb_request_plan_settings(req);
+	size_t n = 0;
+	int rc = 0;
+
+	if (first && !(v[n++] = strdup(first)))
+		return osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && list && list[i]; i++) {
+		if (n >= max)
+			return osb_errbuf_set(err, OSB_ERROR, "too many dedicated server arguments");
+		rc = osb_dedicated_expand(&v[n++], list[i], r->host, settings, err);
+	}
+	return rc;
 }
 
 int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_request *req, void *state,
@@ -242,24 +304,19 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 {
 	const osb_dedicated_spec *spec = r->spec;
 	osb_errbuf *err = osb_request_errbuf(req);
-	char *argv[MAX_ARGV + 2] = { NULL };
+	char *argv[MAX_ARGV + 2] = { NULL }, *env[MAX_ARGV + 1] = { NULL };
 	run_ctx c = { r, dep, req, state, err };
 	osb_process_spec ps;
 	osb_deployment d;
-	size_t n = 0;
-	int rc = 0, left = osb_request_timeout_ms(req), start_ms = spec->start_timeout_ms ? spec->start_timeout_ms
-											: DEFAULT_START_MS;
+	int rc, left = osb_request_timeout_ms(req), start_ms = spec->start_timeout_ms ? spec->start_timeout_ms
+										   : DEFAULT_START_MS;
 
-	argv[n++] = strdup(r->program);
-	for (size_t i = 0; spec->args && spec->args[i] && n <= MAX_ARGV; i++)
-		argv[n++] = with_host(spec->args[i], r->host);
-	for (size_t i = 0; i < n; i++)
-		if (!argv[i])
-			rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
-	if (rc == 0) {
+	if ((rc = expand_all(argv, MAX_ARGV + 1, r->program, spec->args, r, req, err)) == 0 &&
+	    (rc = expand_all(env, MAX_ARGV, NULL, spec->env, r, req, err)) == 0) {
 		memset(&ps, 0, sizeof ps);
 		ps.kind = spec->kind;
 		ps.argv = (const char *const *)argv;
+		ps.env = spec->env ? (const char *const *)env : NULL;
 		ps.prepare = prepare_cb;
 		ps.ready = ready_cb;
 		ps.payload = &c;
@@ -273,7 +330,9 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", d.dir);
 	if (rc == 0)
 		fill_target(r, f, d.port, d.dir);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; argv[i]; i++)
 		free(argv[i]);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
 	return rc;
 }

@@ -43,6 +43,16 @@ void osb_dedicated_runner_fini(osb_dedicated_runner *r);
 int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_request *req, void *state,
 				osb_dedicated_frame *f);
 
+/**
+ * One argument or environment entry of a spec, for the server of a plan:
+ * "{host}" becomes `host`, "{plan:KEY}" and "{plan:KEY|DEFAULT}" the plan's
+ * setting KEY of `settings` (see osb_dedicated_spec.args); "{port}" and "{dir}"
+ * are left for the deployer.
+ * @param[out] out  the expanded string (caller frees) on success, else NULL.
+ * @return 0, OSB_ERROR with `err` set (a missing or unusable setting) or OSB_ENOMEM.
+ */
+int osb_dedicated_expand(char **out, const char *arg, const char *host, const cJSON *settings, osb_errbuf *err);
+
 /** Overwrite the frame's secret. */
 void osb_dedicated_frame_wipe(osb_dedicated_frame *f);
 

@@ -35,7 +35,12 @@ typedef struct {
 	/**
 	 * Arguments after the program, NULL-terminated. In each, "{port}" becomes the
 	 * port, "{dir}" the instance's directory and "{host}" the address the server
-	 * must listen on besides 127.0.0.1 (the config's dedicated.host).
+	 * must listen on besides 127.0.0.1 (the config's dedicated.host). For servers
+	 * configured by their command line alone, "{plan:KEY}" becomes the plan's
+	 * `x-osb` setting KEY (a whole number, or a string of [A-Za-z0-9._-]) and
+	 * "{plan:KEY|DEFAULT}" takes DEFAULT when the plan has no such setting (a plan
+	 * that left the catalog); without a default a missing setting fails the start.
+	 * The values are those of the plan of the operation that starts the server.
 	 */
 	const char *const *args;
 	/** Admin user name of the server, handed to callbacks as target->admin_user (NULL: none). */
@@ -67,6 +72,12 @@ typedef struct {
 	int stop_signal;
 	/** How long a start may take before it is a failure, in ms (0 means 30000). */
 	int start_timeout_ms;
+	/**
+	 * Optional. The server's environment besides PATH and HOME ({dir}):
+	 * "NAME=value" entries, NULL-terminated, substituted as `args` are (such as
+	 * "SASL_CONF_PATH={dir}"). The broker's own environment is never passed on.
+	 */
+	const char *const *env;
 } osb_dedicated_spec;
 
 #endif
