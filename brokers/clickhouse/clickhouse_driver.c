@@ -97,10 +97,14 @@ static int ch_call(struct ch_ctx *c, const char *user, const char *password, cha
 	if (n < 0 || (size_t)n >= sizeof(sql))
 		return osb_errbuf_set(c->err, OSB_ERROR, "an SQL statement for ClickHouse is too long");
 	if (c->deadline <= osb_clock_ms())
-		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "out of time before a statement on ClickHouse at %s", c->base);
+		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "out of time before a statement on ClickHouse at %s",
+				      c->base);
 	snprintf(url, sizeof(url), "%s/", c->base);
-	rc = osb_http_request(&opts, "POST", url, user ? user : c->t->admin_user, user ? password : c->t->admin_password,
-			      sql, osb_ms_left(c->deadline), &resp);
+	if (!user) {
+		user = c->t->admin_user;
+		password = c->t->admin_password;
+	}
+	rc = osb_http_request(&opts, "POST", url, user, password, sql, osb_ms_left(c->deadline), &resp);
 	if (rc == OSB_ETIMEOUT)
 		osb_errbuf_set(c->err, rc, "ClickHouse at %s did not answer in time", c->base);
 	else if (rc < 0)
@@ -119,8 +123,8 @@ static int ch_call(struct ch_ctx *c, const char *user, const char *password, cha
 	end = strstr(text, ", e.what()");
 	if (strncmp(resp.body, "Code: ", 6) == 0)
 		c->code = atoi(resp.body + 6);
-	rc = osb_errbuf_set(c->err, OSB_EBACKEND, "ClickHouse at %s answered %ld%s: %.*s", c->base, resp.status,
-			    user ? " to a binding's login" : "", end ? (int)(end - text) : (int)strcspn(text, "\n"), text);
+	rc = osb_errbuf_set(c->err, OSB_EBACKEND, "ClickHouse at %s answered %ld: %.*s", c->base, resp.status,
+			    end ? (int)(end - text) : (int)strcspn(text, "\n"), text);
 done:
 	osb_http_response_free(&resp);
 	return rc;
@@ -253,7 +257,7 @@ static int ch_write_instance(struct ch_ctx *c, osb_request *req, const char *db)
 		rc = ch_elements(&b, plan, "quota", NULL);
 	osb_buf_printf(&b, "</interval></%s>\n  </quotas>\n</yandex>\n", db);
 	if (rc < 0)
-		rc = osb_errbuf_set(c->err, OSB_ERROR, "the plan's x-osb.profile and x-osb.quota must map setting names "
+		rc = osb_errbuf_set(c->err, OSB_ERROR, "the plan's x-osb.profile and x-osb.quota must map names "
 				    "[a-z0-9_] to whole numbers, booleans or plain words");
 	else
 		rc = ch_write(c, db, CH_INSTANCE_FILE, &b);
@@ -400,9 +404,10 @@ static int ch_write_binding(struct ch_ctx *c, const char *user, const char *pass
 		return osb_errbuf_set(c->err, OSB_ERROR, "cannot hash a password");
 	osb_buf_printf(&b, "<?xml version=\"1.0\"?>\n<!-- Written by osb-clickhouse-broker for binding %s of instance "
 		       "%s. -->\n<yandex>\n  <users>\n    <%s>\n      <password_sha256_hex>%s</password_sha256_hex>\n"
-		       "      <networks><ip>::/0</ip></networks>\n      <profile>%s%s</profile>\n      <quota>%s</quota>\n"
-		       "      <allow_databases><database>%s</database></allow_databases>\n    </%s>\n  </users>\n"
-		       "</yandex>\n", user, db, user, hash, db, read_only ? "_ro" : "", db, db, user);
+		       "      <networks><ip>::/0</ip></networks>\n      <profile>%s%s</profile>\n"
+		       "      <quota>%s</quota>\n      <allow_databases><database>%s</database></allow_databases>\n"
+		       "    </%s>\n  </users>\n</yandex>\n", user, db, user, hash, db, read_only ? "_ro" : "", db, db,
+		       user);
 	rc = ch_write(c, user, CH_BINDING_FILE, &b);
 	osb_buf_free(&b);
 	explicit_bzero(hash, sizeof(hash));
@@ -418,13 +423,15 @@ static int ch_credentials(osb_request *req, const struct ch_state *st, const cha
 	cJSON *cred = osb_credentials_new(req, &spec);
 	const char *host = osb_uri_host(req, t->public_host);
 	char *url = host ? osb_req_sprintf(req, "%s://%s:%d/", t->tls ? "https" : "http", host, t->public_port) : NULL;
+	int native = !t->dedicated && st->native_port;
 	char port[8];
 
 	snprintf(port, sizeof(port), "%d", st->native_port);
 	if (cred && (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
-		     !cJSON_AddBoolToObject(cred, "read_only", read_only) || !cJSON_AddBoolToObject(cred, "ssl", t->tls) ||
-		     (!t->dedicated && st->native_port && (!cJSON_AddNumberToObject(cred, "native_port", st->native_port) ||
-							   osb_request_add_endpoint(req, t->public_host, port, "tcp") < 0)))) {
+		     !cJSON_AddBoolToObject(cred, "read_only", read_only) ||
+		     !cJSON_AddBoolToObject(cred, "ssl", t->tls) ||
+		     (native && !cJSON_AddNumberToObject(cred, "native_port", st->native_port)) ||
+		     (native && osb_request_add_endpoint(req, t->public_host, port, "tcp") < 0))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -443,7 +450,7 @@ static int clickhouse_bind(osb_request *req, void *state)
 	ch_req_ctx(&c, req, state);
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
 		return osb_req_fail(req, OSB_ERROR, "cannot generate a password");
-	/* The instance's file again (a lost one comes back); a retried bind replaces the user's file, so only its password works. */
+	/* The instance's file again (a lost one comes back); a retry's file replaces the user's: its password only. */
 	if ((rc = ch_check_database(&c, db)) == 0 && (rc = ch_write_instance(&c, req, db)) == 0 &&
 	    (rc = ch_write_binding(&c, user, password, db, read_only)) == 0 &&
 	    (rc = ch_wait_users(&c, user, password)) == 0 &&
@@ -456,7 +463,8 @@ static int clickhouse_bind(osb_request *req, void *state)
 		} else {
 			rc = osb_request_set_binding_state(req, saved);
 		}
-		osb_request_note(req, "user %s allowed on database %s only%s", user, db, read_only ? " (read-only)" : "");
+		osb_request_note(req, "user %s allowed on database %s only%s", user, db,
+				 read_only ? " (read-only)" : "");
 	}
 	explicit_bzero(password, sizeof(password));
 	return rc;
@@ -481,8 +489,9 @@ static int clickhouse_health(const osb_target *server, void *state, osb_errbuf *
 
 	ch_ctx_init(&c, server, state, OSB_HEALTH_TIMEOUT_MS, err);
 	if ((rc = ch_call(&c, NULL, NULL, NULL, "SELECT 1")) == 0 && access(c.users_dir, W_OK) != 0)
-		rc = osb_errbuf_set(err, OSB_ERROR, "driver.users_dir %s is not a directory the broker can write (%s): the "
-				    "broker must run on the ClickHouse server's host", c.users_dir, strerror(errno));
+		rc = osb_errbuf_set(err, OSB_ERROR, "driver.users_dir %s is not a directory the broker can write "
+				    "(%s): the broker must run on the ClickHouse server's host", c.users_dir,
+				    strerror(errno));
 	return rc;
 }
 
@@ -539,11 +548,12 @@ static int clickhouse_purge(const osb_target *server, void *state, osb_tenant_ki
  */
 static int ch_prepare(osb_request *req, const osb_target *t, void *state, osb_errbuf *err)
 {
-	osb_buf conf = OSB_BUF_INIT, users = OSB_BUF_INIT;
 	/* A wildcard host covers 127.0.0.1 (both would not bind), and the broker's logins then come from loopback. */
-	int local = strcmp(t->host, "127.0.0.1") == 0, wild = !strcmp(t->host, "0.0.0.0") || !strcmp(t->host, "::");
-	int rc = 0;
+	int wild = !strcmp(t->host, "0.0.0.0") || !strcmp(t->host, "::");
+	const char *also = wild || !strcmp(t->host, "127.0.0.1") ? NULL : t->host;
+	osb_buf conf = OSB_BUF_INIT, users = OSB_BUF_INIT;
 	char hash[65], dir[4200];
+	int rc = 0;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/users.d", t->dir);
@@ -552,15 +562,18 @@ static int ch_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		return osb_errbuf_set(err, OSB_ERROR, "cannot prepare %s (a plain path is needed)", t->dir);
 	osb_buf_printf(&conf, "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
 		       "  <logger><level>warning</level><console>1</console></logger>\n"
-		       "  <listen_host>%s</listen_host>\n%s%s%s  <http_port>%d</http_port>\n"
-		       "  <path>%s/data/</path>\n  <tmp_path>%s/tmp/</tmp_path>\n  <user_files_path>%s/user_files/"
-		       "</user_files_path>\n  <format_schema_path>%s/format_schemas/</format_schema_path>\n"
+		       "  <listen_host>%s</listen_host>\n", wild ? t->host : "127.0.0.1");
+	if (also)
+		osb_buf_printf(&conf, "  <listen_host>%s</listen_host>\n", also);
+	osb_buf_printf(&conf, "  <http_port>%d</http_port>\n  <path>%s/data/</path>\n  <tmp_path>%s/tmp/</tmp_path>\n"
+		       "  <user_files_path>%s/user_files/</user_files_path>\n"
+		       "  <format_schema_path>%s/format_schemas/</format_schema_path>\n"
 		       "  <users_config>%s/users.xml</users_config>\n  <default_profile>default</default_profile>\n"
 		       "  <default_database>default</default_database>\n  <mlock_executable>false</mlock_executable>\n"
-		       "  <mark_cache_size>%lld</mark_cache_size>\n  <uncompressed_cache_size>%lld</uncompressed_cache_size>\n"
-		       "  <max_concurrent_queries>%lld</max_concurrent_queries>\n  <max_connections>%lld</max_connections>\n"
-		       "</yandex>\n", wild ? t->host : "127.0.0.1", local || wild ? "" : "  <listen_host>",
-		       local || wild ? "" : t->host, local || wild ? "" : "</listen_host>\n",
+		       "  <mark_cache_size>%lld</mark_cache_size>\n"
+		       "  <uncompressed_cache_size>%lld</uncompressed_cache_size>\n"
+		       "  <max_concurrent_queries>%lld</max_concurrent_queries>\n"
+		       "  <max_connections>%lld</max_connections>\n</yandex>\n",
 		       t->port, t->dir, t->dir, t->dir, t->dir, t->dir,
 		       osb_request_plan_int(req, "mark_cache_size", 67108864),
 		       osb_request_plan_int(req, "uncompressed_cache_size", 67108864),
@@ -568,10 +581,11 @@ static int ch_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		       osb_request_plan_int(req, "max_connections", 1024));
 	osb_buf_printf(&users, "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
 		       "  <profiles><default></default></profiles>\n  <quotas><default></default></quotas>\n  <users>\n"
-		       "    <%s>\n      <password_sha256_hex>%s</password_sha256_hex>\n      <networks><ip>127.0.0.1</ip>"
-		       "<ip>::1</ip>%s%s%s</networks>\n      <profile>default</profile>\n      <quota>default</quota>\n"
-		       "    </%s>\n  </users>\n</yandex>\n", t->admin_user, hash, local || wild ? "" : "<ip>",
-		       local || wild ? "" : t->host, local || wild ? "" : "</ip>", t->admin_user);
+		       "    <%s>\n      <password_sha256_hex>%s</password_sha256_hex>\n"
+		       "      <networks><ip>127.0.0.1</ip><ip>::1</ip>%s%s%s</networks>\n"
+		       "      <profile>default</profile>\n      <quota>default</quota>\n    </%s>\n"
+		       "  </users>\n</yandex>\n",
+		       t->admin_user, hash, also ? "<ip>" : "", also ? also : "", also ? "</ip>" : "", t->admin_user);
 	explicit_bzero(hash, sizeof(hash));
 	if (!osb_buf_text(&conf) || !osb_buf_text(&users))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");

@@ -103,7 +103,7 @@ static int ifx_vstmt(osb_buf *b, const char *fmt, va_list ap)
 /* What InfluxDB said, unless it repeats `secret` (a parse error quotes the statement). */
 static const char *ifx_safe(const char *text, const char *secret)
 {
-	return secret && *secret && strstr(text, secret) ? "(the server's text is withheld: it repeats a secret)" : text;
+	return secret && *secret && strstr(text, secret) ? "(withheld: the server's text repeats a secret)" : text;
 }
 
 /*
@@ -134,7 +134,7 @@ static int ifx_exec(struct ifx_ctx *c, const char *secret, cJSON **result, const
 	va_end(ap);
 	if (rc < 0) {
 		osb_buf_free(&stmt);
-		return osb_errbuf_set(c->err, rc, "cannot build an InfluxQL statement (a name or value InfluxQL cannot hold)");
+		return osb_errbuf_set(c->err, rc, "cannot build an InfluxQL statement: a name or value it cannot hold");
 	}
 	if ((escaped = malloc(3 * stmt.len + 1)) && osb_http_escape_segment(escaped, 3 * stmt.len + 1, stmt.data) >= 0)
 		osb_buf_printf(&body, "q=%s", escaped);
@@ -148,12 +148,13 @@ static int ifx_exec(struct ifx_ctx *c, const char *secret, cJSON **result, const
 	} else if (c->deadline <= osb_clock_ms()) {
 		rc = osb_errbuf_set(c->err, OSB_ETIMEOUT, "out of time before a statement on InfluxDB at %s", c->base);
 	} else {
-		rc = osb_http_request(&opts, "POST", url, c->user, c->password, body.data, osb_ms_left(c->deadline), &resp);
+		rc = osb_http_request(&opts, "POST", url, c->user, c->password, body.data, osb_ms_left(c->deadline),
+				      &resp);
 		if (rc == OSB_ETIMEOUT)
 			osb_errbuf_set(c->err, rc, "InfluxDB at %s did not answer in time", c->base);
 		else if (rc < 0)
-			rc = osb_errbuf_set(c->err, rc == OSB_ENOMEM ? rc : OSB_EBACKEND, "cannot reach InfluxDB at %s: %s",
-					    c->base, resp.error);
+			rc = osb_errbuf_set(c->err, rc == OSB_ENOMEM ? rc : OSB_EBACKEND,
+					    "cannot reach InfluxDB at %s: %s", c->base, resp.error);
 	}
 	osb_buf_free(&body);
 	if (rc < 0)
@@ -219,7 +220,7 @@ static int ifx_only_on(struct ifx_ctx *c, const char *user, const char *db)
 	return rc;
 }
 
-/* Remove an instance: the broker-made users whose privileges are all on its database (no more logins), then the database. */
+/* Remove an instance: the broker-made users whose privileges are all on its database, then the database. */
 static int ifx_drop_instance(struct ifx_ctx *c, const char *db)
 {
 	cJSON *users = NULL;
@@ -318,7 +319,8 @@ static int ifx_credentials(osb_request *req, const char *db, const char *user, c
 
 	if (cred && (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
 		     !cJSON_AddStringToObject(cred, "retention_policy", IFX_RP) ||
-		     !cJSON_AddBoolToObject(cred, "read_only", read_only) || !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
+		     !cJSON_AddBoolToObject(cred, "read_only", read_only) ||
+		     !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -435,16 +437,18 @@ static int ifx_render_conf(osb_buf *b, osb_request *req, const char *data, const
 
 	if (strspn(data, IFX_PATH_CHARS) != strlen(data))
 		return OSB_EBADREQUEST;
-	osb_buf_printf(b, "# Rendered by osb-influxdb-broker.\nreporting-enabled = false\nbind-address = \"127.0.0.1:0\"\n"
-		       "[meta]\n  dir = \"%s/meta\"\n[monitor]\n  store-enabled = false\n", data);
+	osb_buf_printf(b, "# Rendered by osb-influxdb-broker.\nreporting-enabled = false\n"
+		       "bind-address = \"127.0.0.1:0\"\n[meta]\n  dir = \"%s/meta\"\n"
+		       "[monitor]\n  store-enabled = false\n", data);
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		osb_buf_printf(b, "[%s]\n", sections[s]);
 		if (s == 0)
-			osb_buf_printf(b, "  dir = \"%s/data\"\n  wal-dir = \"%s/wal\"\n  query-log-enabled = false\n", data,
-				       data);
+			osb_buf_printf(b, "  dir = \"%s/data\"\n  wal-dir = \"%s/wal\"\n  query-log-enabled = false\n",
+				       data, data);
 		if (s == 2)
-			osb_buf_printf(b, "  bind-address = \"%s%s%s:%d\"\n  auth-enabled = true\n  log-enabled = false\n",
-				       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+			osb_buf_printf(b, "  bind-address = \"%s%s%s:%d\"\n  auth-enabled = true\n"
+				       "  log-enabled = false\n", strchr(host, ':') ? "[" : "", host,
+				       strchr(host, ':') ? "]" : "", port);
 		for (size_t i = 0; req && i < sizeof(ifx_limits) / sizeof(ifx_limits[0]); i++) {
 			long long v = osb_request_plan_int(req, ifx_limits[i].key, -1);
 
@@ -534,7 +538,7 @@ static int ifx_template_init(const char *dir, void *state, osb_errbuf *err)
 	    osb_file_write_private(dir, IFX_CONF, text.data, text.len, 0) != 0 ||
 	    osb_file_write_private(dir, IFX_TEMPLATE_PW, b.password, strlen(b.password), 0) != 0) {
 		osb_buf_free(&text);
-		return osb_errbuf_set(err, OSB_ERROR, "cannot write the template's files in %s (a plain path is needed)", dir);
+		return osb_errbuf_set(err, OSB_ERROR, "cannot write the template's files in %s (a plain path?)", dir);
 	}
 	osb_buf_free(&text);
 	if (pthread_create(&thread, NULL, ifx_boot_admin, &b) != 0)
@@ -548,8 +552,8 @@ static int ifx_template_init(const char *dir, void *state, osb_errbuf *err)
 		osb_log(OSB_LOG_ERROR, "influxdb.template", "%s ended (%d) before the admin was made: %s; its output "
 			"ends: %s", (const char *)state, rc, b.err.msg,
 			res.err && res.err_len > 600 ? res.err + res.err_len - 600 : res.err ? res.err : "");
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "%s could not make the dedicated servers' template (the broker's "
-				    "log says why)", (const char *)state);
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "%s could not make the dedicated servers' template "
+				    "(the broker's log says why)", (const char *)state);
 	} else {
 		rc = 0;
 	}
@@ -568,35 +572,37 @@ static int ifx_prepare(osb_request *req, const osb_target *t, void *state, osb_e
 	(void)state;
 	snprintf(data, sizeof(data), "%s/data", t->dir);
 	if ((rc = ifx_render_conf(&conf, req, data, t->host, t->port)) < 0)
-		rc = osb_errbuf_set(err, OSB_ERROR, "cannot render influxdb.conf for %s (a plain path is needed)", t->dir);
+		rc = osb_errbuf_set(err, OSB_ERROR, "cannot render influxdb.conf for %s (a plain path?)", t->dir);
 	else if (osb_file_write_private(t->dir, IFX_CONF, conf.data, conf.len, 0) != 0)
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot write %s/" IFX_CONF, t->dir);
 	osb_buf_free(&conf);
 	return rc;
 }
 
-/* The admin's login works; at the first start of a copy, the template's password is replaced by the instance's. */
+/*
+ * The admin's login works. At the first start of a copy of the template it is
+ * refused (401): the template's password replaced by the instance's then. Once
+ * the instance's works, the copy of the template's password goes.
+ */
 static int ifx_ready(const osb_target *t, void *state, osb_errbuf *err)
 {
-	char data[4200], first[OSB_SECRET_DEFAULT_LEN + 2];
+	char first[OSB_SECRET_DEFAULT_LEN + 2], data[4200];
 	struct ifx_ctx c;
 	int rc;
 
 	(void)state;
 	ifx_ctx_init(&c, t, IFX_READY_TIMEOUT_MS, err);
-	if ((rc = ifx_exec(&c, NULL, NULL, "SHOW USERS")) == 0 || c.status != 401)
-		return rc;
 	snprintf(data, sizeof(data), "%s/data", t->dir);
-	if (osb_file_read_secret(first, sizeof(first), data, IFX_TEMPLATE_PW) < 0)
-		return rc;
-	err->code = 0;
-	c.password = first;
-	rc = ifx_exec(&c, t->admin_password, NULL, "SET PASSWORD FOR %I = %S", t->admin_user, t->admin_password);
-	explicit_bzero(first, sizeof(first));
-	if (rc == 0) {
-		snprintf(data, sizeof(data), "%s/data/" IFX_TEMPLATE_PW, t->dir);
-		unlink(data);
+	if ((rc = ifx_exec(&c, NULL, NULL, "SHOW USERS")) < 0 && c.status == 401 &&
+	    osb_file_read_secret(first, sizeof(first), data, IFX_TEMPLATE_PW) > 0) {
+		err->code = 0;
+		c.password = first;
+		rc = ifx_exec(&c, t->admin_password, NULL, "SET PASSWORD FOR %I = %S", t->admin_user,
+			      t->admin_password);
+		explicit_bzero(first, sizeof(first));
 	}
+	if (rc == 0 && (size_t)snprintf(data, sizeof(data), "%s/data/" IFX_TEMPLATE_PW, t->dir) < sizeof(data))
+		unlink(data);
 	return rc;
 }
 
