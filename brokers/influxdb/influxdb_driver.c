@@ -203,7 +203,11 @@ static int ifx_drop_user(struct ifx_ctx *c, const char *user)
 	return rc < 0 && strcmp(c->why, "user not found") == 0 ? 0 : rc;
 }
 
-/* Whether every privilege `user` holds is on `db` (a binding of that instance). @return 1, 0 or an error code. */
+/*
+ * Whether `user` holds privileges on `db` and nowhere else (a binding of that
+ * instance; a user without any may be another bind's, half way).
+ * @return 1, 0 or an error code.
+ */
 static int ifx_only_on(struct ifx_ctx *c, const char *user, const char *db)
 {
 	cJSON *grants = NULL;
@@ -212,7 +216,7 @@ static int ifx_only_on(struct ifx_ctx *c, const char *user, const char *db)
 
 	if (rc < 0)
 		return strcmp(c->why, "user not found") == 0 ? 0 : rc;
-	rc = 1;
+	rc = cJSON_GetArraySize(ifx_rows(grants)) > 0;
 	cJSON_ArrayForEach(row, ifx_rows(grants))
 		if (!ifx_cell(row, 0) || strcmp(ifx_cell(row, 0), db) != 0)
 			rc = 0;
