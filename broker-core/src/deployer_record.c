@@ -22,6 +22,7 @@
 #include "osb/errors.h"
 #include "osb/file.h"
 #include "osb/log.h"
+#include "file_internal.h"
 
 void osb_deployer__free_strv(char **v)
 {
@@ -61,20 +62,6 @@ int osb_deployer__open_instance(int basefd, const char *name, int create)
 	if (create && mkdirat(basefd, name, 0700) != 0 && errno != EEXIST)
 		return -1;
 	return openat(basefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static cJSON *strv_json(char *const *v)
@@ -132,7 +119,7 @@ int osb_deployer__record_write(int dirfd, const char *name, const record *r)
 		goto done;
 	}
 	fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+	if (fd < 0 || osb_file_write_all(fd, text, strlen(text)) != 0 || osb_file_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		goto done;
 	close(fd);
 	fd = -1;

@@ -17,8 +17,10 @@
 /* Deeper trees are refused: nothing a server writes nests this far. */
 #define MAX_TREE_DEPTH 64
 
-static int write_all(int fd, const char *p, size_t len)
+int osb_file_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -46,7 +48,7 @@ int osb_file_write_private(const char *dir, const char *name, const void *data, 
 		return 0;
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0)
+	if (fd < 0 || osb_file_write_all(fd, data, len) != 0 || fsync(fd) != 0)
 		goto done;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -206,7 +208,7 @@ static int copy_file(int srcdir, const char *name, int dstdir, mode_t mode)
 		if (buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) == 0) {
 			if (lseek(out, n, SEEK_CUR) < 0)
 				goto done;
-		} else if (write_all(out, buf, (size_t)n) != 0) {
+		} else if (osb_file_write_all(out, buf, (size_t)n) != 0) {
 			goto done;
 		}
 		size += n;

@@ -352,7 +352,7 @@ static int my_password_hash(char out[MY_HASH_SIZE], const char *password)
 
 /* -- instances and bindings ------------------------------------------------ */
 
-static int mysql_provision(osb_request *req, void *state)
+static int my_provision(osb_request *req, void *state)
 {
 	const char *db = osb_request_instance_name(req), *charset, *collation;
 	struct my_session s = { 0 };
@@ -377,7 +377,7 @@ static int my_set_limit(struct my_session *s, const char *user, void *payload)
 	return my_run(s, "ALTER USER IF EXISTS %L@'%%' WITH MAX_USER_CONNECTIONS %d", user, *(const int *)payload);
 }
 
-static int mysql_update(osb_request *req, void *state)
+static int my_update(osb_request *req, void *state)
 {
 	const char *db = osb_request_instance_name(req), *charset, *collation;
 	osb_errbuf *err = osb_request_errbuf(req);
@@ -408,7 +408,7 @@ done:
 }
 
 /* Only for shared servers: the core removes a dedicated instance's server with everything on it. */
-static int mysql_deprovision(osb_request *req, void *state)
+static int my_deprovision(osb_request *req, void *state)
 {
 	struct my_session s = { 0 };
 	int rc;
@@ -420,7 +420,7 @@ static int mysql_deprovision(osb_request *req, void *state)
 	return rc;
 }
 
-static int mysql_bind(osb_request *req, void *state)
+static int my_bind(osb_request *req, void *state)
 {
 	const char *db = osb_request_instance_name(req), *user = osb_request_binding_name(req);
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", hash[MY_HASH_SIZE] = "", pattern[2 * OSB_NAME_SIZE];
@@ -460,7 +460,7 @@ done:
 	return rc;
 }
 
-static int mysql_unbind(osb_request *req, void *state)
+static int my_unbind(osb_request *req, void *state)
 {
 	struct my_session s = { 0 };
 	int rc;
@@ -475,7 +475,7 @@ static int mysql_unbind(osb_request *req, void *state)
 /* -- health and reconciliation --------------------------------------------- */
 
 /* Whether the server takes the admin's login and a statement: /health/ready, and a dedicated server's readiness. */
-static int mysql_health(const osb_target *server, void *state, osb_errbuf *err)
+static int my_health(const osb_target *server, void *state, osb_errbuf *err)
 {
 	struct my_session s = { 0 };
 	int rc;
@@ -487,7 +487,7 @@ static int mysql_health(const osb_target *server, void *state, osb_errbuf *err)
 	return rc;
 }
 
-struct my_list {
+struct my_listing {
 	osb_tenant_kind kind;
 	osb_tenant_cb cb;
 	void *payload;
@@ -496,16 +496,16 @@ struct my_list {
 
 static int my_report(struct my_session *s, const char *name, void *payload)
 {
-	struct my_list *l = payload;
+	struct my_listing *l = payload;
 
 	(void)s;
 	l->stopped = l->cb(l->kind, name, l->payload) != 0;
 	return l->stopped;
 }
 
-static int mysql_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
+static int my_list(const osb_target *server, void *state, osb_tenant_cb cb, void *payload, osb_errbuf *err)
 {
-	struct my_list l = { OSB_TENANT_INSTANCE, cb, payload, 0 };
+	struct my_listing l = { OSB_TENANT_INSTANCE, cb, payload, 0 };
 	struct my_session s = { 0 };
 	int rc;
 
@@ -521,7 +521,7 @@ static int mysql_list(const osb_target *server, void *state, osb_tenant_cb cb, v
 	return rc;
 }
 
-static int mysql_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
+static int my_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name, osb_errbuf *err)
 {
 	struct my_session s = { 0 };
 	int rc;
@@ -628,8 +628,7 @@ static int my_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 
 /* -- the driver -------------------------------------------------------------- */
 
-/* Not mysql_init/mysql_shutdown: those are the client library's. The state is the install_db program. */
-static int mysql_driver_init(void **state, const cJSON *config, const osb_broker *broker)
+static int my_init(void **state, const cJSON *config, const osb_broker *broker)
 {
 	char *install_db = NULL;
 	int rc;
@@ -650,7 +649,7 @@ static int mysql_driver_init(void **state, const cJSON *config, const osb_broker
 	return 0;
 }
 
-static void mysql_driver_shutdown(void *state)
+static void my_shutdown(void *state)
 {
 	free(state);
 	mysql_library_end();
@@ -668,28 +667,19 @@ static const osb_dedicated_spec my_dedicated = {
 	.admin_user = "root",
 	.template_init = my_template_init,
 	.prepare = my_prepare,
-	.ready = mysql_health,
+	.ready = my_health,
 	.start_timeout_ms = 60000,
 };
 
 static const struct osb_driver driver = {
-	OSB_DRIVER_INIT,
+	.abi_version = OSB_DRIVER_INIT,
 	.name = "mysql",
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
 		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.server = &my_server,
 	.config_keys = my_config_keys,
 	.dedicated = &my_dedicated,
-	.init = mysql_driver_init,
-	.shutdown = mysql_driver_shutdown,
-	.provision = mysql_provision,
-	.deprovision = mysql_deprovision,
-	.update = mysql_update,
-	.bind = mysql_bind,
-	.unbind = mysql_unbind,
-	.health = mysql_health,
-	.list = mysql_list,
-	.purge = mysql_purge,
+	OSB_DRIVER_SLOTS(my, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(mysql, driver);

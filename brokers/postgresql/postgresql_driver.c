@@ -592,24 +592,13 @@ static const osb_server_spec postgresql_server = { .default_port = 5432, .defaul
 static const char *const postgresql_keys[] = { "admin_database", "sslmode", NULL };
 
 static const struct osb_driver postgresql_driver = {
-	OSB_DRIVER_INIT,
+	.abi_version = OSB_DRIVER_INIT,
 	.name = "postgresql",
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION |
 		OSB_CAP_ASYNC,
 	.server = &postgresql_server,
 	.config_keys = postgresql_keys,
-	.dedicated = NULL,
-	.init = postgresql_init,
-	.shutdown = postgresql_shutdown,
-	.provision = postgresql_provision,
-	.deprovision = postgresql_deprovision,
-	.update = postgresql_update,
-	.bind = postgresql_bind,
-	.unbind = postgresql_unbind,
-	.dashboard_url = NULL,
-	.health = postgresql_health,
-	.list = postgresql_list,
-	.purge = postgresql_purge,
+	OSB_DRIVER_SLOTS(postgresql, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(postgresql, postgresql_driver);

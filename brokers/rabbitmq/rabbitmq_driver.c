@@ -558,18 +558,7 @@ static const struct osb_driver rabbitmq_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
 	.server = &rabbitmq_server,
 	.config_keys = rabbitmq_keys,
-	.dedicated = NULL,
-	.init = rabbitmq_init,
-	.shutdown = rabbitmq_shutdown,
-	.provision = rabbitmq_provision,
-	.deprovision = rabbitmq_deprovision,
-	.update = rabbitmq_update,
-	.bind = rabbitmq_bind,
-	.unbind = rabbitmq_unbind,
-	.dashboard_url = rabbitmq_dashboard_url,
-	.health = rabbitmq_health,
-	.list = rabbitmq_list,
-	.purge = rabbitmq_purge,
+	OSB_DRIVER_SLOTS(rabbitmq, init, shutdown, provision, deprovision, update, bind, unbind, dashboard_url, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(rabbitmq, rabbitmq_driver);

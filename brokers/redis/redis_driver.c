@@ -699,16 +699,7 @@ static const struct osb_driver redis_driver = {
 		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.server = &redis_server,
 	.dedicated = &redis_dedicated,
-	.init = redis_init,
-	.shutdown = redis_shutdown,
-	.provision = redis_provision,
-	.deprovision = redis_deprovision,
-	.update = redis_update,
-	.bind = redis_bind,
-	.unbind = redis_unbind,
-	.health = redis_health,
-	.list = redis_list,
-	.purge = redis_purge,
+	OSB_DRIVER_SLOTS(redis, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(redis, redis_driver);
