@@ -663,16 +663,7 @@ static const struct osb_driver clickhouse_driver = {
 	.server = &clickhouse_server,
 	.config_keys = clickhouse_keys,
 	.dedicated = &clickhouse_dedicated,
-	.init = clickhouse_init,
-	.shutdown = clickhouse_shutdown,
-	.provision = clickhouse_provision,
-	.deprovision = clickhouse_deprovision,
-	.update = clickhouse_update,
-	.bind = clickhouse_bind,
-	.unbind = clickhouse_unbind,
-	.health = clickhouse_health,
-	.list = clickhouse_list,
-	.purge = clickhouse_purge,
+	OSB_DRIVER_SLOTS(clickhouse, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(clickhouse, clickhouse_driver);

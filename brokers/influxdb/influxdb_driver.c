@@ -650,16 +650,7 @@ static const struct osb_driver influxdb_driver = {
 		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
 	.server = &influxdb_server,
 	.dedicated = &influxdb_dedicated,
-	.init = influxdb_init,
-	.shutdown = influxdb_shutdown,
-	.provision = influxdb_provision,
-	.deprovision = influxdb_deprovision,
-	.update = influxdb_update,
-	.bind = influxdb_bind,
-	.unbind = influxdb_unbind,
-	.health = influxdb_health,
-	.list = influxdb_list,
-	.purge = influxdb_purge,
+	OSB_DRIVER_SLOTS(influxdb, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
 };
 
 OSB_DRIVER_DEFINE(influxdb, influxdb_driver);
