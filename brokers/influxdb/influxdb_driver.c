@@ -265,7 +265,7 @@ static int ifx_retention(osb_request *req, int *days)
 /* The retention policy's duration, with the shard duration InfluxDB itself would pick for it. */
 static int ifx_set_retention(struct ifx_ctx *c, osb_request *req, const char *db)
 {
-	int days, rc;
+	int days = 0, rc;
 
 	if ((rc = ifx_retention(req, &days)) < 0 ||
 	    (rc = ifx_exec(c, NULL, NULL, "ALTER RETENTION POLICY %I ON %I DURATION %dd SHARD DURATION %s DEFAULT",
