@@ -9,9 +9,14 @@
 #  - each *.c is a helper program osb-<name>-<file> (underscores become dashes) linking libs= and
 #    test_libs=; every test gets its path in OSB_HELPER_<FILE> (upper case), such as
 #    OSB_HELPER_AMQP_CLIENT;
-#  - each *.sh but adapter.sh is the ctest test <name>_<script>, run as
+#  - each *.sh but adapter.sh and fixture.sh is the ctest test <name>_<script>, run as
 #    `bash <script> BROKER_BINARY REPO_ROOT` (label integration, timeout 300 s).
 # A brokers/<name>/tests/CMakeLists.txt, when present, is used instead of this registration.
+#
+# A server too slow to start for each test (a Ceph cluster) may be started once per ctest run:
+# brokers/<name>/tests/fixture.sh, run as `bash fixture.sh start|stop DIR`, becomes the tests
+# <name>_fixture_start and <name>_fixture_stop (label fixture), and every test of the broker (its
+# scripts, its contract runs, the BOSH start tests) requires it through osb_broker_fixture().
 include_guard(GLOBAL)
 find_package(PkgConfig REQUIRED)
 set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
@@ -24,6 +29,33 @@ function(osb_broker_pkg_target var prefix)
     pkg_check_modules(${prefix} REQUIRED IMPORTED_TARGET ${ARGN})
     set(${var} PkgConfig::${prefix} PARENT_SCOPE)
   endif()
+endfunction()
+
+# osb_broker_fixture(<name> <test>...): when brokers/<name>/tests/fixture.sh exists, the tests
+# (of the calling directory) require fixture <name>_server, which ctest starts once before the
+# first of them and stops after the last; they hold the resource lock <name>_server, since they
+# share that server, and find its directory as $OSB_FIXTURES/<name>. Without fixture.sh: nothing.
+function(osb_broker_fixture name)
+  set(script ${OSB_ROOT_DIR}/brokers/${name}/tests/fixture.sh)
+  if(NOT EXISTS ${script} OR NOT ARGN)
+    return()
+  endif()
+  set_property(TEST ${ARGN} APPEND PROPERTY FIXTURES_REQUIRED ${name}_server)
+  set_property(TEST ${ARGN} APPEND PROPERTY RESOURCE_LOCK ${name}_server)
+  set_property(TEST ${ARGN} APPEND PROPERTY ENVIRONMENT OSB_FIXTURES=${CMAKE_BINARY_DIR}/fixtures)
+endfunction()
+
+# The start and stop tests of brokers/<name>/tests/fixture.sh, if any (see osb_broker_fixture).
+function(osb_add_broker_fixture name)
+  set(script ${OSB_ROOT_DIR}/brokers/${name}/tests/fixture.sh)
+  if(NOT EXISTS ${script})
+    return()
+  endif()
+  set(dir ${CMAKE_BINARY_DIR}/fixtures/${name})
+  add_test(NAME ${name}_fixture_start COMMAND bash ${script} start ${dir})
+  add_test(NAME ${name}_fixture_stop COMMAND bash ${script} stop ${dir})
+  set_tests_properties(${name}_fixture_start PROPERTIES FIXTURES_SETUP ${name}_server LABELS fixture TIMEOUT 120)
+  set_tests_properties(${name}_fixture_stop PROPERTIES FIXTURES_CLEANUP ${name}_server LABELS fixture TIMEOUT 120)
 endfunction()
 
 function(osb_add_broker name)
@@ -48,6 +80,7 @@ function(osb_add_broker name)
   if(NOT OSB_BUILD_TESTS)
     return()
   endif()
+  osb_add_broker_fixture(${name})
   if(EXISTS ${dir}/tests/CMakeLists.txt)
     add_subdirectory(${dir}/tests ${out}/tests)
     return()
@@ -69,7 +102,7 @@ function(osb_add_broker name)
   endforeach()
 
   file(GLOB scripts CONFIGURE_DEPENDS ${dir}/tests/*.sh)
-  list(FILTER scripts EXCLUDE REGEX "/adapter\\.sh$")
+  list(FILTER scripts EXCLUDE REGEX "/(adapter|fixture)\\.sh$")
   foreach(script IN LISTS scripts)
     get_filename_component(test ${script} NAME_WE)
     add_test(NAME ${name}_${test} COMMAND bash ${script} $<TARGET_FILE:${target}> ${OSB_ROOT_DIR})
@@ -77,5 +110,6 @@ function(osb_add_broker name)
     if(env)
       set_tests_properties(${name}_${test} PROPERTIES ENVIRONMENT "${env}")
     endif()
+    osb_broker_fixture(${name} ${name}_${test})
   endforeach()
 endfunction()

@@ -88,6 +88,17 @@ Logs: $demo/broker.log   State store: $demo/data/state.db
   curl -s -X DELETE -H 'X-Broker-API-Version: 2.17' "$B/v2/service_instances/demo-1/service_bindings/bind-1?service_id=$svc&plan_id=$plan"
   curl -s -X DELETE -H 'X-Broker-API-Version: 2.17' "$B/v2/service_instances/demo-1?service_id=$svc&plan_id=$plan"
 
+Or with the osb client (docs/cli.md), which names instances for you and waits for operations:
+
+  . $demo/secrets; export OSB_HOME=$demo/osb OSB_BROKER_USERNAME=broker OSB_BROKER_PASSWORD=\$BROKER_PASSWORD
+  $root/build/cli/osb register-broker demo http://127.0.0.1:$port
+  $root/build/cli/osb marketplace
+  $root/build/cli/osb create-service postgresql small mydb
+  $root/build/cli/osb bind-service mydb app1        # prints the credentials
+  $root/build/cli/osb delete-service mydb -f
+  $root/build/cli/osb marketplace --serve 127.0.0.1:8090   # the marketplace page, until Ctrl-C
+  curl -s -u broker:\$BROKER_PASSWORD http://127.0.0.1:$port/usage/events | jq .   # usage records
+
 Register it with Cloud Foundry / PaaS-TA:  cf create-service-broker postgresql broker $BROKER_PASSWORD http://<host>:$port
 TXT
 

@@ -13,8 +13,8 @@ packages=(
 	libcivetweb-dev libcjson-dev libsqlite3-dev libssl-dev libpq-dev libpcre2-dev libcurl4-openssl-dev
 	# the core's own tests (the store's PostgreSQL half, reliability) and the demo
 	postgresql-15 postgresql-client-15
-	# test tools
-	curl jq ruby shellcheck iproute2 procps openssl python3
+	# test tools (chromium and chromium-driver: the marketplace page in a headless browser)
+	curl jq ruby shellcheck iproute2 procps openssl python3 chromium chromium-driver
 	# fuzzing and leak checks
 	clang libclang-rt-14-dev
 )

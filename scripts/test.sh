@@ -32,10 +32,20 @@ if [ $# = 0 ]; then
 	. "$demo/secrets"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -u "broker:$BROKER_PASSWORD" -H 'X-Broker-API-Version: 2.17' \
 		"http://127.0.0.1:$port/v2/catalog")
+	# ... and the osb client's commands it prints: a whole instance's life through the Release build.
+	cli=ok
+	osb_demo() { OSB_HOME=$demo/osb OSB_BROKER_USERNAME=broker OSB_BROKER_PASSWORD=$BROKER_PASSWORD "$root/build/cli/osb" "$@"; }
+	{ osb_demo register-broker demo "http://127.0.0.1:$port" && osb_demo marketplace &&
+		osb_demo create-service postgresql small mydb && osb_demo bind-service mydb app1 &&
+		osb_demo delete-service mydb -f; } >"$demo/cli.out" 2>&1 || cli=failed
+	events=$(curl -s -u "broker:$BROKER_PASSWORD" "http://127.0.0.1:$port/usage/events" | jq -r '[.events[].type] | join(" ")')
 	OSB_DEMO_DIR=$demo "$root/scripts/demo.sh" --stop >/dev/null
+	[ "$code" = 200 ] || { rm -rf "$demo"; echo "demo: the catalog answered $code"; exit 1; }
+	[ "$cli" = ok ] || { cat "$demo/cli.out"; rm -rf "$demo"; echo "demo: the osb commands failed"; exit 1; }
+	[ "$events" = "instance_created binding_created binding_deleted instance_deleted" ] ||
+		{ rm -rf "$demo"; echo "demo: usage records: $events"; exit 1; }
 	rm -rf "$demo"
-	[ "$code" = 200 ] || { echo "demo: the catalog answered $code"; exit 1; }
-	echo "demo: 1 passed, 0 failed"
+	echo "demo: 3 passed, 0 failed"
 fi
 
 # A short, repeatable run of every libFuzzer target (clang); docs/reliability.md records longer ones.

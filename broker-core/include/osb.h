@@ -20,5 +20,7 @@
 #include "osb/file.h"
 #include "osb/exec.h"
 #include "osb/http_client.h"
+#include "osb/jsonschema.h"
+#include "osb/marketplace.h"
 
 #endif

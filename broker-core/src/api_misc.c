@@ -73,7 +73,14 @@ void osb_api_metrics(osb_http *h)
 			 counts.ops_failed);
 		osb_quota_metrics(h->broker->store, h->broker->config, h->broker->catalog, gauges, sizeof gauges);
 	}
-	char *text = osb_metrics_render(gauges);
+	char *plans = NULL, *all = NULL;
+	osb_api_usage_gauges(h, &plans);
+	size_t n = plans ? strlen(gauges) + strlen(plans) + 1 : 0;
+	if (plans && (all = malloc(n)))
+		snprintf(all, n, "%s%s", gauges, plans);
+	free(plans);
+	char *text = osb_metrics_render(all ? all : gauges);
+	free(all);
 	if (!text) {
 		osb_http_fail(h, OSB_ENOMEM, 0, "out of memory");
 		return;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "jsonschema.h"
+#include "osb/jsonschema.h"
 
 typedef struct osb_catalog osb_catalog;
 

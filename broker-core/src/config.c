@@ -255,7 +255,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 {
 	static const char *const known[] = { "listen", "tls", "accounts", "catalog", "data_dir", "store",
 		"encryption_key", "log_level", "threads", "workers", "limits", "timeouts", "replica_id",
-		"metrics_auth", "driver", "dedicated", "quotas", NULL };
+		"metrics_auth", "marketplace", "driver", "dedicated", "quotas", NULL };
 	int rc = 0;
 	size_t len = 0;
 	char bad[128];
@@ -427,6 +427,18 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	if (mauth && !cJSON_IsBool(mauth))
 		FAIL("%s: metrics_auth: must be true or false", path);
 	c->metrics_auth = cJSON_IsTrue(mauth);
+	const cJSON *market = cJSON_GetObjectItemCaseSensitive(root, "marketplace");
+	if (market) {
+		static const char *const m_known[] = { "public", NULL };
+		const cJSON *pub = cJSON_GetObjectItemCaseSensitive(market, "public");
+		if (!cJSON_IsObject(market))
+			FAIL("%s: marketplace: must be an object {\"public\": true|false}", path);
+		if (check_known_keys(market, m_known, bad, sizeof bad))
+			FAIL("%s: marketplace.%s: unknown key", path, bad);
+		if (pub && !cJSON_IsBool(pub))
+			FAIL("%s: marketplace.public: must be true or false", path);
+		c->marketplace_public = cJSON_IsTrue(pub);
+	}
 	{
 		char host[64] = "broker";
 		gethostname(host, sizeof host - 1);

@@ -38,6 +38,7 @@ typedef struct {
 	double rate_limit;          /* requests per second per client address, 0 = unlimited */
 	int rate_burst;             /* bucket size of the rate limit */
 	int metrics_auth;           /* /metrics needs Basic auth too */
+	int marketplace_public;     /* marketplace.public: the /marketplace page needs no auth */
 	char *replica_id;           /* this process's name in operation leases */
 	int has_dedicated;          /* the `dedicated` section is present */
 	int dedicated_port_first;   /* dedicated.port_range[0] */

@@ -13,6 +13,7 @@
 #include "gateway.h"
 #include "record.h"
 #include "request_internal.h"
+#include "usage.h"
 
 /* An operation this replica holds a lease on: queued or running. */
 typedef struct owned_op {
@@ -325,6 +326,79 @@ static int unbind_all(osb_engine *e, const osb_operation_rec *op, osb_request *d
 
 /* ---- completing the records --------------------------------------------- */
 
+/* The usage record of a binding the deprovision deleted with its instance. */
+typedef struct {
+	const osb_catalog *catalog;
+	const osb_usage_event *instance_event;
+} tombstone_usage;
+
+static int tombstoned_binding_usage(osb_store_tx *tx, const osb_binding_rec *b, int was, void *payload)
+{
+	const tombstone_usage *u = payload;
+	osb_usage_event ev = *u->instance_event;
+
+	/* Only bindings that were created have a "created" record to close. */
+	if (was != OSB_REC_READY && was != OSB_REC_DELETING)
+		return 0;
+	ev.kind = OSB_USAGE_BINDING_DELETED;
+	ev.binding_id = b->id;
+	if (b->context)
+		ev.context = b->context;
+	return osb_usage__append(tx, u->catalog, &ev);
+}
+
+/*
+ * Usage records of a successful operation, appended last in complete()'s
+ * transaction: they commit with the change or not at all, and complete() runs
+ * once per operation (it returns early when the operation already ended).
+ */
+static int record_usage(osb_engine *e, osb_store_tx *tx, const osb_operation_rec *op, const osb_instance_rec *inst,
+			const osb_binding_rec *bind, const cJSON *saved, int64_t now)
+{
+	const osb_catalog *catalog = e->broker->catalog;
+	osb_usage_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.instance_id = inst->id;
+	ev.service_id = inst->service_id;
+	ev.plan_id = inst->plan_id;
+	ev.context = inst->context;
+	ev.originating_identity = (char *)json_str(saved, "originating_identity");
+	ev.operation_id = op->id;
+	ev.occurred_at = now;
+	switch ((osb_operation_kind)op->kind) {
+	case OSB_OP_PROVISION:
+		ev.kind = OSB_USAGE_INSTANCE_CREATED;
+		break;
+	case OSB_OP_UPDATE: {
+		const char *previous = json_str(saved, "previous_plan_id");
+		if (!previous || strcmp(previous, inst->plan_id) == 0)
+			return 0; /* parameters or maintenance only: billing does not change */
+		ev.kind = OSB_USAGE_INSTANCE_PLAN_CHANGED;
+		ev.previous_plan_id = (char *)previous;
+		break;
+	}
+	case OSB_OP_DEPROVISION: {
+		tombstone_usage u = { catalog, &ev };
+		int err = osb_record_tombstone_bindings(tx, inst->id, now, tombstoned_binding_usage, &u);
+		if (err)
+			return err;
+		ev.kind = OSB_USAGE_INSTANCE_DELETED;
+		break;
+	}
+	case OSB_OP_BIND:
+	case OSB_OP_UNBIND:
+		if (!bind)
+			return 0;
+		/* The instance's plan now, which a plan change since the bind may have changed. */
+		ev.kind = op->kind == OSB_OP_BIND ? OSB_USAGE_BINDING_CREATED : OSB_USAGE_BINDING_DELETED;
+		ev.binding_id = bind->id;
+		if (bind->context)
+			ev.context = bind->context;
+		break;
+	}
+	return osb_usage__append(tx, catalog, &ev);
+}
+
 /* Apply the outcome of an operation to its records, in one transaction. */
 static int complete(osb_engine *e, const char *op_id, const char *instance_id, osb_request *req, int rc,
 		    const char *failure)
@@ -377,11 +451,8 @@ static int complete(osb_engine *e, const char *op_id, const char *instance_id, o
 		break;
 	case OSB_OP_DEPROVISION:
 		inst->state = ok ? OSB_REC_DELETED : OSB_REC_READY;
-		if (ok) {
-			osb_record_set_str(&inst->driver_state, NULL);
-			if ((err = osb_record_tombstone_bindings(tx, inst->id, now)))
-				goto done;
-		}
+		if (ok)
+			osb_record_set_str(&inst->driver_state, NULL); /* its bindings are deleted in record_usage() */
 		break;
 	case OSB_OP_BIND:
 		if (!bind)
@@ -427,6 +498,8 @@ static int complete(osb_engine *e, const char *op_id, const char *instance_id, o
 			goto done;
 	}
 	if ((err = osb_store_operation_put(tx, op)))
+		goto done;
+	if (ok && (err = record_usage(e, tx, op, inst, bind, saved, now)))
 		goto done;
 	err = osb_store_commit(tx);
 	tx = NULL;

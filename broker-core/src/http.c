@@ -450,6 +450,14 @@ static int match_route(osb_http *h, const char *path)
 		h->route = OSB_ROUTE_METRICS;
 		return 0;
 	}
+	if (strcmp(path, "/usage/events") == 0) {
+		h->route = OSB_ROUTE_USAGE_EVENTS;
+		return 0;
+	}
+	if (strcmp(path, "/marketplace") == 0 || strncmp(path, "/marketplace/", 13) == 0) {
+		h->route = OSB_ROUTE_MARKETPLACE;
+		return 0;
+	}
 	static const char prefix[] = "/v2/service_instances/";
 	if (strncmp(path, prefix, sizeof prefix - 1) != 0)
 		return 404;
@@ -594,6 +602,12 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 	case OSB_ROUTE_METRICS:
 		*allow = "GET";
 		return get ? osb_api_metrics : NULL;
+	case OSB_ROUTE_USAGE_EVENTS:
+		*allow = "GET";
+		return get ? osb_api_usage_events : NULL;
+	case OSB_ROUTE_MARKETPLACE:
+		*allow = "GET";
+		return get ? osb_api_marketplace : NULL;
 	case OSB_ROUTE_INSTANCE:
 		*allow = "GET, PUT, PATCH, DELETE";
 		if (get)
@@ -729,7 +743,8 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 		goto done;
 	}
 	int public_route = h.route == OSB_ROUTE_HEALTH_LIVE || h.route == OSB_ROUTE_HEALTH_READY ||
-			   (h.route == OSB_ROUTE_METRICS && !h.broker->config->metrics_auth);
+			   (h.route == OSB_ROUTE_METRICS && !h.broker->config->metrics_auth) ||
+			   (h.route == OSB_ROUTE_MARKETPLACE && h.broker->config->marketplace_public);
 	if (!public_route) {
 		const char *user = NULL;
 		if (osb_auth_check(h.broker->config, mg_get_header(conn, "Authorization"), &user) != 0) {
@@ -757,7 +772,8 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 		cJSON_Delete(body);
 		goto done;
 	}
-	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS) {
+	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS &&
+	    h.route != OSB_ROUTE_USAGE_EVENTS && h.route != OSB_ROUTE_MARKETPLACE) {
 		if (check_api_version(&h) != 0 || take_identity(&h) != 0)
 			goto done;
 		if (h.instance_id[0] && !osb_http_valid_id(h.instance_id)) {

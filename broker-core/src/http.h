@@ -86,6 +86,11 @@ void osb_api_binding_last_operation(osb_http *h);
 void osb_api_health_live(osb_http *h);
 void osb_api_health_ready(osb_http *h);
 void osb_api_metrics(osb_http *h);
+void osb_api_usage_events(osb_http *h);
+void osb_api_marketplace(osb_http *h);
+
+/** Prometheus gauges of live instances per plan (api_usage.c), appended to `out`; "" when the store fails. */
+void osb_api_usage_gauges(osb_http *h, char **out);
 
 /** The civetweb request handler for every path; cbdata is the osb_broker. */
 int osb_http_handle(struct mg_connection *conn, void *cbdata);

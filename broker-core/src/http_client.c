@@ -153,6 +153,8 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 	 * Accept stays libcurl's default (any type): RabbitMQ 3.10 answers 406 to a PUT on
 	 * /api/vhost-limits/... that says "Accept: application/json".
 	 * No "Expect: 100-continue" round trip for bodies over 1 KiB.
+	 * Without a body, "Content-Type:" drops the form type libcurl would announce
+	 * for an empty PUT or POST: a signed request (S3) covers the type it sends.
 	 */
 	if (opts->content_type && (strpbrk(opts->content_type, "\r\n") ||
 				   strlen(opts->content_type) > sizeof(ctype) - sizeof("Content-Type: "))) {
@@ -160,10 +162,26 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 		rc = OSB_EBADREQUEST;
 		goto done;
 	}
-	snprintf(ctype, sizeof(ctype), "Content-Type: %s", opts->content_type ? opts->content_type : "application/json");
-	if (http_client_header(&headers, "Expect:") < 0 || (json_body && http_client_header(&headers, ctype) < 0)) {
+	if (json_body)
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			 opts->content_type ? opts->content_type : "application/json");
+	else
+		snprintf(ctype, sizeof(ctype), "Content-Type:");
+	if (http_client_header(&headers, "Expect:") < 0 || http_client_header(&headers, ctype) < 0) {
 		rc = OSB_ENOMEM;
 		goto done;
+	}
+	for (const char *const *h = opts->headers; h && *h; h++) {
+		/* One line each: a CR or LF would smuggle another header or a request in. */
+		if (strpbrk(*h, "\r\n") || !strchr(*h, ':')) {
+			snprintf(out->error, sizeof(out->error), "a request header is not one \"Name: value\" line");
+			rc = OSB_EBADREQUEST;
+			goto done;
+		}
+		if (http_client_header(&headers, *h) < 0) {
+			rc = OSB_ENOMEM;
+			goto done;
+		}
 	}
 
 	/* Every setopt below takes values libcurl 7.85+ accepts; a failure would be a programming error. */

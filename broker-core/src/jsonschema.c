@@ -1,7 +1,7 @@
 /* JSON Schema (draft-04 to draft-07 keywords) compiler and validator for OSB `parameters`. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include "jsonschema.h"
+#include "osb/jsonschema.h"
 
 #include <arpa/inet.h>
 #include <float.h>

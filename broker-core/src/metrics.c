@@ -17,6 +17,8 @@ static const char *const route_names[OSB_ROUTE_COUNT] = {
 	"/health/live",
 	"/health/ready",
 	"/metrics",
+	"/usage/events",
+	"/marketplace",
 };
 
 static const char *const method_names[] = { "GET", "PUT", "PATCH", "DELETE", "OTHER" };

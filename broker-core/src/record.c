@@ -58,7 +58,8 @@ static int collect_live(const osb_binding_rec *rec, void *payload)
 	return 0;
 }
 
-int osb_record_tombstone_bindings(osb_store_tx *tx, const char *instance_id, int64_t now)
+int osb_record_tombstone_bindings(osb_store_tx *tx, const char *instance_id, int64_t now, osb_record_tombstone_cb cb,
+				  void *payload)
 {
 	tombstone_ctx t = { tx, now, 0, NULL, 0, 0 };
 	int err = osb_store_binding_list(tx, instance_id, collect_live, &t);
@@ -69,10 +70,13 @@ int osb_record_tombstone_bindings(osb_store_tx *tx, const char *instance_id, int
 		osb_binding_rec *b = NULL;
 		if ((err = osb_store_binding_get(tx, t.ids[i], &b)))
 			break;
+		int was = b->state;
 		b->state = OSB_REC_DELETED;
 		osb_crypto_wipe_set(&b->credentials, NULL);
 		b->updated_at = now;
 		err = osb_store_binding_put(tx, b);
+		if (!err && cb)
+			err = cb(tx, b, was, payload);
 		osb_binding_rec_free(b);
 	}
 	for (size_t i = 0; i < t.n; i++)

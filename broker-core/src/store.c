@@ -1,4 +1,4 @@
-/* The state store's public functions: dispatch to a back end, seal credentials, records, connection pool, SQL text. */
+/* The state store's public functions: dispatch to a back end, seal and open credentials (store_shared.c has what the back ends share). */
 #include "store_internal.h"
 
 #include <errno.h>
@@ -14,92 +14,6 @@
 
 #define DEFAULT_POOL_SIZE 8
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
-
-/* ---- Record types as column tables ---- */
-
-#define COL(type, field, kind) { #field, kind, offsetof(type, field) }
-
-static const osb_store_col instance_cols[] = {
-	COL(osb_instance_rec, id, OSB_COL_TEXT),
-	COL(osb_instance_rec, service_id, OSB_COL_TEXT),
-	COL(osb_instance_rec, plan_id, OSB_COL_TEXT),
-	COL(osb_instance_rec, parameters, OSB_COL_TEXT),
-	COL(osb_instance_rec, context, OSB_COL_TEXT),
-	COL(osb_instance_rec, maintenance_version, OSB_COL_TEXT),
-	COL(osb_instance_rec, dashboard_url, OSB_COL_TEXT),
-	COL(osb_instance_rec, driver_state, OSB_COL_TEXT),
-	COL(osb_instance_rec, metadata, OSB_COL_TEXT),
-	COL(osb_instance_rec, fingerprint, OSB_COL_TEXT),
-	COL(osb_instance_rec, state, OSB_COL_INT),
-	COL(osb_instance_rec, op_id, OSB_COL_TEXT),
-	COL(osb_instance_rec, created_at, OSB_COL_I64),
-	COL(osb_instance_rec, updated_at, OSB_COL_I64),
-};
-
-static const osb_store_col binding_cols[] = {
-	COL(osb_binding_rec, id, OSB_COL_TEXT),
-	COL(osb_binding_rec, instance_id, OSB_COL_TEXT),
-	COL(osb_binding_rec, service_id, OSB_COL_TEXT),
-	COL(osb_binding_rec, plan_id, OSB_COL_TEXT),
-	COL(osb_binding_rec, parameters, OSB_COL_TEXT),
-	COL(osb_binding_rec, bind_resource, OSB_COL_TEXT),
-	COL(osb_binding_rec, context, OSB_COL_TEXT),
-	COL(osb_binding_rec, credentials, OSB_COL_TEXT),
-	COL(osb_binding_rec, response_extras, OSB_COL_TEXT),
-	COL(osb_binding_rec, driver_state, OSB_COL_TEXT),
-	COL(osb_binding_rec, fingerprint, OSB_COL_TEXT),
-	COL(osb_binding_rec, predecessor_id, OSB_COL_TEXT),
-	COL(osb_binding_rec, state, OSB_COL_INT),
-	COL(osb_binding_rec, op_id, OSB_COL_TEXT),
-	COL(osb_binding_rec, expires_at, OSB_COL_I64),
-	COL(osb_binding_rec, renew_before, OSB_COL_I64),
-	COL(osb_binding_rec, created_at, OSB_COL_I64),
-	COL(osb_binding_rec, updated_at, OSB_COL_I64),
-};
-
-static const osb_store_col operation_cols[] = {
-	COL(osb_operation_rec, id, OSB_COL_TEXT),
-	COL(osb_operation_rec, kind, OSB_COL_INT),
-	COL(osb_operation_rec, instance_id, OSB_COL_TEXT),
-	COL(osb_operation_rec, binding_id, OSB_COL_TEXT),
-	COL(osb_operation_rec, state, OSB_COL_INT),
-	COL(osb_operation_rec, async, OSB_COL_INT),
-	COL(osb_operation_rec, description, OSB_COL_TEXT),
-	COL(osb_operation_rec, request, OSB_COL_TEXT),
-	COL(osb_operation_rec, instance_usable, OSB_COL_INT),
-	COL(osb_operation_rec, update_repeatable, OSB_COL_INT),
-	COL(osb_operation_rec, owner, OSB_COL_TEXT),
-	COL(osb_operation_rec, lease_until, OSB_COL_I64),
-	COL(osb_operation_rec, deadline_at, OSB_COL_I64),
-	COL(osb_operation_rec, created_at, OSB_COL_I64),
-	COL(osb_operation_rec, updated_at, OSB_COL_I64),
-};
-
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
-const osb_store_table osb_store_instances = {
-	"osb_instances", instance_cols, NCOLS(instance_cols), sizeof(osb_instance_rec)
-};
-const osb_store_table osb_store_bindings = {
-	"osb_bindings", binding_cols, NCOLS(binding_cols), sizeof(osb_binding_rec)
-};
-const osb_store_table osb_store_operations = {
-	"osb_operations", operation_cols, NCOLS(operation_cols), sizeof(osb_operation_rec)
-};
-
-void osb_store_rec_clear(const osb_store_table *t, void *rec)
-{
-	for (size_t i = 0; i < t->ncols; i++) {
-		const osb_store_col *c = &t->cols[i];
-		char **s;
-		if (c->type != OSB_COL_TEXT)
-			continue;
-		s = OSB_STORE_FIELD(rec, c);
-		/* Wipe every string: cheap, and credentials are among them. */
-		osb_crypto_free_secret(*s);
-		*s = NULL;
-	}
-}
 
 void osb_instance_rec_free(osb_instance_rec *rec)
 {
@@ -125,258 +39,6 @@ void osb_operation_rec_free(osb_operation_rec *rec)
 	free(rec);
 }
 
-/* ---- SQL text ---- */
-
-typedef struct {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void OSB_PRINTF(2, 3) sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-static char *sb_take(sbuf *b)
-{
-	if (b->oom) {
-		free(b->s);
-		return NULL;
-	}
-	return b->s;
-}
-
-static void sb_placeholder(sbuf *b, char ph, size_t n)
-{
-	sb_printf(b, "%c%zu", ph, n);
-}
-
-static void sb_columns(sbuf *b, const osb_store_table *t)
-{
-	for (size_t i = 0; i < t->ncols; i++)
-		sb_printf(b, "%s%s", i ? ", " : "", t->cols[i].name);
-}
-
-char *osb_store_sql_columns(const osb_store_table *t)
-{
-	sbuf b = { 0 };
-	sb_columns(&b, t);
-	return sb_take(&b);
-}
-
-char *osb_store_sql_create(const osb_store_table *t, int pg)
-{
-	sbuf b = { 0 };
-
-	sb_printf(&b, "CREATE TABLE IF NOT EXISTS %s (", t->name);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const osb_store_col *c = &t->cols[i];
-		const char *type = c->type == OSB_COL_TEXT ? "TEXT" :
-				   c->type == OSB_COL_INT ? "INTEGER" :
-				   pg ? "BIGINT" : "INTEGER";
-		sb_printf(&b, "%s%s %s%s", i ? ", " : "", c->name, type,
-			  i == 0 ? " PRIMARY KEY" : c->type == OSB_COL_TEXT ? "" : " NOT NULL");
-	}
-	sb_printf(&b, ")");
-	return sb_take(&b);
-}
-
-char *osb_store_sql_select(const osb_store_table *t, char ph, const char *where_col)
-{
-	sbuf b = { 0 };
-
-	sb_printf(&b, "SELECT ");
-	sb_columns(&b, t);
-	sb_printf(&b, " FROM %s", t->name);
-	if (where_col) {
-		sb_printf(&b, " WHERE %s = ", where_col);
-		sb_placeholder(&b, ph, 1);
-		/* Lists come back in creation order, which callers find natural. */
-		if (strcmp(where_col, "id") != 0)
-			sb_printf(&b, " ORDER BY created_at, id");
-	}
-	return sb_take(&b);
-}
-
-char *osb_store_sql_put(const osb_store_table *t, char ph)
-{
-	sbuf b = { 0 };
-
-	sb_printf(&b, "INSERT INTO %s (", t->name);
-	sb_columns(&b, t);
-	sb_printf(&b, ") VALUES (");
-	for (size_t i = 0; i < t->ncols; i++) {
-		sb_printf(&b, "%s", i ? ", " : "");
-		sb_placeholder(&b, ph, i + 1);
-	}
-	sb_printf(&b, ") ON CONFLICT (id) DO UPDATE SET ");
-	for (size_t i = 1; i < t->ncols; i++)
-		sb_printf(&b, "%s%s = excluded.%s", i > 1 ? ", " : "", t->cols[i].name, t->cols[i].name);
-	return sb_take(&b);
-}
-
-/* Live records are READY, CREATING or DELETING; failed creations and tombstones are not counted. */
-const char osb_store_sql_counts[] =
-	"SELECT (SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4)),"
-	" (SELECT count(*) FROM osb_bindings WHERE state IN (1, 2, 4)),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 1),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 2),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 3)";
-
-const char osb_store_sql_count_live[] =
-	"SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND ($1::text IS NULL OR plan_id = $1::text)";
-
-const char osb_store_sql_meta[] =
-	"CREATE TABLE IF NOT EXISTS osb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
-
-/* What lists, claims and counts filter on, so 100,000 records stay fast. */
-const char *const osb_store_sql_indexes[] = {
-	"CREATE INDEX IF NOT EXISTS osb_instances_state ON osb_instances (state)",
-	"CREATE INDEX IF NOT EXISTS osb_bindings_instance ON osb_bindings (instance_id)",
-	"CREATE INDEX IF NOT EXISTS osb_bindings_state ON osb_bindings (state)",
-	"CREATE INDEX IF NOT EXISTS osb_operations_state ON osb_operations (state)",
-	NULL
-};
-
-/* ---- Time and the connection pool ---- */
-
-void osb_store_deadline(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-int osb_store_ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	int64_t ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
-
-int osb_store_cond_init(pthread_cond_t *cv)
-{
-	pthread_condattr_t attr;
-	int rc;
-
-	if (pthread_condattr_init(&attr) != 0)
-		return OSB_ENOMEM;
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(cv, &attr);
-	pthread_condattr_destroy(&attr);
-	return rc ? OSB_ENOMEM : 0;
-}
-
-int osb_store_pool_init(osb_store_pool *pool, int size, void (*destroy)(void *conn))
-{
-	memset(pool, 0, sizeof(*pool));
-	pool->idle = calloc((size_t)size, sizeof(void *));
-	if (!pool->idle)
-		return OSB_ENOMEM;
-	if (pthread_mutex_init(&pool->mu, NULL) != 0) {
-		free(pool->idle);
-		return OSB_ENOMEM;
-	}
-	if (osb_store_cond_init(&pool->cv) != 0) {
-		pthread_mutex_destroy(&pool->mu);
-		free(pool->idle);
-		return OSB_ENOMEM;
-	}
-	pool->size = size;
-	pool->destroy = destroy;
-	return 0;
-}
-
-void osb_store_pool_fini(osb_store_pool *pool)
-{
-	if (!pool->idle)
-		return;
-	for (int i = 0; i < pool->nidle; i++)
-		pool->destroy(pool->idle[i]);
-	if (pool->total != pool->nidle)
-		osb_log(OSB_LOG_ERROR, "store.error", "store closed with %d transactions still open",
-			pool->total - pool->nidle);
-	free(pool->idle);
-	pool->idle = NULL;
-	pthread_cond_destroy(&pool->cv);
-	pthread_mutex_destroy(&pool->mu);
-}
-
-int osb_store_pool_take(osb_store_pool *pool, const struct timespec *deadline, void **conn)
-{
-	int rc = 0;
-
-	*conn = NULL;
-	pthread_mutex_lock(&pool->mu);
-	for (;;) {
-		if (pool->nidle > 0) {
-			*conn = pool->idle[--pool->nidle];
-			break;
-		}
-		if (pool->total < pool->size) {
-			pool->total++; /* the caller opens it outside the lock */
-			break;
-		}
-		if (pthread_cond_timedwait(&pool->cv, &pool->mu, deadline) == ETIMEDOUT &&
-		    pool->nidle == 0 && pool->total >= pool->size) {
-			rc = OSB_ETIMEOUT;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&pool->mu);
-	return rc;
-}
-
-void osb_store_pool_give(osb_store_pool *pool, void *conn)
-{
-	pthread_mutex_lock(&pool->mu);
-	if (conn)
-		pool->idle[pool->nidle++] = conn;
-	else
-		pool->total--;
-	pthread_cond_signal(&pool->cv);
-	pthread_mutex_unlock(&pool->mu);
-}
-
-/* ---- Public functions ---- */
-
-/* Functions whose contract names only OSB_EBACKEND report a pool or lock timeout as that. */
 static int no_timeout(int rc)
 {
 	return rc == OSB_ETIMEOUT ? OSB_EBACKEND : rc;
@@ -709,6 +371,53 @@ int osb_store_operation_renew(osb_store *store, const char *op_id, const char *o
 	if (!store || !op_id || !owner)
 		return OSB_ERROR;
 	return no_timeout(store->be->lease(store, op_id, owner, owner, (int64_t)time(NULL) + lease_s));
+}
+
+int osb_store_usage_append(osb_store_tx *tx, const osb_usage_event *ev)
+{
+	int rc;
+	if (!tx || !ev || !ev->kind || !ev->instance_id)
+		return OSB_ERROR;
+	if (!tx->write) {
+		osb_log(OSB_LOG_ERROR, "store.error", "usage record appended in a read transaction");
+		return OSB_ERROR;
+	}
+	/*
+	 * Held to the end of the transaction: transactions that append records commit
+	 * one at a time, so seq order is commit order, and a reader that saw seq N never
+	 * later meets a smaller one (docs/operations.md, "Usage records"). The key has a
+	 * ':', which no instance id has, so it never shares a lock with an instance.
+	 */
+	if ((rc = osb_store_lock(tx, "osb:usage-log")) != 0)
+		return rc;
+	return tx->store->be->usage_append(tx, ev);
+}
+
+typedef struct {
+	osb_usage_cb cb;
+	void *payload;
+} usage_ctx;
+
+static int usage_row(const void *rec, void *payload)
+{
+	usage_ctx *ctx = payload;
+	return ctx->cb(rec, ctx->payload);
+}
+
+int osb_store_usage_list(osb_store *store, int64_t after, int limit, osb_usage_cb cb, void *payload)
+{
+	usage_ctx ctx = { cb, payload };
+
+	if (!store || !cb || limit <= 0 || after < 0)
+		return OSB_ERROR;
+	return no_timeout(store->be->usage_list(store, after, limit, usage_row, &ctx));
+}
+
+int osb_store_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload)
+{
+	if (!store || !cb)
+		return OSB_ERROR;
+	return no_timeout(store->be->plan_counts(store, cb, payload));
 }
 
 int osb_store_counts_get(osb_store *store, osb_store_counts *out)

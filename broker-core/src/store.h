@@ -83,6 +83,27 @@ typedef struct {
 	int64_t updated_at;        /* last change */
 } osb_operation_rec;
 
+/*
+ * A usage record: one change billed by plan and time. Appended in the same
+ * transaction as the change it records, never updated, never deleted.
+ */
+typedef struct {
+	int64_t seq;                /* position in the log, set by the store: increases in commit order */
+	char *kind;                 /* "instance_created", "instance_plan_changed", "instance_deleted",
+				       "binding_created" or "binding_deleted" */
+	char *instance_id;          /* the instance */
+	char *binding_id;           /* the binding (binding events), else NULL */
+	char *service_id;           /* service offering id */
+	char *plan_id;              /* plan in effect after the change (for deletions: the plan it had) */
+	char *plan_name;            /* that plan's name in the catalog then, or NULL */
+	char *previous_plan_id;     /* plan changes: the plan before, else NULL */
+	char *previous_plan_name;   /* its name, or NULL */
+	char *context;              /* JSON object: the platform's context (organization and space, or namespace) */
+	char *originating_identity; /* "<platform> <JSON object>" as the platform sent it, or NULL */
+	char *operation_id;         /* operation that made the change; NULL for events rebuilt at an upgrade */
+	int64_t occurred_at;        /* when the change was recorded (UNIX seconds) */
+} osb_usage_event;
+
 typedef enum {
 	OSB_STORE_SQLITE = 1,
 	OSB_STORE_POSTGRESQL = 2
@@ -162,6 +183,37 @@ int osb_store_operation_claim(osb_store *store, const char *owner, int lease_s,
 
 /** Renew the lease of an operation this owner runs. @return 0, OSB_ENOTFOUND (lost it) or OSB_EBACKEND. */
 int osb_store_operation_renew(osb_store *store, const char *op_id, const char *owner, int lease_s);
+
+/**
+ * Append a usage record in a write transaction; `seq` is ignored and assigned
+ * by the store. The append takes a lock (osb_store_lock "osb:usage-log") that
+ * serializes every transaction appending records until it ends, so that `seq`
+ * order is commit order: append last, just before committing.
+ * @return 0 or OSB_EBACKEND (OSB_ETIMEOUT when that lock is not obtained in time).
+ */
+int osb_store_usage_append(osb_store_tx *tx, const osb_usage_event *ev);
+
+/** Callback of usage lists; the record is borrowed for the call. Return non-zero to stop. */
+typedef int (*osb_usage_cb)(const osb_usage_event *ev, void *payload);
+
+/**
+ * Usage records with seq > `after`, in seq order, at most `limit` of them
+ * (own read transaction). A record committed later never gets a seq lower
+ * than one already visible, so a reader that resumes after the last seq it
+ * saw misses nothing.
+ * @return 0 or OSB_EBACKEND.
+ */
+int osb_store_usage_list(osb_store *store, int64_t after, int limit, osb_usage_cb cb, void *payload);
+
+/** Callback of osb_store_plan_counts: live instances of one plan. Return non-zero to stop. */
+typedef int (*osb_plan_count_cb)(const char *plan_id, long instances, void *payload);
+
+/**
+ * Instances that exist per plan (READY or DELETING: created and not yet
+ * deleted, as the usage records count them). Plans without any are not listed.
+ * @return 0 or OSB_EBACKEND.
+ */
+int osb_store_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload);
 
 /** Counts for /metrics. */
 typedef struct {

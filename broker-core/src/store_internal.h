@@ -8,7 +8,7 @@
 #include "store.h"
 
 /* Current schema version, kept in osb_meta under key "schema_version". */
-#define OSB_STORE_SCHEMA_VERSION 1
+#define OSB_STORE_SCHEMA_VERSION 2
 
 typedef enum {
 	OSB_COL_TEXT = 1, /* char *, NULL <-> SQL NULL */
@@ -33,6 +33,8 @@ typedef struct {
 extern const osb_store_table osb_store_instances;
 extern const osb_store_table osb_store_bindings;
 extern const osb_store_table osb_store_operations;
+/* Usage records: cols[0] is "seq" (I64), assigned by the database, never written. */
+extern const osb_store_table osb_store_usage_events;
 
 /* Row callback of a back end's list: the record is borrowed; non-zero stops. */
 typedef int (*osb_store_row_cb)(const void *rec, void *payload);
@@ -60,6 +62,11 @@ typedef struct {
 	/* Set owner/lease_until of op_id when it is owned by `owner`; OSB_ENOTFOUND otherwise. */
 	int (*lease)(osb_store *store, const char *op_id, const char *owner,
 		     const char *new_owner, int64_t lease_until);
+	/* Insert a usage record (every column but seq) in a write transaction. */
+	int (*usage_append)(osb_store_tx *tx, const osb_usage_event *ev);
+	/* Usage records with seq > after, in seq order, at most limit, each to cb. */
+	int (*usage_list)(osb_store *store, int64_t after, int limit, osb_store_row_cb cb, void *payload);
+	int (*plan_counts)(osb_store *store, osb_plan_count_cb cb, void *payload);
 	int (*counts)(osb_store *store, osb_store_counts *out);
 	/* Live instances (creating, ready, deleting) of plan_id, or of every plan when NULL. */
 	int (*count_live)(osb_store_tx *tx, const char *plan_id, long *out);
@@ -137,5 +144,15 @@ extern const char osb_store_sql_counts[];
 extern const char osb_store_sql_meta[];
 /* CREATE INDEX IF NOT EXISTS statements, NULL-terminated. */
 extern const char *const osb_store_sql_indexes[];
+/* Schema version 2: the usage log. `pg` picks the back end's auto-increment column. */
+const char *osb_store_sql_usage_create(int pg);
+/* INSERT of every usage column but seq, with placeholders 1..ncols-1. */
+char *osb_store_sql_usage_insert(char ph);
+/* SELECT every usage column WHERE seq > <1> ORDER BY seq LIMIT <2>. */
+char *osb_store_sql_usage_list(char ph);
+/* Live instances per plan: rows of (plan_id, count). */
+extern const char osb_store_sql_plan_counts[];
+/* Usage records for what existed before the log did (the upgrade from version 1), NULL-terminated. */
+extern const char *const osb_store_sql_usage_backfill[];
 
 #endif

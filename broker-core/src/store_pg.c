@@ -29,6 +29,8 @@ typedef struct {
 	char *sql_all[3];
 	char *sql_bindings_of;
 	char *sql_claim;
+	char *sql_usage_append;
+	char *sql_usage_list;
 	osb_store_pool pool;
 } pstore;
 
@@ -555,6 +557,73 @@ static int p_lease(osb_store *store, const char *op_id, const char *owner, const
 	return rc;
 }
 
+static int p_usage_append(osb_store_tx *base, const osb_usage_event *ev)
+{
+	ptx *tx = (ptx *)base;
+	pstore *s = (pstore *)base->store;
+	const osb_store_table *t = &osb_store_usage_events;
+	const char *params[16];
+	char nums[16][24];
+	int rc;
+
+	if (t->ncols > 16)
+		return OSB_ERROR;
+	for (size_t i = 1; i < t->ncols; i++) {
+		const osb_store_col *col = &t->cols[i];
+		const void *f = OSB_STORE_FIELD(ev, col);
+		if (col->type == OSB_COL_TEXT) {
+			params[i - 1] = *(char *const *)f;
+		} else {
+			snprintf(nums[i - 1], sizeof(nums[i - 1]), "%" PRId64, *(const int64_t *)f);
+			params[i - 1] = nums[i - 1];
+		}
+	}
+	rc = q(tx->conn, s->sql_usage_append, (int)t->ncols - 1, params, NULL, false);
+	if (rc)
+		base->failed = 1;
+	return rc;
+}
+
+static int p_usage_list(osb_store *store, int64_t after, int limit, osb_store_row_cb cb, void *payload)
+{
+	pstore *s = (pstore *)store;
+	char a[24], l[16];
+	const char *params[2] = { a, l };
+	PGresult *res = NULL;
+	bool stop = false;
+	osb_usage_event ev;
+	int rc;
+
+	snprintf(a, sizeof(a), "%" PRId64, after);
+	snprintf(l, sizeof(l), "%d", limit);
+	rc = q_once(s, s->sql_usage_list, 2, params, &res, true);
+	if (rc)
+		return rc;
+	for (int row = 0; row < PQntuples(res) && !stop && !rc; row++) {
+		memset(&ev, 0, sizeof(ev));
+		rc = read_row(res, row, &osb_store_usage_events, &ev);
+		if (!rc && cb(&ev, payload))
+			stop = true;
+		osb_store_rec_clear(&osb_store_usage_events, &ev);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int p_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload)
+{
+	PGresult *res = NULL;
+	int rc = q_once((pstore *)store, osb_store_sql_plan_counts, 0, NULL, &res, true);
+
+	if (rc)
+		return rc;
+	for (int row = 0; row < PQntuples(res); row++)
+		if (cb(PQgetvalue(res, row, 0), strtol(PQgetvalue(res, row, 1), NULL, 10), payload))
+			break;
+	PQclear(res);
+	return 0;
+}
+
 static int p_counts(osb_store *store, osb_store_counts *out)
 {
 	PGresult *res = NULL;
@@ -606,7 +675,8 @@ static int p_size(osb_store *store, int64_t *bytes)
 	/* Tables with their indexes and TOAST, found through search_path. */
 	int rc = q_once((pstore *)store,
 			"SELECT pg_total_relation_size('osb_instances') + pg_total_relation_size('osb_bindings')"
-			" + pg_total_relation_size('osb_operations') + pg_total_relation_size('osb_meta')",
+			" + pg_total_relation_size('osb_operations') + pg_total_relation_size('osb_meta')"
+			" + pg_total_relation_size('osb_usage_events')",
 			0, NULL, &res, true);
 
 	if (rc)
@@ -644,6 +714,8 @@ static void p_close(osb_store *store)
 	}
 	free(s->sql_bindings_of);
 	free(s->sql_claim);
+	free(s->sql_usage_append);
+	free(s->sql_usage_list);
 	if (s->url) {
 		/* It may hold a password. */
 		memset(s->url, 0, strlen(s->url));
@@ -678,7 +750,9 @@ static int build_sql(pstore *s)
 			snprintf(s->sql_claim, n, "%s%s", pre, cols);
 		free(cols);
 	}
-	return s->sql_bindings_of && s->sql_claim ? 0 : OSB_ENOMEM;
+	s->sql_usage_append = osb_store_sql_usage_insert('$');
+	s->sql_usage_list = osb_store_sql_usage_list('$');
+	return s->sql_bindings_of && s->sql_claim && s->sql_usage_append && s->sql_usage_list ? 0 : OSB_ENOMEM;
 }
 
 /* Create or migrate the schema under an advisory lock, so replicas starting together do not race. */
@@ -711,14 +785,21 @@ static int schema_init(PGconn *conn)
 	}
 	if (have == OSB_STORE_SCHEMA_VERSION)
 		goto done;
-	/* Version 0 is an empty schema; later versions add their steps here. */
-	for (int i = 0; i < 3 && !rc; i++) {
+	/* Version 0 is an empty schema: version 1's tables first, then each later version's steps. */
+	for (int i = 0; have < 1 && i < 3 && !rc; i++) {
 		ddl = osb_store_sql_create(tables[i], 1);
 		rc = ddl ? q(conn, ddl, 0, NULL, NULL, false) : OSB_ENOMEM;
 		free(ddl);
 	}
-	for (int i = 0; osb_store_sql_indexes[i] && !rc; i++)
+	for (int i = 0; have < 1 && osb_store_sql_indexes[i] && !rc; i++)
 		rc = q(conn, osb_store_sql_indexes[i], 0, NULL, NULL, false);
+	if (!rc && have < 2)
+		rc = q(conn, osb_store_sql_usage_create(1), 0, NULL, NULL, false);
+	for (int i = 0; have == 1 && osb_store_sql_usage_backfill[i] && !rc; i++)
+		rc = q(conn, osb_store_sql_usage_backfill[i], 0, NULL, NULL, false);
+	if (!rc && have > 0)
+		osb_log(OSB_LOG_INFO, "store.migrated", "postgresql: schema migrated from version %d to %d", have,
+			OSB_STORE_SCHEMA_VERSION);
 	snprintf(version, sizeof(version), "%d", OSB_STORE_SCHEMA_VERSION);
 	if (!rc)
 		rc = q(conn, "INSERT INTO osb_meta (key, value) VALUES ('schema_version', $1)"
@@ -743,6 +824,9 @@ static const osb_store_backend pg_backend = {
 	.list = p_list,
 	.claim = p_claim,
 	.lease = p_lease,
+	.usage_append = p_usage_append,
+	.usage_list = p_usage_list,
+	.plan_counts = p_plan_counts,
 	.counts = p_counts,
 	.count_live = p_count_live,
 	.lock = p_lock,

@@ -24,6 +24,9 @@ enum {
 	ST_CLAIM,
 	ST_LEASE,
 	ST_COUNTS,
+	ST_USAGE_APPEND,
+	ST_USAGE_LIST,
+	ST_PLAN_COUNTS,
 	ST_VERSION,
 	ST_BEGIN,
 	ST_BEGIN_WRITE,
@@ -612,6 +615,115 @@ static int l_lease(osb_store *store, const char *op_id, const char *owner, const
 	return l_commit(tx);
 }
 
+static int l_usage_append(osb_store_tx *base, const osb_usage_event *ev)
+{
+	ltx *tx = (ltx *)base;
+	lstore *s = (lstore *)base->store;
+	const osb_store_table *t = &osb_store_usage_events;
+	bool owned;
+	sqlite3_stmt *st = stmt_get(s, tx->c, ST_USAGE_APPEND, &owned);
+	int rc = SQLITE_OK;
+
+	if (!st) {
+		base->failed = 1;
+		return OSB_EBACKEND;
+	}
+	/* Every column but seq (cols[0]): SQLite's AUTOINCREMENT gives it, and one writer at a time commits. */
+	for (size_t i = 1; i < t->ncols && rc == SQLITE_OK; i++) {
+		const osb_store_col *col = &t->cols[i];
+		const void *f = OSB_STORE_FIELD(ev, col);
+		if (col->type == OSB_COL_TEXT) {
+			const char *v = *(char *const *)f;
+			rc = v ? sqlite3_bind_text(st, (int)i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, (int)i);
+		} else {
+			rc = sqlite3_bind_int64(st, (int)i, *(const int64_t *)f);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		log_db(tx->c->db, "usage append");
+		rc = OSB_EBACKEND;
+		base->failed = 1;
+	}
+	stmt_done(st, owned);
+	return rc;
+}
+
+static int l_usage_list(osb_store *store, int64_t after, int limit, osb_store_row_cb cb, void *payload)
+{
+	lstore *s = (lstore *)store;
+	osb_store_tx *tx = NULL;
+	osb_usage_event ev;
+	sqlite3_stmt *st;
+	bool owned;
+	int rc = l_begin(store, NULL, &tx);
+
+	if (rc)
+		return rc;
+	st = stmt_get(s, ((ltx *)tx)->c, ST_USAGE_LIST, &owned);
+	if (!st) {
+		l_rollback(tx);
+		return OSB_EBACKEND;
+	}
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit);
+	for (;;) {
+		int step = sqlite3_step(st), stop;
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			log_db(((ltx *)tx)->c->db, "usage list");
+			rc = map_rc(step);
+			break;
+		}
+		memset(&ev, 0, sizeof(ev));
+		rc = read_row(st, &osb_store_usage_events, &ev);
+		stop = rc ? 1 : cb(&ev, payload);
+		osb_store_rec_clear(&osb_store_usage_events, &ev);
+		if (stop)
+			break;
+	}
+	stmt_done(st, owned);
+	l_rollback(tx);
+	return rc;
+}
+
+static int l_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload)
+{
+	lstore *s = (lstore *)store;
+	osb_store_tx *tx = NULL;
+	sqlite3_stmt *st;
+	bool owned;
+	int rc = l_begin(store, NULL, &tx);
+
+	if (rc)
+		return rc;
+	st = stmt_get(s, ((ltx *)tx)->c, ST_PLAN_COUNTS, &owned);
+	if (!st) {
+		l_rollback(tx);
+		return OSB_EBACKEND;
+	}
+	for (;;) {
+		int step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			log_db(((ltx *)tx)->c->db, "plan counts");
+			rc = map_rc(step);
+			break;
+		}
+		const unsigned char *plan = sqlite3_column_text(st, 0);
+		if (plan && cb((const char *)plan, (long)sqlite3_column_int64(st, 1), payload))
+			break;
+	}
+	stmt_done(st, owned);
+	l_rollback(tx);
+	return rc;
+}
+
 static int l_counts(osb_store *store, osb_store_counts *out)
 {
 	lstore *s = (lstore *)store;
@@ -753,6 +865,9 @@ static int build_sql(lstore *s)
 	}
 	s->sql[ST_LEASE] = strdup("UPDATE osb_operations SET owner = ?1, lease_until = ?2 WHERE id = ?3 AND owner = ?4");
 	s->sql[ST_COUNTS] = strdup(osb_store_sql_counts);
+	s->sql[ST_USAGE_APPEND] = osb_store_sql_usage_insert('?');
+	s->sql[ST_USAGE_LIST] = osb_store_sql_usage_list('?');
+	s->sql[ST_PLAN_COUNTS] = strdup(osb_store_sql_plan_counts);
 	s->sql[ST_VERSION] = strdup("SELECT value FROM osb_meta WHERE key = 'schema_version'");
 	s->sql[ST_BEGIN] = strdup("BEGIN");
 	s->sql[ST_BEGIN_WRITE] = strdup("BEGIN IMMEDIATE");
@@ -794,16 +909,27 @@ static int schema_init(lstore *s, lconn *c)
 	}
 	if (version == OSB_STORE_SCHEMA_VERSION)
 		goto done;
-	/* Version 0 is an empty database; later versions add their steps here. */
-	for (int i = 0; i < 3 && !rc; i++) {
+	/* Version 0 is an empty database: version 1's tables first, then each later version's steps. */
+	for (int i = 0; version < 1 && i < 3 && !rc; i++) {
 		ddl = osb_store_sql_create(tables[i], 0);
 		rc = ddl ? exec_sql(c->db, ddl) : OSB_ENOMEM;
 		free(ddl);
 	}
-	for (int i = 0; osb_store_sql_indexes[i] && !rc; i++)
+	for (int i = 0; version < 1 && osb_store_sql_indexes[i] && !rc; i++)
 		rc = exec_sql(c->db, osb_store_sql_indexes[i]);
-	if (!rc)
-		rc = exec_sql(c->db, "INSERT OR REPLACE INTO osb_meta (key, value) VALUES ('schema_version', '1')");
+	if (!rc && version < 2)
+		rc = exec_sql(c->db, osb_store_sql_usage_create(0));
+	for (int i = 0; version == 1 && osb_store_sql_usage_backfill[i] && !rc; i++)
+		rc = exec_sql(c->db, osb_store_sql_usage_backfill[i]);
+	if (!rc) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO osb_meta (key, value) VALUES ('schema_version', '%d')",
+			 OSB_STORE_SCHEMA_VERSION);
+		rc = exec_sql(c->db, sql);
+	}
+	if (!rc && version > 0)
+		osb_log(OSB_LOG_INFO, "store.migrated", "sqlite: schema migrated from version %d to %d", version,
+			OSB_STORE_SCHEMA_VERSION);
 done:
 	sqlite3_finalize(st);
 	if (rc) {
@@ -827,6 +953,9 @@ static const osb_store_backend sqlite_backend = {
 	.list = l_list,
 	.claim = l_claim,
 	.lease = l_lease,
+	.usage_append = l_usage_append,
+	.usage_list = l_usage_list,
+	.plan_counts = l_plan_counts,
 	.counts = l_counts,
 	.count_live = l_count_live,
 	.lock = l_lock,

@@ -2,7 +2,8 @@
 # Crash test: SIGKILL the PostgreSQL broker at seeded random points of provision, bind, unbind and
 # deprovision (synchronous and asynchronous plans), restart it, and check that no acknowledged record is
 # lost, every operation ends, nothing is left on the server without a record and no record is "ready"
-# for something missing on the server.
+# for something missing on the server; and that the usage log has exactly one record per change: none lost,
+# none twice, none for a change that did not happen.
 #
 # Environment: OSB_CRASH_SEED (replay a run), OSB_CRASH_KILLS (kill points in all, default 60),
 # OSB_CRASH_LANES (independent broker + PostgreSQL pairs run side by side, default 5, so the lease
@@ -95,7 +96,7 @@ lane() {
 	# and state. States: acked (2xx or "succeeded" seen), pending (no answer yet), deleting (a delete
 	# was sent, no answer), gone (a delete was acknowledged).
 	declare -A IKIND=() ISTATE=() BINST=() BSTATE=()
-	local survived=0 lost=0 orphans=0 stuck=0 interrupted=0 checked=0 seq=0 recov_max=0
+	local survived=0 lost=0 orphans=0 stuck=0 interrupted=0 checked=0 seq=0 recov_max=0 ulost=0 udup=0 uchecked=0
 	local k
 	for k in $(seq 1 "$kills"); do
 		local r_action r_kind r_pick r_delay action kind iid= bid= steps=() maxd
@@ -244,6 +245,17 @@ lane() {
 			stuck=$((stuck + 1))
 		fi
 
+		# the usage log once every operation ended: checked against each record below
+		local usage
+		usage=$(usage_all "$base") || { usage="[]"; fail "kill point $n.$k: cannot read /usage/events"; }
+		local ud
+		ud=$(usage_duplicates "$usage")
+		if [ "$ud" != 0 ]; then
+			fail "kill point $n.$k: USAGE DUPLICATED: $ud change(s) recorded twice"
+			udup=$((udup + ud))
+		fi
+		[ "$(usage_ordered "$usage")" = true ] || fail "kill point $n.$k: usage cursors do not strictly increase"
+
 		# what is on the server
 		local names
 		names=$(admin_sql "$pgport" postgres "SELECT datname FROM pg_database WHERE datname LIKE 'osb\_%' UNION SELECT rolname FROM pg_roles WHERE rolname LIKE 'osb\_%'") ||
@@ -261,6 +273,17 @@ lane() {
 				stuck=$((stuck + 1))
 			}
 			checked=$((checked + 1))
+			# usage: created once when it exists; created and deleted once when deleted; else nothing
+			local uw ug
+			uw="0 0"
+			[ "$gs" = 200 ] && uw="1 0"
+			[ "$gs" != 200 ] && [ "$lo" = 410 ] && uw="1 1"
+			ug="$(usage_count "$usage" instance_created "$id") $(usage_count "$usage" instance_deleted "$id")"
+			uchecked=$((uchecked + 1))
+			if [ "$ug" != "$uw" ]; then
+				fail "kill point $n.$k: instance $id (GET $gs, last_operation $lo): usage records created/deleted $ug, want $uw"
+				ulost=$((ulost + 1))
+			fi
 			case $gs in
 			200)
 				LIVE[$name]=1
@@ -290,6 +313,15 @@ lane() {
 				stuck=$((stuck + 1))
 			}
 			checked=$((checked + 1))
+			# usage: created once while it exists; afterwards as many deleted as created (0 or 1)
+			local bc bd
+			bc=$(usage_count "$usage" binding_created "$iid" "$id")
+			bd=$(usage_count "$usage" binding_deleted "$iid" "$id")
+			uchecked=$((uchecked + 1))
+			if { [ "$gs" = 200 ] && [ "$bc $bd" != "1 0" ]; } || { [ "$gs" != 200 ] && [ "$bc" != "$bd" ]; }; then
+				fail "kill point $n.$k: binding $id (GET $gs): usage records created/deleted $bc $bd"
+				ulost=$((ulost + 1))
+			fi
 			case $gs in
 			200)
 				LIVE[$name]=1
@@ -374,8 +406,19 @@ lane() {
 		fail "lane $n: left on the server after deleting everything: $(tr '\n' ' ' <<<"$left")"
 		orphans=$((orphans + $(wc -l <<<"$left")))
 	fi
+	# after the drain, every instance and binding of the lane was created and deleted once at most
+	local usage_end
+	usage_end=$(usage_all "$base") || { usage_end="[]"; fail "lane $n: cannot read /usage/events after the drain"; }
+	local uend
+	uend=$(jq '[group_by(.instance_id + "/" + (.binding_id // ""))[] | select(([.[] | select(.type | endswith("created"))] | length) != ([.[] | select(.type | endswith("deleted"))] | length))] | length' <<<"$usage_end")
+	if [ "$uend" = 0 ] && [ "$(usage_duplicates "$usage_end")" = 0 ]; then
+		pass "lane $n: after the drain, every created record has its deleted one ($(jq length <<<"$usage_end") usage records)"
+	else
+		fail "lane $n: after the drain, $uend instance(s)/binding(s) have unmatched usage records"
+		ulost=$((ulost + uend))
+	fi
 	broker_stop_clean "$BROKER_PID" "$log" "lane $n"
-	echo "$kills $survived $lost $orphans $stuck $interrupted $checked $recov_max $PASSED $FAILED" >"$L/result"
+	echo "$kills $survived $lost $orphans $stuck $interrupted $checked $recov_max $PASSED $FAILED $ulost $udup $uchecked" >"$L/result"
 }
 
 # ---- run the lanes side by side ----------------------------------------------------------------
@@ -388,7 +431,7 @@ for n in $(seq 1 "$LANES"); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-tot_kills=0 tot_surv=0 tot_lost=0 tot_orph=0 tot_stuck=0 tot_int=0 tot_checked=0 worst=0
+tot_kills=0 tot_surv=0 tot_lost=0 tot_orph=0 tot_stuck=0 tot_int=0 tot_checked=0 worst=0 tot_ulost=0 tot_udup=0 tot_uchecked=0
 for n in $(seq 1 "$LANES"); do
 	echo "======== lane $n"
 	cat "$WORK/lane$n/out"
@@ -397,7 +440,8 @@ for n in $(seq 1 "$LANES"); do
 		tail -n 30 "$WORK/lane$n/broker.log"
 		continue
 	fi
-	read -r k s l o st i c w p f <"$WORK/lane$n/result"
+	read -r k s l o st i c w p f ul ud uc <"$WORK/lane$n/result"
+	tot_ulost=$((tot_ulost + ul)) tot_udup=$((tot_udup + ud)) tot_uchecked=$((tot_uchecked + uc))
 	tot_kills=$((tot_kills + k)) tot_surv=$((tot_surv + s)) tot_lost=$((tot_lost + l)) tot_orph=$((tot_orph + o))
 	tot_stuck=$((tot_stuck + st)) tot_int=$((tot_int + i)) tot_checked=$((tot_checked + c))
 	[ "$w" -gt "$worst" ] && worst=$w
@@ -407,7 +451,8 @@ done
 echo "========"
 echo "seed $SEED: kill points $tot_kills, survived $tot_surv, interrupted an operation $tot_int," \
 	"records lost $tot_lost, orphans left $tot_orph, operations stuck $tot_stuck," \
-	"record checks $tot_checked, longest recovery ${worst} ms"
+	"record checks $tot_checked, longest recovery ${worst} ms;" \
+	"usage records checked $tot_uchecked, lost or extra $tot_ulost, duplicated $tot_udup"
 echo "where the kills landed (kills / of them with an operation in progress at the restart):"
 cat "$WORK"/lane*/out | awk '
 	/^   hit: / { k = substr($0, 9); all[k]++ }

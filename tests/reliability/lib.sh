@@ -245,3 +245,32 @@ bind_body() {
 in_progress_ops() {
 	curl -s --max-time 5 "$1/metrics" | awk '/^osb_operations\{state="in progress"\}/ {print $NF}'
 }
+
+# usage_all BASE_URL: every usage event of a broker as one JSON array, following the cursor page by page.
+usage_all() {
+	local cursor=0 more=true out="[]" page
+	while [ "$more" = true ]; do
+		page=$(curl -s --max-time 30 -u "$BROKER_USER:$BROKER_PW" "$1/usage/events?after=$cursor&limit=500") || return 1
+		jq -e '.events | type == "array"' <<<"$page" >/dev/null 2>&1 || return 1
+		out=$(jq -c --argjson p "$(jq -c .events <<<"$page")" '. + $p' <<<"$out")
+		cursor=$(jq -r .next_cursor <<<"$page")
+		more=$(jq -r .has_more <<<"$page")
+	done
+	printf '%s' "$out"
+}
+
+# usage_duplicates EVENTS_JSON: how many (type, instance, binding) appear more than once.
+usage_duplicates() {
+	jq '[group_by([.type, .instance_id, (.binding_id // "")])[] | select(length > 1)] | length' <<<"$1"
+}
+
+# usage_ordered EVENTS_JSON: "true" when the cursors strictly increase.
+usage_ordered() {
+	jq '[.[].cursor | tonumber] as $c | [range(1; $c | length) | $c[.] > $c[. - 1]] | all' <<<"$1"
+}
+
+# usage_count EVENTS_JSON TYPE INSTANCE [BINDING]: events of that type for that instance (and binding).
+usage_count() {
+	jq --arg t "$2" --arg i "$3" --arg b "${4:-}" \
+		'[.[] | select(.type == $t and .instance_id == $i and ($b == "" or .binding_id == $b))] | length' <<<"$1"
+}

@@ -262,6 +262,24 @@ for i in $(seq 1 "$NIDS"); do
 	[ "$STATUS" = 404 ] || [ "$STATUS" = 410 ] || fail "rep-$i: want it gone on replica 2, got $STATUS"
 done
 
+step "usage records: the same log from both replicas, one record per change"
+u1=$(usage_all "$R1")
+u2=$(usage_all "$R2")
+check "both replicas read the usage log" bash -c '[ -n "$1" ] && [ -n "$2" ]' _ "$u1" "$u2"
+check "both answer the same records with the same cursors" [ "$u1" = "$u2" ]
+check "cursors strictly increase" [ "$(usage_ordered "$u1")" = true ]
+check "no record twice ($(usage_duplicates "$u1") duplicated)" [ "$(usage_duplicates "$u1")" = 0 ]
+for i in $(seq 1 "$NIDS"); do
+	got=$(jq -r --arg i "rep-$i" '[.[] | select(.instance_id == $i) | .type] | sort | join(" ")' <<<"$u1")
+	[ "$got" = "binding_created binding_deleted instance_created instance_deleted" ] ||
+		fail "rep-$i: want one created and one deleted record for the instance and its binding, got: $got"
+done
+pass "each of the $NIDS instances and bindings has exactly one created and one deleted record"
+# A cursor from one replica continues on the other.
+half=$(jq -r '.[(length / 2 | floor)].cursor' <<<"$u1")
+rest=$(curl -s -u "$BROKER_USER:$BROKER_PW" "$R2/usage/events?after=$half&limit=1000" | jq -c .events)
+check "a cursor from replica 1 continues on replica 2" [ "$rest" = "$(jq -c --arg h "$half" '[.[] | select((.cursor | tonumber) > ($h | tonumber))]' <<<"$u1")" ]
+
 broker_stop_clean "$pid1" "$WORK/r1.log" "replica 1"
 broker_stop_clean "$pid2" "$WORK/r2.log" "replica 2"
 dist=$(for s in $(printf '%s\n' "${!DIST[@]}" | sort); do printf '%s:%s ' "$s" "${DIST[$s]}"; done)

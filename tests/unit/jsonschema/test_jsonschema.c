@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "jsonschema.h"
+#include "osb/jsonschema.h"
 #include "osb/errors.h"
 #include "unit.h"
 

@@ -1,9 +1,15 @@
-/* Private: JSON Schema validation of OSB `parameters` (compiled once, used by many threads). */
+/**
+ * @file jsonschema.h  JSON Schema validation of OSB `parameters`, as the brokers
+ * check them: compiled once, then used by many threads. Clients (the `osb`
+ * tool) use it to check parameters before sending them, with the same messages.
+ */
 #ifndef OSB_JSONSCHEMA_H
 #define OSB_JSONSCHEMA_H
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
+
+#include "common.h"
 
 /** A compiled schema. Immutable after compile: validate may run on many threads at once. */
 typedef struct osb_schema osb_schema;
@@ -19,7 +25,7 @@ typedef struct osb_schema osb_schema;
  *             "properties.size.minimum: must be a number".
  * @return 0, OSB_EBADREQUEST (invalid schema) or OSB_ENOMEM.
  */
-int osb_schema_compile(osb_schema **out, const cJSON *schema, char *err, size_t err_size);
+OSB_EXTERN(int) osb_schema_compile(osb_schema **out, const cJSON *schema, char *err, size_t err_size);
 
 /**
  * Validate `instance` against the schema. With `apply_defaults`, properties that
@@ -30,10 +36,10 @@ int osb_schema_compile(osb_schema **out, const cJSON *schema, char *err, size_t 
  *             [\"pgcrypto\", \"hstore\"]". Never echoes more than 64 bytes of a value.
  * @return 0, OSB_EBADREQUEST (invalid instance) or OSB_ENOMEM.
  */
-int osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults,
-			const char *root_name, char *err, size_t err_size);
+OSB_EXTERN(int) osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults,
+				    const char *root_name, char *err, size_t err_size);
 
 /** Free a compiled schema; NULL is fine. */
-void osb_schema_free(osb_schema *schema);
+OSB_EXTERN(void) osb_schema_free(osb_schema *schema);
 
 #endif
