@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +138,11 @@ static int ch_path(struct ch_ctx *c, char *out, size_t size, const char *name, c
 	return 0;
 }
 
-/* Write a users.d file atomically (a temporary file, then a rename): the server never reads half of one. */
+/*
+ * Write a users.d file atomically (a temporary file, then a rename): the server
+ * never reads half of one. Mode 0640: a server running as another user of the
+ * file's group reads it (it holds password hashes only).
+ */
 static int ch_write(struct ch_ctx *c, const char *name, const char *kind, const osb_buf *text)
 {
 	char file[64];
@@ -147,7 +150,7 @@ static int ch_write(struct ch_ctx *c, const char *name, const char *kind, const 
 	snprintf(file, sizeof(file), "%s%s", name, kind);
 	if (!osb_buf_text(text))
 		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	if (osb_file_write_private(c->users_dir, file, text->data, text->len, 0) != 0)
+	if (osb_file_write_mode(c->users_dir, file, text->data, text->len, 0, 0640) != 0)
 		return osb_errbuf_set(c->err, OSB_ERROR, "cannot write %s in %s: the broker must run on the ClickHouse "
 				      "server's host, with write access to its users.d (driver.users_dir)", file,
 				      c->users_dir);
@@ -179,10 +182,10 @@ static int ch_files(struct ch_ctx *c, const char *kind, const char *db, int (*fn
 		return errno == ENOENT ? 0 : osb_errbuf_set(c->err, OSB_ERROR, "cannot read %s: %s", c->users_dir,
 							    strerror(errno));
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		char name[OSB_NAME_SIZE], path[4300], text[4096], want[64];
+		char name[OSB_NAME_SIZE], want[64];
 		size_t len = strlen(e->d_name);
-		ssize_t n = 0;
-		int fd;
+		osb_buf text = OSB_BUF_INIT;
+		int mine = 1;
 
 		if (len != OSB_NAME_SIZE - 1 + klen || strcmp(e->d_name + len - klen, kind) != 0)
 			continue;
@@ -190,17 +193,13 @@ static int ch_files(struct ch_ctx *c, const char *kind, const char *db, int (*fn
 		if (!osb_name_is_derived(name))
 			continue;
 		if (db) {
-			snprintf(path, sizeof(path), "%s/%s", c->users_dir, e->d_name);
 			snprintf(want, sizeof(want), "<database>%s</database>", db);
-			if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-				n = read(fd, text, sizeof(text) - 1);
-				close(fd);
-			}
-			text[n > 0 ? n : 0] = '\0';
-			if (!strstr(text, want))
-				continue;
+			mine = osb_file_read(&text, c->users_dir, e->d_name, 65536) == 0 && osb_buf_text(&text) &&
+			       strstr(osb_buf_text(&text), want);
+			osb_buf_free(&text);
 		}
-		rc = fn(name, payload);
+		if (mine)
+			rc = fn(name, payload);
 	}
 	closedir(d);
 	return rc;

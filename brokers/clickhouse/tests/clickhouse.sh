@@ -2,7 +2,7 @@
 # What only ClickHouse has (the contract runs on plans small and dedicated): isolation seen with
 # clickhouse-client over the native protocol (SHOW DATABASES, system tables, other databases), a
 # native connection opened before unbind refused after it, read-only bindings, the users.d files (hashed passwords,
-# mode 0600, nothing half-written), the plan's quota enforced and kept across other reloads, a plan
+# mode 0640, nothing half-written), the plan's quota enforced and kept across other reloads, a plan
 # change applied by the server, refused input, users_dir that is not the broker's, and a dedicated
 # server's own files.
 # Usage: clickhouse.sh BROKER_BINARY REPO_ROOT
@@ -81,9 +81,9 @@ done
 [ "$(jq -r .uri <<<"$c1")" = "clickhouse://$(jq -r .username <<<"$c1"):$(jq -r .password <<<"$c1")@127.0.0.1:$port/$db1" ] ||
 	fail "unexpected uri: $(jq -r .uri <<<"$c1")"
 
-step "2. the users.d files: the password only as its SHA-256, mode 0600, nothing half-written"
+step "2. the users.d files: the password only as its SHA-256, mode 0640, nothing half-written"
 f1=$users/$(jq -r .username <<<"$c1").binding.xml
-[ "$(stat -c %a "$f1")" = 600 ] || fail "expected mode 600 on $f1"
+[ "$(stat -c %a "$f1")" = 640 ] || fail "expected mode 640 on $f1"
 grep -q "<password_sha256_hex>$(printf %s "$(jq -r .password <<<"$c1")" | sha256sum | cut -d' ' -f1)</password_sha256_hex>" \
 	"$f1" || fail "the binding file lacks the password's SHA-256"
 no_secret_in "$users"/*.xml
