@@ -2,7 +2,7 @@
 #
 # osb-<name>-broker is brokers/<name>/*.c plus a main.c generated here from broker_main.c.in,
 # which hands osb_<name>_driver() (OSB_DRIVER_DEFINE in the driver) to the core's osb_main(). It
-# links osb::core and the pkg-config modules of the line's libs=, lands in
+# links osb::core and the libraries of the line's libs= (pkg-config modules, or lib:<name>), lands in
 # <build>/brokers/<name>/ and is installed into bin/.
 #
 # With OSB_BUILD_TESTS, the broker's tests are registered from brokers/<name>/tests/:
@@ -22,13 +22,39 @@ find_package(PkgConfig REQUIRED)
 set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
 get_filename_component(OSB_ROOT_DIR ${OSB_ROOT_DIR} ABSOLUTE)
 
-# osb_broker_pkg_target(<var> <prefix> <module>...): an imported target of the modules in <var>.
+# osb_broker_pkg_target(<var> <prefix> <module>...): what to link for the libs= entries in <var>: an
+# imported target of the pkg-config modules, and for each lib:<name> entry (a library that ships
+# no .pc file, such as lib:zookeeper_mt) one of the library find_library() finds, with the include
+# directory of its prefix (<prefix>/lib[/<arch>] -> <prefix>/include, for a vendored prefix).
 function(osb_broker_pkg_target var prefix)
-  set(${var} "" PARENT_SCOPE)
-  if(ARGN)
-    pkg_check_modules(${prefix} REQUIRED IMPORTED_TARGET ${ARGN})
-    set(${var} PkgConfig::${prefix} PARENT_SCOPE)
+  set(modules "")
+  set(found "")
+  foreach(entry IN LISTS ARGN)
+    if(entry MATCHES "^lib:(.+)$")
+      set(name ${CMAKE_MATCH_1})
+      if(NOT TARGET osb_lib_${name})
+        find_library(OSB_LIB_${name} NAMES ${name})
+        if(NOT OSB_LIB_${name})
+          message(FATAL_ERROR "brokers/list: library ${name} (libs=${entry}) not found; install its -dev package (build=)")
+        endif()
+        get_filename_component(libdir ${OSB_LIB_${name}} DIRECTORY)
+        string(REGEX REPLACE "/lib(/[^/]+)?$" "/include" incdir "${libdir}")
+        add_library(osb_lib_${name} INTERFACE IMPORTED)
+        set_target_properties(osb_lib_${name} PROPERTIES INTERFACE_LINK_LIBRARIES ${OSB_LIB_${name}})
+        if(IS_DIRECTORY ${incdir})
+          set_target_properties(osb_lib_${name} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${incdir})
+        endif()
+      endif()
+      list(APPEND found osb_lib_${name})
+    else()
+      list(APPEND modules ${entry})
+    endif()
+  endforeach()
+  if(modules)
+    pkg_check_modules(${prefix} REQUIRED IMPORTED_TARGET ${modules})
+    list(PREPEND found PkgConfig::${prefix})
   endif()
+  set(${var} "${found}" PARENT_SCOPE)
 endfunction()
 
 # osb_broker_fixture(<name> <test>...): when brokers/<name>/tests/fixture.sh exists, the tests

@@ -266,6 +266,9 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 done:
 	if (curl)
 		curl_easy_cleanup(curl);
+	/* The header lines may hold secrets (a token, a signature): wipe the copies libcurl made. */
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	if (rc < 0) {
 		free(sink.buf);
