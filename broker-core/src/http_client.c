@@ -1,4 +1,4 @@
-/* HTTP client for drivers' admin APIs: one libcurl easy handle per call, Basic auth, JSON bodies, hard timeouts. */
+/* HTTP client for drivers' admin APIs: one libcurl easy handle per call, Basic auth, JSON (or other) bodies, hard timeouts. */
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -111,7 +111,7 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 		     int timeout_ms, osb_http_response *out)
 {
 	static const osb_http_options defaults = { 0 };
-	char errbuf[CURL_ERROR_SIZE] = "";
+	char errbuf[CURL_ERROR_SIZE] = "", ctype[128];
 	struct http_sink sink = { 0 };
 	struct curl_slist *headers = NULL;
 	CURL *curl = NULL;
@@ -153,13 +153,21 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 	 * Accept stays libcurl's default (any type): RabbitMQ 3.10 answers 406 to a PUT on
 	 * /api/vhost-limits/... that says "Accept: application/json".
 	 * No "Expect: 100-continue" round trip for bodies over 1 KiB.
-	 */
-	/*
 	 * Without a body, "Content-Type:" drops the form type libcurl would announce
 	 * for an empty PUT or POST: a signed request (S3) covers the type it sends.
 	 */
-	if (http_client_header(&headers, "Expect:") < 0 ||
-	    http_client_header(&headers, json_body ? "Content-Type: application/json" : "Content-Type:") < 0) {
+	if (opts->content_type && (strpbrk(opts->content_type, "\r\n") ||
+				   strlen(opts->content_type) > sizeof(ctype) - sizeof("Content-Type: "))) {
+		snprintf(out->error, sizeof(out->error), "the Content-Type is not one short line");
+		rc = OSB_EBADREQUEST;
+		goto done;
+	}
+	if (json_body)
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			 opts->content_type ? opts->content_type : "application/json");
+	else
+		snprintf(ctype, sizeof(ctype), "Content-Type:");
+	if (http_client_header(&headers, "Expect:") < 0 || http_client_header(&headers, ctype) < 0) {
 		rc = OSB_ENOMEM;
 		goto done;
 	}

@@ -30,6 +30,12 @@ typedef struct {
 	 * Date). They may hold secrets: never logged, never in an error text.
 	 */
 	const char *const *headers;
+	/**
+	 * Content-Type of the body instead of application/json, such as
+	 * "application/x-www-form-urlencoded" (InfluxDB's /query) or "text/plain"
+	 * (ClickHouse's SQL); NULL for JSON. One line: no CR or LF.
+	 */
+	const char *content_type;
 } osb_http_options;
 
 /** What came back. Release with osb_http_response_free(). */
@@ -52,8 +58,9 @@ typedef struct {
  *             osb_http_escape_segment(); user info in it is refused.
  * @param user  Basic auth user, or NULL for no auth.
  * @param password  its password (may be NULL when user is NULL).
- * @param json_body  sent with Content-Type: application/json, or NULL for no body
- *                   (then no Content-Type either: a PUT says Content-Length: 0).
+ * @param json_body  the body, sent with Content-Type: application/json (or
+ *                   opts->content_type), or NULL for no body (then no
+ *                   Content-Type either: a PUT says Content-Length: 0).
  * @param timeout_ms  the whole exchange, connect included; at least 1.
  * @param[out] out  the response; the caller frees it with osb_http_response_free()
  *                  whatever the result.

@@ -184,6 +184,7 @@ static void test_get_with_basic_auth(void)
 
 static void test_put_delete_bodies(void)
 {
+	osb_http_options opts = { 0 };
 	osb_http_response r;
 
 	CHECK_INT(osb_http_request(NULL, "PUT", url("/echo"), "u", "p", "{\"password\":\"x\",\"tags\":\"\"}", 2000, &r), 0);
@@ -204,6 +205,17 @@ static void test_put_delete_bodies(void)
 	CHECK_INT(osb_http_request(NULL, "POST", url("/echo"), "u", "p", "[1]", 2000, &r), 0);
 	CHECK_CONTAINS(r.body, "method=POST|");
 	CHECK_CONTAINS(r.body, "body=[1]");
+	osb_http_response_free(&r);
+
+	/* Another Content-Type for a form or a query in plain text; a header line cannot be smuggled in. */
+	opts.content_type = "application/x-www-form-urlencoded";
+	CHECK_INT(osb_http_request(&opts, "POST", url("/echo"), "u", "p", "q=SHOW%20USERS", 2000, &r), 0);
+	CHECK_CONTAINS(r.body, "ctype=application/x-www-form-urlencoded|");
+	CHECK_CONTAINS(r.body, "body=q=SHOW%20USERS");
+	osb_http_response_free(&r);
+	opts.content_type = "text/plain\r\nX-Evil: 1";
+	CHECK_INT(osb_http_request(&opts, "POST", url("/echo"), "u", "p", "SELECT 1", 2000, &r), OSB_EBADREQUEST);
+	CHECK_CONTAINS(r.error, "Content-Type");
 	osb_http_response_free(&r);
 
 	CHECK_INT(osb_http_request(NULL, "DELETE", url("/echo"), "u", "p", NULL, 2000, &r), 0);
