@@ -12,6 +12,10 @@
 #  - each *.sh but adapter.sh is the ctest test <name>_<script>, run as
 #    `bash <script> BROKER_BINARY REPO_ROOT` (label integration, timeout 300 s).
 # A brokers/<name>/tests/CMakeLists.txt, when present, is used instead of this registration.
+# A server that can run only once per machine (a fixed port) is named by an
+# `ADAPTER_RESOURCE_LOCK=<lock>` line in the adapter: every test that starts it (the broker's
+# integration and contract tests, the BOSH tests that start adapters' servers) then holds the
+# ctest RESOURCE_LOCK <lock>, so that parallel runs (ctest -j) never start two.
 include_guard(GLOBAL)
 find_package(PkgConfig REQUIRED)
 set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
@@ -24,6 +28,24 @@ function(osb_broker_pkg_target var prefix)
     pkg_check_modules(${prefix} REQUIRED IMPORTED_TARGET ${ARGN})
     set(${var} PkgConfig::${prefix} PARENT_SCOPE)
   endif()
+endfunction()
+
+# osb_adapter_resource_lock(<var> <name>): the lock of brokers/<name>/tests/adapter.sh's
+# ADAPTER_RESOURCE_LOCK= line, or "" when it has none.
+function(osb_adapter_resource_lock var name)
+  set(${var} "" PARENT_SCOPE)
+  set(adapter ${OSB_ROOT_DIR}/brokers/${name}/tests/adapter.sh)
+  if(NOT EXISTS ${adapter})
+    return()
+  endif()
+  file(STRINGS ${adapter} line REGEX "^ADAPTER_RESOURCE_LOCK=")
+  if(NOT line)
+    return()
+  endif()
+  if(NOT line MATCHES "^ADAPTER_RESOURCE_LOCK=\"?([A-Za-z0-9_.-]+)\"?$")
+    message(FATAL_ERROR "brokers/${name}/tests/adapter.sh: ADAPTER_RESOURCE_LOCK= takes one name of [A-Za-z0-9_.-]")
+  endif()
+  set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
 endfunction()
 
 function(osb_add_broker name)
@@ -68,12 +90,16 @@ function(osb_add_broker name)
     list(APPEND env "OSB_HELPER_${FILE}=$<TARGET_FILE:${helper}>")
   endforeach()
 
+  osb_adapter_resource_lock(lock ${name})
   file(GLOB scripts CONFIGURE_DEPENDS ${dir}/tests/*.sh)
   list(FILTER scripts EXCLUDE REGEX "/adapter\\.sh$")
   foreach(script IN LISTS scripts)
     get_filename_component(test ${script} NAME_WE)
     add_test(NAME ${name}_${test} COMMAND bash ${script} $<TARGET_FILE:${target}> ${OSB_ROOT_DIR})
     set_tests_properties(${name}_${test} PROPERTIES LABELS integration TIMEOUT 300)
+    if(lock)
+      set_tests_properties(${name}_${test} PROPERTIES RESOURCE_LOCK ${lock})
+    endif()
     if(env)
       set_tests_properties(${name}_${test} PROPERTIES ENVIRONMENT "${env}")
     endif()
