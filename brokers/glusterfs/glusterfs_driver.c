@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -547,45 +548,77 @@ static int glusterfs_unbind(osb_request *req, void *state)
 
 /* -- health and reconciliation -------------------------------------------- */
 
-/* Whether a stream socket to `addr` is accepted before `deadline`. */
-static int gl_connects(int family, const struct sockaddr *addr, socklen_t len, int64_t deadline)
+/* A stream socket to `addr` connected before `deadline`, or -1. */
+static int gl_connect(int family, const struct sockaddr *addr, socklen_t len, int64_t deadline)
 {
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), ok = 0, e = 0;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), e = 0;
 	socklen_t elen = sizeof e;
+	struct pollfd p = { fd, POLLOUT, 0 };
 
-	if (fd < 0)
+	if (fd < 0 || connect(fd, addr, len) == 0)
+		return fd;
+	if (errno == EINPROGRESS && poll(&p, 1, osb_ms_left(deadline)) == 1 &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && !e)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/*
+ * One ONC RPC call on glusterd's CLI socket (RFC 5531, record-marked): procedure 0 of the CLI
+ * program, no credentials. glusterd answers any call, a refusal too; an answer with our xid before
+ * the deadline shows its event loop serves the broker's way in (a frozen glusterd still accepts
+ * connections: only an answer tells).
+ */
+static int gl_rpc_ping(const char *path, int64_t deadline)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	uint32_t xid = (uint32_t)osb_clock_ms(), call[11] = { htonl(0x80000000u | 40), htonl(xid), 0, htonl(2),
+							       htonl(1238463), htonl(2), 0, 0, 0, 0, 0 };
+	unsigned char reply[12];
+	size_t got = 0;
+	int fd, ok = 0;
+
+	snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
+	if ((fd = gl_connect(AF_UNIX, (struct sockaddr *)&un, sizeof un, deadline)) < 0)
 		return 0;
-	if (connect(fd, addr, len) == 0)
-		ok = 1;
-	else if (errno == EINPROGRESS) {
-		struct pollfd p = { fd, POLLOUT, 0 };
-		ok = poll(&p, 1, osb_ms_left(deadline)) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && !e;
+	if (send(fd, call, sizeof call, MSG_NOSIGNAL) == (ssize_t)sizeof call) {
+		while (got < sizeof reply) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			ssize_t n;
+			if (poll(&p, 1, osb_ms_left(deadline)) != 1 || (n = recv(fd, reply + got, sizeof reply - got, 0)) <= 0)
+				break;
+			got += (size_t)n;
+		}
+		ok = got == sizeof reply && memcmp(reply + 4, &call[1], 4) == 0 && reply[8] == 0 && reply[9] == 0 &&
+		     reply[10] == 0 && reply[11] == 1;
 	}
 	close(fd);
 	return ok;
 }
 
-/* glusterd takes connections on its CLI socket (the broker's way in) and on its volfile port (the clients'). */
+/* glusterd answers on its CLI socket (the broker's way in) and takes connections on its volfile port (the clients'). */
 static int glusterfs_health(const osb_target *server, void *state, osb_errbuf *err)
 {
 	const struct gl_state *st = state;
 	int64_t deadline = osb_clock_ms() + OSB_HEALTH_TIMEOUT_MS;
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	const char *sock = st->sock_arg + strlen("--glusterd-sock=");
 	char port[8];
-	int ok;
+	int fd;
 
-	snprintf(un.sun_path, sizeof un.sun_path, "%s", sock);
-	if (!gl_connects(AF_UNIX, (struct sockaddr *)&un, sizeof un, deadline))
-		return osb_errbuf_set(err, OSB_EBACKEND, "glusterd takes no connection on its socket %s", sock);
+	if (!gl_rpc_ping(sock, deadline))
+		return osb_errbuf_set(err, OSB_EBACKEND, "glusterd does not answer on its socket %s", sock);
 	snprintf(port, sizeof port, "%d", server->port);
 	if (getaddrinfo(server->host, port, &hints, &ai) != 0 || !ai)
 		return osb_errbuf_set(err, OSB_EBACKEND, "cannot resolve glusterd's host %s", server->host);
-	ok = gl_connects(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline);
+	fd = gl_connect(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline);
 	freeaddrinfo(ai);
-	return ok ? 0 : osb_errbuf_set(err, OSB_EBACKEND, "glusterd takes no connection on %s:%d", server->host,
-				       server->port);
+	if (fd < 0)
+		return osb_errbuf_set(err, OSB_EBACKEND, "glusterd takes no connection on %s:%d", server->host,
+				      server->port);
+	close(fd);
+	return 0;
 }
 
 struct gl_listing {
