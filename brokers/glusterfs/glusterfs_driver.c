@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@
 #define GL_QUOTA_TIMEOUTS "features.soft-timeout", "5", "features.hard-timeout", "1"
 
 struct gl_state {
-	char *brick_host, *brick_dir, *sock_arg, *gluster, *tls_cert, *tls_key, *tls_ca, *tls_ca_key, *volume_driver;
+	char *brick_host, *brick_dir, *glusterd_socket, *gluster, *tls_cert, *tls_key, *tls_ca, *tls_ca_key, *volume_driver;
+	char *sock_arg; /* --glusterd-sock=<glusterd_socket> */
 };
 
 /* What `gluster volume info` says of one volume. */
@@ -324,11 +326,6 @@ static int gl_quota(osb_request *req, const char **quota)
 	return 0;
 }
 
-static char *gl_brick_path(osb_request *req, const struct gl_state *st, const char *name)
-{
-	return osb_req_sprintf(req, "%s/%s", st->brick_dir, name);
-}
-
 /* The volume as the instance needs it: made with TLS on and only the bricks' CN admitted, started, its quota set. */
 static int glusterfs_provision(osb_request *req, void *state)
 {
@@ -336,7 +333,8 @@ static int glusterfs_provision(osb_request *req, void *state)
 	const char *name = osb_request_instance_name(req), *quota;
 	int64_t deadline = osb_clock_ms() + osb_request_timeout_ms(req);
 	osb_errbuf *err = osb_request_errbuf(req);
-	char *brick = gl_brick_path(req, st, name), *spec = osb_req_sprintf(req, "%s:%s", st->brick_host, brick);
+	char *brick = osb_req_sprintf(req, "%s/%s", st->brick_dir, name);
+	char *spec = osb_req_sprintf(req, "%s:%s", st->brick_host, brick ? brick : "");
 	char server_cn[256];
 	struct gl_volume v;
 	int rc;
@@ -361,7 +359,7 @@ static int glusterfs_provision(osb_request *req, void *state)
 		return rc;
 	}
 	/* Before the first start: a volume never serves a client without TLS and the allow list. */
-	if (rc == OSB_ENOTFOUND || !v.tls)
+	if (!v.tls)
 		rc = gl_do(st, deadline, err, NULL,
 			   (const char *const[]){ "volume", "set", name, "ssl.own-cert", st->tls_cert, "ssl.private-key",
 						  st->tls_key, "ssl.ca-list", st->tls_ca, "auth.ssl-allow", server_cn,
@@ -603,7 +601,7 @@ static int glusterfs_health(const osb_target *server, void *state, osb_errbuf *e
 	const struct gl_state *st = state;
 	int64_t deadline = osb_clock_ms() + OSB_HEALTH_TIMEOUT_MS;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	const char *sock = st->sock_arg + strlen("--glusterd-sock=");
+	const char *sock = st->glusterd_socket;
 	char port[8];
 	int fd;
 
@@ -706,74 +704,58 @@ static int glusterfs_purge(const osb_target *server, void *state, osb_tenant_kin
 
 /* -- the driver ------------------------------------------------------------ */
 
+/* The driver's keys: where each goes, its default (NULL: the server block's host), whether it is a path. */
+#define GL_KEY(key, fallback, path) { #key, fallback, offsetof(struct gl_state, key), path }
+static const struct {
+	const char *key, *fallback;
+	size_t offset;
+	int path;
+} gl_keys[] = {
+	GL_KEY(brick_host, NULL, 0), GL_KEY(brick_dir, "/srv/glusterfs/bricks", 1),
+	GL_KEY(glusterd_socket, "/var/run/glusterd.socket", 1), GL_KEY(gluster, "gluster", 0),
+	GL_KEY(tls_cert, "/etc/ssl/glusterfs.pem", 1), GL_KEY(tls_key, "/etc/ssl/glusterfs.key", 1),
+	GL_KEY(tls_ca, "/etc/ssl/glusterfs.ca", 1), GL_KEY(tls_ca_key, "/etc/ssl/glusterfs-ca.key", 1),
+	GL_KEY(volume_driver, "glusterfsdriver", 0),
+};
+#define GL_FIELD(st, i) ((char **)((char *)(st) + gl_keys[i].offset))
+
 static void glusterfs_shutdown(void *state)
 {
 	struct gl_state *st = state;
 
 	if (!st)
 		return;
-	free(st->brick_host);
-	free(st->brick_dir);
+	for (size_t i = 0; i < sizeof gl_keys / sizeof gl_keys[0]; i++)
+		free(*GL_FIELD(st, i));
 	free(st->sock_arg);
-	free(st->gluster);
-	free(st->tls_cert);
-	free(st->tls_key);
-	free(st->tls_ca);
-	free(st->tls_ca_key);
-	free(st->volume_driver);
 	free(st);
 }
 
 static int glusterfs_init(void **state, const cJSON *config, const osb_broker *broker)
 {
-	static const char *const paths[] = { "brick_dir", "glusterd_socket", "tls_cert", "tls_key", "tls_ca", "tls_ca_key" };
-	const osb_target *server = osb_broker_server(broker);
 	struct gl_state *st = calloc(1, sizeof *st);
-	char *sock = NULL, **path_of[] = { NULL, &sock, NULL, NULL, NULL, NULL };
-	int rc;
+	int rc = st ? 0 : OSB_ENOMEM;
 
-	if (!st)
-		return OSB_ENOMEM;
-	path_of[0] = &st->brick_dir;
-	path_of[2] = &st->tls_cert;
-	path_of[3] = &st->tls_key;
-	path_of[4] = &st->tls_ca;
-	path_of[5] = &st->tls_ca_key;
-	rc = osb_driver_config_string(&st->brick_host, config, "glusterfs", "brick_host", server->host);
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->brick_dir, config, "glusterfs", "brick_dir", "/srv/glusterfs/bricks");
-	if (rc == 0)
-		rc = osb_driver_config_string(&sock, config, "glusterfs", "glusterd_socket", "/var/run/glusterd.socket");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->gluster, config, "glusterfs", "gluster", "gluster");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->tls_cert, config, "glusterfs", "tls_cert", "/etc/ssl/glusterfs.pem");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->tls_key, config, "glusterfs", "tls_key", "/etc/ssl/glusterfs.key");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->tls_ca, config, "glusterfs", "tls_ca", "/etc/ssl/glusterfs.ca");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->tls_ca_key, config, "glusterfs", "tls_ca_key", "/etc/ssl/glusterfs-ca.key");
-	if (rc == 0)
-		rc = osb_driver_config_string(&st->volume_driver, config, "glusterfs", "volume_driver", "glusterfsdriver");
-	/* Paths reach gluster's volume files and the CLI: plain absolute ones only. */
-	for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof paths[0]; i++) {
-		if (!gl_plain_path(*path_of[i])) {
-			osb_log(OSB_LOG_ERROR, "glusterfs.config", "driver.%s must be a plain absolute path", paths[i]);
+	for (size_t i = 0; rc == 0 && i < sizeof gl_keys / sizeof gl_keys[0]; i++) {
+		rc = osb_driver_config_string(GL_FIELD(st, i), config, "glusterfs", gl_keys[i].key,
+					      gl_keys[i].fallback ? gl_keys[i].fallback : osb_broker_server(broker)->host);
+		/* Paths reach gluster's volume files and the CLI: plain absolute ones only. */
+		if (rc == 0 && gl_keys[i].path && !gl_plain_path(*GL_FIELD(st, i))) {
+			osb_log(OSB_LOG_ERROR, "glusterfs.config", "driver.%s must be a plain absolute path", gl_keys[i].key);
 			rc = OSB_EBADREQUEST;
 		}
 	}
 	if (rc == 0 && (strspn(st->brick_host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:") !=
-				strlen(st->brick_host) ||
-			st->brick_host[0] == '-')) {
+				strlen(st->brick_host) || st->brick_host[0] == '-')) {
 		osb_log(OSB_LOG_ERROR, "glusterfs.config", "driver.brick_host must be a host name or an IP address");
 		rc = OSB_EBADREQUEST;
 	}
-	if (rc == 0 && !(st->sock_arg = malloc(strlen(sock) + 32)))
-		rc = OSB_ENOMEM;
-	if (rc == 0)
-		sprintf(st->sock_arg, "--glusterd-sock=%s", sock);
-	free(sock);
+	if (rc == 0) {
+		osb_buf arg = OSB_BUF_INIT;
+		osb_buf_printf(&arg, "--glusterd-sock=%s", st->glusterd_socket);
+		if (!(st->sock_arg = osb_buf_take(&arg)))
+			rc = OSB_ENOMEM;
+	}
 	if (rc) {
 		glusterfs_shutdown(st);
 		return rc;
