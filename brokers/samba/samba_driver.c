@@ -209,9 +209,12 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 		osb_buf_printf(&next, "%s%s", next.len ? " " : "", user);
 	if (!osb_buf_text(&next))
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
-	else if (had != read_only)
+	else if (had != read_only && next.len)
 		rc = sm_do(c, NULL, -1, NULL, (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "setparm", share,
 								     "read list", next.data, NULL });
+	else if (had != read_only)
+		rc = sm_do(c, NULL, -1, "is not set", (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delparm",
+									    share, "read list", NULL });
 	osb_buf_free(&next);
 	free(list);
 	return rc;

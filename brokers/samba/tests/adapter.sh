@@ -47,6 +47,21 @@ adapter_tenants() {
 		find "$(_sm_d)/shares" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null
 	} | grep '^osb_' | sort -u || true
 }
+# Unix accounts and groups are the machine's, not the server's: what a failed test left of this
+# server's (its passdb users, its shares' groups and their members) goes when the test ends.
+_sm_clean() {
+	local conf n gid
+	conf=$(_sm_conf)
+	[ -f "$conf" ] || return 0
+	for n in $(pdbedit -s "$conf" -L 2>/dev/null | cut -d: -f1 | grep '^osb_'); do userdel "$n" 2>/dev/null; done
+	for n in $(net -s "$conf" conf listshares 2>/dev/null | grep '^osb_'); do
+		gid=$(getent group "$n" | cut -d: -f3) || continue
+		getent passwd | awk -F: -v g="$gid" '$4 == g && $1 ~ /^osb_/ {print $1}' | xargs -r -n1 userdel 2>/dev/null
+		groupdel "$n" 2>/dev/null
+	done
+	return 0
+}
+t_on_exit _sm_clean
 # An orphan share (registry and directory) but no Unix group: groups are the machine's, not the server's.
 adapter_orphan() {
 	mkdir -p "$(_sm_d)/shares/$1"
