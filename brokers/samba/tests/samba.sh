@@ -77,8 +77,9 @@ jq -e --arg s "$s1" --argjson c "$c1" --arg id "$i1" --arg p "$SERVER_PORT" '.vo
 	container_dir: "/data/files", mode: "rw", device_type: "shared", device: {volume_id: "\($id)-\($c.username)",
 	mount_config: {source: "//127.0.0.1/\($s)", username: $c.username, password: $c.password, port: $p}}}]' \
 	"$WORK/bind-$b1" >/dev/null || fail "unexpected volume_mounts: $(jq -c .volume_mounts "$WORK/bind-$b1")"
-[ "$(id -gn "$u1")" = "$s1" ] && [ "$(getent passwd "$u1" | cut -d: -f7)" = /usr/sbin/nologin ] ||
+if [ "$(id -gn "$u1")" != "$s1" ] || [ "$(getent passwd "$u1" | cut -d: -f7)" != /usr/sbin/nologin ]; then
 	fail "the binding's Unix account is not a no-login member of $s1: $(getent passwd "$u1")"
+fi
 adapter_access "$c1" "$c1" shared.txt from-b1 >/dev/null || fail "binding 1 cannot write"
 bro=$(new_id)
 cro=$(bind "$i1" "$bro" "$single" '{"mode": "r"}')
