@@ -9,13 +9,17 @@
 #  - each *.c is a helper program osb-<name>-<file> (underscores become dashes) linking libs= and
 #    test_libs=; every test gets its path in OSB_HELPER_<FILE> (upper case), such as
 #    OSB_HELPER_AMQP_CLIENT;
-#  - each *.sh but adapter.sh is the ctest test <name>_<script>, run as
+#  - each *.sh but adapter.sh and fixture.sh is the ctest test <name>_<script>, run as
 #    `bash <script> BROKER_BINARY REPO_ROOT` (label integration, timeout 300 s).
 # A brokers/<name>/tests/CMakeLists.txt, when present, is used instead of this registration.
-# A server that can run only once per machine (a fixed port) is named by an
-# `ADAPTER_RESOURCE_LOCK=<lock>` line in the adapter: every test that starts it (the broker's
-# integration and contract tests, the BOSH tests that start adapters' servers) then holds the
-# ctest RESOURCE_LOCK <lock>, so that parallel runs (ctest -j) never start two.
+#
+# A server too slow to start for each test (a Ceph cluster) may be started once per ctest run:
+# brokers/<name>/tests/fixture.sh, run as `bash fixture.sh start|stop DIR`, becomes the tests
+# <name>_fixture_start and <name>_fixture_stop (label fixture), and every test of the broker (its
+# scripts, its contract runs, the BOSH start tests) requires it through osb_broker_fixture().
+# A server that can run only once per machine (glusterd's fixed port) is named by an
+# `ADAPTER_RESOURCE_LOCK=<lock>` line in the adapter: osb_broker_fixture() gives the same tests
+# the ctest RESOURCE_LOCK <lock>, so that parallel runs (ctest -j) never start two.
 include_guard(GLOBAL)
 find_package(PkgConfig REQUIRED)
 set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
@@ -48,6 +52,41 @@ function(osb_adapter_resource_lock var name)
   set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
 endfunction()
 
+# osb_broker_fixture(<name> <test>...): the tests (of the calling directory) that start or use
+# broker <name>'s server. They hold the adapter's ADAPTER_RESOURCE_LOCK, if any. When
+# brokers/<name>/tests/fixture.sh exists, they also require fixture <name>_server, which ctest
+# starts once before the first of them and stops after the last; they hold the resource lock
+# <name>_server, since they share that server, and find its directory as $OSB_FIXTURES/<name>.
+function(osb_broker_fixture name)
+  set(script ${OSB_ROOT_DIR}/brokers/${name}/tests/fixture.sh)
+  if(NOT ARGN)
+    return()
+  endif()
+  osb_adapter_resource_lock(lock ${name})
+  if(lock)
+    set_property(TEST ${ARGN} APPEND PROPERTY RESOURCE_LOCK ${lock})
+  endif()
+  if(NOT EXISTS ${script})
+    return()
+  endif()
+  set_property(TEST ${ARGN} APPEND PROPERTY FIXTURES_REQUIRED ${name}_server)
+  set_property(TEST ${ARGN} APPEND PROPERTY RESOURCE_LOCK ${name}_server)
+  set_property(TEST ${ARGN} APPEND PROPERTY ENVIRONMENT OSB_FIXTURES=${CMAKE_BINARY_DIR}/fixtures)
+endfunction()
+
+# The start and stop tests of brokers/<name>/tests/fixture.sh, if any (see osb_broker_fixture).
+function(osb_add_broker_fixture name)
+  set(script ${OSB_ROOT_DIR}/brokers/${name}/tests/fixture.sh)
+  if(NOT EXISTS ${script})
+    return()
+  endif()
+  set(dir ${CMAKE_BINARY_DIR}/fixtures/${name})
+  add_test(NAME ${name}_fixture_start COMMAND bash ${script} start ${dir})
+  add_test(NAME ${name}_fixture_stop COMMAND bash ${script} stop ${dir})
+  set_tests_properties(${name}_fixture_start PROPERTIES FIXTURES_SETUP ${name}_server LABELS fixture TIMEOUT 120)
+  set_tests_properties(${name}_fixture_stop PROPERTIES FIXTURES_CLEANUP ${name}_server LABELS fixture TIMEOUT 120)
+endfunction()
+
 function(osb_add_broker name)
   set(dir ${OSB_ROOT_DIR}/brokers/${name})
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
@@ -70,6 +109,7 @@ function(osb_add_broker name)
   if(NOT OSB_BUILD_TESTS)
     return()
   endif()
+  osb_add_broker_fixture(${name})
   if(EXISTS ${dir}/tests/CMakeLists.txt)
     add_subdirectory(${dir}/tests ${out}/tests)
     return()
@@ -90,18 +130,15 @@ function(osb_add_broker name)
     list(APPEND env "OSB_HELPER_${FILE}=$<TARGET_FILE:${helper}>")
   endforeach()
 
-  osb_adapter_resource_lock(lock ${name})
   file(GLOB scripts CONFIGURE_DEPENDS ${dir}/tests/*.sh)
-  list(FILTER scripts EXCLUDE REGEX "/adapter\\.sh$")
+  list(FILTER scripts EXCLUDE REGEX "/(adapter|fixture)\\.sh$")
   foreach(script IN LISTS scripts)
     get_filename_component(test ${script} NAME_WE)
     add_test(NAME ${name}_${test} COMMAND bash ${script} $<TARGET_FILE:${target}> ${OSB_ROOT_DIR})
     set_tests_properties(${name}_${test} PROPERTIES LABELS integration TIMEOUT 300)
-    if(lock)
-      set_tests_properties(${name}_${test} PROPERTIES RESOURCE_LOCK ${lock})
-    endif()
     if(env)
       set_tests_properties(${name}_${test} PROPERTIES ENVIRONMENT "${env}")
     endif()
+    osb_broker_fixture(${name} ${name}_${test})
   endforeach()
 endfunction()

@@ -52,6 +52,6 @@ fi
 if [ "${OSB_FUZZ_RUNS:-300000}" != 0 ] && [ $# = 0 ]; then
 	fuzz=${OSB_FUZZ_BUILD_DIR:-$root/build-fuzz}
 	CC=clang cmake -S "$root" -B "$fuzz" -DCMAKE_BUILD_TYPE=Debug -DOSB_FUZZ=ON -DOSB_BROKERS_DEFAULT=OFF >/dev/null
-	cmake --build "$fuzz" -j"$(nproc)" --target fuzz_jsonschema fuzz_catalog fuzz_config fuzz_request
+	cmake --build "$fuzz" -j"$(nproc)" --target fuzz_jsonschema fuzz_catalog fuzz_config fuzz_request fuzz_answers
 	(cd "$fuzz" && ctest --output-on-failure -L fuzz -j2)
 fi

@@ -10,6 +10,7 @@
 #include "osb/driver_config.h"
 #include "osb/names.h"
 #include "osb/uri.h"
+#include "osb/utf8.h"
 #include "osb/secret.h"
 #include "osb/sql.h"
 #include "osb/server.h"

@@ -68,6 +68,22 @@ static void send_bound(osb_http *h)
 	osb_binding_rec_free(bind);
 }
 
+/* A re-sent bind whose first copy finished while it waited: 200 with the credentials, as for an identical repeat. */
+static void send_bound_again(osb_http *h)
+{
+	osb_store_tx *tx = NULL;
+	osb_binding_rec *bind = NULL;
+	int rc = osb_store_begin(h->broker->store, NULL, &tx);
+	if (rc == 0)
+		rc = osb_store_binding_get(tx, h->binding_id, &bind);
+	osb_store_rollback(tx);
+	if (rc == 0)
+		send_binding(h, 200, bind, 0);
+	else
+		osb_api_store_failed(h, rc);
+	osb_binding_rec_free(bind);
+}
+
 /* bind_resource.app_guid, else the deprecated top-level app_guid. Answers 400 on bad types. */
 static int read_bind_resource(osb_http *h, const cJSON *body, const cJSON **resource, const char **app_guid)
 {
@@ -166,9 +182,11 @@ void osb_api_binding_put(osb_http *h)
 			osb_http_fail(h, OSB_ECONFLICT, 0, "binding %s already exists with different attributes", h->binding_id);
 		else if (bind->state == OSB_REC_READY)
 			send_binding(h, 200, bind, 0);
-		else if (bind->state == OSB_REC_CREATING && incomplete)
-			osb_api_send_accepted(h, bind->op_id, NULL);
-		else
+		else if (bind->state == OSB_REC_CREATING) {
+			osb_store_rollback(tx);
+			tx = NULL;
+			osb_api_answer_resent(h, bind->op_id, OSB_OP_BIND, incomplete, NULL, send_bound_again);
+		} else
 			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Binding is in progress.");
 		goto done;
 	}
@@ -317,12 +335,20 @@ void osb_api_binding_delete(osb_http *h)
 	}
 	const osb_plan *plan = osb_catalog_plan(b->catalog, bind->plan_id);
 	int async = plan && plan->async_bindings;
+	if (async && !incomplete) {
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Instance requires client support for asynchronous binding operations.");
+		goto done;
+	}
 	if (bind->state == OSB_REC_DELETING) {
-		if ((rc = osb_store_operation_get(tx, bind->op_id, &running)) == 0 && running->async && incomplete &&
-		    running->state == OSB_OPSTATE_IN_PROGRESS)
-			osb_api_send_accepted(h, running->id, NULL);
-		else
+		if ((rc = osb_store_operation_get(tx, bind->op_id, &running)) == 0 &&
+		    running->state == OSB_OPSTATE_IN_PROGRESS) {
+			/* A re-sent DELETE: 202 (or, synchronously, how it ends), whoever runs it. */
+			osb_store_rollback(tx);
+			tx = NULL;
+			osb_api_answer_resent(h, running->id, OSB_OP_UNBIND, incomplete, NULL, NULL);
+		} else {
 			osb_http_fail(h, OSB_ECONCURRENCY, 0, "This Service Binding is being deleted.");
+		}
 		goto done;
 	}
 	if (bind->state != OSB_REC_READY) {
@@ -331,10 +357,6 @@ void osb_api_binding_delete(osb_http *h)
 	}
 	if (inst->state == OSB_REC_DELETING) {
 		osb_http_fail(h, OSB_ECONCURRENCY, 0, "The Service Instance is being deleted.");
-		goto done;
-	}
-	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Instance requires client support for asynchronous binding operations.");
 		goto done;
 	}
 	osb_api_new_op_id(op_id);
@@ -389,16 +411,17 @@ void osb_api_binding_get(osb_http *h)
 	osb_binding_rec_free(bind);
 }
 
+/* last_operation of a binding: as for instances (api_instance.c), with unbind for delete. */
 void osb_api_binding_last_operation(osb_http *h)
 {
-	char hint[OSB_ID_MAX + 1], opq[128];
+	char hint[OSB_ID_MAX + 1], opq[OSB_OP_ID_SIZE + 32];
 	osb_store_tx *tx = NULL;
 	osb_binding_rec *bind = NULL;
 	osb_operation_rec *op = NULL;
-	int has_op;
+	int given;
 	if (osb_api_optional_query(h, "service_id", hint, sizeof hint) < 0 ||
 	    osb_api_optional_query(h, "plan_id", hint, sizeof hint) < 0 ||
-	    (has_op = osb_api_optional_query(h, "operation", opq, sizeof opq)) < 0)
+	    (given = osb_api_operation_query(h, opq, sizeof opq)) < 0)
 		return;
 	int rc = osb_store_begin(h->broker->store, NULL, &tx);
 	if (rc == 0)
@@ -411,17 +434,28 @@ void osb_api_binding_last_operation(osb_http *h)
 		osb_api_store_failed(h, rc);
 		goto done;
 	}
-	rc = osb_store_operation_get(tx, has_op ? opq : bind->op_id, &op);
-	if (rc == OSB_ENOTFOUND || (rc == 0 && (!op->binding_id || strcmp(op->binding_id, h->binding_id) != 0))) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.64s is not an operation of binding %s",
-			      has_op ? opq : "(last)", h->binding_id);
+	if (given == 1) {
+		rc = osb_store_operation_get(tx, opq, &op);
+		if (rc == 0 && (!op->binding_id || strcmp(op->binding_id, h->binding_id) != 0)) {
+			osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.*s is not an operation of binding %s",
+				      OSB_HTTP_CUT(opq, 64), h->binding_id);
+			goto done;
+		}
+		if (rc && rc != OSB_ENOTFOUND) {
+			osb_api_store_failed(h, rc);
+			goto done;
+		}
+	}
+	int asked = op != NULL;
+	if (!op && (rc = osb_store_operation_get(tx, bind->op_id, &op)) != 0) {
+		if (rc == OSB_ENOTFOUND)
+			osb_http_fail(h, OSB_ENOTFOUND, 0, "binding %s has no operation", h->binding_id);
+		else
+			osb_api_store_failed(h, rc);
 		goto done;
 	}
-	if (rc) {
-		osb_api_store_failed(h, rc);
-		goto done;
-	}
-	if (op->kind == OSB_OP_UNBIND && op->state == OSB_OPSTATE_SUCCEEDED && bind->state == OSB_REC_DELETED) {
+	if (bind->state == OSB_REC_DELETED &&
+	    !(asked && op->kind == OSB_OP_UNBIND && op->state == OSB_OPSTATE_SUCCEEDED)) {
 		osb_http_send_json(h, 410, NULL, NULL);
 		goto done;
 	}

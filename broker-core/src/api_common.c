@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "osb/log.h"
@@ -129,6 +130,19 @@ int osb_api_optional_query(osb_http *h, const char *name, char *out, size_t size
 	if (rc == 1 && out[0])
 		return 1;
 	osb_http_fail(h, OSB_EBADREQUEST, 0, "the query parameter %s must be a non-empty string when present", name);
+	return -1;
+}
+
+int osb_api_operation_query(osb_http *h, char *out, size_t size)
+{
+	int rc = osb_http_query(h, "operation", out, size);
+	if (rc == 0)
+		return 0;
+	if (rc == -2)
+		return 2;
+	if (rc == 1 && out[0])
+		return 1;
+	osb_http_fail(h, OSB_EBADREQUEST, 0, "the query parameter operation must be a non-empty string when present");
 	return -1;
 }
 
@@ -287,4 +301,61 @@ void osb_api_start_operation(osb_http *h, const char *op_id, int kind, int async
 	else
 		osb_http_send_json(h, 200, NULL, NULL);
 	free(out.description);
+}
+
+/* The state of a recorded operation: 0 and the record, or the store's error. */
+static int read_operation(osb_http *h, const char *op_id, osb_operation_rec **out)
+{
+	osb_store_tx *tx = NULL;
+	int rc = osb_store_begin(h->broker->store, NULL, &tx);
+	if (rc == 0)
+		rc = osb_store_operation_get(tx, op_id, out);
+	osb_store_rollback(tx);
+	return rc;
+}
+
+void osb_api_answer_resent(osb_http *h, const char *op_id, int kind, int incomplete, const char *dashboard_url,
+			   osb_api_success_fn on_success)
+{
+	osb_operation_rec *op = NULL;
+	int rc;
+	if (incomplete) {
+		osb_api_send_accepted(h, op_id, dashboard_url);
+		return;
+	}
+	/* The operation may run in this process, in another replica, or be resumed here once its lease
+	 * lapses: the store is the one place that knows when it ends. */
+	int64_t deadline_us = h->start_us + (int64_t)h->broker->config->sync_timeout_s * 1000000;
+	useconds_t pause = 50000;
+	for (;;) {
+		osb_operation_rec_free(op);
+		op = NULL;
+		if ((rc = read_operation(h, op_id, &op)) != 0) {
+			osb_api_store_failed(h, rc);
+			return;
+		}
+		if (op->state != OSB_OPSTATE_IN_PROGRESS || osb_clock_ms() * 1000 + pause >= deadline_us)
+			break;
+		if (atomic_load(&h->broker->shutting_down)) {
+			osb_operation_rec_free(op);
+			osb_http_fail(h, OSB_EUNAVAILABLE, 0, "the broker is shutting down; retry shortly");
+			return;
+		}
+		usleep(pause);
+		if (pause < 400000)
+			pause *= 2;
+	}
+	snprintf(h->op_buf, sizeof h->op_buf, "%s", op->id);
+	h->operation = h->op_buf;
+	if (op->state == OSB_OPSTATE_IN_PROGRESS)
+		osb_http_fail(h, OSB_ECONCURRENCY, 0, "This request's earlier copy is still in progress; "
+			      "retry later, or with accepts_incomplete=true.");
+	else if (op->state == OSB_OPSTATE_FAILED)
+		osb_http_send_error(h, OSB_ERROR, 0, op->description, kind == OSB_OP_UPDATE ? op->instance_usable : -1,
+				    kind == OSB_OP_UPDATE ? op->update_repeatable : -1);
+	else if (on_success)
+		on_success(h);
+	else
+		osb_http_send_json(h, 200, NULL, NULL);
+	osb_operation_rec_free(op);
 }

@@ -33,6 +33,13 @@ int osb_api_required_query(osb_http *h, const char *name, char *out, size_t size
 /** Read an optional query hint that must be non-empty when present. Answers 400 on error. @return 0/1 present, -1 */
 int osb_api_optional_query(osb_http *h, const char *name, char *out, size_t size);
 
+/**
+ * Read last_operation's `operation` query parameter into out (OSB_OP_ID_SIZE or more).
+ * @return 0 when absent, 1 when present, 2 when present but longer than any id this broker
+ * makes (so certainly unknown), or -1 after answering 400 (empty, or not valid).
+ */
+int osb_api_operation_query(osb_http *h, char *out, size_t size);
+
 /** Answer 503 when the store cannot be reached (or 503 for a lock timeout). */
 void osb_api_store_failed(osb_http *h, int code);
 
@@ -59,6 +66,17 @@ typedef void (*osb_api_success_fn)(osb_http *h);
  */
 void osb_api_start_operation(osb_http *h, const char *op_id, int kind, int async, const char *dashboard_url,
 			     osb_api_success_fn on_success);
+
+/**
+ * Answer a re-sent request whose operation (`op_id`, of `kind`) is still running, perhaps resumed
+ * after its broker was killed. The spec wants 202 with that operation when the client accepts
+ * incomplete answers (`incomplete`); otherwise the request waits for it, up to the synchronous
+ * deadline (timeouts.sync_s from the request's arrival), and gets how it ended: `on_success`
+ * answers a success (NULL answers 200 {}), a failure gets its description, and an operation still
+ * running then gets 422 ConcurrencyError. Call it with no store transaction open.
+ */
+void osb_api_answer_resent(osb_http *h, const char *op_id, int kind, int incomplete, const char *dashboard_url,
+			   osb_api_success_fn on_success);
 
 /** Answer 202 {"operation": id} (and the dashboard_url when known). */
 void osb_api_send_accepted(osb_http *h, const char *op_id, const char *dashboard_url);

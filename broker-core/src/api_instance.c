@@ -99,6 +99,22 @@ static void send_provisioned(osb_http *h)
 	osb_instance_rec_free(inst);
 }
 
+/* A re-sent provision whose first copy finished while it waited: 200, as for an identical repeat. */
+static void send_provisioned_again(osb_http *h)
+{
+	osb_store_tx *tx = NULL;
+	osb_instance_rec *inst = NULL;
+	int rc = osb_store_begin(h->broker->store, NULL, &tx);
+	if (rc == 0)
+		rc = osb_store_instance_get(tx, h->instance_id, &inst);
+	osb_store_rollback(tx);
+	if (rc == 0)
+		send_instance_created(h, 200, inst);
+	else
+		osb_api_store_failed(h, rc);
+	osb_instance_rec_free(inst);
+}
+
 /* Ask the driver for the dashboard URL before provisioning, so the first answer (even a 202) has it. */
 static int early_dashboard_url(osb_http *h, const osb_plan *plan, const cJSON *params, char **out)
 {
@@ -148,11 +164,13 @@ void osb_api_instance_put(osb_http *h)
 	const osb_service *service = osb_catalog_service(b->catalog, service_id);
 	const osb_plan *plan = osb_catalog_plan(b->catalog, plan_id);
 	if (!service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.64s is not in this broker's catalog", service_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.*s is not in this broker's catalog",
+			      OSB_HTTP_CUT(service_id, 64));
 		goto done;
 	}
 	if (!plan || plan->service != service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.64s is not a plan of service %s", plan_id, service->name);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of service %s", OSB_HTTP_CUT(plan_id, 64),
+			      service->name);
 		goto done;
 	}
 	if (check_maintenance(h, body, plan, &mversion))
@@ -194,8 +212,11 @@ void osb_api_instance_put(osb_http *h)
 			osb_http_fail(h, OSB_ECONFLICT, 0, "instance %s already exists with different attributes", h->instance_id);
 		} else if (inst->state == OSB_REC_READY) {
 			send_instance_created(h, 200, inst);
-		} else if (inst->state == OSB_REC_CREATING && incomplete) {
-			osb_api_send_accepted(h, inst->op_id, inst->dashboard_url);
+		} else if (inst->state == OSB_REC_CREATING) {
+			osb_store_rollback(tx);
+			tx = NULL;
+			osb_api_answer_resent(h, inst->op_id, OSB_OP_PROVISION, incomplete, inst->dashboard_url,
+					      send_provisioned_again);
 		} else {
 			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
 		}
@@ -306,15 +327,15 @@ void osb_api_instance_patch(osb_http *h)
 		goto done;
 	}
 	if (strcmp(inst->service_id, service_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.64s is not the service of instance %s", service_id,
-			      h->instance_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id %.*s is not the service of instance %s",
+			      OSB_HTTP_CUT(service_id, 64), h->instance_id);
 		goto done;
 	}
 	const osb_plan *current = osb_catalog_plan(b->catalog, inst->plan_id);
 	const osb_plan *target = plan_id ? osb_catalog_plan(b->catalog, plan_id) : current;
 	if (!target || strcmp(target->service->id, service_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.64s is not a plan of this service",
-			      plan_id ? plan_id : inst->plan_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of this service",
+			      OSB_HTTP_CUT(plan_id ? plan_id : inst->plan_id, 64));
 		goto done;
 	}
 	if (check_maintenance(h, body, target, &mversion))
@@ -338,15 +359,25 @@ void osb_api_instance_patch(osb_http *h)
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "parameters are nested too deeply");
 		goto done;
 	}
+	/* An asynchronous plan runs every update asynchronously, even one that changes nothing. */
+	int async = target->async || (current && current->async);
+	if (async && !incomplete) {
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
+		goto done;
+	}
 	if (inst->state != OSB_REC_READY || op_running(tx, inst->op_id, &running)) {
 		cJSON *rs = running ? cJSON_Parse(running->request) : NULL;
 		const cJSON *rfp = cJSON_GetObjectItemCaseSensitive(rs, "fingerprint");
-		if (running && running->kind == OSB_OP_UPDATE && running->async && incomplete && cJSON_IsString(rfp) &&
-		    strcmp(rfp->valuestring, fp) == 0)
-			osb_api_send_accepted(h, running->id, NULL);
-		else
-			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
+		int resent = running && running->kind == OSB_OP_UPDATE && cJSON_IsString(rfp) &&
+			     strcmp(rfp->valuestring, fp) == 0;
 		cJSON_Delete(rs);
+		if (resent) {
+			osb_store_rollback(tx);
+			tx = NULL;
+			osb_api_answer_resent(h, running->id, OSB_OP_UPDATE, incomplete, NULL, NULL);
+		} else {
+			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
+		}
 		goto done;
 	}
 	int plan_change = strcmp(target->id, inst->plan_id) != 0;
@@ -372,25 +403,39 @@ void osb_api_instance_patch(osb_http *h)
 		goto done;
 	}
 	if (!plan_change && !param_change && (!maintenance_change || !can_update)) {
-		/* Nothing for the server to do: record context and maintenance version, answer 200. */
+		/* Nothing for the server to do: record context and maintenance version, answer 200, or on an
+		 * asynchronous plan 202 with an operation that has already succeeded. */
 		int64_t now = now_s();
 		if (context)
 			osb_record_set_json(&inst->context, context);
 		if (maintenance_change)
 			osb_record_set_str(&inst->maintenance_version, mversion);
 		inst->updated_at = now;
-		if ((rc = osb_store_instance_put(tx, inst)) || (rc = osb_store_commit(tx))) {
+		if (async) {
+			osb_api_new_op_id(op_id);
+			saved = osb_api_saved_request(h);
+			cJSON_AddStringToObject(saved, "fingerprint", fp);
+			op = osb_api_new_operation(h, OSB_OP_UPDATE, h->instance_id, NULL, 1, 0, saved, op_id);
+			if (!op) {
+				osb_http_fail(h, OSB_ENOMEM, 0, "out of memory");
+				goto done;
+			}
+			osb_record_set_str(&inst->op_id, op_id);
+			op->state = OSB_OPSTATE_SUCCEEDED;
+			osb_record_set_str(&op->owner, NULL);
+			op->lease_until = 0;
+		}
+		if ((rc = osb_store_instance_put(tx, inst)) || (op && (rc = osb_store_operation_put(tx, op))) ||
+		    (rc = osb_store_commit(tx))) {
 			tx = NULL;
 			osb_api_store_failed(h, rc);
 			goto done;
 		}
 		tx = NULL;
-		osb_http_send_json(h, 200, NULL, NULL);
-		goto done;
-	}
-	int async = target->async || (current && current->async);
-	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
+		if (op)
+			osb_api_send_accepted(h, op_id, NULL);
+		else
+			osb_http_send_json(h, 200, NULL, NULL);
 		goto done;
 	}
 	merged = merge_parameters(inst->parameters, params);
@@ -486,12 +531,17 @@ void osb_api_instance_delete(osb_http *h)
 	}
 	const osb_plan *plan = osb_catalog_plan(b->catalog, inst->plan_id);
 	int async = plan && plan->async;
-	if (inst->state == OSB_REC_DELETING && op_running(tx, inst->op_id, &running) && running->async && incomplete) {
-		osb_api_send_accepted(h, running->id, NULL);
+	if (async && !incomplete) {
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
 		goto done;
 	}
-	osb_operation_rec_free(running);
-	running = NULL;
+	if (inst->state == OSB_REC_DELETING && op_running(tx, inst->op_id, &running)) {
+		/* A re-sent DELETE: 202 (or, synchronously, how it ends), whoever runs it. */
+		osb_store_rollback(tx);
+		tx = NULL;
+		osb_api_answer_resent(h, running->id, OSB_OP_DEPROVISION, incomplete, NULL, NULL);
+		goto done;
+	}
 	if (inst->state != OSB_REC_READY || op_running(tx, inst->op_id, &running)) {
 		osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
 		goto done;
@@ -503,10 +553,6 @@ void osb_api_instance_delete(osb_http *h)
 	}
 	if (census.busy) {
 		osb_http_fail(h, OSB_ECONCURRENCY, 0, "A binding of this Service Instance is being created or deleted.");
-		goto done;
-	}
-	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
 		goto done;
 	}
 	osb_api_new_op_id(op_id);
@@ -580,16 +626,21 @@ done:
 	osb_operation_rec_free(running);
 }
 
+/*
+ * last_operation of an instance. An `operation` this broker never issued (clients that poll with
+ * their own names) is answered about the latest operation; one of another resource is a 400.
+ * Once the instance is deleted, asking about that delete gets 200 succeeded, anything else 410.
+ */
 void osb_api_instance_last_operation(osb_http *h)
 {
-	char hint[OSB_ID_MAX + 1], opq[128];
+	char hint[OSB_ID_MAX + 1], opq[OSB_OP_ID_SIZE + 32];
 	osb_store_tx *tx = NULL;
 	osb_instance_rec *inst = NULL;
 	osb_operation_rec *op = NULL;
-	int has_op;
+	int given;
 	if (osb_api_optional_query(h, "service_id", hint, sizeof hint) < 0 ||
 	    osb_api_optional_query(h, "plan_id", hint, sizeof hint) < 0 ||
-	    (has_op = osb_api_optional_query(h, "operation", opq, sizeof opq)) < 0)
+	    (given = osb_api_operation_query(h, opq, sizeof opq)) < 0)
 		return;
 	int rc = osb_store_begin(h->broker->store, NULL, &tx);
 	if (rc == 0)
@@ -602,17 +653,28 @@ void osb_api_instance_last_operation(osb_http *h)
 		osb_api_store_failed(h, rc);
 		goto done;
 	}
-	rc = osb_store_operation_get(tx, has_op ? opq : inst->op_id, &op);
-	if (rc == OSB_ENOTFOUND || (rc == 0 && (strcmp(op->instance_id, h->instance_id) != 0 || op->binding_id))) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.64s is not an operation of instance %s",
-			      has_op ? opq : "(last)", h->instance_id);
+	if (given == 1) {
+		rc = osb_store_operation_get(tx, opq, &op);
+		if (rc == 0 && (strcmp(op->instance_id, h->instance_id) != 0 || op->binding_id)) {
+			osb_http_fail(h, OSB_EBADREQUEST, 0, "operation %.*s is not an operation of instance %s",
+				      OSB_HTTP_CUT(opq, 64), h->instance_id);
+			goto done;
+		}
+		if (rc && rc != OSB_ENOTFOUND) {
+			osb_api_store_failed(h, rc);
+			goto done;
+		}
+	}
+	int asked = op != NULL;
+	if (!op && (rc = osb_store_operation_get(tx, inst->op_id, &op)) != 0) {
+		if (rc == OSB_ENOTFOUND)
+			osb_http_fail(h, OSB_ENOTFOUND, 0, "instance %s has no operation", h->instance_id);
+		else
+			osb_api_store_failed(h, rc);
 		goto done;
 	}
-	if (rc) {
-		osb_api_store_failed(h, rc);
-		goto done;
-	}
-	if (op->kind == OSB_OP_DEPROVISION && op->state == OSB_OPSTATE_SUCCEEDED && inst->state == OSB_REC_DELETED) {
+	if (inst->state == OSB_REC_DELETED &&
+	    !(asked && op->kind == OSB_OP_DEPROVISION && op->state == OSB_OPSTATE_SUCCEEDED)) {
 		osb_http_send_json(h, 410, NULL, NULL);
 		goto done;
 	}

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "hash.h"
+#include "osb/utf8.h"
 
 static int b64_value(unsigned char c)
 {
@@ -132,7 +133,9 @@ int osb_auth_decode_identity(const char *header, char **out)
 			 memcmp(json + i + 2, "0000", 4) == 0)
 			max_depth = 1000;
 	}
-	cJSON *obj = n > 0 && max_depth <= 16 ? cJSON_ParseWithLength((char *)json, (size_t)n) : NULL;
+	/* JSON is UTF-8: anything else would reach the log and the drivers as it is. */
+	int utf8 = n > 0 && osb_utf8_valid((const char *)json, (size_t)n);
+	cJSON *obj = utf8 && max_depth <= 16 ? cJSON_ParseWithLength((char *)json, (size_t)n) : NULL;
 	free(json);
 	if (!cJSON_IsObject(obj)) {
 		cJSON_Delete(obj);

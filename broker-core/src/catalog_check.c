@@ -9,6 +9,7 @@
 
 #include "osb/driver.h"
 #include "osb/errors.h"
+#include "osb/utf8.h"
 
 /* The spec's "Schemas MUST NOT be larger than 64kB", measured compact. */
 #define SCHEMA_MAX_BYTES 65536
@@ -293,44 +294,6 @@ static int semver_valid(const char *s)
 }
 
 /* ---- whole-document checks ---- */
-
-/* Strict UTF-8 (shortest form, no surrogates, at most U+10FFFF): the body is served as JSON. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char ch = s[i];
-		unsigned long cp;
-		size_t n;
-		if (ch < 0x80) {
-			i++;
-			continue;
-		} else if (ch >= 0xC2 && ch <= 0xDF) {
-			n = 1;
-			cp = ch & 0x1F;
-		} else if (ch >= 0xE0 && ch <= 0xEF) {
-			n = 2;
-			cp = ch & 0x0F;
-		} else if (ch >= 0xF0 && ch <= 0xF4) {
-			n = 3;
-			cp = ch & 0x07;
-		} else {
-			return i;
-		}
-		if (len - i - 1 < n)
-			return i;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-		    cp > 0x10FFFF)
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
 
 /* No duplicate keys (the served body must mean one thing) and only finite numbers. */
 static int check_tree(ctx *c, cJSON *node)
@@ -948,7 +911,8 @@ static int parse_document(ctx *c, osb_catalog *cat, const char *json, size_t len
 		return fail(c, "empty document");
 	if (memchr(json, '\0', len))
 		return fail(c, "contains a NUL byte");
-	bad = utf8_invalid_at((const unsigned char *)json, len);
+	/* Strict UTF-8: the document is served as JSON. */
+	bad = osb_utf8_span(json, len);
 	bad_utf8 = bad != len;
 	if (!bad_utf8) {
 		/* A terminated copy: nothing can read past the caller's bytes. */

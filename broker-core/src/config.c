@@ -377,7 +377,7 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	free(level);
 	c->log_level = (int)lvl;
 
-	if (get_int(root, "threads", 64, 2, 1024, &v))
+	if (get_int(root, "threads", 128, 2, 1024, &v))
 		FAIL("%s: threads: must be an integer from 2 to 1024", path);
 	c->threads = (int)v;
 	if (get_int(root, "workers", 4, 1, 256, &v))
@@ -388,7 +388,8 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 	if (limits && !cJSON_IsObject(limits))
 		FAIL("%s: limits: must be an object", path);
 	{
-		static const char *const limits_known[] = { "max_body_bytes", "rate_per_second", "rate_burst", NULL };
+		static const char *const limits_known[] = { "max_body_bytes", "rate_per_second", "rate_burst",
+							    "connections_per_address", NULL };
 		if (limits && check_known_keys(limits, limits_known, bad, sizeof bad))
 			FAIL("%s: limits.%s: unknown key", path, bad);
 		if (get_int(limits, "max_body_bytes", 1 << 20, 1024, 64 << 20, &v))
@@ -402,6 +403,9 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		c->rate_burst = (int)v;
 		if (c->rate_limit > 0 && c->rate_burst < 1)
 			c->rate_burst = 1;
+		if (get_int(limits, "connections_per_address", 256, 0, 1000000, &v))
+			FAIL("%s: limits.connections_per_address: must be an integer from 0 (no cap) to 1000000", path);
+		c->connections_per_address = (int)v;
 	}
 	const cJSON *timeouts = cJSON_GetObjectItemCaseSensitive(root, "timeouts");
 	if (timeouts && !cJSON_IsObject(timeouts))

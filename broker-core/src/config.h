@@ -37,6 +37,7 @@ typedef struct {
 	int retry_after_s;          /* Retry-After on last_operation while in progress */
 	double rate_limit;          /* requests per second per client address, 0 = unlimited */
 	int rate_burst;             /* bucket size of the rate limit */
+	int connections_per_address; /* most connections one client address holds open, 0 = no cap */
 	int metrics_auth;           /* /metrics needs Basic auth too */
 	int marketplace_public;     /* marketplace.public: the /marketplace page needs no auth */
 	char *replica_id;           /* this process's name in operation leases */

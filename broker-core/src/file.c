@@ -1,4 +1,4 @@
-/* Private files written atomically, secrets read back, directories made with their parents (file.h). */
+/* Files written atomically, read back whole, locked, removed as trees; directories made with their parents (file.h). */
 #include "osb/file.h"
 
 #include <dirent.h>
@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "file_internal.h"
@@ -35,6 +37,11 @@ int osb_file_write_all(int fd, const void *data, size_t len)
 
 int osb_file_write_private(const char *dir, const char *name, const void *data, size_t len, int flags)
 {
+	return osb_file_write_mode(dir, name, data, len, flags, 0600);
+}
+
+int osb_file_write_mode(const char *dir, const char *name, const void *data, size_t len, int flags, mode_t mode)
+{
 	char path[4096], tmp[4096];
 	int fd = -1, rc = OSB_ERROR;
 
@@ -48,7 +55,8 @@ int osb_file_write_private(const char *dir, const char *name, const void *data, 
 		return 0;
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || osb_file_write_all(fd, data, len) != 0 || fsync(fd) != 0)
+	/* The mode is set before the data goes in, and exactly: the umask would narrow a 0640. */
+	if (fd < 0 || fchmod(fd, mode & 07777) != 0 || osb_file_write_all(fd, data, len) != 0 || fsync(fd) != 0)
 		goto done;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -64,6 +72,108 @@ done:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	return rc;
+}
+
+int osb_file_read(osb_buf *out, const char *dir, const char *name, size_t max)
+{
+	char path[4096], chunk[4096];
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return OSB_ERROR;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? OSB_ENOTFOUND : OSB_ERROR;
+	while (rc == 0 && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = OSB_ERROR;
+		else if ((got += (size_t)n) > max)
+			rc = OSB_ETOOLARGE;
+		else if (osb_buf_add(out, chunk, (size_t)n) != 0)
+			rc = OSB_ENOMEM;
+	}
+	explicit_bzero(chunk, sizeof chunk);
+	close(fd);
+	return rc;
+}
+
+int osb_file_edit_lines(const char *dir, const char *name, mode_t mode, size_t max,
+			int (*drop)(const char *line, size_t len, void *arg), void *arg, const char *add)
+{
+	osb_buf in = OSB_BUF_INIT, out = OSB_BUF_INIT;
+	const char *p, *end;
+	int rc = osb_file_read(&in, dir, name, max);
+
+	if (rc == OSB_ENOTFOUND)
+		rc = 0;
+	for (p = in.data ? in.data : ""; rc == 0 && *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, "\n");
+		if (end > p && !drop(p, (size_t)(end - p), arg)) {
+			osb_buf_add(&out, p, (size_t)(end - p));
+			osb_buf_puts(&out, "\n");
+		}
+	}
+	if (rc == 0 && add)
+		osb_buf_printf(&out, "%s\n", add);
+	if (rc == 0 && !osb_buf_text(&out))
+		rc = OSB_ENOMEM;
+	if (rc == 0)
+		rc = osb_file_write_mode(dir, name, out.data ? out.data : "", out.len, 0, mode);
+	osb_buf_free(&in);
+	osb_buf_free(&out);
+	return rc;
+}
+
+int osb_file_lock(const char *dir, const char *name, int timeout_ms)
+{
+	char path[4096];
+	int64_t deadline = osb_clock_ms() + timeout_ms;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return OSB_ERROR;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return OSB_ERROR;
+	/* flock has no timeout of its own: try, then sleep a little, until the deadline. */
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		int e = errno;
+		if (e != EWOULDBLOCK && e != EINTR) {
+			close(fd);
+			errno = e;
+			return OSB_ERROR;
+		}
+		if (osb_clock_ms() >= deadline) {
+			close(fd);
+			return OSB_ETIMEOUT;
+		}
+		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+	}
+}
+
+void osb_file_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing the descriptor releases its flock */
+}
+
+int osb_file_remove(const char *dir, const char *name)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	rc = osb_file_remove_tree(fd, name);
+	close(fd);
 	return rc;
 }
 

@@ -13,9 +13,11 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "acceptor.h"
 #include "hash.h"
 #include "log_internal.h"
 #include "osb/secret.h"
+#include "osb/utf8.h"
 #include "ratelimit.h"
 
 static int64_t now_us(void)
@@ -55,6 +57,11 @@ void osb_http_send_raw(osb_http *h, int status, const char *content_type, const 
 {
 	char stack[8192];
 	int head_only = strcmp(h->method, "HEAD") == 0;
+	/* Idle kept-alive connections each hold a civetweb thread: close this one when too many do. */
+	if (!h->close && !osb_acceptor__keep_alive())
+		h->close = 1;
+	if (h->close)
+		mg_disable_connection_keep_alive(h->conn);
 	size_t body_len = head_only ? 0 : len;
 	size_t cap = 1024 + (extra_headers ? strlen(extra_headers) : 0) + body_len;
 	char *buf = cap <= sizeof stack ? stack : malloc(cap);
@@ -70,9 +77,10 @@ void osb_http_send_raw(osb_http *h, int status, const char *content_type, const 
 			 "Content-Length: %zu\r\n"
 			 "X-Broker-API-Request-Identity: %s\r\n"
 			 "Cache-Control: no-store\r\n"
-			 "%s"
+			 "%s%s"
 			 "\r\n",
-			 status, status_text(status), content_type, len, h->request_id, extra_headers ? extra_headers : "");
+			 status, status_text(status), content_type, len, h->request_id,
+			 h->close ? "Connection: close\r\n" : "", extra_headers ? extra_headers : "");
 	if (n < 0 || (size_t)n + body_len > cap) {
 		n = snprintf(buf, cap, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
 		status = 500;
@@ -95,7 +103,12 @@ void osb_http_send_json(osb_http *h, int status, const cJSON *body, const char *
 		osb_http_send_raw(h, 500, "application/json", oom, sizeof oom - 1, NULL);
 		return;
 	}
-	osb_http_send_raw(h, status, "application/json", text ? text : "{}", text ? strlen(text) : 2, extra_headers);
+	size_t len = text ? strlen(text) : 2;
+	/* cJSON copies bytes as they are: text from a server's message or a record must not make the answer
+	 * something other than UTF-8 JSON. Replacing a stray byte by '?' keeps the JSON's structure. */
+	if (text && !osb_utf8_valid(text, len))
+		osb_utf8_scrub(text, len);
+	osb_http_send_raw(h, status, "application/json", text ? text : "{}", len, extra_headers);
 	free(text);
 }
 
@@ -158,8 +171,10 @@ int osb_http_query(osb_http *h, const char *name, char *out, size_t size)
 	int n = mg_get_var(qs, strlen(qs), name, out, size);
 	if (n == -1)
 		return 0;
+	if (n == -2)
+		return -2; /* longer than `out` */
 	if (n < 0 || strlen(out) != (size_t)n)
-		return -1; /* too long, or a %00 inside */
+		return -1; /* a %00 inside */
 	for (const char *p = out; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return -1;
@@ -278,6 +293,11 @@ cJSON *osb_http_parse_body(osb_http *h)
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body contains a NUL byte");
 		return NULL;
 	}
+	/* JSON is UTF-8 (RFC 8259); anything else would come back in messages and records as it is. */
+	if (!osb_utf8_valid(h->body, h->body_len)) {
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body is not valid UTF-8");
+		return NULL;
+	}
 	const char *bad = json_prescan(h->body, h->body_len);
 	if (bad) {
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "the body is not acceptable: %s", bad);
@@ -371,8 +391,8 @@ static int check_api_version(osb_http *h)
 	if (sscanf(v, "%3d.%3d", &major, &minor) != 2 || v[used] != '\0' || major != 2 ||
 	    minor < OSB_API_VERSION_MIN_MINOR || minor > OSB_API_VERSION_MAX_MINOR || v[0] == '+' || v[0] == '-' ||
 	    v[0] == ' ') {
-		osb_http_fail(h, OSB_EAPIVERSION, 0, "X-Broker-API-Version %.16s is not supported; use 2.%d to 2.%d", v,
-			      OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR);
+		osb_http_fail(h, OSB_EAPIVERSION, 0, "X-Broker-API-Version %.*s is not supported; use 2.%d to 2.%d",
+			      OSB_HTTP_CUT(v, 16), OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR);
 		return -1;
 	}
 	return 0;
@@ -642,6 +662,17 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 	return NULL;
 }
 
+static void send_method_not_allowed(osb_http *h, const char *allow)
+{
+	char hdr[96];
+	snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+	cJSON *body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "error", "MethodNotAllowed");
+	cJSON_AddStringToObject(body, "description", "this method is not allowed on this route");
+	osb_http_send_json(h, 405, body, hdr);
+	cJSON_Delete(body);
+}
+
 /* Append `value` to out as a JSON string (with quotes). */
 static size_t json_string(char *out, size_t size, const char *value)
 {
@@ -709,6 +740,7 @@ static void log_request(osb_http *h, int64_t duration_us)
 	}
 	if (n < sizeof line - 1)
 		snprintf(line + n, sizeof line - n, "}");
+	osb_utf8_scrub(line, strlen(line));
 	osb_log__write_line(line);
 }
 
@@ -726,6 +758,7 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 	h.broker = cbdata;
 	h.method = h.ri->request_method ? h.ri->request_method : "GET";
 	h.start_us = now_us();
+	osb_acceptor__request(1);
 	take_request_id(&h);
 	osb_log__set_request_id(h.request_id);
 
@@ -763,13 +796,7 @@ int osb_http_handle(struct mg_connection *conn, void *cbdata)
 	}
 	fn = find_handler(h.route, h.method, &allow);
 	if (!fn) {
-		char hdr[96];
-		snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
-		cJSON *body = cJSON_CreateObject();
-		cJSON_AddStringToObject(body, "error", "MethodNotAllowed");
-		cJSON_AddStringToObject(body, "description", "this method is not allowed on this route");
-		osb_http_send_json(&h, 405, body, hdr);
-		cJSON_Delete(body);
+		send_method_not_allowed(&h, allow);
 		goto done;
 	}
 	if (h.route != OSB_ROUTE_HEALTH_LIVE && h.route != OSB_ROUTE_HEALTH_READY && h.route != OSB_ROUTE_METRICS &&
@@ -804,11 +831,71 @@ done:
 	osb_log__set_request_id(NULL);
 	free(h.body);
 	free(h.identity);
+	osb_acceptor__request(-1);
 	return h.status;
+}
+
+/* Whether `m` is an HTTP method token (RFC 9110 tchar). */
+static int method_token(const char *m)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	if (!*m)
+		return 0;
+	for (; *m; m++)
+		if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') || strchr(extra, *m)))
+			return 0;
+	return 1;
+}
+
+/*
+ * civetweb 1.15 refuses a request line whose method it does not know (TRACE, for one) with
+ * 400, before any callback sees the request. Such a request is well formed: it gets what other
+ * wrong methods get, 404 for an unknown route or 405 with Allow. Its headers were not parsed,
+ * so it is answered without looking at them (no auth: the answer tells nothing a 404 does not).
+ */
+static int answer_unknown_method(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+	static const char *const known[] = { "GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS", "CONNECT",
+					     "PROPFIND", "MKCOL", "LOCK", "UNLOCK", "PROPPATCH", "REPORT", NULL };
+	const char *m = ri->request_method, *uri = ri->request_uri, *v = ri->http_version;
+	if (!m || !uri || !v || !method_token(m) || (strcmp(v, "1.1") != 0 && strcmp(v, "1.0") != 0))
+		return 0;
+	for (int i = 0; known[i]; i++)
+		if (strcmp(m, known[i]) == 0)
+			return 0; /* civetweb knows it: the 400 is about something else */
+	osb_http h;
+	memset(&h, 0, sizeof h);
+	h.conn = conn;
+	h.ri = ri;
+	h.broker = mg_get_user_data(mg_get_context(conn));
+	h.method = m;
+	h.start_us = now_us();
+	h.close = 1; /* civetweb closes the connection after an error */
+	new_request_id(h.request_id);
+	char path[2048];
+	size_t n = strcspn(uri, "?");
+	int route_status = uri[0] == '/' && n < sizeof path ? 0 : 404;
+	if (!route_status) {
+		memcpy(path, uri, n);
+		path[n] = '\0';
+		route_status = match_route(&h, path);
+	}
+	const char *allow = "";
+	if (route_status == 404 || (find_handler(h.route, m, &allow), !allow[0]))
+		osb_http_fail(&h, OSB_ENOTFOUND, 404, "no such route");
+	else
+		send_method_not_allowed(&h, allow);
+	int64_t took = now_us() - h.start_us;
+	osb_metrics_request(h.route, "OTHER", h.status, took);
+	log_request(&h, took);
+	return 1;
 }
 
 int osb_http_error(struct mg_connection *conn, int status, const char *msg)
 {
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	if (status == 400 && ri && answer_unknown_method(conn, ri))
+		return 0;
 	char body[512];
 	cJSON *s = cJSON_CreateString(msg ? msg : "bad request");
 	char *m = s ? cJSON_PrintUnformatted(s) : NULL;
@@ -819,6 +906,7 @@ int osb_http_error(struct mg_connection *conn, int status, const char *msg)
 	cJSON_Delete(s);
 	if (n < 0 || (size_t)n >= sizeof body)
 		n = snprintf(body, sizeof body, "{\"error\":\"BadRequest\",\"description\":\"bad request\"}");
+	osb_utf8_scrub(body, (size_t)n);
 	mg_printf(conn,
 		  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		  status, status_text(status), n, body);

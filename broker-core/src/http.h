@@ -3,15 +3,23 @@
 #define OSB_HTTP_H
 
 #include <stdint.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
 #include "broker_internal.h"
 #include "metrics.h"
+#include "osb/utf8.h"
 
 struct mg_connection;
 struct mg_request_info;
 
 #define OSB_ID_MAX 255
+
+/**
+ * The two arguments of a "%.*s" that quotes at most `max` bytes of text from a request without
+ * cutting a character in two (the text is UTF-8, or quoted up to where it stops being so).
+ */
+#define OSB_HTTP_CUT(s, max) (int)osb_utf8_span((s), strnlen((s), (max))), (s)
 
 typedef struct {
 	struct mg_connection *conn;          /* civetweb connection */
@@ -29,6 +37,7 @@ typedef struct {
 	const char *operation;               /* operation id answered, for the log; borrowed or NULL */
 	char op_buf[64];                     /* storage for `operation` */
 	int64_t start_us;                    /* when the request arrived */
+	int close;                           /* answer with "Connection: close"; civetweb closes the connection */
 } osb_http;
 
 /** Send `body` (may be NULL for "{}") as JSON with `status` and optional extra header lines ("Name: value\r\n"...). */
@@ -50,7 +59,7 @@ void osb_http_fail(osb_http *h, int code, int status, const char *fmt, ...) __at
 
 /**
  * Read a query-string parameter into out.
- * @return 1 when present (out filled), 0 when absent, -1 when too long or not valid.
+ * @return 1 when present (out filled), 0 when absent, -2 when longer than `out`, -1 when not valid.
  */
 int osb_http_query(osb_http *h, const char *name, char *out, size_t size);
 

@@ -154,10 +154,26 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 	 * /api/vhost-limits/... that says "Accept: application/json".
 	 * No "Expect: 100-continue" round trip for bodies over 1 KiB.
 	 */
+	/*
+	 * Without a body, "Content-Type:" drops the form type libcurl would announce
+	 * for an empty PUT or POST: a signed request (S3) covers the type it sends.
+	 */
 	if (http_client_header(&headers, "Expect:") < 0 ||
-	    (json_body && http_client_header(&headers, "Content-Type: application/json") < 0)) {
+	    http_client_header(&headers, json_body ? "Content-Type: application/json" : "Content-Type:") < 0) {
 		rc = OSB_ENOMEM;
 		goto done;
+	}
+	for (const char *const *h = opts->headers; h && *h; h++) {
+		/* One line each: a CR or LF would smuggle another header or a request in. */
+		if (strpbrk(*h, "\r\n") || !strchr(*h, ':')) {
+			snprintf(out->error, sizeof(out->error), "a request header is not one \"Name: value\" line");
+			rc = OSB_EBADREQUEST;
+			goto done;
+		}
+		if (http_client_header(&headers, *h) < 0) {
+			rc = OSB_ENOMEM;
+			goto done;
+		}
 	}
 
 	/* Every setopt below takes values libcurl 7.85+ accepts; a failure would be a programming error. */
@@ -242,6 +258,9 @@ int osb_http_request(const osb_http_options *opts, const char *method, const cha
 done:
 	if (curl)
 		curl_easy_cleanup(curl);
+	/* The header lines may hold secrets (a token, a signature): wipe the copies libcurl made. */
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	if (rc < 0) {
 		free(sink.buf);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "osb/errors.h"
+#include "osb/utf8.h"
 
 /*
  * Numbers: cJSON keeps every number as a double, so integers beyond 2^53 have
@@ -143,40 +144,13 @@ static int is_cont(unsigned char c)
 	return (c & 0xC0) == 0x80;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && is_cont(s[1]) ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || !is_cont(s[1]) || !is_cont(s[2]))
-			return 0;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || !is_cont(s[1]) || !is_cont(s[2]) || !is_cont(s[3]))
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0; /* overlong, above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
 /* Code points in s; each byte that is not part of valid UTF-8 counts as one. */
 static size_t utf8_count(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, count = 0;
 
 	while (i < n) {
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = osb_utf8_sequence(s + i, n - i);
 
 		i += k ? k : 1;
 		count++;
@@ -200,7 +174,7 @@ static void quote(char *out, const char *s)
 
 	out[o++] = '"';
 	while (i < n && i < MAX_ECHO) {
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = osb_utf8_sequence(s + i, n - i);
 
 		if (k > 1) {
 			if (i + k > MAX_ECHO)
@@ -243,7 +217,7 @@ static void trim_cut(char *buf, size_t size, int written)
 	for (i = end; i > 0 && end - i < 3 && is_cont((unsigned char)buf[i - 1]); i--)
 		;
 	if (i > 0 && (unsigned char)buf[i - 1] >= 0xC0 &&
-	    !utf8_seq((const unsigned char *)buf + i - 1, end - i + 1))
+	    !osb_utf8_sequence(buf + i - 1, end - i + 1))
 		buf[i - 1] = '\0';
 }
 

@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "osb/utf8.h"
+
 static osb_log_level min_level = OSB_LOG_INFO;
 static _Thread_local const char *thread_request_id;
 
@@ -197,6 +199,8 @@ void osb_log(osb_log_level level, const char *event, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* A server's message or a cut at the buffer's end must not make the line something other than UTF-8. */
+	osb_utf8_scrub(msg, strlen(msg));
 	format_time(ts, sizeof ts);
 
 	cJSON *line = cJSON_CreateObject();

@@ -40,6 +40,8 @@ static atomic_ullong latency_sum_us[OSB_ROUTE_COUNT];
 static atomic_ulong auth_failures;
 static atomic_ulong rate_limited;
 static atomic_ulong operations[6][2];
+static atomic_ulong connections_dropped[OSB_CONN_REASON_COUNT];
+static atomic_long connections_waiting;
 
 const char *osb_route_name(osb_route route)
 {
@@ -84,6 +86,17 @@ void osb_metrics_auth_failure(void)
 void osb_metrics_rate_limited(void)
 {
 	atomic_fetch_add_explicit(&rate_limited, 1, memory_order_relaxed);
+}
+
+void osb_metrics_connection_dropped(osb_conn_drop_reason reason)
+{
+	if (reason < OSB_CONN_REASON_COUNT)
+		atomic_fetch_add_explicit(&connections_dropped[reason], 1, memory_order_relaxed);
+}
+
+void osb_metrics_connections_waiting(int delta)
+{
+	atomic_fetch_add_explicit(&connections_waiting, delta, memory_order_relaxed);
 }
 
 void osb_metrics_operation(int kind, int succeeded)
@@ -177,6 +190,16 @@ char *osb_metrics_render(const char *extra_gauges)
 	sb_printf(&sb, "# HELP osb_rate_limited_total Requests refused by the per-client rate limit.\n"
 		       "# TYPE osb_rate_limited_total counter\nosb_rate_limited_total %lu\n",
 		  atomic_load_explicit(&rate_limited, memory_order_relaxed));
+	static const char *const drop_reasons[OSB_CONN_REASON_COUNT] = { "per_address_cap", "head_timeout",
+									  "acceptor_full" };
+	sb_printf(&sb, "# HELP osb_connections_dropped_total Connections closed before their first request reached a "
+		       "worker thread, by reason.\n# TYPE osb_connections_dropped_total counter\n");
+	for (int r = 0; r < OSB_CONN_REASON_COUNT; r++)
+		sb_printf(&sb, "osb_connections_dropped_total{reason=\"%s\"} %lu\n", drop_reasons[r],
+			  atomic_load_explicit(&connections_dropped[r], memory_order_relaxed));
+	sb_printf(&sb, "# HELP osb_connections_waiting Connections whose request head has not arrived yet.\n"
+		       "# TYPE osb_connections_waiting gauge\nosb_connections_waiting %ld\n",
+		  atomic_load_explicit(&connections_waiting, memory_order_relaxed));
 	sb_printf(&sb, "# HELP osb_operations_finished_total Operations finished since start, by kind and result.\n"
 		       "# TYPE osb_operations_finished_total counter\n");
 	for (int k = 1; k <= 5; k++)

@@ -33,6 +33,20 @@ void osb_metrics_auth_failure(void);
 /** Count one request refused by the rate limit. */
 void osb_metrics_rate_limited(void);
 
+/** Why the acceptor closed a connection before civetweb saw it. */
+typedef enum {
+	OSB_CONN_REFUSED = 0,    /* its address already held limits.connections_per_address */
+	OSB_CONN_TIMED_OUT,      /* its request head did not arrive within timeouts.request_ms */
+	OSB_CONN_EVICTED,        /* the oldest waiting one, closed to make room */
+	OSB_CONN_REASON_COUNT
+} osb_conn_drop_reason;
+
+/** Count one connection the acceptor closed. */
+void osb_metrics_connection_dropped(osb_conn_drop_reason reason);
+
+/** Add to the gauge of connections waiting in the acceptor for their request head. */
+void osb_metrics_connections_waiting(int delta);
+
 /** Count one operation finished by the engine. */
 void osb_metrics_operation(int kind, int succeeded);
 

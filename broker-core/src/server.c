@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <civetweb.h>
 
+#include "acceptor.h"
 #include "broker_internal.h"
 #include "crypto.h"
 #include "deployer_internal.h"
@@ -128,6 +130,43 @@ static int log_civetweb(const struct mg_connection *conn, const char *message)
 	return 1;
 }
 
+/*
+ * Every connection waiting in the acceptor holds a descriptor: take the most the system lets this
+ * process have (the soft limit up to the hard one). @return the limit now in force.
+ */
+static long raise_open_files(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+		return 1024;
+	if (r.rlim_cur < r.rlim_max) {
+		rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > 1048576 ? 1048576 : r.rlim_max;
+		if (want > r.rlim_cur) {
+			struct rlimit n = { want, r.rlim_max };
+			if (setrlimit(RLIMIT_NOFILE, &n) == 0)
+				r.rlim_cur = want;
+		}
+	}
+	return r.rlim_cur == RLIM_INFINITY ? 1048576 : (long)r.rlim_cur;
+}
+
+/* civetweb's listening_ports with TLS: an "s" after each port ("127.0.0.1:8443s,[::1]:8443s"). */
+static void tls_ports(char *out, size_t size, const char *listen)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = listen; *p && n + 2 < size;) {
+		size_t len = strcspn(p, ",");
+		if (len && n + len + 2 < size) {
+			n += (size_t)snprintf(out + n, size - n, "%s%.*s%s", n ? "," : "", (int)len, p,
+					      p[len - 1] == 's' ? "" : "s");
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+}
+
 static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 {
 	const osb_config *c = b->config;
@@ -145,9 +184,7 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 			osb_log(OSB_LOG_ERROR, "http.tls", "cannot prepare the TLS certificate and key");
 			return NULL;
 		}
-		size_t len = strlen(listen);
-		if (len && listen[len - 1] != 's' && len + 1 < sizeof listen)
-			strcat(listen, "s");
+		tls_ports(listen, sizeof listen, c->listen);
 		opts[n++] = "ssl_certificate";
 		opts[n++] = *pem_out;
 		opts[n++] = "ssl_protocol_version";
@@ -165,13 +202,16 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	opts[n++] = "keep_alive_timeout_ms";
 	opts[n++] = keepalive;
 	opts[n++] = "max_request_size";
-	opts[n++] = "16384";
+	opts[n++] = OSB_MAX_HEAD_BYTES_TEXT;
 	opts[n++] = "enable_directory_listing";
 	opts[n++] = "no";
 	opts[n++] = "decode_url"; /* ids are decoded by http.c, which refuses %00 */
 	opts[n++] = "no";
 	opts[n++] = "tcp_nodelay";
 	opts[n++] = "1";
+	/* Connections wait in the acceptor, not in the kernel's queue; a short queue would drop SYNs (a 1 s retry). */
+	opts[n++] = "listen_backlog";
+	opts[n++] = "4096";
 	opts[n] = NULL;
 
 	struct mg_callbacks cb;
@@ -181,6 +221,7 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	 * civetweb's file serving and .htpasswd lookups. */
 	cb.begin_request = osb_http_begin_request;
 	cb.http_error = osb_http_error;
+	cb.connection_close = osb_acceptor__connection_close;
 	cb.log_message = log_civetweb;
 	struct mg_init_data init = { &cb, b, opts };
 	struct mg_error_data err;
@@ -196,6 +237,28 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 		return NULL;
 	}
 	return ctx;
+}
+
+/* The acceptor in front of civetweb's threads (acceptor.h), sized from the open-files limit. */
+static osb_acceptor *start_acceptor(const osb_config *c)
+{
+	long files = raise_open_files();
+	/* Room for civetweb's threads, the store, drivers and servers' pipes; the rest may wait in the acceptor. */
+	long waiting = files - (2L * c->threads + 2L * c->store_pool_size + 256);
+	if (waiting < 64)
+		waiting = 64;
+	if (waiting > 1000000)
+		waiting = 1000000;
+	osb_acceptor_options o = { c->connections_per_address, c->request_timeout_ms, (int)waiting, c->threads,
+				   c->tls_certificate != NULL, OSB_MAX_HEAD_BYTES };
+	osb_acceptor *g = NULL;
+	if (osb_acceptor_start(&g, &o) != 0) {
+		osb_log(OSB_LOG_ERROR, "http.acceptor", "cannot start the acceptor");
+		return NULL;
+	}
+	osb_log(OSB_LOG_INFO, "http.acceptor", "up to %d connections may wait for their request head (open files: %ld)",
+		o.max_waiting, files);
+	return g;
 }
 
 static void log_listening(struct mg_context *ctx, const char *driver)
@@ -267,6 +330,7 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	osb_catalog *catalog = NULL;
 	struct osb_broker broker;
 	struct mg_context *ctx = NULL;
+	osb_acceptor *acceptor = NULL;
 	char *pem = NULL;
 	memset(&broker, 0, sizeof broker);
 
@@ -365,6 +429,10 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		}
 	}
 	mg_init_library(config->tls_certificate ? MG_FEATURES_TLS : 0);
+	if (!(acceptor = start_acceptor(config))) {
+		fprintf(stderr, "%s: cannot start the HTTP listener (see the log)\n", argv[0]);
+		goto done;
+	}
 	ctx = start_http(&broker, &pem);
 	if (!ctx) {
 		fprintf(stderr, "%s: cannot start the HTTP listener on %s (see the log)\n", argv[0], config->listen);
@@ -380,10 +448,12 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	atomic_store(&broker.shutting_down, 1);
 	status = 0;
 done:
+	osb_acceptor_stop(acceptor);
 	if (ctx) {
 		mg_stop(ctx); /* waits for the requests in flight */
 		mg_exit_library();
 	}
+	osb_acceptor_free(acceptor); /* closes the connections that never got to civetweb */
 	osb_engine_stop(broker.engine);
 	osb_gateway_close(broker.gateway);
 	/* Dedicated servers keep running: the next broker re-adopts them. */

@@ -27,7 +27,8 @@ int osb_volume_mounts_check(const cJSON *mounts, char *why, size_t why_size)
 		snprintf(why, why_size, "volume_mounts: must be a non-empty array");
 		return OSB_ERROR;
 	}
-	cJSON_ArrayForEach(m, mounts) {
+	cJSON_ArrayForEach(m, mounts)
+	{
 		const cJSON *device, *config;
 		const char *dir, *mode, *type;
 

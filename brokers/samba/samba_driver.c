@@ -55,20 +55,24 @@ static int sm_run(struct sm_ctx *c, osb_exec_result *res, const char *input, con
 	int rc;
 
 	osb_exec_result_free(res);
-	rc = osb_exec(res, &(osb_exec_options){ .argv = argv, .input = input, .input_len = input ? strlen(input) : 0,
-						 .timeout_ms = osb_ms_left(c->deadline) });
+	rc = osb_exec(res, &(osb_exec_options){ .argv = argv,
+	                                        .input = input,
+	                                        .input_len = input ? strlen(input) : 0,
+	                                        .timeout_ms = osb_ms_left(c->deadline) });
 	if (rc == OSB_ETIMEOUT)
 		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "%s %s did not finish in time", argv[0], argv[1]);
 	if (rc < 0)
 		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot run %s: %s", argv[0],
-				      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
+		                      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
 	if (rc > 0)
 		osb_errbuf_set(c->err, OSB_EBACKEND, "%s %s: %s", argv[0], argv[1],
-			       res->err && res->err[0] ? res->err : res->out && res->out[0] ? res->out : "failed");
+		               res->err && res->err[0]   ? res->err
+		               : res->out && res->out[0] ? res->out
+		                                         : "failed");
 	return rc;
 }
 
-/* sm_run that accepts exit status `ok_status` or a message `ok` (nothing was left to do). @return 0 or an error code. */
+/* sm_run accepting exit status `ok_status` or a message `ok` (nothing left to do). @return 0 or an error code. */
 static int sm_do(struct sm_ctx *c, const char *input, int ok_status, const char *ok, const char *const *argv)
 {
 	osb_exec_result res = { 0 };
@@ -126,16 +130,20 @@ static int sm_group(const char *name, gid_t *gid)
  */
 static int sm_ping(const osb_target *t, int64_t deadline, osb_errbuf *err)
 {
+	/* clang-format off */
 	static const unsigned char negotiate[] = {
 		0, 0, 0, 108,                                     /* NetBIOS session message, 108 bytes */
 		0xfe, 'S', 'M', 'B', 64, 0, 0, 0, 0, 0, 0, 0,     /* SMB2 header: size 64, credit charge, status */
 		0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,               /* NEGOTIATE, 1 credit, flags, next command */
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* message id, process id, tree id */
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* session, signature */
-		36, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0,               /* size 36, 4 dialects, signing enabled */
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* client guid, start time */
-		0x02, 0x02, 0x10, 0x02, 0x00, 0x03, 0x02, 0x03,  /* SMB 2.0.2, 2.1, 3.0, 3.0.2 */
+		0, 0, 0, 0, 0, 0, 0, 0,                           /* session id */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* signature */
+		36, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0,              /* size 36, 4 dialects, signing enabled */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* client guid */
+		0, 0, 0, 0, 0, 0, 0, 0,                           /* start time */
+		0x02, 0x02, 0x10, 0x02, 0x00, 0x03, 0x02, 0x03,   /* SMB 2.0.2, 2.1, 3.0, 3.0.2 */
 	};
+	/* clang-format on */
 	_Static_assert(sizeof negotiate == 4 + 108, "NetBIOS header and a 108-byte SMB2 NEGOTIATE");
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	unsigned char reply[8];
@@ -161,7 +169,8 @@ static int sm_ping(const osb_target *t, int64_t deadline, osb_errbuf *err)
 		while (got < sizeof reply) {
 			struct pollfd p = { fd, POLLIN, 0 };
 			ssize_t n;
-			if (poll(&p, 1, osb_ms_left(deadline)) != 1 || (n = recv(fd, reply + got, sizeof reply - got, 0)) <= 0)
+			if (poll(&p, 1, osb_ms_left(deadline)) != 1 ||
+			    (n = recv(fd, reply + got, sizeof reply - got, 0)) <= 0)
 				break;
 			got += (size_t)n;
 		}
@@ -179,8 +188,9 @@ static int sm_ping(const osb_target *t, int64_t deadline, osb_errbuf *err)
 static char *sm_read_list(struct sm_ctx *c, const char *share)
 {
 	osb_exec_result res = { 0 };
-	int rc = sm_run(c, &res, NULL, (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "getparm", share,
-							      "read list", NULL });
+	int rc = sm_run(
+	        c, &res, NULL,
+	        (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "getparm", share, "read list", NULL });
 	char *out = rc == 0 ? strdup(res.out) : rc > 0 && sm_said(&res, "is not set") ? strdup("") : NULL;
 
 	for (char *p = out; p && *p; p++)
@@ -198,7 +208,8 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 	int had = 0, rc = 0;
 
 	if (!list)
-		return c->err->code ? c->err->code : osb_errbuf_set(c->err, OSB_EBACKEND, "cannot read share %s", share);
+		return c->err->code ? c->err->code
+		                    : osb_errbuf_set(c->err, OSB_EBACKEND, "cannot read share %s", share);
 	for (word = strtok_r(list, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
 		if (strcmp(word, user) == 0)
 			had = 1;
@@ -210,11 +221,13 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 	if (!osb_buf_text(&next))
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	else if (had != read_only && next.len)
-		rc = sm_do(c, NULL, -1, NULL, (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "setparm", share,
-								     "read list", next.data, NULL });
+		rc = sm_do(c, NULL, -1, NULL,
+		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "setparm", share, "read list",
+		                                  next.data, NULL });
 	else if (had != read_only)
-		rc = sm_do(c, NULL, -1, "is not set", (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delparm",
-									    share, "read list", NULL });
+		rc = sm_do(c, NULL, -1, "is not set",
+		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delparm", share, "read list",
+		                                  NULL });
 	osb_buf_free(&next);
 	free(list);
 	return rc;
@@ -223,10 +236,12 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 static int sm_share_exists(struct sm_ctx *c, const char *share)
 {
 	osb_exec_result res = { 0 };
-	int rc = sm_run(c, &res, NULL, (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "showshare", share, NULL });
+	int rc = sm_run(c, &res, NULL,
+	                (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "showshare", share, NULL });
 
 	if (rc > 0)
-		rc = sm_said(&res, "No such service") || sm_said(&res, "NO_SUCH_SERVICE") ? OSB_ENOTFOUND : OSB_EBACKEND;
+		rc = sm_said(&res, "No such service") || sm_said(&res, "NO_SUCH_SERVICE") ? OSB_ENOTFOUND
+		                                                                          : OSB_EBACKEND;
 	osb_exec_result_free(&res);
 	return rc;
 }
@@ -251,9 +266,11 @@ static int sm_end_sessions(struct sm_ctx *c, uid_t uid, int *ended)
 	osb_exec_result_free(&res);
 	if (rc != 0)
 		return rc > 0 ? OSB_EBACKEND : rc;
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(status, "sessions")) {
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(status, "sessions"))
+	{
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(s, "uid");
-		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "server_id"), "pid");
+		const cJSON *pid =
+		        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "server_id"), "pid");
 		if (cJSON_IsNumber(u) && (uid_t)u->valuedouble == uid && cJSON_IsString(pid) && n < 64 &&
 		    strspn(pid->valuestring, "0123456789") == strlen(pid->valuestring) && strlen(pid->valuestring) < 16)
 			snprintf(pids[n++], sizeof pids[0], "%s", pid->valuestring);
@@ -261,7 +278,7 @@ static int sm_end_sessions(struct sm_ctx *c, uid_t uid, int *ended)
 	cJSON_Delete(status);
 	for (int i = 0; rc == 0 && i < n; i++)
 		rc = sm_do(c, NULL, -1, "No such process",
-			   (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, pids[i], "shutdown", NULL });
+		           (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, pids[i], "shutdown", NULL });
 	*ended = n;
 	return rc;
 }
@@ -272,7 +289,7 @@ static int sm_drop_user(struct sm_ctx *c, const char *user, int *ended)
 	uid_t uid;
 	gid_t gid;
 	int rc = sm_do(c, NULL, -1, "Failed to find entry",
-		       (const char *const[]){ "smbpasswd", "-c", c->st->smb_conf, "-x", user, NULL });
+	               (const char *const[]){ "smbpasswd", "-c", c->st->smb_conf, "-x", user, NULL });
 
 	*ended = 0;
 	if (rc == 0 && sm_user(user, &uid, &gid) == 0) {
@@ -313,12 +330,13 @@ static int sm_drop_share(struct sm_ctx *c, const char *share)
 		rc = sm_drop_group_users(c, gid);
 	if (rc == 0)
 		rc = sm_do(c, NULL, -1, "NO_SUCH_SERVICE",
-			   (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delshare", share, NULL });
+		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delshare", share, NULL });
 	if (rc == 0) {
 		/* Tree connects that outlived their users; no smbd, nothing to close. */
 		osb_exec_result res = { 0 };
-		sm_run(c, &res, NULL, (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, "smbd", "close-share",
-							     share, NULL });
+		sm_run(c, &res, NULL,
+		       (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, "smbd", "close-share", share,
+		                              NULL });
 		osb_exec_result_free(&res);
 		rc = sm_account(c, 6, (const char *const[]){ "groupdel", share, NULL });
 	}
@@ -337,7 +355,8 @@ static int sm_max_connections(osb_request *req, long long *max)
 {
 	*max = osb_request_plan_int(req, "max_connections", 0);
 	if (*max < 1 || *max > 100000)
-		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.max_connections must be a number from 1 to 100000");
+		return osb_req_fail(req, OSB_ERROR,
+		                    "the plan's x-osb.max_connections must be a number from 1 to 100000");
 	return 0;
 }
 
@@ -355,13 +374,16 @@ static int samba_provision(osb_request *req, void *state)
 	gid_t gid;
 	int rc;
 
-	if ((rc = sm_max_connections(req, &max)) != 0 || (rc = sm_ping(osb_request_target(req), c.deadline, c.err)) != 0)
+	if ((rc = sm_max_connections(req, &max)) != 0 ||
+	    (rc = sm_ping(osb_request_target(req), c.deadline, c.err)) != 0)
 		return rc;
-	if (!path || !(def = osb_req_sprintf(req, "[%s]\n\tpath = %s\n\tcomment = OSB instance %s\n\tvalid users = +%s\n"
-					       "\tread only = no\n\tguest ok = no\n\tcreate mask = 0660\n"
-					       "\tdirectory mask = 2770\n\tforce directory mode = 2770\n\twide links = no\n"
-					       "\taccess based share enum = yes\n\tmax connections = %lld\n",
-					       share, path, share, share, max)))
+	if (!path ||
+	    !(def = osb_req_sprintf(req,
+	                            "[%s]\n\tpath = %s\n\tcomment = OSB instance %s\n\tvalid users = +%s\n"
+	                            "\tread only = no\n\tguest ok = no\n\tcreate mask = 0660\n"
+	                            "\tdirectory mask = 2770\n\tforce directory mode = 2770\n\twide links = no\n"
+	                            "\taccess based share enum = yes\n\tmax connections = %lld\n",
+	                            share, path, share, share, max)))
 		return osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	if (sm_group(share, &gid) != 0 &&
 	    (rc = sm_account(&c, 9, (const char *const[]){ "groupadd", share, NULL })) != 0)
@@ -370,15 +392,17 @@ static int samba_provision(osb_request *req, void *state)
 		return osb_req_fail(req, OSB_EBACKEND, "group %s was made but cannot be read back", share);
 	if (osb_mkdir_p(c.st->share_dir, 0755) != 0 || (mkdir(path, 0770) != 0 && errno != EEXIST) ||
 	    chown(path, 0, gid) != 0 || chmod(path, 02770) != 0)
-		return osb_req_fail(req, OSB_EBACKEND, "cannot make the share's directory %s: %s", path, strerror(errno));
+		return osb_req_fail(req, OSB_EBACKEND, "cannot make the share's directory %s: %s", path,
+		                    strerror(errno));
 	/* net conf import reads a regular file only: the definition goes through one in the broker's directory. */
 	if ((rc = sm_share_exists(&c, share)) == OSB_ENOTFOUND) {
-		char *file = osb_req_sprintf(req, "%s.smb.conf", share), *at = osb_req_sprintf(req, "%s/%s", c.st->data_dir,
-											    file ? file : "");
+		char *file = osb_req_sprintf(req, "%s.smb.conf", share),
+		     *at = osb_req_sprintf(req, "%s/%s", c.st->data_dir, file ? file : "");
 		if (!file || !at || osb_file_write_private(c.st->data_dir, file, def, strlen(def), 0) != 0)
-			return osb_req_fail(req, OSB_ERROR, "cannot write the share's definition in %s", c.st->data_dir);
-		rc = sm_do(&c, NULL, -1, NULL, (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "import", at,
-								      share, NULL });
+			return osb_req_fail(req, OSB_ERROR, "cannot write the share's definition in %s",
+			                    c.st->data_dir);
+		rc = sm_do(&c, NULL, -1, NULL,
+		           (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "import", at, share, NULL });
 		unlink(at);
 	}
 	if (rc == 0)
@@ -396,8 +420,9 @@ static int samba_update(osb_request *req, void *state)
 
 	snprintf(max_text, sizeof max_text, "%lld", max);
 	if (rc == 0)
-		rc = sm_do(&c, NULL, -1, NULL, (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "setparm", share,
-								       "max connections", max_text, NULL });
+		rc = sm_do(&c, NULL, -1, NULL,
+		           (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "setparm", share,
+		                                  "max connections", max_text, NULL });
 	if (rc == 0)
 		osb_request_note(req, "at most %lld connections", max);
 	return rc;
@@ -464,40 +489,50 @@ static int samba_bind(osb_request *req, void *state)
 	if ((rc = sm_ping(osb_request_target(req), c.deadline, c.err)) != 0)
 		return rc;
 	if ((rc = sm_share_exists(&c, share)) != 0 || sm_group(share, &gid) != 0)
-		return rc == OSB_ENOTFOUND || rc == 0 ? osb_req_fail(req, OSB_EBACKEND, "the instance's share %s or its group "
-								      "does not exist", share) : rc;
+		return rc == OSB_ENOTFOUND || rc == 0 ? osb_req_fail(req, OSB_EBACKEND,
+		                                                     "the instance's share %s or its group "
+		                                                     "does not exist",
+		                                                     share)
+		                                      : rc;
 	if (sm_user(user, &uid, &ugid) != 0 &&
-	    (rc = sm_account(&c, 9, (const char *const[]){ "useradd", "-M", "-N", "-g", share, "-d", "/nonexistent",
-							   "-s", "/usr/sbin/nologin", "-c", "OSB binding", user, NULL })) != 0)
+	    (rc = sm_account(&c, 9,
+	                     (const char *const[]){ "useradd", "-M", "-N", "-g", share, "-d", "/nonexistent", "-s",
+	                                            "/usr/sbin/nologin", "-c", "OSB binding", user, NULL })) != 0)
 		return rc;
 	if (sm_user(user, &uid, &ugid) != 0 || ugid != gid)
-		return osb_req_fail(req, OSB_EBACKEND, "the Unix account %s is missing or not in group %s", user, share);
+		return osb_req_fail(req, OSB_EBACKEND, "the Unix account %s is missing or not in group %s", user,
+		                    share);
 	if (osb_secret_generate(password, sizeof password, OSB_SECRET_DEFAULT_LEN) != 0)
 		return osb_req_fail(req, OSB_ERROR, "cannot generate a password");
 	snprintf(input, sizeof input, "%s\n%s\n", password, password);
-	rc = sm_do(&c, input, -1, NULL, (const char *const[]){ "smbpasswd", "-c", c.st->smb_conf, "-s", "-a", user, NULL });
+	rc = sm_do(&c, input, -1, NULL,
+	           (const char *const[]){ "smbpasswd", "-c", c.st->smb_conf, "-s", "-a", user, NULL });
 	explicit_bzero(input, sizeof input);
 	if (rc == 0)
 		rc = sm_set_read_only(&c, share, user, read_only);
-	cred = rc == 0 ? osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "smb", .username = user,
-									   .password = password, .path = share })
-		       : NULL;
-	if (rc == 0 && (!cred || !cJSON_AddStringToObject(cred, "share", share) ||
-			!cJSON_AddStringToObject(cred, "source", osb_req_sprintf(req, "//%s/%s",
-								 osb_request_target(req)->public_host, share)))) {
+	cred = rc == 0 ? osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "smb",
+	                                                                   .username = user,
+	                                                                   .password = password,
+	                                                                   .path = share })
+	               : NULL;
+	if (rc == 0 &&
+	    (!cred || !cJSON_AddStringToObject(cred, "share", share) ||
+	     !cJSON_AddStringToObject(cred, "source",
+	                              osb_req_sprintf(req, "//%s/%s", osb_request_target(req)->public_host, share)))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
 	if (rc == 0 && (rc = osb_credentials_set(req, cred)) == 0 &&
 	    (rc = sm_mounts(req, share, user, password, read_only)) == 0) {
 		saved = cJSON_CreateObject();
-		if (!saved || !cJSON_AddStringToObject(saved, "user", user) || !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
+		if (!saved || !cJSON_AddStringToObject(saved, "user", user) ||
+		    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
 			cJSON_Delete(saved);
 			rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
 		} else {
 			rc = osb_request_set_binding_state(req, saved);
 			osb_request_note(req, "user %s (uid %u) on share %s%s", user, (unsigned)uid, share,
-					 read_only ? ", read-only" : "");
+			                 read_only ? ", read-only" : "");
 		}
 	}
 	explicit_bzero(password, sizeof password);
@@ -552,12 +587,14 @@ static int samba_list(const osb_target *server, void *state, osb_tenant_cb cb, v
 	int rc;
 
 	(void)server;
-	rc = sm_run(&c, &shares, NULL, (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "listshares", NULL });
+	rc = sm_run(&c, &shares, NULL,
+	            (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "listshares", NULL });
 	if (rc == 0)
 		rc = sm_run(&c, &users, NULL, (const char *const[]){ "pdbedit", "-s", c.st->smb_conf, "-L", NULL });
 	if (rc == 0 && !sm_each_name(shares.out, OSB_TENANT_INSTANCE, cb, payload) &&
 	    !sm_each_name(users.out, OSB_TENANT_BINDING, cb, payload) && (d = opendir(c.st->share_dir))) {
-		while ((e = readdir(d)) && !(osb_name_is_derived(e->d_name) && cb(OSB_TENANT_INSTANCE, e->d_name, payload)))
+		while ((e = readdir(d)) &&
+		       !(osb_name_is_derived(e->d_name) && cb(OSB_TENANT_INSTANCE, e->d_name, payload)))
 			;
 		closedir(d);
 	}
@@ -608,7 +645,7 @@ static int samba_init(void **state, const cJSON *config, const osb_broker *broke
 		const char *p = i ? st->share_dir : st->smb_conf;
 		if (p[0] != '/' || strstr(p, "..") || strspn(p, plain) != strlen(p)) {
 			osb_log(OSB_LOG_ERROR, "samba.config", "driver.%s must be a plain absolute path",
-				i ? "share_dir" : "smb_conf");
+			        i ? "share_dir" : "smb_conf");
 			rc = OSB_EBADREQUEST;
 		}
 	}

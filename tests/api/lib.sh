@@ -76,10 +76,16 @@ start_broker() {
 	exit 1
 }
 
+# our_broker: BROKER_PID is still our broker (its command line names $WORK). One that ended may have
+# lent its number to another test's process, which a signal must not reach.
+our_broker() {
+	{ tr '\0' ' ' <"/proc/$BROKER_PID/cmdline"; } 2>/dev/null | grep -qF "$WORK"
+}
+
 # stop_broker [signal]: stop it and wait (TERM by default; KILL for crash tests).
 stop_broker() {
 	[ -n "$BROKER_PID" ] || return 0
-	kill "-${1:-TERM}" "$BROKER_PID" 2>/dev/null
+	our_broker && kill "-${1:-TERM}" "$BROKER_PID" 2>/dev/null
 	wait "$BROKER_PID" 2>/dev/null
 	BROKER_PID=
 }
@@ -304,7 +310,7 @@ finish() {
 	# The last broker must stop cleanly: under ASan/UBSan a leak or undefined behaviour
 	# makes it exit non-zero, and its log must hold no sanitizer report.
 	if [ -n "$BROKER_PID" ]; then
-		kill -TERM "$BROKER_PID" 2>/dev/null
+		our_broker && kill -TERM "$BROKER_PID" 2>/dev/null
 		wait "$BROKER_PID" 2>/dev/null
 		local rc=$?
 		BROKER_PID=

@@ -196,8 +196,11 @@ broker_stop() {
 
 # broker_run ARGS...: run the broker once with the config (--check-config, --reconcile...), output in $out.
 broker_run() {
-	local rc=0
+	local rc=0 lines
+	lines=$(cat "$WORK/broker-runs.log" 2>/dev/null | wc -l)
 	out=$("$BROKER_BIN" --config "$BROKER_CONFIG" "$@" 2>>"$WORK/broker-runs.log") || rc=$?
+	# A failure says why on stderr, where the test's log keeps it.
+	[ "$rc" = 0 ] || { echo "--- broker $* exited $rc; its log:" >&2; tail -n +"$((lines + 1))" "$WORK/broker-runs.log" | tail -n 15 >&2; }
 	return "$rc"
 }
 

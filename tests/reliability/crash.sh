@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Crash test: SIGKILL the PostgreSQL broker at seeded random points of provision, bind, unbind and
-# deprovision (synchronous and asynchronous plans), restart it, and check that no acknowledged record is
-# lost, every operation ends, nothing is left on the server without a record and no record is "ready"
-# for something missing on the server; and that the usage log has exactly one record per change: none lost,
-# none twice, none for a change that did not happen.
+# deprovision (synchronous and asynchronous plans), restart it, re-send the request that was in flight as a
+# platform does and check its answer against the spec, and check that no acknowledged record is lost, every
+# operation ends, nothing is left on the server without a record and no record is "ready" for something
+# missing on the server; and that the usage log has exactly one record per change: none lost, none twice,
+# none for a change that did not happen.
 #
 # Environment: OSB_CRASH_SEED (replay a run), OSB_CRASH_KILLS (kill points in all, default 60),
 # OSB_CRASH_LANES (independent broker + PostgreSQL pairs run side by side, default 5, so the lease
@@ -19,26 +20,57 @@ echo "crash test: seed $SEED (replay with OSB_CRASH_SEED=$SEED), $KILLS kill poi
 
 # ---- the requests a kill interrupts, run in the background ------------------------------------
 
-# run_steps BASE IID KIND STEP...: send the steps in order and print one line per answer:
+# send_step BASE IID KIND INC STEP: send one step (prov, deprov, bind:BID, unbind:BID) with
+# accepts_incomplete=true when INC is 1; sets STATUS and BODY.
+send_step() {
+	local base=$1 iid=$2 kind=$3 inc=$4 step=$5 what id q=""
+	what=${step%%:*}
+	id=${step#*:}
+	[ "$id" = "$step" ] && id=$iid
+	[ "$inc" = 1 ] && q="accepts_incomplete=true"
+	local plan=$PLAN_SMALL
+	[ "$kind" = async ] && plan=$PLAN_ASYNC
+	case $what in
+	prov) osb PUT "$base/v2/service_instances/$iid?$q" "$(provision_body "$plan")" ;;
+	deprov) osb DELETE "$base/v2/service_instances/$iid?$q&service_id=$SERVICE_ID&plan_id=$plan" ;;
+	bind) osb PUT "$base/v2/service_instances/$iid/service_bindings/$id?$q" "$(bind_body "$plan")" ;;
+	unbind) osb DELETE "$base/v2/service_instances/$iid/service_bindings/$id?$q&service_id=$SERVICE_ID&plan_id=$plan" ;;
+	esac
+}
+
+# poll_op BASE IID STEP OPERATION: poll last_operation with the operation until it ends; prints the state
+# ("succeeded" also for a finished delete answered 410 Gone), or nothing when the answers stop making sense.
+poll_op() {
+	local base=$1 iid=$2 step=$3 op=$4 what id lo state=
+	what=${step%%:*}
+	id=${step#*:}
+	lo="$base/v2/service_instances/$iid/last_operation?operation=$op"
+	[ "$what" = bind ] || [ "$what" = unbind ] && lo="$base/v2/service_instances/$iid/service_bindings/$id/last_operation?operation=$op"
+	for _ in $(seq 1 3000); do
+		osb GET "$lo"
+		if [ "$STATUS" = 410 ] && { [ "$what" = unbind ] || [ "$what" = deprov ]; }; then
+			state=succeeded
+			break
+		fi
+		[ "$STATUS" = 200 ] || { state=; break; }
+		state=$(jq -r .state <<<"$BODY")
+		[ "$state" = "in progress" ] || break
+		sleep 0.01
+	done
+	printf '%s' "$state"
+}
+
+# run_steps BASE IID KIND INC STEP...: send the steps in order and print one line per answer:
 # "<step> <id> <status>", and for asynchronous operations "<step>-op <id> <state>" once the operation
 # ends. Stops at the first answer that is not a success. Steps: prov, deprov, bind:BID, unbind:BID.
 run_steps() {
-	local base=$1 iid=$2 kind=$3 step what id url method body status state q=""
-	shift 3
-	[ "$kind" = async ] && q="accepts_incomplete=true"
-	local plan=$PLAN_SMALL
-	[ "$kind" = async ] && plan=$PLAN_ASYNC
+	local base=$1 iid=$2 kind=$3 inc=$4 step what id state
+	shift 4
 	for step in "$@"; do
 		what=${step%%:*}
 		id=${step#*:}
 		[ "$id" = "$step" ] && id=$iid
-		case $what in
-		prov) method=PUT url="$base/v2/service_instances/$iid?$q" body=$(provision_body "$plan") ;;
-		deprov) method=DELETE url="$base/v2/service_instances/$iid?$q&service_id=$SERVICE_ID&plan_id=$plan" body= ;;
-		bind) method=PUT url="$base/v2/service_instances/$iid/service_bindings/$id?$q" body=$(bind_body "$plan") ;;
-		unbind) method=DELETE url="$base/v2/service_instances/$iid/service_bindings/$id?$q&service_id=$SERVICE_ID&plan_id=$plan" body= ;;
-		esac
-		osb "$method" "$url" "$body"
+		send_step "$base" "$iid" "$kind" "$inc" "$step"
 		echo "$what $id $STATUS"
 		[ "$what" = bind ] && [ "${STATUS:0:1}" = 2 ] && [ "$STATUS" != 202 ] && printf '%s' "$BODY" >"$TMPD/cred-$id.json"
 		case $STATUS in
@@ -46,25 +78,29 @@ run_steps() {
 		202) ;;
 		*) return 0 ;;
 		esac
-		# asynchronous: poll last_operation until the operation ends
-		local lo="$base/v2/service_instances/$iid/last_operation"
-		[ "$what" = bind ] || [ "$what" = unbind ] && lo="$base/v2/service_instances/$iid/service_bindings/$id/last_operation"
-		for _ in $(seq 1 3000); do
-			osb GET "$lo"
-			# a finished delete may answer 410 Gone
-			if [ "$STATUS" = 410 ] && { [ "$what" = unbind ] || [ "$what" = deprov ]; }; then
-				state=succeeded
-				break
-			fi
-			[ "$STATUS" = 200 ] || { state=; break; }
-			state=$(jq -r .state <<<"$BODY")
-			[ "$state" = "in progress" ] || break
-			sleep 0.01
-		done
+		state=$(poll_op "$base" "$iid" "$step" "$(jq -r .operation <<<"$BODY")")
 		[ -n "$state" ] || return 0
 		echo "$what-op $id $state"
 		[ "$state" = succeeded ] || return 0
 	done
+}
+
+# resent_ok WHAT KIND INC STATUS: whether the spec allows STATUS for this request re-sent after a crash.
+# Creations: 201 (it was never made, or was rolled back), 200 (made, identical), 202 while it runs (only
+# with accepts_incomplete; an asynchronous plan also answers 202 to a new request); without
+# accepts_incomplete the request waits for a running copy and gets how it ended, which is a 5xx with a
+# JSON description when the copy was rolled back. Deletes: 200 (deleted by it, or by the copy it waited
+# for), 202 while it runs (with accepts_incomplete), 410 when it is gone. Never 409 or 422.
+resent_ok() {
+	local what=$1 kind=$2 inc=$3 status=$4
+	case $what:$kind:$inc:$status in
+	prov:sync:1:20[012] | bind:sync:1:20[012] | prov:sync:0:20[01] | bind:sync:0:20[01]) return 0 ;;
+	prov:sync:0:5?? | bind:sync:0:5??) json_error "$BODY" ;;
+	prov:async:1:20[02] | bind:async:1:20[02]) return 0 ;;
+	deprov:sync:1:20[02] | unbind:sync:1:20[02] | deprov:sync:0:200 | unbind:sync:0:200) return 0 ;;
+	deprov:async:1:202 | unbind:async:1:202 | deprov:*:*:410 | unbind:*:*:410) return 0 ;;
+	*) return 1 ;;
+	esac
 }
 
 # ---- one lane: a broker with its own PostgreSQL, killed KILLS times -----------------------------
@@ -97,13 +133,15 @@ lane() {
 	# was sent, no answer), gone (a delete was acknowledged).
 	declare -A IKIND=() ISTATE=() BINST=() BSTATE=()
 	local survived=0 lost=0 orphans=0 stuck=0 interrupted=0 checked=0 seq=0 recov_max=0 ulost=0 udup=0 uchecked=0
+	local resent=0
 	local k
 	for k in $(seq 1 "$kills"); do
-		local r_action r_kind r_pick r_delay action kind iid= bid= steps=() maxd
+		local r_action r_kind r_pick r_delay r_inc action kind inc iid= bid= steps=() maxd
 		r_action=$(rnd 100)
 		r_kind=$(rnd 2)
 		r_pick=$(rnd 1000)
 		r_delay=$(rnd 1000000)
+		r_inc=$(rnd 2)
 		kind=sync
 		[ "$r_kind" = 1 ] && kind=async
 		local live_i=() free_i=() live_b=() id
@@ -174,12 +212,15 @@ lane() {
 			;;
 		esac
 		kind=${IKIND[$iid]}
+		# Platforms send accepts_incomplete=true (Cloud Foundry always does); synchronous plans get it half the time.
+		inc=1
+		[ "$kind" = sync ] && inc=$r_inc
 		local delay_us=$((r_delay % (maxd * 1000 + 1)))
-		echo "-- kill point $n.$k: $action ($kind) of $iid${bid:+ / $bid}, SIGKILL after $delay_us us"
+		echo "-- kill point $n.$k: $action ($kind, accepts_incomplete=$([ "$inc" = 1 ] && echo true || echo false)) of $iid${bid:+ / $bid}, SIGKILL after $delay_us us"
 
 		# go
 		rm -f "$L/run/"cred-*
-		(TMPD=$L/run run_steps "$base" "$iid" "$kind" "${steps[@]}") >"$L/steps" 2>&1 &
+		(TMPD=$L/run run_steps "$base" "$iid" "$kind" "$inc" "${steps[@]}") >"$L/steps" 2>&1 &
 		local runner=$!
 		sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
 		broker_kill "$BROKER_PID"
@@ -223,7 +264,7 @@ lane() {
 		[ -n "${ISTATE[$iid]:-}" ] || ISTATE[$iid]=pending
 		[ -n "$bid" ] && [ -z "${BSTATE[$bid]:-}" ] && BINST[$bid]=$iid && BSTATE[$bid]=pending
 
-		# restart and let every operation end
+		# restart, re-send what was in flight (as the platform would) and let every operation end
 		local t0 t1 ip failed_before=$FAILED
 		t0=$(now_us)
 		broker_start "$cfg" "$log" "$base"
@@ -231,6 +272,50 @@ lane() {
 		if [ "${ip:-0}" != 0 ]; then
 			interrupted=$((interrupted + 1))
 			echo "   interrupted: $ip operation(s) in progress at the restart"
+		fi
+		local lost_step st
+		lost_step=$(awk '$3 == "000" { print $1 ($1 ~ /bind/ ? ":" $2 : ""); exit }' "$L/steps")
+		if [ -n "$lost_step" ]; then
+			local what=${lost_step%%:*} rs t_rs rop=
+			t_rs=$(now_us)
+			TMPD=$L/run OSB_MAX_TIME=90 send_step "$base" "$iid" "$kind" "$inc" "$lost_step"
+			rs=$STATUS
+			t_rs=$(( ($(now_us) - t_rs) / 1000 ))
+			echo "   re-sent $lost_step: $rs in $t_rs ms: ${BODY:0:160}"
+			resent=$((resent + 1))
+			echo "$what:$kind:$inc:$rs" >>"$L/resent"
+			if resent_ok "$what" "$kind" "$inc" "$rs"; then
+				pass "kill point $n.$k: the re-sent $what ($kind, accepts_incomplete=$inc) got $rs, as the spec allows"
+			else
+				fail "kill point $n.$k: the re-sent $what ($kind, accepts_incomplete=$inc) got $rs: $BODY"
+			fi
+			# what the platform learns from it
+			id=${lost_step#*:}
+			[ "$id" = "$lost_step" ] && id=$iid
+			if [ "$rs" = 202 ]; then
+				rop=$(jq -r .operation <<<"$BODY")
+				st=$(TMPD=$L/run poll_op "$base" "$iid" "$lost_step" "$rop")
+				echo "   its operation ended: ${st:-(no answer)}"
+				[ "$st" = succeeded ] || [ "$st" = failed ] ||
+					fail "kill point $n.$k: the operation of the re-sent $what did not end (${st:-no answer})"
+				echo "$what-op $id $st" >"$L/resent-steps"
+			else
+				[ "$rs" = 410 ] && rs=200 # gone: the delete is done
+				echo "$what $id $rs" >"$L/resent-steps"
+				[ "$what" = bind ] && [ "${rs:0:1}" = 2 ] && printf '%s' "$BODY" >"$L/cred-$id.json"
+			fi
+			read -r what id st <"$L/resent-steps"
+			case $st in
+			200 | 201 | succeeded)
+				case ${what%-op} in
+				prov) ISTATE[$iid]=acked ;;
+				bind) BSTATE[$id]=acked BINST[$id]=$iid ;;
+				deprov) ISTATE[$iid]=gone ;;
+				unbind) BSTATE[$id]=gone ;;
+				esac
+				;;
+			esac
+			ip=$(in_progress_ops "$base")
 		fi
 		while [ "${ip:-x}" != 0 ] && [ $(( ($(now_us) - t0) / 1000000 )) -lt "$RECOVERY_S" ]; do
 			sleep 0.2
@@ -418,7 +503,7 @@ lane() {
 		ulost=$((ulost + uend))
 	fi
 	broker_stop_clean "$BROKER_PID" "$log" "lane $n"
-	echo "$kills $survived $lost $orphans $stuck $interrupted $checked $recov_max $PASSED $FAILED $ulost $udup $uchecked" >"$L/result"
+	echo "$kills $survived $lost $orphans $stuck $interrupted $checked $recov_max $PASSED $FAILED $ulost $udup $uchecked $resent" >"$L/result"
 }
 
 # ---- run the lanes side by side ----------------------------------------------------------------
@@ -432,6 +517,7 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 
 tot_kills=0 tot_surv=0 tot_lost=0 tot_orph=0 tot_stuck=0 tot_int=0 tot_checked=0 worst=0 tot_ulost=0 tot_udup=0 tot_uchecked=0
+tot_resent=0
 for n in $(seq 1 "$LANES"); do
 	echo "======== lane $n"
 	cat "$WORK/lane$n/out"
@@ -440,8 +526,9 @@ for n in $(seq 1 "$LANES"); do
 		tail -n 30 "$WORK/lane$n/broker.log"
 		continue
 	fi
-	read -r k s l o st i c w p f ul ud uc <"$WORK/lane$n/result"
+	read -r k s l o st i c w p f ul ud uc r <"$WORK/lane$n/result"
 	tot_ulost=$((tot_ulost + ul)) tot_udup=$((tot_udup + ud)) tot_uchecked=$((tot_uchecked + uc))
+	tot_resent=$((tot_resent + r))
 	tot_kills=$((tot_kills + k)) tot_surv=$((tot_surv + s)) tot_lost=$((tot_lost + l)) tot_orph=$((tot_orph + o))
 	tot_stuck=$((tot_stuck + st)) tot_int=$((tot_int + i)) tot_checked=$((tot_checked + c))
 	[ "$w" -gt "$worst" ] && worst=$w
@@ -453,6 +540,8 @@ echo "seed $SEED: kill points $tot_kills, survived $tot_surv, interrupted an ope
 	"records lost $tot_lost, orphans left $tot_orph, operations stuck $tot_stuck," \
 	"record checks $tot_checked, longest recovery ${worst} ms;" \
 	"usage records checked $tot_uchecked, lost or extra $tot_ulost, duplicated $tot_udup"
+echo "re-sent after a restart: $tot_resent requests; answers (request:plan:accepts_incomplete:status):"
+cat "$WORK"/lane*/resent 2>/dev/null | sort | uniq -c | sed 's/^/   /'
 echo "where the kills landed (kills / of them with an operation in progress at the restart):"
 cat "$WORK"/lane*/out | awk '
 	/^   hit: / { k = substr($0, 9); all[k]++ }

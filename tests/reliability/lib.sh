@@ -26,12 +26,20 @@ plan_id() { jq -r --arg n "$1" '.services[0].plans[] | select(.name == $n) | .id
 PLAN_SMALL=$(plan_id small)
 PLAN_ASYNC=$(plan_id async-small)
 
+# ours PID: the process is still one this test started: its command line names the work directory
+# (brokers, servers), or this shell is its parent (lanes, background clients). A listed process that
+# ended long ago may have lent its number to another test's process, which must be left alone.
+ours() {
+	{ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF "$WORK" ||
+		[ "$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
+}
+
 rel_cleanup() {
 	local rc=$?
 	set +e
 	local p d
 	if [ -n "$WORK" ] && [ -f "$WORK/pids" ]; then
-		while read -r p; do kill -KILL "$p" 2>/dev/null; done <"$WORK/pids"
+		while read -r p; do ours "$p" && kill -KILL "$p" 2>/dev/null; done <"$WORK/pids"
 	fi
 	if [ -n "$WORK" ] && [ -f "$WORK/pg-dirs" ]; then
 		while read -r d; do "$ROOT/scripts/pg-stop.sh" "$d" >/dev/null 2>&1; done <"$WORK/pg-dirs"

@@ -10,7 +10,7 @@ cfg=$WORK/broker.json
 log=$WORK/broker.log
 MAX_BODY=4096
 REQUEST_MS=1500
-THREADS=64 # the default: more threads than the stalled clients below (civetweb holds a thread per connection)
+THREADS=64 # more threads than the stalled clients below (half the default 128)
 pg_up_free "$WORK/pg"
 pgport=$PG_PORT
 

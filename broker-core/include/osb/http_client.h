@@ -24,6 +24,12 @@ typedef struct {
 	int insecure;
 	/** Largest response body in bytes; 0 means OSB_HTTP_MAX_RESPONSE_DEFAULT. */
 	size_t max_response;
+	/**
+	 * More request header lines ("Name: value"), NULL-terminated, or NULL for
+	 * none: for APIs that sign requests themselves (an S3 Authorization and its
+	 * Date). They may hold secrets: never logged, never in an error text.
+	 */
+	const char *const *headers;
 } osb_http_options;
 
 /** What came back. Release with osb_http_response_free(). */
@@ -46,7 +52,8 @@ typedef struct {
  *             osb_http_escape_segment(); user info in it is refused.
  * @param user  Basic auth user, or NULL for no auth.
  * @param password  its password (may be NULL when user is NULL).
- * @param json_body  sent with Content-Type: application/json, or NULL for no body.
+ * @param json_body  sent with Content-Type: application/json, or NULL for no body
+ *                   (then no Content-Type either: a PUT says Content-Length: 0).
  * @param timeout_ms  the whole exchange, connect included; at least 1.
  * @param[out] out  the response; the caller frees it with osb_http_response_free()
  *                  whatever the result.

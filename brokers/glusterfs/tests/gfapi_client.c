@@ -96,8 +96,7 @@ static glfs_t *connect_volume(const char *host, int port, const char *volume, co
 		{ "transport.socket.ssl-ca-list", "ca.pem" },
 	};
 
-	if (!fs || glfs_set_volfile_server(fs, "tcp", host, port) != 0 ||
-	    glfs_set_logging(fs, log_path, 7) != 0) {
+	if (!fs || glfs_set_volfile_server(fs, "tcp", host, port) != 0 || glfs_set_logging(fs, log_path, 7) != 0) {
 		perror("gfapi-client: glfs_new");
 		leave(1);
 	}

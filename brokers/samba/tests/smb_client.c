@@ -20,7 +20,7 @@
 #include <libsmbclient.h>
 
 static void auth(SMBCCTX *ctx, const char *server, const char *share, char *workgroup, int wglen, char *user,
-		 int userlen, char *password, int pwlen)
+                 int userlen, char *password, int pwlen)
 {
 	const char *u = getenv("OSB_SMB_USER"), *p = getenv("OSB_SMB_PASSWORD");
 
@@ -66,7 +66,8 @@ static int run(int argc, char **argv)
 	if (strcmp(argv[1], "put") == 0 && argc == 7) {
 		size_t n = strlen(argv[6]);
 		if (!(f = smbc_getFunctionCreat(ctx)(ctx, url, 0644)) ||
-		    smbc_getFunctionWrite(ctx)(ctx, f, argv[6], n) != (ssize_t)n || smbc_getFunctionClose(ctx)(ctx, f) != 0)
+		    smbc_getFunctionWrite(ctx)(ctx, f, argv[6], n) != (ssize_t)n ||
+		    smbc_getFunctionClose(ctx)(ctx, f) != 0)
 			return failed("write", url);
 		return 0;
 	}

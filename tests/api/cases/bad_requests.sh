@@ -173,7 +173,22 @@ methods /v2/service_instances/keep "GET, PUT, PATCH, DELETE"
 methods /v2/service_instances/keep/last_operation "GET"
 methods /v2/service_instances/keep/service_bindings/keep-b "GET, PUT, DELETE"
 methods /v2/service_instances/keep/service_bindings/keep-b/last_operation "GET"
-hostile '405|501|400' "an unknown method" FOO /v2/catalog
+# Methods civetweb refuses before routing (TRACE, unknown ones) are answered like the other wrong methods.
+unknown_methods() { # path allow
+	local m
+	for m in TRACE FOO M-SEARCH; do
+		hostile 405 "$m $1" "$m" "$1"
+		expect_header Allow "$2" "405 on $m $1 lists $2"
+		expect_header Connection close "405 on $m $1 closes the connection"
+	done
+}
+unknown_methods /v2/catalog "GET"
+unknown_methods /v2/service_instances/keep "GET, PUT, PATCH, DELETE"
+unknown_methods /v2/service_instances/keep/last_operation "GET"
+unknown_methods "/v2/service_instances/keep/service_bindings/keep-b?service_id=svc-fake" "GET, PUT, DELETE"
+unknown_methods /v2/service_instances/keep/service_bindings/keep-b/last_operation "GET"
+hostile 404 "TRACE on an unknown route" TRACE /v2/nope
+hostile 404 "FOO on an unknown route" FOO /
 unchanged "routes and methods"
 
 # --- bad query values
@@ -190,9 +205,16 @@ for q in '' 'service_id=svc-fake' 'plan_id=plan-sync' 'service_id=&plan_id=' 'se
 	hostile 400 "deprovision with query '$q'" DELETE "/v2/service_instances/keep?$q"
 	hostile 400 "unbind with query '$q'" DELETE "/v2/service_instances/keep/service_bindings/keep-b?$q"
 done
-for q in 'operation=' 'operation=%00' "operation=$long300" 'operation=nope' "operation=%27%3B--" 'service_id=' 'plan_id=' 'plan_id=%0A'; do
+for q in 'operation=' 'operation=%00' 'operation=a%0Ab' 'service_id=' 'plan_id=' 'plan_id=%0A'; do
 	hostile 400 "last_operation with '$q'" GET "/v2/service_instances/keep/last_operation?$q"
 	hostile 400 "binding last_operation with '$q'" GET "/v2/service_instances/keep/service_bindings/keep-b/last_operation?$q"
+done
+# Operation values the broker never issued are answered about the latest operation (what other brokers do).
+for q in "operation=$long300" 'operation=nope' "operation=%27%3B--" 'operation=%FF%FE'; do
+	req GET "/v2/service_instances/keep/last_operation?$q"
+	expect_true "last_operation with '$q': 200 succeeded ($STATUS $BODY)" [ "$STATUS:$(jqb .state)" = 200:succeeded ]
+	req GET "/v2/service_instances/keep/service_bindings/keep-b/last_operation?$q"
+	expect_true "binding last_operation with '$q': 200 succeeded ($STATUS $BODY)" [ "$STATUS:$(jqb .state)" = 200:succeeded ]
 done
 for q in 'service_id=' 'plan_id=' 'service_id=%00'; do
 	hostile 400 "fetch instance with '$q'" GET "/v2/service_instances/keep?$q"

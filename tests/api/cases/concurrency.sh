@@ -15,10 +15,18 @@ req DELETE "/v2/service_instances/c-1?service_id=svc-fake&plan_id=plan-sync&acce
 expect_error 422 ConcurrencyError "delete with accepts_incomplete during a provision"
 req PUT /v2/service_instances/c-1/service_bindings/cb-1 "$(bind_body plan-sync)"
 expect_error 422 ConcurrencyError "bind during a provision"
-req PUT /v2/service_instances/c-1 "$(provision_body plan-sync '{"delay_ms":3000}')"
-expect_error 422 ConcurrencyError "identical synchronous repeat during a provision"
 req PUT /v2/service_instances/c-1 "$(provision_body plan-sync '{"delay_ms":2999}')"
 expect_error 409 Conflict "different provision during a provision"
+# A re-sent request: 202 with the running operation when the client accepts it, else it waits for the first.
+req PUT "/v2/service_instances/c-1?accepts_incomplete=true" "$(provision_body plan-sync '{"delay_ms":3000}')"
+expect_status 202 "identical repeat with accepts_incomplete during a sync provision answers 202"
+OPS=$(jqb .operation)
+expect_jq '.dashboard_url' "https://dashboard.example.test/$(instance_tenant c-1)" "with the dashboard_url"
+req GET "/v2/service_instances/c-1/last_operation?operation=$OPS"
+expect_jq '.state' "in progress" "its operation is the running provision"
+req PUT /v2/service_instances/c-1 "$(provision_body plan-sync '{"delay_ms":3000}')"
+expect_status 200 "identical synchronous repeat during a provision waits for it and answers 200"
+expect_jq '.dashboard_url' "https://dashboard.example.test/$(instance_tenant c-1)" "with the instance"
 bg_wait slow
 expect_status 201 "the slow provision ends with 201"
 expect_true "exactly one tenant" [ "$(tenants)" = 1 ]

@@ -59,4 +59,9 @@ done <"$WORK/broker.log"
 expect_true "every one of $(wc -l <"$WORK/broker.log") log lines is a JSON object with ts, level, event" [ "$bad" = 0 ]
 expect_true "requests are logged with their request id" log_has '"event":"request".*"request_id":'
 expect_true "auth failures are logged" log_has '"event":"auth.failed"'
+# The gateway logs each driver callback's outcome as "<driver>.<operation>" with the derived names and its time.
+expect_true "the provision's outcome is logged once, with the instance's derived name" \
+	log_has '"event":"fake.provision".*"msg":"instance osb_[0-9a-f]{20}: done in [0-9]+ ms"'
+expect_true "the bind's outcome names the binding and its instance" \
+	log_has '"event":"fake.bind".*"msg":"binding osb_[0-9a-f]{20} of instance osb_[0-9a-f]{20}: done in'
 finish

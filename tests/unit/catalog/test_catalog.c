@@ -10,7 +10,7 @@
 
 #define ALL_CAPS                                                                                   \
 	(OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_VOLUME_MOUNTS |      \
-	 OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION)
+	 OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED)
 
 #define SCHEMA_OBJ                                                                                 \
 	"{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\","             \
@@ -622,6 +622,16 @@ static const struct fail_case fail_cases[] = {
 	  "services[0].plans[0].binding_rotatable: binding_rotatable on a plan that is not bindable" },
 	{ ONE_SVC(",\"requires\":[\"route_forwarding\",\"volume_mount\"]", ""), ALL_CAPS & ~OSB_CAP_VOLUME_MOUNTS,
 	  "services[0].requires[1]: volume_mount needs a driver with OSB_CAP_VOLUME_MOUNTS" },
+	{ ONE_SVC("", ",\"x-osb\":{\"dedicated\":true}"), ALL_CAPS & ~OSB_CAP_DEDICATED,
+	  "services[0].plans[0].x-osb.dedicated: dedicated plans need a driver with OSB_CAP_DEDICATED" },
+	{ ONE_SVC("", ",\"x-osb\":{\"dedicated\":1}"), ALL_CAPS,
+	  "services[0].plans[0].x-osb.dedicated: must be a boolean" },
+	{ ONE_SVC("", ""), ALL_CAPS | OSB_CATALOG_NO_SHARED,
+	  "services[0].plans[0]: plan is shared (no x-osb.dedicated) but the driver has no shared server" },
+	{ ONE_SVC("", ",\"x-osb\":{\"max_instances\":0}"), ALL_CAPS,
+	  "services[0].plans[0].x-osb.max_instances: must be a positive integer" },
+	{ ONE_SVC("", ",\"x-osb\":{\"max_instances\":\"ten\"}"), ALL_CAPS,
+	  "services[0].plans[0].x-osb.max_instances: must be a positive integer" },
 };
 
 static void test_failures(void)
@@ -838,6 +848,13 @@ static void test_caps_exact(void)
 		CHECK(cat == NULL);
 		CHECK_CONTAINS(err, "f: services[0].");
 	}
+	/* A driver without a shared server takes dedicated plans, and the core reads the quota. */
+	const char *dedicated = ONE_SVC("", ",\"x-osb\":{\"dedicated\":true,\"max_instances\":7}");
+	CHECK_INT(osb_catalog_parse(&cat, dedicated, strlen(dedicated), "d", OSB_CAP_DEDICATED | OSB_CATALOG_NO_SHARED, err,
+				    sizeof err), 0);
+	CHECK(cat && osb_catalog_service_at(cat, 0)->plans[0].dedicated == 1);
+	CHECK(cat && osb_catalog_service_at(cat, 0)->plans[0].max_instances == 7);
+	osb_catalog_free(cat);
 	/* A catalog of nothing bindable, updateable or async runs on a minimal driver. */
 	const char *json = ONE_SVC(",\"requires\":[\"syslog_drain\"]", ",\"x-osb\":{\"async\":false,\"driver_key\":[1]}");
 	CHECK_INT(osb_catalog_parse(&cat, json, strlen(json), "m", 0, err, sizeof err), 0);

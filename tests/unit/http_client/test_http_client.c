@@ -44,6 +44,7 @@ static int echo_handler(struct mg_connection *conn, void *payload)
 	const char *auth = mg_get_header(conn, "Authorization");
 	const char *ctype = mg_get_header(conn, "Content-Type");
 	const char *clen = mg_get_header(conn, "Content-Length");
+	const char *date = mg_get_header(conn, "Date");
 	char body[4096] = "", out[8192];
 	int n, got = 0;
 
@@ -51,9 +52,9 @@ static int echo_handler(struct mg_connection *conn, void *payload)
 	while ((n = mg_read(conn, body + got, sizeof(body) - 1 - (size_t)got)) > 0)
 		got += n;
 	body[got] = '\0';
-	snprintf(out, sizeof(out), "method=%s|uri=%s|query=%s|auth=%s|ctype=%s|clen=%s|body=%s",
+	snprintf(out, sizeof(out), "method=%s|uri=%s|query=%s|auth=%s|ctype=%s|clen=%s|date=%s|body=%s",
 		 ri->request_method, ri->local_uri_raw, ri->query_string ? ri->query_string : "",
-		 auth ? auth : "", ctype ? ctype : "", clen ? clen : "", body);
+		 auth ? auth : "", ctype ? ctype : "", clen ? clen : "", date ? date : "", body);
 	reply(conn, strcmp(ri->request_method, "PUT") == 0 ? 201 : 200, NULL, out);
 	return 1;
 }
@@ -193,10 +194,11 @@ static void test_put_delete_bodies(void)
 	CHECK_CONTAINS(r.body, "body={\"password\":\"x\",\"tags\":\"\"}");
 	osb_http_response_free(&r);
 
-	/* A PUT without a body still says Content-Length: 0. */
+	/* A PUT without a body still says Content-Length: 0, and announces no type (a signature covers it). */
 	CHECK_INT(osb_http_request(NULL, "PUT", url("/echo"), "u", "p", NULL, 2000, &r), 0);
 	CHECK_INT(r.status, 201);
 	CHECK_CONTAINS(r.body, "clen=0|");
+	CHECK_CONTAINS(r.body, "|ctype=|");
 	osb_http_response_free(&r);
 
 	CHECK_INT(osb_http_request(NULL, "POST", url("/echo"), "u", "p", "[1]", 2000, &r), 0);
@@ -212,6 +214,33 @@ static void test_put_delete_bodies(void)
 	CHECK_INT(osb_http_request(NULL, "HEAD", url("/echo"), "u", "p", NULL, 2000, &r), 0);
 	CHECK_INT(r.status, 200);
 	CHECK_STR(r.body, "");
+	osb_http_response_free(&r);
+}
+
+/* Extra header lines go out as they are (a signed Authorization replaces Basic auth); broken lines are refused. */
+static void test_extra_headers(void)
+{
+	const char *const signed_req[] = { "Date: Tue, 01 Dec 2026 10:00:00 GMT", "Authorization: AWS key:c2ln", NULL };
+	const char *const split[] = { "Date: x\r\nX-Injected: 1", NULL };
+	const char *const no_colon[] = { "Date", NULL };
+	osb_http_options opts = { .headers = signed_req };
+	osb_http_response r;
+
+	CHECK_INT(osb_http_request(&opts, "PUT", url("/echo"), NULL, NULL, NULL, 2000, &r), 0);
+	CHECK_INT(r.status, 201);
+	CHECK_CONTAINS(r.body, "|auth=AWS key:c2ln|");
+	CHECK_CONTAINS(r.body, "|ctype=|");
+	CHECK_CONTAINS(r.body, "|date=Tue, 01 Dec 2026 10:00:00 GMT|");
+	osb_http_response_free(&r);
+	CHECK_INT(osb_http_request(&opts, "PUT", url("/echo"), NULL, NULL, "{}", 2000, &r), 0);
+	CHECK_CONTAINS(r.body, "|ctype=application/json|");
+	osb_http_response_free(&r);
+	opts.headers = split;
+	CHECK_INT(osb_http_request(&opts, "GET", url("/echo"), NULL, NULL, NULL, 2000, &r), OSB_EBADREQUEST);
+	CHECK_CONTAINS(r.error, "request header");
+	osb_http_response_free(&r);
+	opts.headers = no_colon;
+	CHECK_INT(osb_http_request(&opts, "GET", url("/echo"), NULL, NULL, NULL, 2000, &r), OSB_EBADREQUEST);
 	osb_http_response_free(&r);
 }
 
@@ -552,6 +581,7 @@ static void run_all(void)
 		OSB_TEST_CASE(test_escape_segment),
 		OSB_TEST_CASE(test_get_with_basic_auth),
 		OSB_TEST_CASE(test_put_delete_bodies),
+		OSB_TEST_CASE(test_extra_headers),
 		OSB_TEST_CASE(test_statuses),
 		OSB_TEST_CASE(test_timeout),
 		OSB_TEST_CASE(test_unreachable_and_no_secret_in_error),

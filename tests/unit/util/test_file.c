@@ -1,8 +1,11 @@
-/* Unit tests of file.c's tree copy: what dedicated servers' templates are copied with. */
+/* Unit tests of file.c: the tree copy of dedicated servers' templates, and the files of servers configured by files. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "osb/errors.h"
 
 #include "file_internal.h"
 #include "osb/file.h"
@@ -93,10 +96,111 @@ static void test_copy_tree(void)
 	CHECK(osb_file_copy_tree(src, dst) != 0);
 }
 
+/* A file another user of its group reads: the mode is exact whatever the umask, and a rewrite replaces it whole. */
+static void test_write_mode_and_read(void)
+{
+	osb_buf b = OSB_BUF_INIT;
+	mode_t old = umask(077);
+
+	CHECK_INT(osb_file_write_mode(root, "htpasswd", "a:1\n", 4, 0, 0640), 0);
+	CHECK_INT(stat_of("htpasswd").st_mode & 07777, 0640);
+	CHECK_INT(osb_file_write_mode(root, "htpasswd", "b:2\nc:3\n", 8, 0, 0640), 0);
+	CHECK_INT(stat_of("htpasswd").st_mode & 07777, 0640);
+	CHECK_INT(osb_file_write_mode(root, "htpasswd", "d:4\n", 4, OSB_FILE_KEEP, 0640), 0);
+	CHECK_INT(osb_file_write_mode(root, "hook", "#!/bin/sh\n", 10, 0, 0750), 0);
+	CHECK_INT(stat_of("hook").st_mode & 07777, 0750);
+	CHECK_INT(osb_file_write_private(root, "private", "x", 1, 0), 0);
+	CHECK_INT(stat_of("private").st_mode & 07777, 0600);
+	CHECK(osb_file_write_mode(root, "a/b", "x", 1, 0, 0640) != 0);
+	umask(old);
+
+	CHECK_INT(osb_buf_puts(&b, "kept:"), 0);
+	CHECK_INT(osb_file_read(&b, root, "htpasswd", 100), 0);
+	CHECK_STR(osb_buf_text(&b), "kept:b:2\nc:3\n");
+	CHECK_INT(osb_file_read(&b, root, "htpasswd", 7), OSB_ETOOLARGE);
+	CHECK_INT(osb_file_read(&b, root, "missing", 100), OSB_ENOTFOUND);
+	osb_buf_free(&b);
+	CHECK_INT(osb_file_read(&b, root, "private", 1), 0);
+	CHECK_STR(osb_buf_text(&b), "x");
+	osb_buf_free(&b);
+}
+
+static int drop_user(const char *line, size_t len, void *arg)
+{
+	size_t n = strlen(arg);
+	return len > n && memcmp(line, arg, n) == 0 && line[n] == ':';
+}
+
+/* A password file: a user's line replaced, others kept in order, a missing file made, blank lines gone. */
+static void test_edit_lines(void)
+{
+	osb_buf b = OSB_BUF_INIT;
+
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", "bob:1"), 0);
+	CHECK_INT(stat_of("users").st_mode & 07777, 0640);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "al", "al:2"), 0);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", "bob:3"), 0);
+	CHECK_INT(osb_file_read(&b, root, "users", 1000), 0);
+	CHECK_STR(osb_buf_text(&b), "al:2\nbob:3\n");
+	osb_buf_free(&b);
+	CHECK_INT(osb_file_write_mode(root, "users", "\nal:2\n\nbob:3\n", 13, 0, 0640), 0); /* blank lines */
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "al", NULL), 0);
+	CHECK_INT(osb_file_read(&b, root, "users", 1000), 0);
+	CHECK_STR(osb_buf_text(&b), "bob:3\n");
+	osb_buf_free(&b);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 3, drop_user, "al", NULL), OSB_ETOOLARGE);
+	CHECK_INT(osb_file_edit_lines(root, "users", 0640, 1000, drop_user, "bob", NULL), 0);
+	CHECK_INT(stat_of("users").st_size, 0);
+}
+
+/* One holder at a time, among threads (a descriptor each) and processes; a waiter gives up at its timeout. */
+static void test_lock(void)
+{
+	int a = osb_file_lock(root, ".lock", 1000), status = -1;
+	pid_t child;
+
+	CHECK(a >= 0);
+	CHECK_INT(stat_of(".lock").st_mode & 07777, 0600);
+	int64_t t0 = osb_clock_ms();
+	CHECK_INT(osb_file_lock(root, ".lock", 100), OSB_ETIMEOUT);
+	CHECK(osb_clock_ms() - t0 >= 100);
+	child = fork();
+	if (child == 0)
+		_exit(osb_file_lock(root, ".lock", 50) == OSB_ETIMEOUT ? 0 : 1);
+	CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	osb_file_unlock(a);
+	int b = osb_file_lock(root, ".lock", 100);
+	CHECK(b >= 0);
+	osb_file_unlock(b);
+	osb_file_unlock(-1);
+	CHECK_INT(osb_file_lock("/nonexistent-dir", ".lock", 10), OSB_ERROR);
+}
+
+static void test_remove(void)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof dir, "%s/repo.git/objects/ab", root);
+	CHECK_INT(osb_mkdir_p(dir, 0700), 0);
+	put("repo.git/objects/ab/cdef", 0, 'o', 10);
+	put("repo.git/HEAD", 0, 'h', 10);
+	CHECK_INT(osb_file_remove(root, "repo.git"), 0);
+	snprintf(dir, sizeof dir, "%s/repo.git", root);
+	CHECK(access(dir, F_OK) != 0);
+	CHECK_INT(osb_file_remove(root, "repo.git"), 0);
+	CHECK_INT(osb_file_remove("/nonexistent-dir", "x"), 0);
+	put("plain", 0, 'p', 3);
+	CHECK_INT(osb_file_remove(root, "plain"), 0);
+}
+
 int main(void)
 {
 	static const osb_test_case cases[] = {
 		{ "copy_tree", test_copy_tree },
+		{ "write_mode_and_read", test_write_mode_and_read },
+		{ "edit_lines", test_edit_lines },
+		{ "lock", test_lock },
+		{ "remove", test_remove },
 	};
 	if (!mkdtemp(root))
 		return 1;

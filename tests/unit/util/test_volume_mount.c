@@ -7,8 +7,8 @@
 #include "volume_mount.h"
 #include "unit.h"
 
-#define GOOD_MOUNT                                                                                    \
-	"{\"driver\":\"smbdriver\",\"container_dir\":\"/var/vcap/data/x\",\"mode\":\"rw\","             \
+#define GOOD_MOUNT                                                                                                     \
+	"{\"driver\":\"smbdriver\",\"container_dir\":\"/var/vcap/data/x\",\"mode\":\"rw\","                            \
 	"\"device_type\":\"shared\",\"device\":{\"volume_id\":\"i-1\",\"mount_config\":{\"source\":\"//h/s\"}}}"
 
 /* osb_volume_mounts_check() of the JSON text; `why` gets the message. */
@@ -35,7 +35,9 @@ static void test_valid(void)
 	CHECK_INT(check("[" GOOD_MOUNT "," GOOD_MOUNT "]", why, sizeof why), 0);
 	/* mount_config is optional; read-only mounts; members the spec does not name are left alone */
 	CHECK_INT(check("[{\"driver\":\"d\",\"container_dir\":\"/data\",\"mode\":\"r\",\"device_type\":\"shared\","
-			"\"device\":{\"volume_id\":\"v\"},\"x-extra\":1}]", why, sizeof why), 0);
+	                "\"device\":{\"volume_id\":\"v\"},\"x-extra\":1}]",
+	                why, sizeof why),
+	          0);
 }
 
 static const struct {
@@ -48,17 +50,22 @@ static const struct {
 	{ "[" GOOD_MOUNT ",\"x\"]", "volume_mounts[1]: must be an object" },
 	{ "[{\"container_dir\":\"/d\",\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].driver: must be a non-empty string" },
-	{ "[{\"driver\":\"\",\"container_dir\":\"/d\",\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
+	{ "[{\"driver\":\"\",\"container_dir\":\"/"
+	  "d\",\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].driver: must be a non-empty string" },
-	{ "[{\"driver\":\"d\",\"container_dir\":\"data\",\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
+	{ "[{\"driver\":\"d\",\"container_dir\":\"data\",\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{"
+	  "\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].container_dir: must be an absolute path" },
-	{ "[{\"driver\":\"d\",\"container_dir\":7,\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
+	{ "[{\"driver\":\"d\",\"container_dir\":7,\"mode\":\"r\",\"device_type\":\"shared\",\"device\":{\"volume_id\":"
+	  "\"v\"}}]",
 	  "volume_mounts[0].container_dir: must be an absolute path" },
-	{ "[{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"w\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
+	{ "[{\"driver\":\"d\",\"container_dir\":\"/"
+	  "d\",\"mode\":\"w\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].mode: must be \"r\" or \"rw\"" },
 	{ "[{\"driver\":\"d\",\"container_dir\":\"/d\",\"device_type\":\"shared\",\"device\":{\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].mode: must be \"r\" or \"rw\"" },
-	{ "[{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"rw\",\"device_type\":\"block\",\"device\":{\"volume_id\":\"v\"}}]",
+	{ "[{\"driver\":\"d\",\"container_dir\":\"/"
+	  "d\",\"mode\":\"rw\",\"device_type\":\"block\",\"device\":{\"volume_id\":\"v\"}}]",
 	  "volume_mounts[0].device_type: must be \"shared\"" },
 	{ "[{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"rw\",\"device_type\":\"shared\"}]",
 	  "volume_mounts[0].device: must be an object" },
@@ -84,12 +91,16 @@ static void test_no_value_in_message(void)
 {
 	char why[160];
 
-	CHECK_INT(check("[{\"driver\":\"d\",\"container_dir\":\"secret-dir\",\"mode\":\"rw\",\"device_type\":\"shared\","
-			"\"device\":{\"volume_id\":\"v\",\"mount_config\":{\"password\":\"hunter2\"}}}]", why, sizeof why),
-		  OSB_ERROR);
+	CHECK_INT(
+	        check("[{\"driver\":\"d\",\"container_dir\":\"secret-dir\",\"mode\":\"rw\",\"device_type\":\"shared\","
+	              "\"device\":{\"volume_id\":\"v\",\"mount_config\":{\"password\":\"hunter2\"}}}]",
+	              why, sizeof why),
+	        OSB_ERROR);
 	CHECK(!strstr(why, "secret-dir"));
 	CHECK_INT(check("[{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"hunter2\",\"device_type\":\"shared\","
-			"\"device\":{\"volume_id\":\"v\"}}]", why, sizeof why), OSB_ERROR);
+	                "\"device\":{\"volume_id\":\"v\"}}]",
+	                why, sizeof why),
+	          OSB_ERROR);
 	CHECK(!strstr(why, "hunter2"));
 }
 
