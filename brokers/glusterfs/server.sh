@@ -71,13 +71,15 @@ start) ;;
 	;;
 esac
 for tool in glusterd gluster openssl; do
-	command -v "$tool" >/dev/null || { echo "glusterfs server.sh: $tool not found (apt-get install glusterfs-server)" >&2; exit 1; }
+	command -v "$tool" >/dev/null ||
+		{ echo "glusterfs server.sh: $tool not found (apt-get install glusterfs-server)" >&2; exit 1; }
 done
 mkdir -p "$dir/wd" "$dir/bricks" "$dir/tls"
 dir=$(cd "$dir" && pwd)
 stop
 if ss -ltnH "sport = :24007" 2>/dev/null | grep -q .; then
-	echo "glusterfs server.sh: something already listens on port 24007 (another glusterd?): $(ss -ltnpH 'sport = :24007')" >&2
+	echo "glusterfs server.sh: something already listens on port 24007 (another glusterd?):" \
+		"$(ss -ltnpH 'sport = :24007')" >&2
 	exit 1
 fi
 # The TLS material, once: a CA that signs the bricks' certificate and (in the broker) the bindings'.

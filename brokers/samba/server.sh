@@ -55,7 +55,8 @@ start) ;;
 esac
 port=${3:?port}
 for tool in smbd smbclient net; do
-	command -v "$tool" >/dev/null || { echo "samba server.sh: $tool not found (apt-get install samba smbclient)" >&2; exit 1; }
+	command -v "$tool" >/dev/null ||
+		{ echo "samba server.sh: $tool not found (apt-get install samba smbclient)" >&2; exit 1; }
 done
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)

@@ -49,7 +49,11 @@ adapter_access() {
 	if [ $# -ge 4 ]; then _gl_as "$1" "$2" put "$3" "$4"; else _gl_as "$1" "$2" get "$3"; fi
 }
 # The client says when its session is in; glusterd names clients by address only, not by identity.
-adapter_session() { _gl_as "$1" "$1" hold "session-$(jq -r .username <<<"$1")" 60 "$WORK/held-$(jq -r .username <<<"$1")"; }
+adapter_session() {
+	local user
+	user=$(jq -r .username <<<"$1")
+	_gl_as "$1" "$1" hold "session-$user" 60 "$WORK/held-$user"
+}
 adapter_sessions() { [ -f "$WORK/held-$(jq -r .username <<<"$1")" ] && echo 1 || echo 0; }
 adapter_tenants() {
 	{

@@ -28,7 +28,8 @@ info() { cli volume info "$1" 2>&1 || true; }
 step "0. bad driver settings are refused by name"
 broker_config "$(adapter_driver_config 24007 x | jq -c '.brick_dir = "bricks"')"
 broker_run --check-config && fail "--check-config with a relative brick_dir passed"
-grep -q 'driver.brick_dir must be a plain absolute path' "$WORK/broker-runs.log" || fail "the bad brick_dir is not named"
+grep -q 'driver.brick_dir must be a plain absolute path' "$WORK/broker-runs.log" ||
+	fail "the bad brick_dir is not named"
 broker_config "$(adapter_driver_config 24007 x | jq -c '.brick_host = "-x;y"')"
 broker_run --check-config && fail "--check-config with a bad brick_host passed"
 grep -q 'driver.brick_host must be a host name' "$WORK/broker-runs.log" || fail "the bad brick_host is not named"
@@ -88,7 +89,8 @@ jq -e --arg v "$v1" --arg cn "$cn1" --arg id "$i1" --argjson c "$c1" '.driver ==
 b2=$(new_id)
 c2=$(bind "$i1" "$b2" "$tiny")
 jq -e --arg id "$i1" '.volume_mounts[0] | .container_dir == "/var/vcap/data/\($id)" and .mode == "rw"' \
-	"$WORK/bind-$b2" >/dev/null || fail "expected the default container_dir and mode rw: $(jq -c .volume_mounts "$WORK/bind-$b2")"
+	"$WORK/bind-$b2" >/dev/null ||
+	fail "expected the default container_dir and mode rw: $(jq -c .volume_mounts "$WORK/bind-$b2")"
 adapter_access "$c1" "$c1" hello world >/dev/null || fail "binding 1 cannot write"
 [ "$(adapter_access "$c2" "$c1" hello)" = world ] || fail "binding 2 cannot read what binding 1 wrote"
 
@@ -98,7 +100,8 @@ mkdir -p "$fake"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=$cn1" \
 	-keyout "$fake/key.pem" -out "$fake/cert.pem" 2>/dev/null
 cp "$tls/ca.pem" "$fake/ca.pem"
-out=$("$_gl_client" get "$_gl_addr" 24007 "$v1" "$fake" hello 2>&1) && fail "a self-made certificate with CN $cn1 read the volume: $out"
+out=$("$_gl_client" get "$_gl_addr" 24007 "$v1" "$fake" hello 2>&1) &&
+	fail "a self-made certificate with CN $cn1 read the volume: $out"
 
 step "5. the plan's quota is enforced; a plan update changes it live"
 full=

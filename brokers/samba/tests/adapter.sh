@@ -34,7 +34,11 @@ _sm_as() {
 adapter_access() {
 	if [ $# -ge 4 ]; then _sm_as "$1" "$2" put "$3" "$4"; else _sm_as "$1" "$2" get "$3"; fi
 }
-adapter_session() { _sm_as "$1" "$1" hold "session-$(jq -r .username <<<"$1")" 60 "$WORK/held-$(jq -r .username <<<"$1")"; }
+adapter_session() {
+	local user
+	user=$(jq -r .username <<<"$1")
+	_sm_as "$1" "$1" hold "session-$user" 60 "$WORK/held-$user"
+}
 # The sessions smbd serves for the binding's Unix account.
 adapter_sessions() {
 	smbstatus -s "$(_sm_conf)" --json 2>/dev/null |

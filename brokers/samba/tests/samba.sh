@@ -30,7 +30,8 @@ users() { pdbedit -s "$conf" -L 2>/dev/null | cut -d: -f1 | sort | tr '\n' ' '; 
 step "0. bad driver settings are refused by name"
 broker_config "$(adapter_driver_config "$SERVER_PORT" x | jq -c '.share_dir = "shares/../x"')"
 broker_run --check-config && fail "--check-config with a relative share_dir passed"
-grep -q 'driver.share_dir must be a plain absolute path' "$WORK/broker-runs.log" || fail "the bad share_dir is not named"
+grep -q 'driver.share_dir must be a plain absolute path' "$WORK/broker-runs.log" ||
+	fail "the bad share_dir is not named"
 broker_config "$(adapter_driver_config "$SERVER_PORT" x | jq -c '.smb_conf = "/etc/samba/smb.conf;x"')"
 broker_run --check-config && fail "--check-config with a bad smb_conf passed"
 grep -q 'driver.smb_conf must be a plain absolute path' "$WORK/broker-runs.log" || fail "the bad smb_conf is not named"
@@ -45,7 +46,8 @@ i1=$(new_id)
 s1=$(instance_name "$i1")
 provision "$i1" "$single"
 out=$(showshare "$s1")
-for want in "path = $SERVER_DIR/shares/$s1" "valid users = +$s1" "read only = No" "guest ok = No" "max connections = 1"; do
+for want in "path = $SERVER_DIR/shares/$s1" "valid users = +$s1" "read only = No" "guest ok = No" \
+	"max connections = 1"; do
 	grep -qiF "$want" <<<"$out" || fail "share $s1: expected '$want' in: $out"
 done
 getent group "$s1" >/dev/null || fail "no Unix group $s1"
@@ -85,7 +87,8 @@ bro=$(new_id)
 cro=$(bind "$i1" "$bro" "$single" '{"mode": "r"}')
 jq -e '.volume_mounts[0].mode == "r" and .volume_mounts[0].device.mount_config.readonly == true' "$WORK/bind-$bro" \
 	>/dev/null || fail "read-only binding: expected mode r and readonly: $(jq -c .volume_mounts "$WORK/bind-$bro")"
-grep -qi "read list = $(jq -r .username <<<"$cro")" <<<"$(showshare "$s1")" || fail "the read-only binding is not in the read list"
+grep -qi "read list = $(jq -r .username <<<"$cro")" <<<"$(showshare "$s1")" ||
+	fail "the read-only binding is not in the read list"
 [ "$(adapter_access "$cro" "$c1" shared.txt)" = from-b1 ] || fail "the read-only binding cannot read"
 out=$(adapter_access "$cro" "$c1" shared.txt overwritten 2>&1) && fail "the read-only binding wrote: $out"
 out=$(adapter_access "$cro" "$c1" new.txt x 2>&1) && fail "the read-only binding created a file: $out"
@@ -103,8 +106,10 @@ hold=$!
 t_on_exit kill "$hold"
 for _ in $(seq 1 100); do [ -f "$WORK/held-$u1" ] && break; sleep 0.05; done
 [ -f "$WORK/held-$u1" ] || fail "binding 1's session did not start: $(cat "$WORK/hold.out")"
-out=$(adapter_access "$c2" "$c1" shared.txt 2>&1) && fail "a second connection beyond max connections 1 was served: $out"
-osb PATCH "/v2/service_instances/$i1" "$(jq -cn --arg s "$SERVICE_ID" --arg p "$standard" '{service_id: $s, plan_id: $p}')"
+out=$(adapter_access "$c2" "$c1" shared.txt 2>&1) &&
+	fail "a second connection beyond max connections 1 was served: $out"
+osb PATCH "/v2/service_instances/$i1" \
+	"$(jq -cn --arg s "$SERVICE_ID" --arg p "$standard" '{service_id: $s, plan_id: $p}')"
 expect_status 200 "update to the standard plan (50 connections)"
 grep -qi "max connections = 50" <<<"$(showshare "$s1")" || fail "max connections did not change: $(showshare "$s1")"
 [ "$(adapter_access "$c2" "$c1" shared.txt)" = from-b2 ] || fail "a second connection is still refused after the update"
@@ -129,7 +134,8 @@ step "8. a share directory left behind is an orphan the reconciler purges"
 orphan=osb_00000000000000000bad
 mkdir -p "$SERVER_DIR/shares/$orphan/data"
 broker_run --reconcile=purge || fail "--reconcile=purge failed: $out"
-grep -q "\"orphan\":\"$orphan\",\"kind\":\"instance\",\"purged\":true" <<<"$out" || fail "orphan directory not purged: $out"
+grep -q "\"orphan\":\"$orphan\",\"kind\":\"instance\",\"purged\":true" <<<"$out" ||
+	fail "orphan directory not purged: $out"
 [ ! -e "$SERVER_DIR/shares/$orphan" ] || fail "the orphan directory is still there"
 
 step "9. a frozen smbd: 503 at once, operations fail within the deadline, back when it thaws"

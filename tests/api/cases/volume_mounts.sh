@@ -15,14 +15,16 @@ export CATALOG
 start_broker
 
 vbind() { # vbind BINDING_ID [PARAMS_JSON]
-	req PUT "/v2/service_instances/v-1/service_bindings/$1" \
-		"{\"service_id\":\"svc-volume\",\"plan_id\":\"plan-volume\",\"bind_resource\":{\"app_guid\":\"app-1\"}${2:+,\"parameters\":$2}}"
+	req PUT "/v2/service_instances/v-1/service_bindings/$1" "{\"service_id\":\"svc-volume\",\"plan_id\":\"plan-volume\",
+		\"bind_resource\":{\"app_guid\":\"app-1\"}${2:+,\"parameters\":$2}}"
 }
 GOOD='{"driver":"d","container_dir":"/data","mode":"r","device_type":"shared","device":{"volume_id":"v"}}'
 
 req GET /v2/catalog
-expect_jq '.services[] | select(.id == "svc-volume") | .requires | join(",")' volume_mount "the catalog says requires volume_mount"
-req PUT /v2/service_instances/v-1 '{"service_id":"svc-volume","plan_id":"plan-volume","organization_guid":"o","space_guid":"s"}'
+expect_jq '.services[] | select(.id == "svc-volume") | .requires | join(",")' volume_mount \
+	"the catalog says requires volume_mount"
+req PUT /v2/service_instances/v-1 \
+	'{"service_id":"svc-volume","plan_id":"plan-volume","organization_guid":"o","space_guid":"s"}'
 expect_status 201 "provision a volume service"
 
 # RequiresApp: a volume mount is for an app's containers.
@@ -58,21 +60,25 @@ bad() { # bad WHAT PARAMS_JSON MESSAGE
 	req GET /v2/service_instances/v-1/service_bindings/b-bad
 	expect_status 404 "$1: no binding"
 }
-bad "a relative container_dir" '{"mounts":[{"driver":"d","container_dir":"data","mode":"r","device_type":"shared","device":{"volume_id":"v"}}]}' \
+# mounts FILTER...: {"mounts": [GOOD changed by each jq FILTER]}, one mount per filter.
+mounts() {
+	local f out=
+	for f in "$@"; do out=$out${out:+,}$(jq -c --argjson g "$GOOD" "\$g | $f" <<<null); done
+	printf '{"mounts":[%s]}' "$out"
+}
+bad "a relative container_dir" "$(mounts '.container_dir = "data"')" \
 	"volume_mounts[0].container_dir: must be an absolute path"
-bad "mode w" '{"mounts":[{"driver":"d","container_dir":"/d","mode":"w","device_type":"shared","device":{"volume_id":"v"}}]}' \
-	'volume_mounts[0].mode: must be "r" or "rw"'
-bad "a device_type other than shared" "{\"mounts\":[$GOOD,{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"r\",\"device_type\":\"block\",\"device\":{\"volume_id\":\"v\"}}]}" \
-	"volume_mounts[1].device_type"
-bad "no volume_id" '{"mounts":[{"driver":"d","container_dir":"/d","mode":"r","device_type":"shared","device":{}}]}' \
-	"device.volume_id: must be a non-empty string"
+bad "mode w" "$(mounts '.mode = "w"')" 'volume_mounts[0].mode: must be "r" or "rw"'
+bad "a device_type other than shared" "$(mounts . '.device_type = "block"')" "volume_mounts[1].device_type"
+bad "no volume_id" "$(mounts '.device = {}')" "device.volume_id: must be a non-empty string"
 bad "an empty array" '{"mounts":[]}' "volume_mounts: must be a non-empty array"
 bad "no volume_mounts from a volume service" '{"no_mounts":true}' "answered no volume_mounts"
 expect_true "the failed binds were undone on the server" [ "$(tenants)" = "$before" ]
 
 # Any other service: volume_mounts are refused (its catalog does not require volume_mount).
 req PUT /v2/service_instances/o-1 "$(provision_body plan-other)"
-req PUT /v2/service_instances/o-1/service_bindings/b-o "{\"service_id\":\"svc-other\",\"plan_id\":\"plan-other\",\"parameters\":{\"mounts\":[$GOOD]}}"
+req PUT /v2/service_instances/o-1/service_bindings/b-o \
+	"{\"service_id\":\"svc-other\",\"plan_id\":\"plan-other\",\"parameters\":$(mounts .)}"
 expect_error 500 - "volume_mounts from a service without requires volume_mount"
 expect_true "the description says why" grep -qF "does not require volume_mount" <<<"$(jqb .description)"
 
