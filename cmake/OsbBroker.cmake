@@ -17,6 +17,9 @@
 # brokers/<name>/tests/fixture.sh, run as `bash fixture.sh start|stop DIR`, becomes the tests
 # <name>_fixture_start and <name>_fixture_stop (label fixture), and every test of the broker (its
 # scripts, its contract runs, the BOSH start tests) requires it through osb_broker_fixture().
+# A server that can run only once per machine (glusterd's fixed port) is named by an
+# `ADAPTER_RESOURCE_LOCK=<lock>` line in the adapter: osb_broker_fixture() gives the same tests
+# the ctest RESOURCE_LOCK <lock>, so that parallel runs (ctest -j) never start two.
 include_guard(GLOBAL)
 find_package(PkgConfig REQUIRED)
 set(OSB_ROOT_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
@@ -57,13 +60,39 @@ function(osb_broker_pkg_target var prefix)
   set(${var} "${found}" PARENT_SCOPE)
 endfunction()
 
-# osb_broker_fixture(<name> <test>...): when brokers/<name>/tests/fixture.sh exists, the tests
-# (of the calling directory) require fixture <name>_server, which ctest starts once before the
-# first of them and stops after the last; they hold the resource lock <name>_server, since they
-# share that server, and find its directory as $OSB_FIXTURES/<name>. Without fixture.sh: nothing.
+# osb_adapter_resource_lock(<var> <name>): the lock of brokers/<name>/tests/adapter.sh's
+# ADAPTER_RESOURCE_LOCK= line, or "" when it has none.
+function(osb_adapter_resource_lock var name)
+  set(${var} "" PARENT_SCOPE)
+  set(adapter ${OSB_ROOT_DIR}/brokers/${name}/tests/adapter.sh)
+  if(NOT EXISTS ${adapter})
+    return()
+  endif()
+  file(STRINGS ${adapter} line REGEX "^ADAPTER_RESOURCE_LOCK=")
+  if(NOT line)
+    return()
+  endif()
+  if(NOT line MATCHES "^ADAPTER_RESOURCE_LOCK=\"?([A-Za-z0-9_.-]+)\"?$")
+    message(FATAL_ERROR "brokers/${name}/tests/adapter.sh: ADAPTER_RESOURCE_LOCK= takes one name of [A-Za-z0-9_.-]")
+  endif()
+  set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
+endfunction()
+
+# osb_broker_fixture(<name> <test>...): the tests (of the calling directory) that start or use
+# broker <name>'s server. They hold the adapter's ADAPTER_RESOURCE_LOCK, if any. When
+# brokers/<name>/tests/fixture.sh exists, they also require fixture <name>_server, which ctest
+# starts once before the first of them and stops after the last; they hold the resource lock
+# <name>_server, since they share that server, and find its directory as $OSB_FIXTURES/<name>.
 function(osb_broker_fixture name)
   set(script ${OSB_ROOT_DIR}/brokers/${name}/tests/fixture.sh)
-  if(NOT EXISTS ${script} OR NOT ARGN)
+  if(NOT ARGN)
+    return()
+  endif()
+  osb_adapter_resource_lock(lock ${name})
+  if(lock)
+    set_property(TEST ${ARGN} APPEND PROPERTY RESOURCE_LOCK ${lock})
+  endif()
+  if(NOT EXISTS ${script})
     return()
   endif()
   set_property(TEST ${ARGN} APPEND PROPERTY FIXTURES_REQUIRED ${name}_server)

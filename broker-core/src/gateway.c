@@ -12,6 +12,7 @@
 #include "deployer.h"
 #include "request_internal.h"
 #include "server_block.h"
+#include "volume_mount.h"
 
 /* Keys of `driver` the gateway knows: server block, driver's own, dedicated ones, and the end. */
 #define MAX_KEYS 64
@@ -239,6 +240,28 @@ static int run_dedicated(osb_gateway *g, osb_request *req)
 	return rc;
 }
 
+/*
+ * What a bind answered beyond credentials: a volume service's binding MUST carry
+ * volume_mounts (spec, Volume Services) in the spec's shape, and any other
+ * service's none (the platform may reject them). A failure is the driver's: the
+ * bind fails and the engine undoes it.
+ */
+static int check_bind_answer(const osb_gateway *g, osb_request *req)
+{
+	int requires = req->plan && req->plan->service->requires_volume_mount;
+	char why[160];
+
+	if (!requires && req->volume_mounts)
+		return osb_req_fail(req, OSB_ERROR, "the %s driver answered volume_mounts for a service that does not "
+				    "require volume_mount", g->d->name);
+	if (requires && !req->volume_mounts)
+		return osb_req_fail(req, OSB_ERROR, "the %s driver answered no volume_mounts for a volume service",
+				    g->d->name);
+	if (requires && osb_volume_mounts_check(req->volume_mounts, why, sizeof why) != 0)
+		return osb_req_fail(req, OSB_ERROR, "the %s driver answered invalid volume_mounts: %s", g->d->name, why);
+	return 0;
+}
+
 int osb_gateway_run(osb_gateway *g, osb_request *req)
 {
 	int64_t started = osb_clock_ms();
@@ -250,6 +273,8 @@ int osb_gateway_run(osb_gateway *g, osb_request *req)
 	req->note[0] = '\0';
 	dedicated = osb_gateway_is_dedicated(g, req);
 	rc = dedicated ? run_dedicated(g, req) : run_shared(g, req);
+	if (rc == 0 && req->kind == OSB_OP_BIND)
+		rc = check_bind_answer(g, req);
 	req->target = NULL;
 	if (rc == 0) {
 		memset(&req->err, 0, sizeof req->err);

@@ -170,43 +170,82 @@ int osb_store_instance_get(osb_store_tx *tx, const char *id, osb_instance_rec **
 	return rc;
 }
 
-/* Open the sealed credentials of a binding read from the back end; *plain NULL when there are none. */
-static int open_credentials(osb_store *store, const char *id, const char *sealed, char **plain)
+/*
+ * The associated data that ties a sealed column to its row: the id for the
+ * credentials, "<id>#response_extras" for the extras (a volume service's
+ * mount_config holds a password), so neither value can move to the other column.
+ */
+static int extras_aad(char *out, size_t size, const char *id)
+{
+	int n = snprintf(out, size, "%s#response_extras", id);
+	return n < 0 || (size_t)n >= size ? OSB_ENOMEM : 0;
+}
+
+/* Open one sealed column of a binding read from the back end; *plain NULL when there is none. */
+static int open_column(osb_store *store, const char *id, const char *aad, const char *what, const char *sealed,
+		       char **plain)
 {
 	int rc;
 
 	*plain = NULL;
 	if (!sealed)
 		return 0;
-	rc = osb_crypto_open(store->key, id, sealed, plain);
+	rc = osb_crypto_open(store->key, aad, sealed, plain);
 	if (rc == OSB_ENOMEM)
 		return rc;
 	if (rc) {
 		osb_log(OSB_LOG_ERROR, "store.decrypt_failed",
-			"credentials of binding %s cannot be opened: wrong store key or altered data", id);
+			"%s of binding %s cannot be opened: wrong store key or altered data", what, id);
 		return OSB_EBACKEND;
 	}
+	return 0;
+}
+
+/*
+ * Open the sealed columns of a binding record in place: the credentials, and
+ * the response extras when sealed (records written before they were sealed
+ * hold plain JSON, which is read as it is).
+ */
+static int open_binding(osb_store *store, osb_binding_rec *b)
+{
+	char aad[320], *creds, *extras = NULL;
+	int rc = open_column(store, b->id, b->id, "credentials", b->credentials, &creds);
+
+	if (rc)
+		return rc;
+	if (b->response_extras && strncmp(b->response_extras, "v1:", 3) == 0) {
+		rc = extras_aad(aad, sizeof aad, b->id);
+		if (rc == 0)
+			rc = open_column(store, b->id, aad, "response extras", b->response_extras, &extras);
+		if (rc) {
+			osb_crypto_free_secret(creds);
+			return rc;
+		}
+		b->response_extras = extras;
+	}
+	b->credentials = creds;
 	return 0;
 }
 
 int osb_store_binding_get(osb_store_tx *tx, const char *id, osb_binding_rec **out)
 {
 	void *rec;
-	osb_binding_rec *b;
-	char *plain;
+	osb_binding_rec *b, sealed;
 	int rc = get_rec(tx, &osb_store_bindings, id, &rec);
 
 	*out = NULL;
 	if (rc)
 		return rc;
 	b = rec;
-	rc = open_credentials(tx->store, b->id, b->credentials, &plain);
+	sealed = *b;
+	rc = open_binding(tx->store, b);
 	if (rc) {
 		osb_binding_rec_free(b);
 		return rc;
 	}
-	free(b->credentials);
-	b->credentials = plain;
+	free(sealed.credentials);
+	if (sealed.response_extras != b->response_extras)
+		free(sealed.response_extras);
 	*out = b;
 	return 0;
 }
@@ -227,7 +266,7 @@ int osb_store_instance_put(osb_store_tx *tx, const osb_instance_rec *rec)
 int osb_store_binding_put(osb_store_tx *tx, const osb_binding_rec *rec)
 {
 	osb_binding_rec sealed_rec;
-	char *sealed = NULL;
+	char aad[320], *sealed = NULL, *sealed_extras = NULL;
 	int rc;
 
 	if (!tx || !rec || !rec->id)
@@ -241,8 +280,20 @@ int osb_store_binding_put(osb_store_tx *tx, const osb_binding_rec *rec)
 		}
 		sealed_rec.credentials = sealed;
 	}
+	if (rec->response_extras) {
+		rc = extras_aad(aad, sizeof aad, rec->id);
+		if (rc == 0)
+			rc = osb_crypto_seal(tx->store->key, aad, rec->response_extras, &sealed_extras);
+		if (rc) {
+			osb_log(OSB_LOG_ERROR, "store.error", "cannot seal the response extras of binding %s", rec->id);
+			free(sealed);
+			return rc;
+		}
+		sealed_rec.response_extras = sealed_extras;
+	}
 	rc = put_rec(tx, &osb_store_bindings, &sealed_rec);
 	free(sealed);
+	free(sealed_extras);
 	return rc;
 }
 
@@ -269,16 +320,17 @@ static int instance_row(const void *rec, void *payload)
 static int binding_row(const void *rec, void *payload)
 {
 	list_ctx *ctx = payload;
-	osb_binding_rec b = *(const osb_binding_rec *)rec;
-	char *plain;
+	const osb_binding_rec *row = rec;
+	osb_binding_rec b = *row;
 	int stop;
 
-	ctx->rc = open_credentials(ctx->store, b.id, b.credentials, &plain);
+	ctx->rc = open_binding(ctx->store, &b);
 	if (ctx->rc)
 		return 1;
-	b.credentials = plain;
 	stop = ctx->bcb(&b, ctx->payload);
-	osb_crypto_free_secret(plain);
+	osb_crypto_free_secret(b.credentials);
+	if (b.response_extras != row->response_extras)
+		osb_crypto_free_secret(b.response_extras);
 	return stop;
 }
 

@@ -18,6 +18,8 @@
  *   "delay_ms": N            sleep before acting (concurrency and kill tests)
  *   "fail_times": N          with "fail", fail only the first N calls (per instance or binding), then succeed
  *   "fail_late": true        with "fail", fail after the tenant or user was made (the core must undo it)
+ *   "mounts": <any JSON>     bind answers it as its volume_mounts, as it is (invalid ones too)
+ *   "no_mounts": true        bind of a volume service answers no volume_mounts
  * and by files in the data directory:
  *   fake-down                every callback and health fail with OSB_EBACKEND (an outage)
  * Tenants are files under <data_dir>/fake-tenants/, named like a real server's.
@@ -222,6 +224,37 @@ static int fake_deprovision(osb_request *req, void *state)
 	return remove_tenant(state, osb_request_instance_name(req));
 }
 
+/*
+ * Volume mounts: the "mounts" parameter as it is, else for the volume service
+ * (svc-volume) a shared device whose mount_config holds the binding's password,
+ * unless "no_mounts" asks for none.
+ */
+static int fake_mounts(osb_request *req, const char *name, const char *password)
+{
+	const cJSON *params = osb_request_parameters(req);
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(params, "mounts");
+	cJSON *mounts;
+
+	if (given)
+		return osb_request_set_volume_mounts(req, cJSON_Duplicate(given, 1));
+	if (strcmp(osb_request_service_id(req), "svc-volume") != 0 ||
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "no_mounts")))
+		return 0;
+	mounts = cJSON_CreateArray();
+	cJSON *m = cJSON_CreateObject(), *device = cJSON_CreateObject(), *config = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "driver", "fakedriver");
+	cJSON_AddStringToObject(m, "container_dir", "/var/vcap/data/fake");
+	cJSON_AddStringToObject(m, "mode", "rw");
+	cJSON_AddStringToObject(m, "device_type", "shared");
+	cJSON_AddStringToObject(device, "volume_id", name);
+	cJSON_AddStringToObject(config, "username", name);
+	cJSON_AddStringToObject(config, "password", password);
+	cJSON_AddItemToObject(device, "mount_config", config);
+	cJSON_AddItemToObject(m, "device", device);
+	cJSON_AddItemToArray(mounts, m);
+	return osb_request_set_volume_mounts(req, mounts);
+}
+
 static int fake_bind(osb_request *req, void *state)
 {
 	const char *name = osb_request_binding_name(req);
@@ -237,6 +270,8 @@ static int fake_bind(osb_request *req, void *state)
 		return rc;
 	osb_credentials_spec cs = { .scheme = "fake", .username = name, .password = password };
 	if ((rc = osb_credentials_set(req, osb_credentials_new(req, &cs))))
+		return rc;
+	if ((rc = fake_mounts(req, name, password)))
 		return rc;
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "user", name);
@@ -304,7 +339,8 @@ static const char *const fake_keys[] = { "tenant_dir", NULL };
 static const struct osb_driver fake_driver = {
 	OSB_DRIVER_INIT,
 	.name = "fake",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION |
+		OSB_CAP_VOLUME_MOUNTS,
 	.server = &fake_server,
 	.config_keys = fake_keys,
 	.init = fake_init,

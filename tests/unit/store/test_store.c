@@ -22,6 +22,8 @@
 #include "unit.h"
 
 #define PASSWORD "Zq8-unit-test-Passw0rd-4711"
+/* A secret in a binding's response extras (a volume service's mount_config). */
+#define MOUNT_PASSWORD "Mq7-mount-config-Passw0rd-0815"
 
 #include "store_env.h"
 
@@ -92,7 +94,8 @@ static osb_binding_rec full_binding(char *id, char *instance_id, int64_t created
 		.bind_resource = "{\"app_guid\":\"app-1\"}",
 		.context = "{\"platform\":\"kubernetes\"}",
 		.credentials = "{\"username\":\"u1\",\"password\":\"" PASSWORD "\"}",
-		.response_extras = "{\"endpoints\":[]}",
+		.response_extras = "{\"endpoints\":[],\"volume_mounts\":[{\"device\":{\"mount_config\":{\"password\":\""
+				   MOUNT_PASSWORD "\"}}}]}",
 		.driver_state = "{\"role\":\"r_1\"}",
 		.fingerprint = "ff00",
 		.predecessor_id = "b-old",
@@ -965,17 +968,17 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
-/* The raw credentials column as the database holds it. */
-static char *raw_credentials(env *e, const char *id)
+/* A column of a binding's row as the database holds it (`column` is a constant of the test). */
+static char *raw_column(env *e, const char *column, const char *id)
 {
+	char q[128];
 	char *out = NULL;
 
 	if (e->type == OSB_STORE_SQLITE) {
 		sqlite3 *db = NULL;
 		sqlite3_stmt *st = NULL;
-		if (sqlite3_open(e->path, &db) == SQLITE_OK &&
-		    sqlite3_prepare_v2(db, "SELECT credentials FROM osb_bindings WHERE id = ?1", -1, &st, NULL) ==
-			    SQLITE_OK) {
+		snprintf(q, sizeof(q), "SELECT %s FROM osb_bindings WHERE id = ?1", column);
+		if (sqlite3_open(e->path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 				out = strdup((const char *)sqlite3_column_text(st, 0));
@@ -984,10 +987,10 @@ static char *raw_credentials(env *e, const char *id)
 		sqlite3_close(db);
 		return out;
 	}
+	snprintf(q, sizeof(q), "SELECT %s FROM osb_bindings WHERE id = $1", column);
 	PGconn *c = PQconnectdb(e->url);
 	const char *params[1] = { id };
-	PGresult *r = PQexecParams(c, "SELECT credentials FROM osb_bindings WHERE id = $1", 1, NULL, params, NULL,
-				   NULL, 0);
+	PGresult *r = PQexecParams(c, q, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		out = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -995,14 +998,9 @@ static char *raw_credentials(env *e, const char *id)
 	return out;
 }
 
-/* Swap the sealed credentials of two rows behind the store's back. */
-static void swap_credentials(env *e, const char *a, const char *b)
+/* Run one statement behind the store's back. */
+static void exec_sql(env *e, const char *q)
 {
-	static const char sql[] =
-		"UPDATE osb_bindings SET credentials = (SELECT credentials FROM osb_bindings WHERE id = '%s') WHERE id = '%s'";
-	char q[256];
-
-	snprintf(q, sizeof(q), sql, b, a);
 	if (e->type == OSB_STORE_SQLITE) {
 		sqlite3 *db = NULL;
 		CHECK_INT(sqlite3_open(e->path, &db), SQLITE_OK);
@@ -1015,6 +1013,17 @@ static void swap_credentials(env *e, const char *a, const char *b)
 	CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
 	PQfinish(c);
+}
+
+/* Swap the sealed credentials of two rows behind the store's back. */
+static void swap_credentials(env *e, const char *a, const char *b)
+{
+	static const char sql[] =
+		"UPDATE osb_bindings SET credentials = (SELECT credentials FROM osb_bindings WHERE id = '%s') WHERE id = '%s'";
+	char q[256];
+
+	snprintf(q, sizeof(q), sql, b, a);
+	exec_sql(e, q);
 }
 
 static void encryption_at_rest(void)
@@ -1030,9 +1039,14 @@ static void encryption_at_rest(void)
 		goto done;
 	osb_binding_rec b1 = full_binding("b-secret", "i-1", 1);
 	put_binding(s, &b1);
-	raw = raw_credentials(&e, "b-secret");
+	raw = raw_column(&e, "credentials", "b-secret");
 	CHECK(raw && strncmp(raw, "v1:", 3) == 0);
 	CHECK(raw && !strstr(raw, PASSWORD));
+	free(raw);
+	/* The response extras too: a volume service's mount_config holds a password. */
+	raw = raw_column(&e, "response_extras", "b-secret");
+	CHECK(raw && strncmp(raw, "v1:", 3) == 0);
+	CHECK(raw && !strstr(raw, MOUNT_PASSWORD));
 	free(raw);
 	if (e.type == OSB_STORE_SQLITE) {
 		snprintf(wal, sizeof(wal), "%s-wal", e.path);
@@ -1041,11 +1055,14 @@ static void encryption_at_rest(void)
 		CHECK(file_contains(e.path, "app-1") || file_contains(wal, "app-1"));
 		CHECK(!file_contains(e.path, PASSWORD));
 		CHECK(!file_contains(wal, PASSWORD));
+		CHECK(!file_contains(e.path, MOUNT_PASSWORD));
+		CHECK(!file_contains(wal, MOUNT_PASSWORD));
 		osb_store_close(s);
 		/* After close (checkpoint) too. */
 		CHECK(file_contains(e.path, "b-secret"));
 		CHECK(!file_contains(e.path, PASSWORD));
 		CHECK(!file_contains(wal, PASSWORD));
+		CHECK(!file_contains(e.path, MOUNT_PASSWORD));
 	} else {
 		osb_store_close(s);
 	}
@@ -1101,6 +1118,31 @@ static void wrong_key(void)
 	if (bg)
 		CHECK_STR(bg->credentials, "{\"password\":\"other\"}");
 	osb_binding_rec_free(bg);
+	osb_store_rollback(tx);
+	osb_store_close(s);
+
+	/* Response extras written before they were sealed are plain JSON: read as they are. */
+	exec_sql(&e, "UPDATE osb_bindings SET response_extras = '{\"endpoints\":[]}' WHERE id = 'b-2'");
+	s = env_open(&e);
+	if (!s)
+		goto done;
+	CHECK_INT(osb_store_begin(s, NULL, &tx), 0);
+	bg = NULL;
+	CHECK_INT(osb_store_binding_get(tx, "b-2", &bg), 0);
+	if (bg)
+		CHECK_STR(bg->response_extras, "{\"endpoints\":[]}");
+	osb_binding_rec_free(bg);
+	osb_store_rollback(tx);
+	osb_store_close(s);
+	/* The row's sealed credentials moved into its extras: refused (each column has its own associated data). */
+	exec_sql(&e, "UPDATE osb_bindings SET response_extras = credentials WHERE id = 'b-2'");
+	s = env_open(&e);
+	if (!s)
+		goto done;
+	CHECK_INT(osb_store_begin(s, NULL, &tx), 0);
+	bg = (void *)1;
+	CHECK_INT(osb_store_binding_get(tx, "b-2", &bg), OSB_EBACKEND);
+	CHECK(bg == NULL);
 	osb_store_rollback(tx);
 	osb_store_close(s);
 done:
