@@ -20,12 +20,12 @@ stop_pid() {
 	local p=$1 n
 	alive "$p" || return 0
 	kill -TERM "$p" 2>/dev/null
-	for n in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		alive "$p" || return 0
 		sleep 0.1
 	done
 	kill -KILL "$p" 2>/dev/null
-	for n in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		alive "$p" || return 0
 		sleep 0.1
 	done

@@ -11,6 +11,8 @@
 #
 # A restart on the same DIR comes back on the same ports with the same databases and users.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?directory}
@@ -21,17 +23,7 @@ die() {
 }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
-stop() {
-	local pid
-	pid=$(cat "$dir/clickhouse.pid" 2>/dev/null) || return 0
-	alive "$pid" || return 0
-	kill -TERM "$pid"
-	for _ in $(seq 1 300); do
-		alive "$pid" || return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/clickhouse.pid" TERM 15; }
 
 start() {
 	local port=${3:?port} secret=${4:?admin password} pid out=

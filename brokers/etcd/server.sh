@@ -9,20 +9,12 @@
 # revisions of deleted keys do not stay for ever. Waits until root can log in; fails loudly
 # with the server's log otherwise.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?server directory}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/etcd.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		grep -q '^Z' <(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/etcd.pid"; }
 
 die() {
 	echo "etcd server.sh: $*; log follows" >&2

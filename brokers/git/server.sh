@@ -8,19 +8,12 @@
 # tree. As root, Apache's workers run as www-data: the tree belongs to that group (setgid), so the
 # broker's files (mode 0640) and repositories (shared with the group) are theirs to read and write.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT [SECRET] | stop DIR}
 dir=${2:?server directory}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/server.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/server.pid"; }
 
 case $mode in
 stop)

@@ -11,6 +11,8 @@
 # 127.0.0.1 on a port picked once and kept in DIR/rpc.port, so a restart on the same DIR comes back
 # on the same ports with the same users and data.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?directory}
@@ -21,17 +23,7 @@ die() {
 }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
-stop() {
-	local pid
-	pid=$(cat "$dir/influxd.pid" 2>/dev/null) || return 0
-	alive "$pid" || return 0
-	kill -TERM "$pid"
-	for _ in $(seq 1 200); do
-		alive "$pid" || return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/influxd.pid"; }
 
 # query USER PASSWORD STATEMENT: one InfluxQL statement over HTTP, the body on stdout.
 query() {

@@ -7,22 +7,14 @@
 #        server.sh stop DIR
 # Waits until the admin can bind; fails loudly with slapd's log otherwise.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT ADMIN_PASSWORD | stop DIR}
 dir=${2:?server directory}
 base=dc=osb,dc=test
 admin=cn=admin,$base
 
-stop() {
-	local pid
-	pid=$(cat "$dir/slapd.pid" 2>/dev/null) || return 0
-	kill -INT "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/slapd.pid" INT; }
 
 if [ "$mode" = stop ]; then
 	stop

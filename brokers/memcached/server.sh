@@ -7,20 +7,12 @@
 # start waits until the admin's login is taken (memcstat) and fails with the server's log otherwise;
 # stop sends SIGTERM and waits.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?server directory}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/memcached.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/memcached.pid" TERM 5; }
 
 start() {
 	local port=${1:?port} secret=${2:?admin password} tool pid

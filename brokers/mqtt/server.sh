@@ -10,20 +10,12 @@
 # and role. Files in DIR/conf.d (a TLS listener, say) are included. Waits until the admin can
 # subscribe to the plugin's responses; fails loudly with the server's log otherwise.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT SECRET | stop DIR}
 dir=${2:?server directory}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/mosquitto.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		grep -q '^Z' <(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/mosquitto.pid"; }
 
 case $mode in
 stop)

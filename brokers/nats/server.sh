@@ -15,6 +15,8 @@
 # with OpenSSL 3. start waits until the server answers on its port and its monitoring endpoint
 # and fails with the server's log otherwise; stop sends SIGTERM and waits.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # hex_bin: hex digits on stdin to bytes on stdout (no xxd needed).
@@ -97,17 +99,7 @@ creds() { # creds SECRET: a user of the system account, valid for an hour, as a 
 	printf -- '-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n' "$(seed_of U "$user")"
 }
 
-stop() {
-	local dir=$1 pid
-	pid=$(cat "$dir/nats.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { local dir=$1; stop_pid_file "$dir/nats.pid" TERM 5; }
 
 start() {
 	local dir=$1 port=$2 secret=$3 op sys op_pub sys_pub mon pid tool

@@ -5,19 +5,12 @@
 # svnserve runs as the calling user, the one the broker runs as: the repositories' passwd files are
 # plain text of mode 0600 that only that user reads. A restart with the same DIR keeps the repositories.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT [SECRET] | stop DIR}
 dir=${2:?server directory}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/server.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/server.pid"; }
 
 # greets PORT: svnserve sends "( success ( ..." on a new connection.
 greets() {

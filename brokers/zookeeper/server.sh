@@ -8,21 +8,13 @@
 #        server.sh stop DIR
 # Waits until the super user is in; fails loudly with the server's log otherwise.
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh start DIR PORT ADMIN_PASSWORD | stop DIR}
 dir=${2:?server directory}
 classpath=${ZOOKEEPER_CLASSPATH:-/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar}
 
-stop() {
-	local pid
-	pid=$(cat "$dir/zookeeper.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_pid_file "$dir/zookeeper.pid"; }
 
 # zk_admin PORT PASSWORD COMMAND...: ZooKeeper's own shell (zkCli) as the super user, commands on stdin.
 zk_admin() {
