@@ -46,14 +46,19 @@ void osb_name_binding(char out[OSB_NAME_SIZE], const char *binding_id)
 	derive(out, "binding:", binding_id);
 }
 
-int osb_name_is_derived(const char *name)
+int osb_name_is_derived_n(const char *s, size_t len)
 {
 	size_t i;
 
-	if (!name || strlen(name) != OSB_NAME_SIZE - 1 || strncmp(name, "osb_", 4) != 0)
+	if (!s || len != OSB_NAME_SIZE - 1 || strncmp(s, "osb_", 4) != 0)
 		return 0;
-	for (i = 4; name[i]; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+	for (i = 4; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+int osb_name_is_derived(const char *name)
+{
+	return name && osb_name_is_derived_n(name, strlen(name));
 }

@@ -40,18 +40,6 @@ struct gt_state {
 	char *git;       /* driver.git: the git program */
 };
 
-/* Whether len bytes at s are a name the core derives ("osb_" + 20 hex digits). */
-static int gt_is_name(const char *s, size_t len)
-{
-	char name[OSB_NAME_SIZE];
-
-	if (len != OSB_NAME_SIZE - 1)
-		return 0;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	return osb_name_is_derived(name);
-}
-
 /* -- the server ------------------------------------------------------------- */
 
 /* Apache answers HTTP at the target (any status: the broker has no login of its own), and the tree is writable. */
@@ -112,13 +100,13 @@ static int gt_line_names(const char *line, size_t len, char first[OSB_NAME_SIZE]
 	n = (size_t)(colon - line);
 	if (n > ro && memcmp(colon - ro, GT_READ_ONLY_SUFFIX, ro) == 0)
 		n -= ro;
-	if (!gt_is_name(line, n))
+	if (!osb_name_is_derived_n(line, n))
 		return 0;
 	snprintf(first, OSB_NAME_SIZE, "%.*s", (int)n, line);
 	for (u = colon + 1; u < line + len && *u == ' '; u++)
 		;
 	user[0] = '\0';
-	if (gt_is_name(u, (size_t)(line + len - u)))
+	if (osb_name_is_derived_n(u, (size_t)(line + len - u)))
 		snprintf(user, OSB_NAME_SIZE, "%.*s", OSB_NAME_SIZE - 1, u);
 	return 1;
 }
@@ -443,7 +431,7 @@ static int git_list(const osb_target *server, void *state, osb_tenant_cb cb, voi
 		size_t len = strspn(n, GT_NAME_CHARS);
 		char name[OSB_NAME_SIZE];
 
-		if (!gt_is_name(n, len) || strncmp(n + len, ".git", 4) != 0)
+		if (!osb_name_is_derived_n(n, len) || strncmp(n + len, ".git", 4) != 0)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)len, n);
 		rc = cb(OSB_TENANT_INSTANCE, name, payload);

@@ -79,18 +79,6 @@ struct rd_conn {
 	int version;             /* the server's major * 100 + minor, such as 700 */
 };
 
-/* Whether the `len` bytes at `s` (part of a key or a reply) are a name the core derives. */
-static int rd_is_name(const char *s, size_t len)
-{
-	char name[OSB_NAME_SIZE];
-
-	if (len != OSB_NAME_SIZE - 1)
-		return 0;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	return osb_name_is_derived(name);
-}
-
 static struct timeval rd_tv(int ms)
 {
 	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
@@ -259,7 +247,7 @@ static int rd_for_users(struct rd_conn *c, const char *prefix,
 			continue;
 		p = e->str + 5;
 		q = strchr(p, ' ');
-		if (!q || !rd_is_name(p, (size_t)(q - p)))
+		if (!q || !osb_name_is_derived_n(p, (size_t)(q - p)))
 			continue;
 		snprintf(user, sizeof(user), "%.*s", (int)(q - p), p);
 		/* The key pattern of a shared binding: ~osb_<hex>:* */
@@ -268,7 +256,7 @@ static int rd_for_users(struct rd_conn *c, const char *prefix,
 				p++;
 			q = p + strcspn(p, " ");
 			if ((size_t)(q - p) == OSB_NAME_SIZE + 2 && p[0] == '~' && q[-2] == ':' && q[-1] == '*' &&
-			    rd_is_name(p + 1, OSB_NAME_SIZE - 1))
+			    osb_name_is_derived_n(p + 1, OSB_NAME_SIZE - 1))
 				snprintf(instance, sizeof(instance), "%.*s", OSB_NAME_SIZE - 1, p + 1);
 		}
 		if (!prefix || strcmp(instance, prefix) == 0)
@@ -624,7 +612,7 @@ static int rd_list_keys(struct rd_conn *c, const redisReply *keys, void *payload
 		const redisReply *k = keys->element[i];
 
 		if (k->type != REDIS_REPLY_STRING || k->len < OSB_NAME_SIZE || k->str[OSB_NAME_SIZE - 1] != ':' ||
-		    !rd_is_name(k->str, OSB_NAME_SIZE - 1))
+		    !osb_name_is_derived_n(k->str, OSB_NAME_SIZE - 1))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", OSB_NAME_SIZE - 1, k->str);
 		if (l->cb(OSB_TENANT_INSTANCE, name, l->payload))

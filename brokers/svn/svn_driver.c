@@ -32,17 +32,6 @@ struct sv_state {
 	char *svnadmin;  /* driver.svnadmin: the program */
 };
 
-static int sv_is_name(const char *s, size_t len)
-{
-	char name[OSB_NAME_SIZE];
-
-	if (len != OSB_NAME_SIZE - 1)
-		return 0;
-	memcpy(name, s, len);
-	name[len] = '\0';
-	return osb_name_is_derived(name);
-}
-
 /* The repositories' directory of a target: the shared root, or "<dir>/repos" of a dedicated server. */
 static const char *sv_root(const struct sv_state *st, const osb_target *t, char *buf, size_t size)
 {
@@ -137,7 +126,7 @@ static int sv_line_user(const char *line, size_t len, char user[OSB_NAME_SIZE])
 {
 	size_t n = strspn(line, SV_NAME_CHARS);
 
-	if (n > len || !sv_is_name(line, n) || (line[n] != ' ' && line[n] != '='))
+	if (n > len || !osb_name_is_derived_n(line, n) || (line[n] != ' ' && line[n] != '='))
 		return 0;
 	snprintf(user, OSB_NAME_SIZE, "%.*s", (int)n, line);
 	return 1;
@@ -399,7 +388,7 @@ static int sv_each_repo(const struct sv_state *st, int (*fn)(const char *name, i
 		size_t len = strspn(n, SV_NAME_CHARS);
 		char name[OSB_NAME_SIZE];
 
-		if (!sv_is_name(n, len) ||
+		if (!osb_name_is_derived_n(n, len) ||
 		    (leftover ? strcmp(n + len, ".tmp") != 0 && strcmp(n + len, ".del") != 0 : n[len] != '\0'))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)len, n);

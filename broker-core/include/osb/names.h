@@ -25,4 +25,7 @@ OSB_EXTERN(void) osb_name_binding(char out[OSB_NAME_SIZE], const char *binding_i
  */
 OSB_EXTERN(int) osb_name_is_derived(const char *name);
 
+/** The same for the `len` bytes at `s`, part of a longer text (a key, a line, a file name). */
+OSB_EXTERN(int) osb_name_is_derived_n(const char *s, size_t len);
+
 #endif

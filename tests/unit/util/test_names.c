@@ -87,6 +87,12 @@ static void test_is_derived(void)
 	CHECK_INT(osb_name_is_derived("osc_0123456789abcdef0123"), 0);
 	CHECK_INT(osb_name_is_derived("osb_0123456789abcdef012g"), 0);
 	CHECK_INT(osb_name_is_derived("postgres"), 0);
+	/* inside a longer text: exactly len bytes, whatever follows them */
+	CHECK_INT(osb_name_is_derived_n("osb_0123456789abcdef0123:key", OSB_NAME_SIZE - 1), 1);
+	CHECK_INT(osb_name_is_derived_n("osb_0123456789abcdef0123.git", OSB_NAME_SIZE - 1), 1);
+	CHECK_INT(osb_name_is_derived_n("osb_0123456789abcdef0123", OSB_NAME_SIZE - 2), 0);
+	CHECK_INT(osb_name_is_derived_n("osb_0123456789abcdef012:", OSB_NAME_SIZE - 1), 0);
+	CHECK_INT(osb_name_is_derived_n(NULL, OSB_NAME_SIZE - 1), 0);
 }
 
 OSB_TEST_MAIN(OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_known_values),
