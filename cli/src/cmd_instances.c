@@ -112,6 +112,33 @@ static int wait_and_record(cli *c, const cli_broker *b, const char *name, const 
 	return rc;
 }
 
+/*
+ * The broker took a create or an update (`type`): done (200, 201) or in progress (202), which
+ * is waited for unless --no-wait. Records it and shows the entry. @return the exit code.
+ */
+static int record_accepted(cli *c, const cli_broker *b, const char *name, const cJSON *entry, const char *type,
+			   const broker_resp *r, const char *new_plan, const char *new_plan_id)
+{
+	const char *dashboard = jstr(r->json, "dashboard_url");
+	int rc;
+	if (r->status != 202) {
+		op_update u = { type, "succeeded", NULL, NULL, dashboard, new_plan, new_plan_id };
+		rc = inst_edit(c, name, apply_op, &u);
+		return rc ? rc : finish(c, name, CLI_OK);
+	}
+	const char *op = jstr(r->json, "operation");
+	op_update u = { type, "in progress", NULL, op, dashboard, NULL, NULL };
+	if ((rc = inst_edit(c, name, apply_op, &u)))
+		return rc;
+	if (!c->wait) {
+		out_note(c, "The broker is %s %s; see how it goes with: osb service %s",
+			 strcmp(type, "create") == 0 ? "creating" : "updating", name, name);
+		return finish(c, name, CLI_OK);
+	}
+	rc = wait_and_record(c, b, name, entry, type, op, new_plan, new_plan_id);
+	return rc == CLI_OK ? finish(c, name, CLI_OK) : rc;
+}
+
 /* ---- create-service ------------------------------------------------------- */
 
 static int add_entry(cli *c, const char *name, cJSON *entry)
@@ -231,23 +258,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 			      r.error, name, name);
 		goto done;
 	}
-	if (r.status == 200 || r.status == 201) {
-		op_update u = { "create", "succeeded", NULL, NULL, jstr(r.json, "dashboard_url"), NULL, NULL };
-		rc = inst_edit(c, name, apply_op, &u);
-		rc = rc ? rc : finish(c, name, CLI_OK);
-	} else if (r.status == 202) {
-		const char *op = jstr(r.json, "operation");
-		op_update u = { "create", "in progress", NULL, op, jstr(r.json, "dashboard_url"), NULL, NULL };
-		if ((rc = inst_edit(c, name, apply_op, &u)))
-			goto done;
-		if (!c->wait) {
-			out_note(c, "The broker is creating %s; see how it goes with: osb service %s", name, name);
-			rc = finish(c, name, CLI_OK);
-			goto done;
-		}
-		rc = wait_and_record(c, b, name, entry, "create", op, NULL, NULL);
-		if (rc == CLI_OK)
-			rc = finish(c, name, CLI_OK);
+	if (r.status == 200 || r.status == 201 || r.status == 202) {
+		rc = record_accepted(c, b, name, entry, "create", &r, NULL, NULL);
 	} else {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
@@ -336,23 +348,8 @@ int cmd_update_service(cli *c, int argc, char **argv)
 		goto done;
 	}
 	const char *new_plan = new_plan_id ? jstr(plan, "name") : NULL;
-	if (r.status == 200) {
-		op_update u = { "update", "succeeded", NULL, NULL, jstr(r.json, "dashboard_url"), new_plan, new_plan_id };
-		rc = inst_edit(c, name, apply_op, &u);
-		rc = rc ? rc : finish(c, name, CLI_OK);
-	} else if (r.status == 202) {
-		const char *op = jstr(r.json, "operation");
-		op_update u = { "update", "in progress", NULL, op, jstr(r.json, "dashboard_url"), NULL, NULL };
-		if ((rc = inst_edit(c, name, apply_op, &u)))
-			goto done;
-		if (!c->wait) {
-			out_note(c, "The broker is updating %s; see how it goes with: osb service %s", name, name);
-			rc = finish(c, name, CLI_OK);
-			goto done;
-		}
-		rc = wait_and_record(c, b, name, entry, "update", op, new_plan, new_plan_id);
-		if (rc == CLI_OK)
-			rc = finish(c, name, CLI_OK);
+	if (r.status == 200 || r.status == 202) {
+		rc = record_accepted(c, b, name, entry, "update", &r, new_plan, new_plan_id);
 	} else {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
