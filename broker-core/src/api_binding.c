@@ -52,8 +52,8 @@ static void send_binding(osb_http *h, int status, const osb_binding_rec *bind, i
 	cJSON_Delete(body);
 }
 
-/* A bind that finished inline is answered from its record: 201 with the credentials. */
-static void send_bound(osb_http *h)
+/* A finished bind answered from its record, with its credentials. */
+static void send_bound_with(osb_http *h, int status)
 {
 	osb_store_tx *tx = NULL;
 	osb_binding_rec *bind = NULL;
@@ -62,26 +62,22 @@ static void send_bound(osb_http *h)
 		rc = osb_store_binding_get(tx, h->binding_id, &bind);
 	osb_store_rollback(tx);
 	if (rc == 0)
-		send_binding(h, 201, bind, 0);
+		send_binding(h, status, bind, 0);
 	else
 		osb_api_store_failed(h, rc);
 	osb_binding_rec_free(bind);
 }
 
-/* A re-sent bind whose first copy finished while it waited: 200 with the credentials, as for an identical repeat. */
+/* A bind that finished inline: 201. */
+static void send_bound(osb_http *h)
+{
+	send_bound_with(h, 201);
+}
+
+/* A re-sent bind whose first copy finished while it waited: 200, as for an identical repeat. */
 static void send_bound_again(osb_http *h)
 {
-	osb_store_tx *tx = NULL;
-	osb_binding_rec *bind = NULL;
-	int rc = osb_store_begin(h->broker->store, NULL, &tx);
-	if (rc == 0)
-		rc = osb_store_binding_get(tx, h->binding_id, &bind);
-	osb_store_rollback(tx);
-	if (rc == 0)
-		send_binding(h, 200, bind, 0);
-	else
-		osb_api_store_failed(h, rc);
-	osb_binding_rec_free(bind);
+	send_bound_with(h, 200);
 }
 
 /* bind_resource.app_guid, else the deprecated top-level app_guid. Answers 400 on bad types. */

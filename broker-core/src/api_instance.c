@@ -83,8 +83,11 @@ static void send_instance_created(osb_http *h, int status, const osb_instance_re
 	cJSON_Delete(body);
 }
 
-/* A provision that finished inline is answered from its record. */
-static void send_provisioned(osb_http *h)
+/*
+ * A finished provision answered from its record. The instance exists even if the record
+ * cannot be read now: the answer is then an empty body with the same status.
+ */
+static void send_provisioned_with(osb_http *h, int status)
 {
 	osb_store_tx *tx = NULL;
 	osb_instance_rec *inst = NULL;
@@ -93,26 +96,22 @@ static void send_provisioned(osb_http *h)
 		rc = osb_store_instance_get(tx, h->instance_id, &inst);
 	osb_store_rollback(tx);
 	if (rc == 0)
-		send_instance_created(h, 201, inst);
+		send_instance_created(h, status, inst);
 	else
-		osb_http_send_json(h, 201, NULL, NULL);
+		osb_http_send_json(h, status, NULL, NULL);
 	osb_instance_rec_free(inst);
+}
+
+/* A provision that finished inline: 201. */
+static void send_provisioned(osb_http *h)
+{
+	send_provisioned_with(h, 201);
 }
 
 /* A re-sent provision whose first copy finished while it waited: 200, as for an identical repeat. */
 static void send_provisioned_again(osb_http *h)
 {
-	osb_store_tx *tx = NULL;
-	osb_instance_rec *inst = NULL;
-	int rc = osb_store_begin(h->broker->store, NULL, &tx);
-	if (rc == 0)
-		rc = osb_store_instance_get(tx, h->instance_id, &inst);
-	osb_store_rollback(tx);
-	if (rc == 0)
-		send_instance_created(h, 200, inst);
-	else
-		osb_api_store_failed(h, rc);
-	osb_instance_rec_free(inst);
+	send_provisioned_with(h, 200);
 }
 
 /* Ask the driver for the dashboard URL before provisioning, so the first answer (even a 202) has it. */
