@@ -109,10 +109,14 @@ static int put_one(osb_store_tx *tx, int k, const char *service, const char *pla
 		 user, k, user, k);
 	snprintf(fp1, sizeof(fp1), "%064x", k);
 	snprintf(fp2, sizeof(fp2), "%063x1", k);
-	snprintf(req1, sizeof(req1), "{\"service_id\":\"%s\",\"plan_id\":\"%s\",\"parameters\":{\"size\":1},"
-		 "\"request_id\":\"bench-%d\"}", service, plan, k);
-	snprintf(req2, sizeof(req2), "{\"service_id\":\"%s\",\"plan_id\":\"%s\",\"parameters\":{},"
-		 "\"app_guid\":\"bench-app\",\"request_id\":\"bench-b-%d\"}", service, plan, k);
+	snprintf(req1, sizeof(req1),
+		 "{\"service_id\":\"%s\",\"plan_id\":\"%s\",\"parameters\":{\"size\":1},"
+		 "\"request_id\":\"bench-%d\"}",
+		 service, plan, k);
+	snprintf(req2, sizeof(req2),
+		 "{\"service_id\":\"%s\",\"plan_id\":\"%s\",\"parameters\":{},"
+		 "\"app_guid\":\"bench-app\",\"request_id\":\"bench-b-%d\"}",
+		 service, plan, k);
 
 	memset(&inst, 0, sizeof(inst));
 	inst.id = iid;
@@ -175,7 +179,8 @@ int main(int argc, char **argv)
 	int n, k, rc, status = 1;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: osb-bench-fill DATA_DIR COUNT SERVICE_ID PLAN_ID\n"
+		fprintf(stderr,
+			"usage: osb-bench-fill DATA_DIR COUNT SERVICE_ID PLAN_ID\n"
 			"Writes COUNT instances and COUNT bindings into DATA_DIR/state.db; prints: fill COUNT SECONDS BYTES\n");
 		return 2;
 	}

@@ -23,15 +23,15 @@ enum { STEP_PROVISION, STEP_BIND, STEP_UNBIND, STEP_DEPROVISION, STEP_COUNT };
 static const char *const step_names[STEP_COUNT] = { "provision", "bind", "unbind", "deprovision" };
 
 struct options {
-	const char *host;      /* PostgreSQL host */
-	const char *port;      /* its port */
-	const char *user;      /* admin role */
-	const char *password;  /* from BENCH_PG_PASSWORD */
-	const char *prefix;    /* instance ids start with it */
-	const char *samples;   /* append every sample ("STEP MS" lines) to this file, or NULL */
-	int count;             /* lifecycles in all */
-	int concurrency;       /* threads */
-	int limit;             /* CONNECTION LIMIT, as the plan's x-osb.connection_limit */
+	const char *host;     /* PostgreSQL host */
+	const char *port;     /* its port */
+	const char *user;     /* admin role */
+	const char *password; /* from BENCH_PG_PASSWORD */
+	const char *prefix;   /* instance ids start with it */
+	const char *samples;  /* append every sample ("STEP MS" lines) to this file, or NULL */
+	int count;            /* lifecycles in all */
+	int concurrency;      /* threads */
+	int limit;            /* CONNECTION LIMIT, as the plan's x-osb.connection_limit */
 };
 
 struct worker {
@@ -61,14 +61,28 @@ static int fail(struct worker *w, const char *fmt, ...)
 /* The driver's pg_connect: the same connection keywords, statement_timeout included. */
 static PGconn *db_open(struct worker *w, const char *dbname)
 {
-	const char *keys[] = {
-		"host", "port", "user", "password", "dbname", "sslmode", "connect_timeout",
-		"options", "application_name", "client_encoding", NULL
-	};
-	const char *values[] = {
-		w->opt->host, w->opt->port, w->opt->user, w->opt->password, dbname, "disable", "62",
-		"-c statement_timeout=53900", "osb-bench-floor", "UTF8", NULL
-	};
+	const char *keys[] = { "host",
+			       "port",
+			       "user",
+			       "password",
+			       "dbname",
+			       "sslmode",
+			       "connect_timeout",
+			       "options",
+			       "application_name",
+			       "client_encoding",
+			       NULL };
+	const char *values[] = { w->opt->host,
+				 w->opt->port,
+				 w->opt->user,
+				 w->opt->password,
+				 dbname,
+				 "disable",
+				 "62",
+				 "-c statement_timeout=53900",
+				 "osb-bench-floor",
+				 "UTF8",
+				 NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 0);
 
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
@@ -165,7 +179,8 @@ static int terminate(struct worker *w, PGconn *c, const char *column, const char
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
-		 " WHERE %s = $1 AND pid <> pg_catalog.pg_backend_pid()", column);
+		 " WHERE %s = $1 AND pid <> pg_catalog.pg_backend_pid()",
+		 column);
 	return db_check(w, PQexecParams(c, sql, 1, NULL, &value, NULL, NULL, 0), sql);
 }
 
@@ -177,8 +192,8 @@ static int provision(struct worker *w, const char *name)
 	if (!c)
 		return -1;
 	if (role_exists(w, c, &found, name) < 0 ||
-	    (!found && db_run(w, c, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
-			      name) < 0) ||
+	    (!found &&
+	     db_run(w, c, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", name) < 0) ||
 	    database_exists(w, c, &found, name) < 0 ||
 	    (!found && db_run(w, c, "CREATE DATABASE %I OWNER %I", name, name) < 0) ||
 	    db_run(w, c, "ALTER DATABASE %I OWNER TO %I", name, name) < 0 ||
@@ -218,8 +233,10 @@ static int bind(struct worker *w, const char *owner, const char *user)
 		goto done;
 	}
 	if (role_exists(w, c, &found, user) < 0 ||
-	    (!found && db_run(w, c, "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
-			      " PASSWORD %L VALID UNTIL %L IN ROLE %I", user, verifier, "infinity", owner) < 0) ||
+	    (!found && db_run(w, c,
+			      "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+			      " PASSWORD %L VALID UNTIL %L IN ROLE %I",
+			      user, verifier, "infinity", owner) < 0) ||
 	    db_run(w, c, "ALTER ROLE %I SET role = %L", user, owner) < 0)
 		goto done;
 	rc = 0;
@@ -238,14 +255,11 @@ static int unbind(struct worker *w, const char *owner, const char *user)
 
 	if (!c)
 		return -1;
-	if (role_exists(w, c, &found, user) < 0 || !found ||
-	    db_run(w, c, "ALTER ROLE %I NOLOGIN", user) < 0 ||
-	    terminate(w, c, "usename", user) < 0 ||
-	    database_exists(w, c, &found, owner) < 0)
+	if (role_exists(w, c, &found, user) < 0 || !found || db_run(w, c, "ALTER ROLE %I NOLOGIN", user) < 0 ||
+	    terminate(w, c, "usename", user) < 0 || database_exists(w, c, &found, owner) < 0)
 		goto done;
 	if (found) {
-		if (!(db = db_open(w, owner)) ||
-		    role_exists(w, db, &found, owner) < 0 ||
+		if (!(db = db_open(w, owner)) || role_exists(w, db, &found, owner) < 0 ||
 		    (found && db_run(w, db, "REASSIGN OWNED BY %I TO %I", user, owner) < 0) ||
 		    db_run(w, db, "DROP OWNED BY %I", user) < 0)
 			goto done;
@@ -270,13 +284,14 @@ static int deprovision(struct worker *w, const char *name)
 
 	if (!c)
 		return -1;
-	if (terminate(w, c, "datname", name) < 0 ||
-	    db_run(w, c, "DROP DATABASE IF EXISTS %I WITH (FORCE)", name) < 0)
+	if (terminate(w, c, "datname", name) < 0 || db_run(w, c, "DROP DATABASE IF EXISTS %I WITH (FORCE)", name) < 0)
 		goto done;
-	res = PQexecParams(c, "SELECT m.rolname FROM pg_catalog.pg_auth_members a"
+	res = PQexecParams(c,
+			   "SELECT m.rolname FROM pg_catalog.pg_auth_members a"
 			   " JOIN pg_catalog.pg_roles m ON m.oid = a.member"
 			   " JOIN pg_catalog.pg_roles o ON o.oid = a.roleid"
-			   " WHERE o.rolname = $1 AND m.rolname ~ '" PG_NAME_REGEX "'", 1, NULL, &name, NULL, NULL, 0);
+			   " WHERE o.rolname = $1 AND m.rolname ~ '" PG_NAME_REGEX "'",
+			   1, NULL, &name, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
 		PQclear(res);
 		fail(w, "deprovision: %s still has bindings", name);
@@ -331,10 +346,9 @@ static void *work(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: osb-bench-floor --port PORT [--host H] [--user postgres] --count N --concurrency C\n"
-		"                       [--prefix P] [--limit CONNECTION_LIMIT] [--samples FILE]\n"
-		"The admin password comes from BENCH_PG_PASSWORD. Output as osb-bench-http lifecycle.\n");
+	fprintf(stderr, "usage: osb-bench-floor --port PORT [--host H] [--user postgres] --count N --concurrency C\n"
+			"                       [--prefix P] [--limit CONNECTION_LIMIT] [--samples FILE]\n"
+			"The admin password comes from BENCH_PG_PASSWORD. Output as osb-bench-http lifecycle.\n");
 	exit(2);
 }
 

@@ -15,29 +15,29 @@ static const char *const step_names[STEP_COUNT] = { "provision", "bind", "unbind
 enum { GET_INSTANCE, GET_BINDING, GET_LAST_OPERATION };
 
 struct options {
-	const char *mode;      /* "lifecycle" or "get" */
-	const char *url;       /* broker base URL, no trailing slash */
-	const char *user;      /* Basic auth user */
-	const char *password;  /* from BENCH_BROKER_PASSWORD, never the command line */
-	const char *service;   /* service id */
-	const char *plan;      /* plan id */
-	const char *prefix;    /* lifecycle ids start with it */
-	const char *samples;   /* append every sample ("STEP MS" lines) to this file, or NULL */
-	int count;             /* lifecycles, or GET requests, in all */
-	int concurrency;       /* worker threads, one connection each */
-	int kind;              /* GET_* */
-	int records;           /* get: ids are bench-i-0000000 .. records-1 */
+	const char *mode;     /* "lifecycle" or "get" */
+	const char *url;      /* broker base URL, no trailing slash */
+	const char *user;     /* Basic auth user */
+	const char *password; /* from BENCH_BROKER_PASSWORD, never the command line */
+	const char *service;  /* service id */
+	const char *plan;     /* plan id */
+	const char *prefix;   /* lifecycle ids start with it */
+	const char *samples;  /* append every sample ("STEP MS" lines) to this file, or NULL */
+	int count;            /* lifecycles, or GET requests, in all */
+	int concurrency;      /* worker threads, one connection each */
+	int kind;             /* GET_* */
+	int records;          /* get: ids are bench-i-0000000 .. records-1 */
 };
 
 struct worker {
 	const struct options *opt;
-	int index;                          /* worker number */
-	int todo;                           /* lifecycles or requests for this worker */
-	bench_samples steps[STEP_COUNT];    /* lifecycle: latency per step; get: steps[0] */
-	int errors;                         /* failed requests */
-	char first_error[512];              /* what the first failure was */
-	unsigned long long rng;             /* get: xorshift state */
-	pthread_barrier_t *start;           /* all workers begin together */
+	int index;                       /* worker number */
+	int todo;                        /* lifecycles or requests for this worker */
+	bench_samples steps[STEP_COUNT]; /* lifecycle: latency per step; get: steps[0] */
+	int errors;                      /* failed requests */
+	char first_error[512];           /* what the first failure was */
+	unsigned long long rng;          /* get: xorshift state */
+	pthread_barrier_t *start;        /* all workers begin together */
 };
 
 /* The first bytes of an answer, for error messages; the rest is read and dropped. */
@@ -63,8 +63,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *payload)
  * One request on the worker's connection (kept alive). Records the latency in
  * `samples` when the status is `want`, else counts an error.
  */
-static int call(struct worker *w, CURL *curl, const char *method, const char *path, const char *body,
-		long want, bench_samples *samples)
+static int call(struct worker *w, CURL *curl, const char *method, const char *path, const char *body, long want,
+		bench_samples *samples)
 {
 	char url[1024];
 	struct answer a = { .len = 0 };
@@ -258,9 +258,10 @@ static void parse(struct options *o, int argc, char **argv)
 		else if (strcmp(k, "--records") == 0)
 			o->records = bench_int_arg(k, v, 1, 100000000);
 		else if (strcmp(k, "--kind") == 0)
-			o->kind = strcmp(v, "instance") == 0 ? GET_INSTANCE :
-				  strcmp(v, "binding") == 0 ? GET_BINDING :
-				  strcmp(v, "last_operation") == 0 ? GET_LAST_OPERATION : -1;
+			o->kind = strcmp(v, "instance") == 0         ? GET_INSTANCE
+				  : strcmp(v, "binding") == 0        ? GET_BINDING
+				  : strcmp(v, "last_operation") == 0 ? GET_LAST_OPERATION
+								     : -1;
 		else
 			usage();
 	}
@@ -324,16 +325,15 @@ int main(int argc, char **argv)
 			break;
 		for (i = 0; i < opt.concurrency; i++)
 			bench_samples_merge(&all, &w[i].steps[s]);
-		if (opt.samples && bench_samples_write(opt.samples, strcmp(opt.mode, "get") == 0 ? "get" : step_names[s],
-							&all) < 0) {
+		if (opt.samples &&
+		    bench_samples_write(opt.samples, strcmp(opt.mode, "get") == 0 ? "get" : step_names[s], &all) < 0) {
 			fprintf(stderr, "osb-bench-http: cannot write %s\n", opt.samples);
 			status = 1;
 		}
 		bench_samples_sort(&all);
 		if (s == 0)
 			done = (int)all.n;
-		printf("%s %zu %.3f %.3f %.3f\n",
-		       strcmp(opt.mode, "get") == 0 ? "get" : step_names[s], all.n,
+		printf("%s %zu %.3f %.3f %.3f\n", strcmp(opt.mode, "get") == 0 ? "get" : step_names[s], all.n,
 		       bench_mean(&all) / 1000.0, bench_percentile(&all, 50) / 1000.0,
 		       bench_percentile(&all, 99) / 1000.0);
 		bench_samples_free(&all);

@@ -174,11 +174,13 @@ int main(int argc, char **argv)
 			perror("waitpid");
 	}
 	if (early_runs)
-		fprintf(stderr, "osb-bench-startup: note: %d of %d runs answered HTTP %d (or another non-200) before the"
-			" first 200 (first in run %d)\n", early_runs, runs, early_code, last_early);
+		fprintf(stderr,
+			"osb-bench-startup: note: %d of %d runs answered HTTP %d (or another non-200) before the"
+			" first 200 (first in run %d)\n",
+			early_runs, runs, early_code, last_early);
 	bench_samples_sort(&times);
-	printf("startup %zu %.3f %.3f %.3f\n", times.n, bench_percentile(&times, 50) / 1000.0,
-	       times.v[0] / 1000.0, times.v[times.n - 1] / 1000.0);
+	printf("startup %zu %.3f %.3f %.3f\n", times.n, bench_percentile(&times, 50) / 1000.0, times.v[0] / 1000.0,
+	       times.v[times.n - 1] / 1000.0);
 	bench_samples_free(&times);
 	return 0;
 }

@@ -9,9 +9,9 @@ long long bench_now_ns(void);
 
 /** A growable list of latencies in microseconds. */
 typedef struct {
-	double *v;      /* samples */
-	size_t n;       /* how many */
-	size_t cap;     /* room */
+	double *v;  /* samples */
+	size_t n;   /* how many */
+	size_t cap; /* room */
 } bench_samples;
 
 /** Append one sample. @return 0 or -1 when out of memory. */

@@ -15,8 +15,8 @@ packages=(
 	postgresql-15 postgresql-client-15
 	# test tools (chromium and chromium-driver: the marketplace page in a headless browser)
 	curl jq ruby shellcheck iproute2 procps openssl python3 chromium chromium-driver
-	# fuzzing and leak checks
-	clang libclang-rt-14-dev
+	# fuzzing and leak checks; the C files' layout (.clang-format)
+	clang libclang-rt-14-dev clang-format
 )
 # Each broker's build= (driver libraries) and server= (server and clients, for the integration
 # tests): brokers/list fields are space-separated key=value, lists comma-separated, `-` for none.

@@ -30,11 +30,11 @@
 typedef struct acceptor_conn {
 	struct acceptor_conn *prev, *next; /* in the waiting list (arrival, so deadline, order) or a ready queue */
 	int fd;
-	int listener;                  /* index in osb_acceptor.listeners */
-	int dead;                      /* closed during this epoll batch: its events are stale */
-	size_t scanned;                /* head bytes already searched for the blank line */
-	int64_t deadline_ms;           /* CLOCK_MONOTONIC */
-	unsigned char key[16];         /* the peer's address (IPv4 mapped into IPv6) */
+	int listener;          /* index in osb_acceptor.listeners */
+	int dead;              /* closed during this epoll batch: its events are stale */
+	size_t scanned;        /* head bytes already searched for the blank line */
+	int64_t deadline_ms;   /* CLOCK_MONOTONIC */
+	unsigned char key[16]; /* the peer's address (IPv4 mapped into IPv6) */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 } acceptor_conn;
@@ -44,36 +44,36 @@ typedef struct {
 } conn_list;
 
 typedef struct {
-	int civet_fd;                  /* the number civetweb polls and accepts on, now an eventfd of ready ones */
-	int event_fd;                  /* the acceptor's own reference to that eventfd */
-	int socket_fd;                 /* the listening socket */
-	conn_list ready;               /* heads complete, waiting for civetweb's accept */
+	int civet_fd;    /* the number civetweb polls and accepts on, now an eventfd of ready ones */
+	int event_fd;    /* the acceptor's own reference to that eventfd */
+	int socket_fd;   /* the listening socket */
+	conn_list ready; /* heads complete, waiting for civetweb's accept */
 } listener;
 
 typedef struct addr_count {
 	struct addr_count *next;
 	unsigned char key[16];
-	int n;                         /* connections open: waiting, ready or held by civetweb */
+	int n; /* connections open: waiting, ready or held by civetweb */
 } addr_count;
 
 struct osb_acceptor {
 	osb_acceptor_options opt;
-	pthread_mutex_t mu;            /* everything below but the atomics and the thread's own fields */
+	pthread_mutex_t mu; /* everything below but the atomics and the thread's own fields */
 	pthread_t thread;
 	int thread_started;
 	int epfd;
-	int stop_fd;                   /* eventfd that wakes the thread to exit */
-	int spare_fd;                  /* kept open to be closed when accept(2) meets EMFILE */
-	atomic_int stopping;           /* accept(2) hands nothing more to civetweb */
+	int stop_fd;         /* eventfd that wakes the thread to exit */
+	int spare_fd;        /* kept open to be closed when accept(2) meets EMFILE */
+	atomic_int stopping; /* accept(2) hands nothing more to civetweb */
 	listener listeners[MAX_LISTENERS];
 	int nlisteners;
 	conn_list waiting;
 	int nwaiting;
-	conn_list dead;                /* closed this batch, freed after it (the thread only) */
+	conn_list dead; /* closed this batch, freed after it (the thread only) */
 	addr_count *counts[ADDR_BUCKETS];
-	atomic_int held;               /* connections handed to civetweb and not yet closed */
-	atomic_int active;             /* of those, the ones in a request */
-	char *peek;                    /* max_head_bytes + 1 */
+	atomic_int held;   /* connections handed to civetweb and not yet closed */
+	atomic_int active; /* of those, the ones in a request */
+	char *peek;        /* max_head_bytes + 1 */
 };
 
 /* One acceptor per process: accept(2) and civetweb's callbacks have nowhere else to find it. */

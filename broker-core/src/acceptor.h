@@ -23,12 +23,12 @@ struct mg_connection;
 typedef struct osb_acceptor osb_acceptor;
 
 typedef struct {
-	int per_address;         /* most connections one address may hold open at once; 0: no cap */
-	int head_timeout_ms;     /* a connection whose request head has not arrived by then is closed */
-	int max_waiting;         /* most connections waiting for their head; the oldest go first beyond it */
-	int threads;             /* civetweb worker threads */
-	int tls;                 /* the listeners speak TLS: wait for the first whole TLS record instead */
-	int max_head_bytes;      /* civetweb's max_request_size: a head this long is handed over as it is */
+	int per_address;     /* most connections one address may hold open at once; 0: no cap */
+	int head_timeout_ms; /* a connection whose request head has not arrived by then is closed */
+	int max_waiting;     /* most connections waiting for their head; the oldest go first beyond it */
+	int threads;         /* civetweb worker threads */
+	int tls;             /* the listeners speak TLS: wait for the first whole TLS record instead */
+	int max_head_bytes;  /* civetweb's max_request_size: a head this long is handed over as it is */
 } osb_acceptor_options;
 
 /**

@@ -89,7 +89,8 @@ static int read_bind_resource(osb_http *h, const cJSON *body, const cJSON **reso
 	*app_guid = top;
 	if (*resource) {
 		const char *inner, *route;
-		if (osb_api_string(h, *resource, "app_guid", 0, &inner) || osb_api_string(h, *resource, "route", 0, &route))
+		if (osb_api_string(h, *resource, "app_guid", 0, &inner) ||
+		    osb_api_string(h, *resource, "route", 0, &route))
 			return -1;
 		if (inner)
 			*app_guid = inner;
@@ -125,7 +126,8 @@ void osb_api_binding_put(osb_http *h)
 	const osb_service *service = osb_catalog_service(b->catalog, service_id);
 	const osb_plan *plan = osb_catalog_plan(b->catalog, plan_id);
 	if (!service || !plan || plan->service != service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must name a plan of this broker's catalog");
+		osb_http_fail(h, OSB_EBADREQUEST, 0,
+			      "service_id and plan_id must name a plan of this broker's catalog");
 		goto done;
 	}
 	if (!plan->bindable) {
@@ -133,18 +135,21 @@ void osb_api_binding_put(osb_http *h)
 		goto done;
 	}
 	if (pred_id && (!plan->binding_rotatable || !osb_http_valid_id(pred_id))) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, plan->binding_rotatable ? "predecessor_binding_id is not a valid id"
-									     : "bindings of plan %s cannot be rotated",
+		osb_http_fail(h, OSB_EBADREQUEST, 0,
+			      plan->binding_rotatable ? "predecessor_binding_id is not a valid id"
+						      : "bindings of plan %s cannot be rotated",
 			      plan->name);
 		goto done;
 	}
 	const cJSON *requires_app = cJSON_GetObjectItemCaseSensitive(plan->settings, "requires_app");
 	if (cJSON_IsTrue(requires_app) && !app_guid) {
-		osb_http_fail(h, OSB_EREQUIRESAPP, 0, "This Service supports generation of credentials through binding an application only.");
+		osb_http_fail(h, OSB_EREQUIRESAPP, 0,
+			      "This Service supports generation of credentials through binding an application only.");
 		goto done;
 	}
 	if (plan->async_bindings && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Instance requires client support for asynchronous binding operations.");
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0,
+			      "This Service Instance requires client support for asynchronous binding operations.");
 		goto done;
 	}
 	attrs = cJSON_CreateObject();
@@ -174,8 +179,10 @@ void osb_api_binding_put(osb_http *h)
 		goto done;
 	}
 	if (binding_exists(bind)) {
-		if (strcmp(bind->instance_id, h->instance_id) != 0 || strcmp(bind->fingerprint ? bind->fingerprint : "", fp))
-			osb_http_fail(h, OSB_ECONFLICT, 0, "binding %s already exists with different attributes", h->binding_id);
+		if (strcmp(bind->instance_id, h->instance_id) != 0 ||
+		    strcmp(bind->fingerprint ? bind->fingerprint : "", fp))
+			osb_http_fail(h, OSB_ECONFLICT, 0, "binding %s already exists with different attributes",
+				      h->binding_id);
 		else if (bind->state == OSB_REC_READY)
 			send_binding(h, 200, bind, 0);
 		else if (bind->state == OSB_REC_CREATING) {
@@ -183,7 +190,8 @@ void osb_api_binding_put(osb_http *h)
 			tx = NULL;
 			osb_api_answer_resent(h, bind->op_id, OSB_OP_BIND, incomplete, NULL, send_bound_again);
 		} else
-			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Binding is in progress.");
+			osb_http_fail(h, OSB_ECONCURRENCY, 0,
+				      "Another operation for this Service Binding is in progress.");
 		goto done;
 	}
 	rc = osb_store_instance_get(tx, h->instance_id, &inst);
@@ -200,14 +208,16 @@ void osb_api_binding_put(osb_http *h)
 		goto done;
 	}
 	if (strcmp(inst->service_id, service_id) != 0 || strcmp(inst->plan_id, plan_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of instance %s", h->instance_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of instance %s",
+			      h->instance_id);
 		goto done;
 	}
 	if (pred_id) {
 		rc = osb_store_binding_get(tx, pred_id, &pred);
 		if (rc || !binding_exists(pred) || pred->state != OSB_REC_READY ||
 		    strcmp(pred->instance_id, h->instance_id) != 0) {
-			osb_http_fail(h, OSB_EBADREQUEST, 0, "predecessor_binding_id %s is not a binding of instance %s", pred_id,
+			osb_http_fail(h, OSB_EBADREQUEST, 0,
+				      "predecessor_binding_id %s is not a binding of instance %s", pred_id,
 				      h->instance_id);
 			goto done;
 		}
@@ -326,13 +336,15 @@ void osb_api_binding_delete(osb_http *h)
 	/* After a plan update, platforms send the instance's current plan: accept it too. */
 	if (strcmp(bind->service_id, service_id) != 0 ||
 	    (strcmp(bind->plan_id, plan_id) != 0 && strcmp(inst->plan_id, plan_id) != 0)) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of binding %s", h->binding_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of binding %s",
+			      h->binding_id);
 		goto done;
 	}
 	const osb_plan *plan = osb_catalog_plan(b->catalog, bind->plan_id);
 	int async = plan && plan->async_bindings;
 	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Instance requires client support for asynchronous binding operations.");
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0,
+			      "This Service Instance requires client support for asynchronous binding operations.");
 		goto done;
 	}
 	if (bind->state == OSB_REC_DELETING) {
@@ -400,7 +412,8 @@ void osb_api_binding_get(osb_http *h)
 	if (rc && rc != OSB_ENOTFOUND) {
 		osb_api_store_failed(h, rc);
 	} else if (!bind || bind->state != OSB_REC_READY || strcmp(bind->instance_id, h->instance_id) != 0) {
-		osb_http_fail(h, OSB_ENOTFOUND, 0, "binding %s does not exist or is still being created", h->binding_id);
+		osb_http_fail(h, OSB_ENOTFOUND, 0, "binding %s does not exist or is still being created",
+			      h->binding_id);
 	} else {
 		send_binding(h, 200, bind, 1);
 	}

@@ -149,7 +149,8 @@ int osb_api_operation_query(osb_http *h, char *out, size_t size)
 void osb_api_store_failed(osb_http *h, int code)
 {
 	if (code == OSB_ETIMEOUT)
-		osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this resource is in progress; retry later.");
+		osb_http_fail(h, OSB_ECONCURRENCY, 0,
+			      "Another operation for this resource is in progress; retry later.");
 	else
 		osb_http_fail(h, OSB_EUNAVAILABLE, 0, "the broker's state store is unavailable; retry later");
 }
@@ -210,7 +211,9 @@ void osb_api_send_outcome_error(osb_http *h, const osb_op_outcome *o, int kind)
 	int usable = -1, repeatable = -1;
 	if (kind == OSB_OP_UPDATE) {
 		usable = 1;
-		repeatable = o->code == OSB_EBADREQUEST || o->code == OSB_EUNSUPPORTED || o->code == OSB_EUNPROCESSABLE ? 0 : 1;
+		repeatable = o->code == OSB_EBADREQUEST || o->code == OSB_EUNSUPPORTED || o->code == OSB_EUNPROCESSABLE
+				     ? 0
+				     : 1;
 	}
 	osb_http_send_error(h, o->code ? o->code : OSB_ERROR, 0, o->description, usable, repeatable);
 }
@@ -287,7 +290,8 @@ void osb_api_start_operation(osb_http *h, const char *op_id, int kind, int async
 	if (async) {
 		/* A queue failure is not fatal: the record is committed and the resumer will claim it. */
 		if (osb_engine_submit(h->broker->engine, op_id) != 0)
-			osb_log(OSB_LOG_WARN, "operation.queue", "cannot queue %s now; the resumer will pick it up", op_id);
+			osb_log(OSB_LOG_WARN, "operation.queue", "cannot queue %s now; the resumer will pick it up",
+				op_id);
 		osb_api_send_accepted(h, op_id, dashboard_url);
 		return;
 	}
@@ -348,7 +352,8 @@ void osb_api_answer_resent(osb_http *h, const char *op_id, int kind, int incompl
 	snprintf(h->op_buf, sizeof h->op_buf, "%s", op->id);
 	h->operation = h->op_buf;
 	if (op->state == OSB_OPSTATE_IN_PROGRESS)
-		osb_http_fail(h, OSB_ECONCURRENCY, 0, "This request's earlier copy is still in progress; "
+		osb_http_fail(h, OSB_ECONCURRENCY, 0,
+			      "This request's earlier copy is still in progress; "
 			      "retry later, or with accepts_incomplete=true.");
 	else if (op->state == OSB_OPSTATE_FAILED)
 		osb_http_send_error(h, OSB_ERROR, 0, op->description, kind == OSB_OP_UPDATE ? op->instance_usable : -1,

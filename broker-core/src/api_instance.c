@@ -168,8 +168,8 @@ void osb_api_instance_put(osb_http *h)
 		goto done;
 	}
 	if (!plan || plan->service != service) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of service %s", OSB_HTTP_CUT(plan_id, 64),
-			      service->name);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "plan_id %.*s is not a plan of service %s",
+			      OSB_HTTP_CUT(plan_id, 64), service->name);
 		goto done;
 	}
 	if (check_maintenance(h, body, plan, &mversion))
@@ -183,7 +183,8 @@ void osb_api_instance_put(osb_http *h)
 		goto done;
 	async = plan->async;
 	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0,
+			      "This Service Plan requires client support for asynchronous service operations.");
 		goto done;
 	}
 	attrs = cJSON_CreateObject();
@@ -191,7 +192,8 @@ void osb_api_instance_put(osb_http *h)
 	cJSON_AddStringToObject(attrs, "plan_id", plan_id);
 	cJSON_AddStringToObject(attrs, "organization_guid", org);
 	cJSON_AddStringToObject(attrs, "space_guid", space);
-	cJSON_AddItemToObject(attrs, "parameters", given_params ? cJSON_Duplicate(given_params, 1) : cJSON_CreateObject());
+	cJSON_AddItemToObject(attrs, "parameters",
+			      given_params ? cJSON_Duplicate(given_params, 1) : cJSON_CreateObject());
 	if (osb_api_fingerprint(fp, attrs)) {
 		osb_http_fail(h, OSB_EBADREQUEST, 0, "parameters are nested too deeply");
 		goto done;
@@ -208,7 +210,8 @@ void osb_api_instance_put(osb_http *h)
 	}
 	if (instance_exists(inst)) {
 		if (strcmp(inst->fingerprint ? inst->fingerprint : "", fp) != 0) {
-			osb_http_fail(h, OSB_ECONFLICT, 0, "instance %s already exists with different attributes", h->instance_id);
+			osb_http_fail(h, OSB_ECONFLICT, 0, "instance %s already exists with different attributes",
+				      h->instance_id);
 		} else if (inst->state == OSB_REC_READY) {
 			send_instance_created(h, 200, inst);
 		} else if (inst->state == OSB_REC_CREATING) {
@@ -217,7 +220,8 @@ void osb_api_instance_put(osb_http *h)
 			osb_api_answer_resent(h, inst->op_id, OSB_OP_PROVISION, incomplete, inst->dashboard_url,
 					      send_provisioned_again);
 		} else {
-			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
+			osb_http_fail(h, OSB_ECONCURRENCY, 0,
+				      "Another operation for this Service Instance is in progress.");
 		}
 		goto done;
 	}
@@ -361,7 +365,8 @@ void osb_api_instance_patch(osb_http *h)
 	/* An asynchronous plan runs every update asynchronously, even one that changes nothing. */
 	int async = target->async || (current && current->async);
 	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0,
+			      "This Service Plan requires client support for asynchronous service operations.");
 		goto done;
 	}
 	if (inst->state != OSB_REC_READY || op_running(tx, inst->op_id, &running)) {
@@ -375,7 +380,8 @@ void osb_api_instance_patch(osb_http *h)
 			tx = NULL;
 			osb_api_answer_resent(h, running->id, OSB_OP_UPDATE, incomplete, NULL, NULL);
 		} else {
-			osb_http_fail(h, OSB_ECONCURRENCY, 0, "Another operation for this Service Instance is in progress.");
+			osb_http_fail(h, OSB_ECONCURRENCY, 0,
+				      "Another operation for this Service Instance is in progress.");
 		}
 		goto done;
 	}
@@ -385,16 +391,18 @@ void osb_api_instance_patch(osb_http *h)
 		goto done;
 	}
 	if (plan_change && current && current->dedicated != target->dedicated) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0,
-			      "instance %s cannot move from the %s plan %s to the %s plan %s: its data would have to move "
-			      "to another server. Create a new instance of plan %s instead.", h->instance_id,
-			      current->dedicated ? "dedicated" : "shared", current->name,
-			      target->dedicated ? "dedicated" : "shared", target->name, target->name);
+		osb_http_fail(
+			h, OSB_EBADREQUEST, 0,
+			"instance %s cannot move from the %s plan %s to the %s plan %s: its data would have to move "
+			"to another server. Create a new instance of plan %s instead.",
+			h->instance_id, current->dedicated ? "dedicated" : "shared", current->name,
+			target->dedicated ? "dedicated" : "shared", target->name, target->name);
 		goto done;
 	}
 	if (plan_change && quota_refused(h, tx, target, 0))
 		goto done;
-	int maintenance_change = mversion && (!inst->maintenance_version || strcmp(mversion, inst->maintenance_version));
+	int maintenance_change =
+		mversion && (!inst->maintenance_version || strcmp(mversion, inst->maintenance_version));
 	int param_change = params && params->child;
 	int can_update = osb_gateway_supports(b->gateway, OSB_OP_UPDATE);
 	if (!can_update && (plan_change || param_change)) {
@@ -525,13 +533,15 @@ void osb_api_instance_delete(osb_http *h)
 		goto done;
 	}
 	if (strcmp(inst->service_id, service_id) != 0 || strcmp(inst->plan_id, plan_id) != 0) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of instance %s", h->instance_id);
+		osb_http_fail(h, OSB_EBADREQUEST, 0, "service_id and plan_id must be those of instance %s",
+			      h->instance_id);
 		goto done;
 	}
 	const osb_plan *plan = osb_catalog_plan(b->catalog, inst->plan_id);
 	int async = plan && plan->async;
 	if (async && !incomplete) {
-		osb_http_fail(h, OSB_EASYNCREQUIRED, 0, "This Service Plan requires client support for asynchronous service operations.");
+		osb_http_fail(h, OSB_EASYNCREQUIRED, 0,
+			      "This Service Plan requires client support for asynchronous service operations.");
 		goto done;
 	}
 	if (inst->state == OSB_REC_DELETING && op_running(tx, inst->op_id, &running)) {
@@ -551,7 +561,8 @@ void osb_api_instance_delete(osb_http *h)
 		goto done;
 	}
 	if (census.busy) {
-		osb_http_fail(h, OSB_ECONCURRENCY, 0, "A binding of this Service Instance is being created or deleted.");
+		osb_http_fail(h, OSB_ECONCURRENCY, 0,
+			      "A binding of this Service Instance is being created or deleted.");
 		goto done;
 	}
 	osb_api_new_op_id(op_id);

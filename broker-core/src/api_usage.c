@@ -75,8 +75,10 @@ static int add_event(const osb_usage_event *ev, void *payload)
 	add_str(e, "plan_name", ev->plan_name ? ev->plan_name : plan ? plan->name : NULL);
 	if (ev->previous_plan_id) {
 		add_str(e, "previous_plan_id", ev->previous_plan_id);
-		add_str(e, "previous_plan_name", ev->previous_plan_name ? ev->previous_plan_name
-					       : prev ? prev->name : NULL);
+		add_str(e, "previous_plan_name",
+			ev->previous_plan_name ? ev->previous_plan_name
+			: prev                 ? prev->name
+					       : NULL);
 	}
 	cJSON *ctx = ev->context ? cJSON_Parse(ev->context) : NULL;
 	if (ctx)
@@ -108,7 +110,8 @@ void osb_api_usage_events(osb_http *h)
 	int limit = USAGE_LIMIT_DEFAULT;
 	int rc = osb_http_query(h, "after", after_text, sizeof after_text);
 	if (rc < 0 || (rc == 1 && parse_cursor(after_text, &after) != 0)) {
-		osb_http_fail(h, OSB_EBADREQUEST, 0, "after must be a cursor this endpoint returned (a decimal number)");
+		osb_http_fail(h, OSB_EBADREQUEST, 0,
+			      "after must be a cursor this endpoint returned (a decimal number)");
 		return;
 	}
 	rc = osb_http_query(h, "limit", limit_text, sizeof limit_text);
@@ -156,9 +159,9 @@ void osb_api_usage_events(osb_http *h)
 
 typedef struct {
 	const osb_catalog *catalog;
-	long *counts;      /* per catalog plan, in catalog order */
+	long *counts; /* per catalog plan, in catalog order */
 	size_t nplans;
-	char *extra;       /* lines of plans no longer in the catalog */
+	char *extra; /* lines of plans no longer in the catalog */
 	size_t extra_len;
 	int oom;
 } plan_gauges;
@@ -219,8 +222,9 @@ void osb_api_usage_gauges(osb_http *h, char **out)
 		free(g.extra);
 		return;
 	}
-	static const char head[] = "# HELP osb_plan_instances Service instances that exist (created, not yet deleted), by plan.\n"
-				   "# TYPE osb_plan_instances gauge\n";
+	static const char head[] =
+		"# HELP osb_plan_instances Service instances that exist (created, not yet deleted), by plan.\n"
+		"# TYPE osb_plan_instances gauge\n";
 	size_t cap = sizeof head + g.extra_len + g.nplans * 1024 + 1, len = 0, k = 0;
 	char *text = malloc(cap);
 	if (text) {
@@ -232,9 +236,10 @@ void osb_api_usage_gauges(osb_http *h, char **out)
 			for (size_t j = 0; j < s->plan_count; j++, k++) {
 				label(pname, sizeof pname, s->plans[j].name);
 				label(pid, sizeof pid, s->plans[j].id);
-				len += (size_t)snprintf(text + len, cap - len,
-							"osb_plan_instances{service=\"%s\",plan=\"%s\",plan_id=\"%s\"} %ld\n", sname,
-							pname, pid, g.counts[k]);
+				len += (size_t)snprintf(
+					text + len, cap - len,
+					"osb_plan_instances{service=\"%s\",plan=\"%s\",plan_id=\"%s\"} %ld\n", sname,
+					pname, pid, g.counts[k]);
 			}
 		}
 		if (g.extra)

@@ -13,14 +13,14 @@ struct osb_engine;
 struct osb_ratelimit;
 
 struct osb_broker {
-	const osb_config *config;          /* borrowed from osb_main */
-	const osb_catalog *catalog;        /* validated catalog */
-	osb_store *store;                  /* state store */
-	struct osb_gateway *gateway;       /* the driver, reached only through the gateway */
-	struct osb_engine *engine;         /* operation engine */
-	struct osb_ratelimit *ratelimit;   /* per-client limiter, NULL when off */
-	struct osb_deployer *deployer;     /* dedicated plans, NULL without a `dedicated` config section */
-	atomic_int shutting_down;          /* set on SIGTERM: new mutations get 503 */
+	const osb_config *config;        /* borrowed from osb_main */
+	const osb_catalog *catalog;      /* validated catalog */
+	osb_store *store;                /* state store */
+	struct osb_gateway *gateway;     /* the driver, reached only through the gateway */
+	struct osb_engine *engine;       /* operation engine */
+	struct osb_ratelimit *ratelimit; /* per-client limiter, NULL when off */
+	struct osb_deployer *deployer;   /* dedicated plans, NULL without a `dedicated` config section */
+	atomic_int shutting_down;        /* set on SIGTERM: new mutations get 503 */
 };
 
 #endif

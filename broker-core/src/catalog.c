@@ -50,9 +50,11 @@ static int build_index(osb_catalog *cat)
 	qsort(cat->plans_by_id, cat->plan_count, sizeof *cat->plans_by_id, cmp_plan_ptr);
 
 	/* Move every plan's x-osb out of the served tree; plans' settings still point at them. */
-	cJSON_ArrayForEach(svc, services) {
+	cJSON_ArrayForEach(svc, services)
+	{
 		plans = cJSON_GetObjectItemCaseSensitive(svc, "plans");
-		cJSON_ArrayForEach(plan, plans) {
+		cJSON_ArrayForEach(plan, plans)
+		{
 			cJSON *x = cJSON_DetachItemFromObjectCaseSensitive(plan, "x-osb");
 			if (x)
 				cJSON_AddItemToArray(cat->private_items, x);
@@ -186,8 +188,7 @@ const osb_plan *osb_catalog_plan(const osb_catalog *catalog, const char *plan_id
 	const osb_plan *const *hit;
 	if (!catalog || !plan_id)
 		return NULL;
-	hit = bsearch(plan_id, catalog->plans_by_id, catalog->plan_count, sizeof *catalog->plans_by_id,
-		      cmp_key_plan);
+	hit = bsearch(plan_id, catalog->plans_by_id, catalog->plan_count, sizeof *catalog->plans_by_id, cmp_key_plan);
 	return hit ? *hit : NULL;
 }
 

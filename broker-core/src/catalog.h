@@ -38,16 +38,16 @@ typedef struct osb_plan {
 
 /** A service offering. Borrowed from the catalog. */
 struct osb_service {
-	const char *id;              /* service id */
-	const char *name;            /* service name */
-	int bindable;                /* service's bindable */
-	int plan_updateable;         /* service's plan_updateable, default 0 */
-	int instances_retrievable;   /* as served (the core supports GET instance) */
-	int bindings_retrievable;    /* as served */
-	int allow_context_updates;   /* as served, default 0 */
-	int requires_volume_mount;   /* "volume_mount" in requires */
-	size_t plan_count;           /* number of plans */
-	const osb_plan *plans;       /* the plans */
+	const char *id;            /* service id */
+	const char *name;          /* service name */
+	int bindable;              /* service's bindable */
+	int plan_updateable;       /* service's plan_updateable, default 0 */
+	int instances_retrievable; /* as served (the core supports GET instance) */
+	int bindings_retrievable;  /* as served */
+	int allow_context_updates; /* as served, default 0 */
+	int requires_volume_mount; /* "volume_mount" in requires */
+	size_t plan_count;         /* number of plans */
+	const osb_plan *plans;     /* the plans */
 };
 
 /**
@@ -72,8 +72,8 @@ struct osb_service {
 int osb_catalog_load(osb_catalog **out, const char *path, uint32_t driver_caps, char *err, size_t err_size);
 
 /** Same from a string already in memory; `name` is used in messages. */
-int osb_catalog_parse(osb_catalog **out, const char *json, size_t len, const char *name,
-		      uint32_t driver_caps, char *err, size_t err_size);
+int osb_catalog_parse(osb_catalog **out, const char *json, size_t len, const char *name, uint32_t driver_caps,
+		      char *err, size_t err_size);
 
 /** @return the service with this id, or NULL. */
 const osb_service *osb_catalog_service(const osb_catalog *catalog, const char *service_id);

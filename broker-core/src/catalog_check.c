@@ -126,14 +126,10 @@ static int is_kind(const cJSON *v, kind k)
 {
 	switch (k) {
 	case K_STRING:
-	case K_NONEMPTY:
-		return cJSON_IsString(v) && v->valuestring;
-	case K_BOOL:
-		return cJSON_IsBool(v);
-	case K_OBJECT:
-		return cJSON_IsObject(v);
-	case K_ARRAY:
-		return cJSON_IsArray(v);
+	case K_NONEMPTY: return cJSON_IsString(v) && v->valuestring;
+	case K_BOOL: return cJSON_IsBool(v);
+	case K_OBJECT: return cJSON_IsObject(v);
+	case K_ARRAY: return cJSON_IsArray(v);
 	}
 	return 0;
 }
@@ -141,16 +137,11 @@ static int is_kind(const cJSON *v, kind k)
 static const char *kind_name(kind k)
 {
 	switch (k) {
-	case K_STRING:
-		return "a string";
-	case K_NONEMPTY:
-		return "a non-empty string";
-	case K_BOOL:
-		return "a boolean";
-	case K_OBJECT:
-		return "an object";
-	case K_ARRAY:
-		return "an array";
+	case K_STRING: return "a string";
+	case K_NONEMPTY: return "a non-empty string";
+	case K_BOOL: return "a boolean";
+	case K_OBJECT: return "an object";
+	case K_ARRAY: return "an array";
 	}
 	return "?";
 }
@@ -305,7 +296,8 @@ static int check_tree(ctx *c, cJSON *node)
 		return fail(c, "number out of range");
 	if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
 		return 0;
-	cJSON_ArrayForEach(child, node) {
+	cJSON_ArrayForEach(child, node)
+	{
 		size_t old;
 		int rc = 0;
 		if (cJSON_IsObject(node)) {
@@ -348,13 +340,14 @@ static int key_in(const char *key, const char *const *set)
 static int check_refs(ctx *c, cJSON *node)
 {
 	static const char *const data_keywords[] = { "enum", "const", "default", "examples", NULL };
-	static const char *const schema_maps[] = { "properties", "patternProperties", "definitions", "$defs",
-						   "dependencies", "dependentSchemas", NULL };
+	static const char *const schema_maps[] = { "properties",   "patternProperties", "definitions", "$defs",
+						   "dependencies", "dependentSchemas",  NULL };
 	cJSON *m;
 	size_t i = 0;
 
 	if (cJSON_IsArray(node)) {
-		cJSON_ArrayForEach(m, node) {
+		cJSON_ArrayForEach(m, node)
+		{
 			size_t old = path_push_index(c, i++);
 			int rc = check_refs(c, m);
 			path_pop(c, old);
@@ -365,7 +358,8 @@ static int check_refs(ctx *c, cJSON *node)
 	}
 	if (!cJSON_IsObject(node))
 		return 0;
-	cJSON_ArrayForEach(m, node) {
+	cJSON_ArrayForEach(m, node)
+	{
 		size_t old = path_push_key(c, m->string);
 		int rc = 0;
 		if (strcmp(m->string, "$ref") == 0 && cJSON_IsString(m)) {
@@ -377,7 +371,8 @@ static int check_refs(ctx *c, cJSON *node)
 			rc = 0;
 		} else if (key_in(m->string, schema_maps) && cJSON_IsObject(m)) {
 			cJSON *sub;
-			cJSON_ArrayForEach(sub, m) {
+			cJSON_ArrayForEach(sub, m)
+			{
 				size_t old2 = path_push_key(c, sub->string);
 				rc = check_refs(c, sub);
 				path_pop(c, old2);
@@ -501,7 +496,8 @@ static int check_metadata(ctx *c, cJSON *owner, int is_plan)
 	rc = get_field(c, md, "costs", K_ARRAY, 0, &costs);
 	if (rc == 0 && costs) {
 		size_t o = path_push_key(c, "costs");
-		cJSON_ArrayForEach(cost, costs) {
+		cJSON_ArrayForEach(cost, costs)
+		{
 			size_t oi = path_push_index(c, i++);
 			cJSON *amount, *unit, *cur;
 			rc = check_kind(c, cost, K_OBJECT);
@@ -512,7 +508,8 @@ static int check_metadata(ctx *c, cJSON *owner, int is_plan)
 			if (rc == 0) {
 				/* amount maps currency codes to numbers. */
 				size_t oa = path_push_key(c, "amount");
-				cJSON_ArrayForEach(cur, amount) {
+				cJSON_ArrayForEach(cur, amount)
+				{
 					if (!cJSON_IsNumber(cur)) {
 						size_t ok = path_push_key(c, cur->string);
 						rc = fail(c, "must be a number, not %s", type_name(cur));
@@ -610,7 +607,9 @@ static int check_plan_caps(ctx *c, cJSON *plan, const osb_plan *p, int own_binda
 			return rc;
 	}
 	if (!p->dedicated && (c->caps & OSB_CATALOG_NO_SHARED))
-		return fail(c, "plan is shared (no x-osb.dedicated) but the driver has no shared server, only dedicated ones");
+		return fail(
+			c,
+			"plan is shared (no x-osb.dedicated) but the driver has no shared server, only dedicated ones");
 	if (cJSON_GetObjectItemCaseSensitive(plan, "x-osb")) {
 		old = path_push_key(c, "x-osb");
 		if (p->dedicated && !(c->caps & OSB_CAP_DEDICATED)) {
@@ -640,8 +639,7 @@ static int check_plan_caps(ctx *c, cJSON *plan, const osb_plan *p, int own_binda
 }
 
 /* Validate services[si].plans[pi] into *p; plans[0..done) are the catalog's earlier plans. */
-static int check_plan(ctx *c, osb_catalog *cat, cJSON *plan, osb_service *s, osb_plan *p, size_t pi,
-		      size_t done)
+static int check_plan(ctx *c, osb_catalog *cat, cJSON *plan, osb_service *s, osb_plan *p, size_t pi, size_t done)
 {
 	cJSON *id, *name, *desc, *mi, *ver;
 	int own_bindable = 0, own_updateable = 0, free_plan, rc;
@@ -733,7 +731,8 @@ static int check_string_array(ctx *c, cJSON *owner, const char *key, cJSON **out
 	if (rc || !arr)
 		return rc;
 	old = path_push_key(c, key);
-	cJSON_ArrayForEach(el, arr) {
+	cJSON_ArrayForEach(el, arr)
+	{
 		size_t o = path_push_index(c, i++);
 		rc = check_kind(c, el, K_STRING);
 		path_pop(c, o);
@@ -756,7 +755,8 @@ static int check_requires(ctx *c, cJSON *svc, osb_service *s)
 	if (rc || !arr)
 		return rc;
 	old = path_push_key(c, "requires");
-	cJSON_ArrayForEach(el, arr) {
+	cJSON_ArrayForEach(el, arr)
+	{
 		size_t o = path_push_index(c, i++);
 		if (!key_in(el->valuestring, permissions))
 			rc = fail(c, "unknown permission \"%s\" (syslog_drain, route_forwarding or volume_mount)",
@@ -871,7 +871,8 @@ static int check_service(ctx *c, osb_catalog *cat, cJSON *svc, size_t si, size_t
 	}
 	s->plans = &cat->plans[*plan_index];
 	any_bindable = s->bindable;
-	cJSON_ArrayForEach(plan, plans) {
+	cJSON_ArrayForEach(plan, plans)
+	{
 		size_t o = path_push_index(c, pi);
 		osb_plan *p = &cat->plans[*plan_index];
 		rc = check_plan(c, cat, plan, s, p, pi, *plan_index);
@@ -984,7 +985,8 @@ int osb_catalog__check(osb_catalog *cat, const char *json, size_t len, const cha
 	cJSON_AddItemToArray(cat->private_items, cat->empty_settings);
 
 	/* Size the arrays first; a `plans` that is no array fails in check_service. */
-	cJSON_ArrayForEach(svc, services) {
+	cJSON_ArrayForEach(svc, services)
+	{
 		nsvc++;
 		plans = cJSON_GetObjectItemCaseSensitive(svc, "plans");
 		if (cJSON_IsArray(plans))
@@ -998,7 +1000,8 @@ int osb_catalog__check(osb_catalog *cat, const char *json, size_t len, const cha
 		return fail_nomem(c);
 
 	size_t old = path_push_key(c, "services");
-	cJSON_ArrayForEach(svc, services) {
+	cJSON_ArrayForEach(svc, services)
+	{
 		size_t o = path_push_index(c, si);
 		rc = check_service(c, cat, svc, si, &plan_index);
 		path_pop(c, o);

@@ -5,18 +5,18 @@
 #include "catalog.h"
 
 struct osb_catalog {
-	cJSON *root;                         /* the served document; ids and names point into it */
-	cJSON *private_items;                /* detached `x-osb` objects and the shared empty one */
-	cJSON *empty_settings;               /* settings of plans without `x-osb` */
-	osb_service *services;               /* document order */
+	cJSON *root;           /* the served document; ids and names point into it */
+	cJSON *private_items;  /* detached `x-osb` objects and the shared empty one */
+	cJSON *empty_settings; /* settings of plans without `x-osb` */
+	osb_service *services; /* document order */
 	size_t service_count;
-	osb_plan *plans;                     /* all plans in document order; services point at slices */
+	osb_plan *plans; /* all plans in document order; services point at slices */
 	size_t plan_count;
-	const osb_service **services_by_id;  /* sorted by id, for bsearch */
-	const osb_plan **plans_by_id;        /* sorted by id, for bsearch */
+	const osb_service **services_by_id; /* sorted by id, for bsearch */
+	const osb_plan **plans_by_id;       /* sorted by id, for bsearch */
 	char *body;
 	size_t body_len;
-	char etag[35];                       /* quote, 32 hex digits, quote, NUL */
+	char etag[35]; /* quote, 32 hex digits, quote, NUL */
 };
 
 /**

@@ -14,11 +14,11 @@
 
 extern char **environ;
 
-#define FAIL(...)                                       \
-	do {                                            \
-		snprintf(err, err_size, __VA_ARGS__);   \
-		rc = OSB_EBADREQUEST;                   \
-		goto done;                              \
+#define FAIL(...)                                                                                                      \
+	do {                                                                                                           \
+		snprintf(err, err_size, __VA_ARGS__);                                                                  \
+		rc = OSB_EBADREQUEST;                                                                                  \
+		goto done;                                                                                             \
 	} while (0)
 
 static char *read_file(const char *path, size_t max, size_t *len)
@@ -165,7 +165,8 @@ static int load_accounts(osb_config *c, const cJSON *root, char *err, size_t err
 		c->accounts[0].password = strdup(env_pass);
 	}
 	if (c->account_count == 0)
-		FAIL("%s: accounts: at least one account is required (or set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD)", c->path);
+		FAIL("%s: accounts: at least one account is required (or set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD)",
+		     c->path);
 	if (strlen(c->accounts[0].password) < 8)
 		FAIL("%s: accounts[0].password: use at least 8 characters", c->path);
 done:
@@ -194,16 +195,19 @@ static int load_dedicated(osb_config *c, const cJSON *root, char *err, size_t er
 	if (!ded)
 		return 0;
 	if (!cJSON_IsObject(ded))
-		FAIL("%s: dedicated: must be an object {\"port_range\": [first, last], \"base_dir\", \"host\"}", c->path);
+		FAIL("%s: dedicated: must be an object {\"port_range\": [first, last], \"base_dir\", \"host\"}",
+		     c->path);
 	if (check_known_keys(ded, known, bad, sizeof bad))
 		FAIL("%s: dedicated.%s: unknown key", c->path, bad);
 	const cJSON *range = cJSON_GetObjectItemCaseSensitive(ded, "port_range");
 	const cJSON *first = cJSON_IsArray(range) && cJSON_GetArraySize(range) == 2 ? range->child : NULL;
 	const cJSON *last = first ? first->next : NULL;
 	if (!first || !cJSON_IsNumber(first) || !cJSON_IsNumber(last) ||
-	    first->valuedouble != (double)(int)first->valuedouble || last->valuedouble != (double)(int)last->valuedouble ||
-	    first->valuedouble < 1024 || last->valuedouble > 65535 || first->valuedouble > last->valuedouble)
-		FAIL("%s: dedicated.port_range: must be [first, last], integers from 1024 to 65535 with first <= last", c->path);
+	    first->valuedouble != (double)(int)first->valuedouble ||
+	    last->valuedouble != (double)(int)last->valuedouble || first->valuedouble < 1024 ||
+	    last->valuedouble > 65535 || first->valuedouble > last->valuedouble)
+		FAIL("%s: dedicated.port_range: must be [first, last], integers from 1024 to 65535 with first <= last",
+		     c->path);
 	c->dedicated_port_first = (int)first->valuedouble;
 	c->dedicated_port_last = (int)last->valuedouble;
 	char fallback[4096];
@@ -253,9 +257,11 @@ done:
 
 int osb_config_load(osb_config **out, const char *path, char *err, size_t err_size)
 {
-	static const char *const known[] = { "listen", "tls", "accounts", "catalog", "data_dir", "store",
-		"encryption_key", "log_level", "threads", "workers", "limits", "timeouts", "replica_id",
-		"metrics_auth", "marketplace", "driver", "dedicated", "quotas", NULL };
+	static const char *const known[] = {
+		"listen",      "tls",     "accounts",  "catalog", "data_dir", "store",      "encryption_key",
+		"log_level",   "threads", "workers",   "limits",  "timeouts", "replica_id", "metrics_auth",
+		"marketplace", "driver",  "dedicated", "quotas",  NULL
+	};
 	int rc = 0;
 	size_t len = 0;
 	char bad[128];
@@ -362,11 +368,13 @@ int osb_config_load(osb_config **out, const char *path, char *err, size_t err_si
 		FAIL("%s: encryption_key: must be 64 hexadecimal digits", path);
 	if (key_text) {
 		if (osb_crypto_parse_key(c->key, key_text) != 0)
-			FAIL("%s: encryption_key: must be 64 hexadecimal digits (from config or OSB_ENCRYPTION_KEY)", path);
+			FAIL("%s: encryption_key: must be 64 hexadecimal digits (from config or OSB_ENCRYPTION_KEY)",
+			     path);
 		c->has_key = 1;
 	}
 	if (c->store_type == OSB_STORE_POSTGRESQL && !c->has_key)
-		FAIL("%s: encryption_key: required with a shared postgresql store, so that every replica uses the same key", path);
+		FAIL("%s: encryption_key: required with a shared postgresql store, so that every replica uses the same key",
+		     path);
 
 	char *level = NULL;
 	osb_log_level lvl;

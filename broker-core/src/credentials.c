@@ -42,7 +42,8 @@ cJSON *osb_credentials_new(osb_request *req, const osb_credentials_spec *spec)
 		char *u = osb_uri_escape(req, spec->username ? spec->username : "");
 		char *p = osb_uri_escape(req, spec->password ? spec->password : "");
 		if (!h || !d || !u || !p ||
-		    !(jdbc = osb_req_sprintf(req, "jdbc:%s://%s:%d/%s?user=%s&password=%s", spec->jdbc, h, port, d, u, p)))
+		    !(jdbc = osb_req_sprintf(req, "jdbc:%s://%s:%d/%s?user=%s&password=%s", spec->jdbc, h, port, d, u,
+					     p)))
 			goto oom;
 	}
 	if (!c || !add_string(c, "host", host) || !add_string(c, "hostname", host) ||

@@ -50,8 +50,7 @@ void osb_crypto_free_secret(char *s)
 	free(s);
 }
 
-int osb_crypto_seal(const unsigned char key[OSB_CRYPTO_KEY_LEN], const char *aad,
-		    const char *plain, char **out)
+int osb_crypto_seal(const unsigned char key[OSB_CRYPTO_KEY_LEN], const char *aad, const char *plain, char **out)
 {
 	int rc = OSB_ERROR, n = 0, fin = 0;
 	size_t plen = strlen(plain), alen = aad ? strlen(aad) : 0;
@@ -80,8 +79,7 @@ int osb_crypto_seal(const unsigned char key[OSB_CRYPTO_KEY_LEN], const char *aad
 	if (alen && EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)alen) != 1)
 		goto done;
 	if (EVP_EncryptUpdate(ctx, buf + NONCE_LEN, &n, (const unsigned char *)plain, (int)plen) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, buf + NONCE_LEN + n, &fin) != 1 ||
-	    (size_t)(n + fin) != plen ||
+	    EVP_EncryptFinal_ex(ctx, buf + NONCE_LEN + n, &fin) != 1 || (size_t)(n + fin) != plen ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, buf + NONCE_LEN + plen) != 1)
 		goto done;
 	memcpy(text, PREFIX, PREFIX_LEN);
@@ -96,8 +94,7 @@ done:
 	return rc;
 }
 
-int osb_crypto_open(const unsigned char key[OSB_CRYPTO_KEY_LEN], const char *aad,
-		    const char *sealed, char **out)
+int osb_crypto_open(const unsigned char key[OSB_CRYPTO_KEY_LEN], const char *aad, const char *sealed, char **out)
 {
 	int rc = OSB_ERROR, n = 0, fin = 0;
 	size_t slen, alen = aad ? strlen(aad) : 0, blen, clen;

@@ -92,7 +92,8 @@ static int admin_password(char *out, size_t size, const char *dir, osb_errbuf *e
 			rc = osb_file_read_secret(out, size, dir, ADMIN_FILE);
 	}
 	if (rc < 0)
-		return osb_errbuf_set(err, OSB_ERROR, "the admin password file of the dedicated server in %s is unusable", dir);
+		return osb_errbuf_set(err, OSB_ERROR,
+				      "the admin password file of the dedicated server in %s is unusable", dir);
 	return 0;
 }
 
@@ -250,8 +251,10 @@ static int plan_value(char *value, size_t size, const char *spec, size_t len, co
 	else if (!item && bar && (size_t)(len - klen - 1) < size)
 		snprintf(value, size, "%.*s", (int)(len - klen - 1), bar + 1);
 	else
-		return osb_errbuf_set(err, OSB_ERROR, "the plan's x-osb.%s must be a whole number or a plain string: the "
-				      "dedicated server's arguments need it", key);
+		return osb_errbuf_set(err, OSB_ERROR,
+				      "the plan's x-osb.%s must be a whole number or a plain string: the "
+				      "dedicated server's arguments need it",
+				      key);
 	return 0;
 }
 
@@ -308,8 +311,8 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 	run_ctx c = { r, dep, req, state, err };
 	osb_process_spec ps;
 	osb_deployment d;
-	int rc, left = osb_request_timeout_ms(req), start_ms = spec->start_timeout_ms ? spec->start_timeout_ms
-										   : DEFAULT_START_MS;
+	int rc, left = osb_request_timeout_ms(req),
+		start_ms = spec->start_timeout_ms ? spec->start_timeout_ms : DEFAULT_START_MS;
 
 	if ((rc = expand_all(argv, MAX_ARGV + 1, r->program, spec->args, r, req, err)) == 0 &&
 	    (rc = expand_all(env, MAX_ARGV, NULL, spec->env, r, req, err)) == 0) {
@@ -324,10 +327,12 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 		ps.start_timeout_ms = left < start_ms ? left : start_ms;
 		rc = osb_deployer_ensure(dep, osb_request_instance_id(req), &ps, &d);
 		if (rc != 0 && !err->msg[0])
-			osb_errbuf_set(err, rc, "the dedicated %s server did not start (the broker's log says why)", spec->kind);
+			osb_errbuf_set(err, rc, "the dedicated %s server did not start (the broker's log says why)",
+				       spec->kind);
 	}
 	if (rc == 0 && osb_file_read_secret(f->secret, sizeof f->secret, d.dir, ADMIN_FILE) < 0)
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing", d.dir);
+		rc = osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing",
+				    d.dir);
 	if (rc == 0)
 		fill_target(r, f, d.port, d.dir);
 	for (size_t i = 0; argv[i]; i++)

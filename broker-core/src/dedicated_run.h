@@ -11,18 +11,18 @@
 
 /** A driver's dedicated spec with the settings the config gave it. */
 typedef struct {
-	const osb_dedicated_spec *spec;  /* the driver's */
-	const char *driver;              /* driver name, for log events */
-	char *program;                   /* the server program (spec->program_key or spec->program) */
-	char *host;                      /* address servers listen on and credentials name */
-	pthread_mutex_t template_lock;   /* one template_init at a time */
-	int template_ready;              /* the template exists */
+	const osb_dedicated_spec *spec; /* the driver's */
+	const char *driver;             /* driver name, for log events */
+	char *program;                  /* the server program (spec->program_key or spec->program) */
+	char *host;                     /* address servers listen on and credentials name */
+	pthread_mutex_t template_lock;  /* one template_init at a time */
+	int template_ready;             /* the template exists */
 } osb_dedicated_runner;
 
 /** Where a started server is: the target handed to callbacks and the strings it points to. */
 typedef struct {
 	osb_target target;
-	char secret[128];                /* its admin password: wiped by osb_dedicated_frame_wipe() */
+	char secret[128]; /* its admin password: wiped by osb_dedicated_frame_wipe() */
 	char dir[512];
 } osb_dedicated_frame;
 

@@ -27,12 +27,6 @@
 #include "osb/log.h"
 #include "osb/names.h"
 
-
-
-
-
-
-
 /*
  * Slots and children.
  */
@@ -77,19 +71,9 @@ static void slot_release(osb_deployer *d, struct slot *s)
 	pthread_mutex_unlock(&d->lock);
 }
 
-
-
-
-
 /*
  * Processes.
  */
-
-
-
-
-
-
 
 /*
  * A recorded server that died as our child while no deployer watched it (the
@@ -97,23 +81,10 @@ static void slot_release(osb_deployer *d, struct slot *s)
  * is ours, so reaping it cannot steal another module's child.
  */
 
-
-
-
-
 /*
  * Files. Instance directories are opened with O_NOFOLLOW and everything inside
  * them through the directory's descriptor, so a symlink never leads out of base_dir.
  */
-
-
-
-
-
-
-
-
-
 
 /* Delete a tree without following symlinks: links are unlinked, never entered. */
 
@@ -121,19 +92,9 @@ static void slot_release(osb_deployer *d, struct slot *s)
  * Ports.
  */
 
-
-
 /*
  * Starting and waiting.
  */
-
-
-
-
-
-
-
-
 
 static void fill_out(osb_deployment *out, const record *r, const char *dirpath)
 {
@@ -155,7 +116,7 @@ static int check_spec(const osb_process_spec *spec)
 		if (n >= MAX_ARGS || !eq || eq == spec->env[n] || strlen(spec->env[n]) > MAX_ARG_BYTES)
 			return -1;
 	}
-	if (spec->kind && strlen(spec->kind) >= sizeof ((record *)0)->kind)
+	if (spec->kind && strlen(spec->kind) >= sizeof((record *)0)->kind)
 		return -1;
 	return spec->stop_signal < 0 || spec->stop_signal > 64 ? -1 : 0;
 }
@@ -188,7 +149,8 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 	}
 	dirfd = osb_deployer__open_instance(basefd, name, 0);
 	if (dirfd < 0 && errno != ENOENT) {
-		osb_log(OSB_LOG_ERROR, "deployer.ensure", "%s is not a directory we can use: %s", dirpath, strerror(errno));
+		osb_log(OSB_LOG_ERROR, "deployer.ensure", "%s is not a directory we can use: %s", dirpath,
+			strerror(errno));
 		goto done;
 	}
 	if (dirfd >= 0) {
@@ -251,8 +213,8 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (!port) {
-		osb_log(OSB_LOG_ERROR, "deployer.no_port", "no free port in %d-%d for the %s server of %s", d->port_first,
-			d->port_last, spec->kind ? spec->kind : "dedicated", name);
+		osb_log(OSB_LOG_ERROR, "deployer.no_port", "no free port in %d-%d for the %s server of %s",
+			d->port_first, d->port_last, spec->kind ? spec->kind : "dedicated", name);
 		rc = OSB_EBACKEND;
 		goto done;
 	}
@@ -286,7 +248,8 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 		osb_deployer__fail_start(d, dirfd, name, &r, "cannot record the running server");
 		goto done;
 	}
-	osb_log(OSB_LOG_INFO, "deployer.started", "%s server of %s runs on port %d (pid %d)", r.kind, name, r.port, r.pid);
+	osb_log(OSB_LOG_INFO, "deployer.started", "%s server of %s runs on port %d (pid %d)", r.kind, name, r.port,
+		r.pid);
 	fill_out(out, &r, dirpath);
 done:
 	if (dirfd >= 0)
@@ -327,18 +290,19 @@ int osb_deployer_remove_name(osb_deployer *d, const char *name)
 	if (dirfd >= 0) {
 		int r_rc = osb_deployer__record_read(dirfd, name, &r);
 		if (r_rc == OSB_ERROR)
-			osb_log(OSB_LOG_WARN, "deployer.remove", "deleting %s without a readable record: a server may still run",
-				name);
+			osb_log(OSB_LOG_WARN, "deployer.remove",
+				"deleting %s without a readable record: a server may still run", name);
 		if (r_rc == 0 && r.pid > 0) {
-			if (osb_deployer__rec_running(d, &r) && osb_deployer__stop_process(d, r.pid, r.proc_start, r.stop_signal) != 0) {
-				osb_log(OSB_LOG_ERROR, "deployer.remove", "the %s server of %s (pid %d) does not stop", r.kind,
-					name, r.pid);
+			if (osb_deployer__rec_running(d, &r) &&
+			    osb_deployer__stop_process(d, r.pid, r.proc_start, r.stop_signal) != 0) {
+				osb_log(OSB_LOG_ERROR, "deployer.remove", "the %s server of %s (pid %d) does not stop",
+					r.kind, name, r.pid);
 				goto done;
 			}
 			osb_deployer__child_forget(d, r.pid);
 		}
 		if (r_rc == 0) {
-			char dirpath[sizeof ((osb_deployment *)0)->dir];
+			char dirpath[sizeof((osb_deployment *)0)->dir];
 			snprintf(dirpath, sizeof dirpath, "%s/%s", d->base_dir, name);
 			osb_deployer__kill_strays(d, dirpath, r.argv[0], 0);
 		}
@@ -350,12 +314,13 @@ int osb_deployer_remove_name(osb_deployer *d, const char *name)
 	}
 	/* The name is an osb_ name under basefd: nothing outside base_dir can be reached. */
 	if (osb_file_remove_tree(basefd, name) != 0) {
-		osb_log(OSB_LOG_ERROR, "deployer.remove", "cannot delete %s/%s: %s", d->base_dir, name, strerror(errno));
+		osb_log(OSB_LOG_ERROR, "deployer.remove", "cannot delete %s/%s: %s", d->base_dir, name,
+			strerror(errno));
 		goto done;
 	}
 	if (r.port)
-		osb_log(OSB_LOG_INFO, "deployer.removed", "%s server of %s stopped and deleted (port %d released)", r.kind,
-			name, r.port);
+		osb_log(OSB_LOG_INFO, "deployer.removed", "%s server of %s stopped and deleted (port %d released)",
+			r.kind, name, r.port);
 	rc = 0;
 done:
 	if (dirfd >= 0)
@@ -411,7 +376,7 @@ int osb_deployer__create(osb_deployer **out, const osb_deployer_options *o)
 	    o->port_first > o->port_last)
 		return OSB_EBADREQUEST;
 	/* base_dir + "/" + name + "/" + a file name must fit osb_deployment.dir and our buffers. */
-	if (strlen(o->base_dir) + OSB_NAME_SIZE + 1 > sizeof ((osb_deployment *)0)->dir)
+	if (strlen(o->base_dir) + OSB_NAME_SIZE + 1 > sizeof((osb_deployment *)0)->dir)
 		return OSB_EBADREQUEST;
 	if (!(d = calloc(1, sizeof *d)))
 		return OSB_ENOMEM;
@@ -531,7 +496,7 @@ int osb_deployer__readopt(osb_deployer *d)
 	/* First pass: adopt the living, start the dead ones (all at once, so their start-ups overlap). */
 	while ((e = readdir(dir)) != NULL) {
 		record r;
-		char dirpath[sizeof ((osb_deployment *)0)->dir];
+		char dirpath[sizeof((osb_deployment *)0)->dir];
 		if (!osb_name_is_derived(e->d_name))
 			continue;
 		snprintf(dirpath, sizeof dirpath, "%s/%s", d->base_dir, e->d_name);
@@ -554,8 +519,8 @@ int osb_deployer__readopt(osb_deployer *d)
 			if (osb_deployer__proc_stat(r.pid, NULL, &ppid, NULL, NULL) == 0 && ppid == (int)getpid())
 				osb_deployer__child_add(d, r.pid);
 			adopted++;
-			osb_log(OSB_LOG_INFO, "deployer.adopted", "%s server of %s adopted: pid %d, port %d", r.kind, e->d_name,
-				r.pid, r.port);
+			osb_log(OSB_LOG_INFO, "deployer.adopted", "%s server of %s adopted: pid %d, port %d", r.kind,
+				e->d_name, r.pid, r.port);
 			osb_deployer__record_free(&r);
 			close(ifd);
 			slot_release(d, s);
@@ -564,8 +529,9 @@ int osb_deployer__readopt(osb_deployer *d)
 		osb_deployer__reap_orphan(&r);
 		osb_deployer__kill_strays(d, dirpath, r.argv[0], 0);
 		if (strcmp(r.state, "failed") == 0 || !r.prepared) {
-			osb_log(OSB_LOG_INFO, "deployer.readopt", "%s server of %s left stopped (%s); the driver's next ensure starts it",
-				r.kind, e->d_name, strcmp(r.state, "failed") == 0 ? "its last start failed" : "never prepared");
+			osb_log(OSB_LOG_INFO, "deployer.readopt",
+				"%s server of %s left stopped (%s); the driver's next ensure starts it", r.kind,
+				e->d_name, strcmp(r.state, "failed") == 0 ? "its last start failed" : "never prepared");
 			osb_deployer__record_free(&r);
 		} else if (!osb_deployer__port_bindable_within(r.port, 1000)) {
 			char why[128];
@@ -600,7 +566,7 @@ int osb_deployer__readopt(osb_deployer *d)
 	closedir(dir);
 	/* Second pass: the driver's ready() is not known yet, so a TCP connect must do. */
 	for (size_t i = 0; i < waiting; i++) {
-		char why[256], dirpath[sizeof ((osb_deployment *)0)->dir];
+		char why[256], dirpath[sizeof((osb_deployment *)0)->dir];
 		record *r = &wait[i].rec;
 		snprintf(dirpath, sizeof dirpath, "%s/%s", d->base_dir, wait[i].name);
 		struct slot *s = slot_acquire(d, wait[i].name);
@@ -615,8 +581,8 @@ int osb_deployer__readopt(osb_deployer *d)
 			snprintf(r->state, sizeof r->state, "running");
 			osb_deployer__record_write(ifd, wait[i].name, r);
 			restarted++;
-			osb_log(OSB_LOG_INFO, "deployer.restarted", "%s server of %s restarted: pid %d, port %d", r->kind,
-				wait[i].name, r->pid, r->port);
+			osb_log(OSB_LOG_INFO, "deployer.restarted", "%s server of %s restarted: pid %d, port %d",
+				r->kind, wait[i].name, r->pid, r->port);
 		}
 		if (ifd >= 0)
 			close(ifd);

@@ -78,7 +78,7 @@ typedef struct {
  *         reason is in the log), OSB_ETIMEOUT or OSB_ENOMEM.
  */
 int osb_deployer_ensure(osb_deployer *deployer, const char *instance_id, const osb_process_spec *spec,
-				    osb_deployment *out);
+			osb_deployment *out);
 
 /**
  * Stop the instance's server (stop_signal, then SIGKILL after a grace period),

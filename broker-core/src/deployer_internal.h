@@ -11,10 +11,10 @@
 #include "deployer.h"
 
 typedef struct {
-	const char *base_dir;  /* where instance directories live (made on first use, 0700) */
-	int port_first;        /* first port of the range, 1024..65535 */
-	int port_last;         /* last port, >= port_first */
-	const char *host;      /* address drivers write into credentials, NULL = 127.0.0.1 */
+	const char *base_dir; /* where instance directories live (made on first use, 0700) */
+	int port_first;       /* first port of the range, 1024..65535 */
+	int port_last;        /* last port, >= port_first */
+	const char *host;     /* address drivers write into credentials, NULL = 127.0.0.1 */
 } osb_deployer_options;
 
 /**
@@ -51,15 +51,15 @@ int osb_deployer__readopt(osb_deployer *deployer);
 struct slot {
 	char name[OSB_NAME_SIZE];
 	pthread_mutex_t lock;
-	int users;           /* threads holding or waiting for lock */
+	int users; /* threads holding or waiting for lock */
 	struct slot *next;
 };
 
 /* A server we started: only these pids are ever waited for (exec.c waits for its own). */
 struct child {
 	pid_t pid;
-	int reaped;          /* waitpid returned it */
-	int status;          /* its wait status, -1 when unknown */
+	int reaped; /* waitpid returned it */
+	int status; /* its wait status, -1 when unknown */
 };
 
 struct osb_deployer {
@@ -67,8 +67,8 @@ struct osb_deployer {
 	char *host;
 	int port_first;
 	int port_last;
-	pthread_mutex_t lock;   /* slots, children, and port allocation with its record write */
-	pthread_cond_t wake;    /* wakes the reaper to stop */
+	pthread_mutex_t lock; /* slots, children, and port allocation with its record write */
+	pthread_cond_t wake;  /* wakes the reaper to stop */
 	struct slot *slots;
 	struct child *children;
 	size_t child_count;
@@ -81,17 +81,17 @@ struct osb_deployer {
 typedef struct {
 	char kind[32];
 	int port;
-	int pid;                        /* 0 when not started */
-	unsigned long long proc_start;  /* /proc/<pid>/stat start time: tells a reused pid apart */
-	char *exe;                      /* resolved program */
-	char **argv;                    /* after substitution, NULL-terminated */
-	char **env;                     /* the spec's extra entries, NULL-terminated */
+	int pid;                       /* 0 when not started */
+	unsigned long long proc_start; /* /proc/<pid>/stat start time: tells a reused pid apart */
+	char *exe;                     /* resolved program */
+	char **argv;                   /* after substitution, NULL-terminated */
+	char **env;                    /* the spec's extra entries, NULL-terminated */
 	int stop_signal;
 	int start_timeout_ms;
-	int prepared;                   /* prepare() succeeded for this port */
-	char state[16];                 /* starting, running, failed */
-	long long started_at;           /* unix time of the last start */
-	char *error;                    /* why the last start failed */
+	int prepared;         /* prepare() succeeded for this port */
+	char state[16];       /* starting, running, failed */
+	long long started_at; /* unix time of the last start */
+	char *error;          /* why the last start failed */
 } record;
 
 /* ---- records (deployer_record.c): deployment.json, written atomically ---- */
@@ -154,7 +154,7 @@ const char *osb_exec__path(void);
  * descriptor closed, in a new session (new_session) or a new process group.
  * @return 0 with *pid set, or an errno value.
  */
-int osb_exec__spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
-		    int fd_in, int fd_out, int fd_err, int new_session);
+int osb_exec__spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd, int fd_in,
+		    int fd_out, int fd_err, int new_session);
 
 #endif

@@ -99,4 +99,3 @@ int osb_deployer__allocate_port(osb_deployer *d, int basefd, const char *self, i
 	free(used);
 	return port;
 }
-

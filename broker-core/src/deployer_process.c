@@ -62,7 +62,8 @@ void osb_deployer__child_add(osb_deployer *d, pid_t pid)
 		if (!grown) {
 			/* It will be a zombie until the broker exits: worth a log line, not a failure. */
 			pthread_mutex_unlock(&d->lock);
-			osb_log(OSB_LOG_WARN, "deployer.reap", "out of memory: process %d will not be reaped", (int)pid);
+			osb_log(OSB_LOG_WARN, "deployer.reap", "out of memory: process %d will not be reaped",
+				(int)pid);
 			return;
 		}
 		d->children = grown;
@@ -317,11 +318,13 @@ void osb_deployer__kill_strays(osb_deployer *d, const char *dirpath, const char 
 		cwd[n] = '\0';
 		if (memcmp(cwd, dirpath, dlen) != 0 || (cwd[dlen] != '\0' && cwd[dlen] != '/'))
 			continue;
-		if (osb_deployer__proc_stat(pid, NULL, NULL, &sid, NULL) != 0 || sid != pid || !osb_deployer__pid_alive(d, pid, 0) ||
-		    !cmdline_matches(pid, argv0))
+		if (osb_deployer__proc_stat(pid, NULL, NULL, &sid, NULL) != 0 || sid != pid ||
+		    !osb_deployer__pid_alive(d, pid, 0) || !cmdline_matches(pid, argv0))
 			continue;
-		osb_log(OSB_LOG_WARN, "deployer.stray", "process %d runs in %s without a record (a broker stopped while "
-			"starting it): killing it", pid, dirpath);
+		osb_log(OSB_LOG_WARN, "deployer.stray",
+			"process %d runs in %s without a record (a broker stopped while "
+			"starting it): killing it",
+			pid, dirpath);
 		int ppid = 0;
 		osb_deployer__proc_stat(pid, NULL, &ppid, NULL, NULL);
 		kill(-pid, SIGKILL);
@@ -489,7 +492,7 @@ static void describe_exit(int status, char *why, size_t size)
  * is no spec (re-adoption at start-up). @return 0, or -1 with why set.
  */
 int osb_deployer__wait_ready(osb_deployer *d, const record *r, const char *dirpath, const osb_process_spec *spec,
-		      char *why, size_t why_size)
+			     char *why, size_t why_size)
 {
 	long long deadline = osb_clock_ms() + r->start_timeout_ms;
 	for (;;) {
@@ -526,4 +529,3 @@ void osb_deployer__fail_start(osb_deployer *d, int dirfd, const char *name, reco
 	osb_log(OSB_LOG_ERROR, "deployer.start_failed", "%s server of %s %s%s%s", r->kind, name, why,
 		tail[0] ? "; server.log ends: " : "", tail);
 }
-

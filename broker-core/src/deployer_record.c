@@ -119,7 +119,8 @@ int osb_deployer__record_write(int dirfd, const char *name, const record *r)
 		goto done;
 	}
 	fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || osb_file_write_all(fd, text, strlen(text)) != 0 || osb_file_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+	if (fd < 0 || osb_file_write_all(fd, text, strlen(text)) != 0 || osb_file_write_all(fd, "\n", 1) != 0 ||
+	    fsync(fd) != 0)
 		goto done;
 	close(fd);
 	fd = -1;
@@ -275,4 +276,3 @@ void osb_deployer__log_tail(int dirfd, char *out, size_t size)
 	}
 	out[o] = '\0';
 }
-

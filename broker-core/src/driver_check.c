@@ -2,12 +2,12 @@
 #include "osb/driver.h"
 #include "osb/log.h"
 
-#define REQUIRE(cond, field, why)                                                                          \
-	do {                                                                                               \
-		if (!(cond)) {                                                                             \
-			osb_log(OSB_LOG_ERROR, "driver.invalid", "driver %s: %s %s", name, field, why);    \
-			return OSB_ERROR;                                                                  \
-		}                                                                                          \
+#define REQUIRE(cond, field, why)                                                                                      \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			osb_log(OSB_LOG_ERROR, "driver.invalid", "driver %s: %s %s", name, field, why);                \
+			return OSB_ERROR;                                                                              \
+		}                                                                                                      \
 	} while (0)
 
 int osb_driver_check(const struct osb_driver *d)
@@ -25,7 +25,8 @@ int osb_driver_check(const struct osb_driver *d)
 		"are required with OSB_CAP_BINDABLE");
 	REQUIRE(!(d->bind || d->unbind) || (d->caps & OSB_CAP_BINDABLE), "caps",
 		"lacks OSB_CAP_BINDABLE although bind/unbind are set");
-	REQUIRE(!(d->caps & OSB_CAP_PLAN_UPDATEABLE) || d->update, "update", "is required with OSB_CAP_PLAN_UPDATEABLE");
+	REQUIRE(!(d->caps & OSB_CAP_PLAN_UPDATEABLE) || d->update, "update",
+		"is required with OSB_CAP_PLAN_UPDATEABLE");
 	REQUIRE(!(d->caps & OSB_CAP_RECONCILE) || (d->list && d->purge) || !d->server, "list/purge",
 		"are required with OSB_CAP_RECONCILE and a shared server");
 	REQUIRE(!(d->caps & OSB_CAP_BINDING_ROTATION) || (d->caps & OSB_CAP_BINDABLE), "caps",
@@ -33,7 +34,8 @@ int osb_driver_check(const struct osb_driver *d)
 	REQUIRE(!(d->caps & OSB_CAP_DEDICATED) == !d->dedicated, "dedicated",
 		"must be set exactly when caps has OSB_CAP_DEDICATED");
 	REQUIRE(!d->dedicated || (d->dedicated->kind && d->dedicated->kind[0]), "dedicated->kind", "is missing");
-	REQUIRE(!d->dedicated || (d->dedicated->program && d->dedicated->program[0]), "dedicated->program", "is missing");
+	REQUIRE(!d->dedicated || (d->dedicated->program && d->dedicated->program[0]), "dedicated->program",
+		"is missing");
 	REQUIRE(!d->dedicated || d->dedicated->ready, "dedicated->ready", "is required");
 	return 0;
 }

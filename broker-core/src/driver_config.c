@@ -43,7 +43,8 @@ int osb_driver_config_check_keys(const cJSON *config, const char *driver, const 
 		return 0;
 	if (!cJSON_IsObject(config))
 		return config_error(driver, "driver must be an object");
-	cJSON_ArrayForEach(item, config) {
+	cJSON_ArrayForEach(item, config)
+	{
 		for (i = 0; known && known[i]; i++)
 			if (item->string && strcmp(item->string, known[i]) == 0)
 				break;
@@ -54,8 +55,7 @@ int osb_driver_config_check_keys(const cJSON *config, const char *driver, const 
 	return 0;
 }
 
-int osb_driver_config_string(char **out, const cJSON *config, const char *driver, const char *key,
-			     const char *fallback)
+int osb_driver_config_string(char **out, const cJSON *config, const char *driver, const char *key, const char *fallback)
 {
 	const cJSON *item = config_item(config, key);
 	const char *value = fallback;
@@ -110,8 +110,8 @@ static int parse_whole(long *out, const cJSON *item)
 }
 
 /* Read a whole number in [min, max]; `what` says what it must be in the error. */
-static int config_whole(long *out, const cJSON *config, const char *driver, const char *key, long fallback,
-			long min, long max, const char *what)
+static int config_whole(long *out, const cJSON *config, const char *driver, const char *key, long fallback, long min,
+			long max, const char *what)
 {
 	const cJSON *item = config_item(config, key);
 	long v = fallback;
@@ -125,8 +125,8 @@ static int config_whole(long *out, const cJSON *config, const char *driver, cons
 	return 0;
 }
 
-int osb_driver_config_int(long *out, const cJSON *config, const char *driver, const char *key,
-			  long fallback, long min, long max)
+int osb_driver_config_int(long *out, const cJSON *config, const char *driver, const char *key, long fallback, long min,
+			  long max)
 {
 	return config_whole(out, config, driver, key, fallback, min, max, NULL);
 }

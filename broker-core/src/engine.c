@@ -19,22 +19,22 @@
 typedef struct owned_op {
 	struct owned_op *next;
 	char *id;
-	int resumed;   /* claimed from a crashed or stopped replica */
-	int queued;    /* waiting for a worker */
+	int resumed; /* claimed from a crashed or stopped replica */
+	int queued;  /* waiting for a worker */
 } owned_op;
 
 struct osb_engine {
 	struct osb_broker *broker;
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;        /* a queued op or stopping */
-	pthread_cond_t keeper_cv;      /* wakes the keeper early on stop */
-	owned_op *owned;               /* every op we hold a lease on */
+	pthread_cond_t work_cv;   /* a queued op or stopping */
+	pthread_cond_t keeper_cv; /* wakes the keeper early on stop */
+	owned_op *owned;          /* every op we hold a lease on */
 	int stopping;
 	int nworkers;
 	pthread_t *workers;
 	pthread_t keeper;
 	int keeper_started;
-	osb_plan missing_plan;         /* stands in for a plan removed from the catalog */
+	osb_plan missing_plan; /* stands in for a plan removed from the catalog */
 	cJSON *empty_settings;
 };
 
@@ -121,8 +121,8 @@ static osb_request *build_request(osb_engine *e, const osb_operation_rec *op, co
 	req->kind = (osb_operation_kind)op->kind;
 	req->instance_id = osb_req_strdup(req, op->instance_id);
 	req->binding_id = osb_req_strdup(req, op->binding_id);
-	req->service_id = osb_req_strdup(req, json_str(saved, "service_id") ? json_str(saved, "service_id")
-								    : inst->service_id);
+	req->service_id =
+		osb_req_strdup(req, json_str(saved, "service_id") ? json_str(saved, "service_id") : inst->service_id);
 	req->plan_id = osb_req_strdup(req, json_str(saved, "plan_id") ? json_str(saved, "plan_id") : inst->plan_id);
 	req->previous_plan_id = osb_req_strdup(req, json_str(saved, "previous_plan_id"));
 	req->plan = osb_catalog_plan(e->broker->catalog, req->plan_id);
@@ -232,8 +232,8 @@ static int run_forward(osb_engine *e, const osb_operation_rec *op, osb_request *
 		char msg[600];
 		snprintf(msg, sizeof msg, "Waiting for the service's server: %s", req->err.msg);
 		osb_request_set_progress(req, msg);
-		osb_log(OSB_LOG_WARN, "operation.retry", "operation %s: %s; retrying in %lld ms", op->id,
-			req->err.msg, (long long)backoff_ms);
+		osb_log(OSB_LOG_WARN, "operation.retry", "operation %s: %s; retrying in %lld ms", op->id, req->err.msg,
+			(long long)backoff_ms);
 		if (engine_sleep(e, backoff_ms))
 			return RUN_ABANDONED;
 		req->is_retry = 1;
@@ -366,9 +366,7 @@ static int record_usage(osb_engine *e, osb_store_tx *tx, const osb_operation_rec
 	ev.operation_id = op->id;
 	ev.occurred_at = now;
 	switch ((osb_operation_kind)op->kind) {
-	case OSB_OP_PROVISION:
-		ev.kind = OSB_USAGE_INSTANCE_CREATED;
-		break;
+	case OSB_OP_PROVISION: ev.kind = OSB_USAGE_INSTANCE_CREATED; break;
 	case OSB_OP_UPDATE: {
 		const char *previous = json_str(saved, "previous_plan_id");
 		if (!previous || strcmp(previous, inst->plan_id) == 0)
@@ -485,7 +483,8 @@ static int complete(osb_engine *e, const char *op_id, const char *instance_id, o
 	osb_record_set_str(&op->description, ok ? NULL : failure);
 	if (!ok && op->kind == OSB_OP_UPDATE) {
 		op->instance_usable = 1;
-		op->update_repeatable = rc == OSB_EBADREQUEST || rc == OSB_EUNSUPPORTED || rc == OSB_EUNPROCESSABLE ? 0 : 1;
+		op->update_repeatable =
+			rc == OSB_EBADREQUEST || rc == OSB_EUNSUPPORTED || rc == OSB_EUNPROCESSABLE ? 0 : 1;
 	}
 	osb_record_set_str(&op->owner, NULL);
 	op->updated_at = now;
@@ -605,11 +604,12 @@ static osb_op_outcome run_operation(osb_engine *e, const char *op_id, int resume
 		/* Not recorded: the lease will lapse and the operation be resumed. Never claim success. */
 		osb_log(OSB_LOG_ERROR, "operation.unrecorded", "cannot record the end of operation %s", op->id);
 		out.code = rc ? rc : OSB_EBACKEND;
-		out.description = strdup("The outcome could not be saved in the broker's state store; it will be retried.");
+		out.description =
+			strdup("The outcome could not be saved in the broker's state store; it will be retried.");
 		goto done;
 	}
-	osb_log(rc ? OSB_LOG_WARN : OSB_LOG_INFO, "operation.end", "%s of instance %s %s%s%s",
-		kind_names[op->kind], op->instance_id, rc ? "failed: " : "succeeded", rc ? failure : "", "");
+	osb_log(rc ? OSB_LOG_WARN : OSB_LOG_INFO, "operation.end", "%s of instance %s %s%s%s", kind_names[op->kind],
+		op->instance_id, rc ? "failed: " : "succeeded", rc ? failure : "", "");
 	out.code = rc;
 	out.description = rc ? strdup(failure) : NULL;
 done:
@@ -708,8 +708,8 @@ static void *keeper_main(void *arg)
 			ids[i++] = strdup(o->id);
 		pthread_mutex_unlock(&e->mu);
 		for (i = 0; ids && i < n; i++) {
-			if (ids[i] && osb_store_operation_renew(e->broker->store, ids[i], me, OSB_LEASE_SECONDS) ==
-					      OSB_ENOTFOUND)
+			if (ids[i] &&
+			    osb_store_operation_renew(e->broker->store, ids[i], me, OSB_LEASE_SECONDS) == OSB_ENOTFOUND)
 				osb_log(OSB_LOG_WARN, "operation.lease_lost", "lost the lease on operation %s", ids[i]);
 			free(ids[i]);
 		}

@@ -11,8 +11,8 @@ typedef struct osb_engine osb_engine;
 
 /** Outcome of running an operation inline. */
 typedef struct {
-	int code;            /* 0, or the osb_error_code it failed with */
-	char *description;   /* malloc'd failure text, or NULL */
+	int code;          /* 0, or the osb_error_code it failed with */
+	char *description; /* malloc'd failure text, or NULL */
 } osb_op_outcome;
 
 /**

@@ -100,8 +100,8 @@ int osb_exec__resolve(char *out, size_t out_size, const char *program)
 	return OSB_ENOTFOUND;
 }
 
-int osb_exec__spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
-		    int fd_in, int fd_out, int fd_err, int new_session)
+int osb_exec__spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd, int fd_in,
+		    int fd_out, int fd_err, int new_session)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -122,7 +122,8 @@ int osb_exec__spawn(pid_t *pid, const char *path, char *const argv[], char *cons
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGSTOP);
 	flags |= new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
-	if ((rc = posix_spawnattr_setflags(&attr, flags)) != 0 || (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	if ((rc = posix_spawnattr_setflags(&attr, flags)) != 0 ||
+	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
 	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0 ||
 	    (!new_session && (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0))
 		goto done;
@@ -246,7 +247,8 @@ int osb_exec(osb_exec_result *result, const osb_exec_options *o)
 		goto done;
 	if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
 		goto done;
-	int e = osb_exec__spawn(&pid, path, (char *const *)o->argv, envp, o->cwd, in_sock[1], out_pipe[1], err_pipe[1], 0);
+	int e = osb_exec__spawn(&pid, path, (char *const *)o->argv, envp, o->cwd, in_sock[1], out_pipe[1], err_pipe[1],
+				0);
 	close_fd(&in_sock[1]);
 	close_fd(&out_pipe[1]);
 	close_fd(&err_pipe[1]);

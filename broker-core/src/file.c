@@ -179,7 +179,8 @@ int osb_file_remove(const char *dir, const char *name)
 
 static int secret_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr("._~+/=-", c));
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("._~+/=-", c));
 }
 
 int osb_file_read_secret(char *out, size_t out_size, const char *dir, const char *name)

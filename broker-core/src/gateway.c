@@ -20,11 +20,11 @@
 struct osb_gateway {
 	const struct osb_driver *d;
 	struct osb_broker *broker;
-	void *state;                   /* what the driver's init returned */
-	int initialized;               /* init ran and succeeded: shutdown is owed */
-	int has_server;                /* the driver has a shared server */
-	osb_server_block server;       /* its block, read from the config */
-	int has_dedicated;             /* the driver runs dedicated servers */
+	void *state;             /* what the driver's init returned */
+	int initialized;         /* init ran and succeeded: shutdown is owed */
+	int has_server;          /* the driver has a shared server */
+	osb_server_block server; /* its block, read from the config */
+	int has_dedicated;       /* the driver runs dedicated servers */
 	osb_dedicated_runner dedicated;
 };
 
@@ -105,8 +105,8 @@ int osb_gateway_open(osb_gateway **out, struct osb_broker *broker, const struct 
 	if (g->has_server)
 		osb_log(OSB_LOG_INFO, "gateway.server", "%s server %s:%d%s as %s; credentials name %s:%d", d->name,
 			g->server.target.host, g->server.target.port, g->server.target.tls ? " (TLS)" : "",
-			g->server.target.admin_user ? g->server.target.admin_user : "(no user)", g->server.target.public_host,
-			g->server.target.public_port);
+			g->server.target.admin_user ? g->server.target.admin_user : "(no user)",
+			g->server.target.public_host, g->server.target.public_port);
 	*out = g;
 	return 0;
 fail:
@@ -207,14 +207,17 @@ static int run_dedicated(osb_gateway *g, osb_request *req)
 		if (req->kind == OSB_OP_DEPROVISION || req->kind == OSB_OP_UNBIND)
 			return 0;
 		/* Not OSB_EBACKEND: retrying cannot help, so an asynchronous operation fails at once. */
-		return osb_req_fail(req, OSB_EUNSUPPORTED, "dedicated plans need a \"dedicated\" section (port_range) in "
+		return osb_req_fail(req, OSB_EUNSUPPORTED,
+				    "dedicated plans need a \"dedicated\" section (port_range) in "
 				    "the broker's config");
 	}
 	if (req->kind == OSB_OP_DEPROVISION) {
 		osb_request_set_progress(req, "stopping the dedicated server");
 		if (osb_deployer_remove(dep, req->instance_id) != 0)
-			return osb_req_fail(req, OSB_EBACKEND, "the dedicated %s server could not be stopped and deleted "
-					    "(the broker's log says why)", kind);
+			return osb_req_fail(req, OSB_EBACKEND,
+					    "the dedicated %s server could not be stopped and deleted "
+					    "(the broker's log says why)",
+					    kind);
 		osb_request_note(req, "dedicated %s server stopped and deleted", kind);
 		return 0;
 	}
@@ -252,13 +255,16 @@ static int check_bind_answer(const osb_gateway *g, osb_request *req)
 	char why[160];
 
 	if (!requires && req->volume_mounts)
-		return osb_req_fail(req, OSB_ERROR, "the %s driver answered volume_mounts for a service that does not "
-				    "require volume_mount", g->d->name);
+		return osb_req_fail(req, OSB_ERROR,
+				    "the %s driver answered volume_mounts for a service that does not "
+				    "require volume_mount",
+				    g->d->name);
 	if (requires && !req->volume_mounts)
 		return osb_req_fail(req, OSB_ERROR, "the %s driver answered no volume_mounts for a volume service",
 				    g->d->name);
 	if (requires && osb_volume_mounts_check(req->volume_mounts, why, sizeof why) != 0)
-		return osb_req_fail(req, OSB_ERROR, "the %s driver answered invalid volume_mounts: %s", g->d->name, why);
+		return osb_req_fail(req, OSB_ERROR, "the %s driver answered invalid volume_mounts: %s", g->d->name,
+				    why);
 	return 0;
 }
 
@@ -393,13 +399,15 @@ int osb_gateway_list(osb_gateway *g, osb_gateway_tenant **out, size_t *n)
 		if ((rc = g->d->list(&g->server.target, g->state, on_shared, &l, &err)) != 0 && !l.oom) {
 			char event[64];
 			snprintf(event, sizeof event, "%s.list", g->d->name);
-			osb_log(OSB_LOG_ERROR, event, "listing the tenants failed: %s", err.msg[0] ? err.msg : osb_strerror(rc));
+			osb_log(OSB_LOG_ERROR, event, "listing the tenants failed: %s",
+				err.msg[0] ? err.msg : osb_strerror(rc));
 		}
 	}
 	if (rc == 0 && g->has_dedicated && g->broker->deployer) {
 		listed = 1;
 		if (osb_deployer_list(g->broker->deployer, on_dedicated, &l) != 0 && !l.oom) {
-			osb_log(OSB_LOG_ERROR, "deployer.list", "cannot read %s", osb_deployer_base_dir(g->broker->deployer));
+			osb_log(OSB_LOG_ERROR, "deployer.list", "cannot read %s",
+				osb_deployer_base_dir(g->broker->deployer));
 			rc = OSB_ERROR;
 		}
 	}
@@ -442,7 +450,8 @@ int osb_gateway_purge(osb_gateway *g, const osb_gateway_tenant *t)
 	else
 		rc = OSB_EUNSUPPORTED;
 	if (rc != 0)
-		osb_log(OSB_LOG_ERROR, event, "%s %s: purge failed: %s", what, t->name, err.msg[0] ? err.msg : osb_strerror(rc));
+		osb_log(OSB_LOG_ERROR, event, "%s %s: purge failed: %s", what, t->name,
+			err.msg[0] ? err.msg : osb_strerror(rc));
 	else
 		osb_log(OSB_LOG_INFO, event, "%s %s removed", what, t->name);
 	return rc;

@@ -65,9 +65,9 @@ int osb_gateway_health(osb_gateway *gw, char *msg, size_t msg_size);
 
 /** A tenant found on a server by the reconciler. */
 typedef struct {
-	osb_tenant_kind kind;          /* instance or binding */
-	char name[OSB_NAME_SIZE];      /* its derived name */
-	int dedicated;                 /* a dedicated server's directory, not a tenant of the shared server */
+	osb_tenant_kind kind;     /* instance or binding */
+	char name[OSB_NAME_SIZE]; /* its derived name */
+	int dedicated;            /* a dedicated server's directory, not a tenant of the shared server */
 } osb_gateway_tenant;
 
 /**

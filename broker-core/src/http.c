@@ -306,7 +306,8 @@ cJSON *osb_http_parse_body(osb_http *h)
 	const char *end = NULL;
 	/* cJSON 1.7.15 mishandles require_null_terminated with a length: check the tail ourselves. */
 	cJSON *json = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, 0);
-	while (json && end && end < h->body + h->body_len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+	while (json && end && end < h->body + h->body_len &&
+	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (json && end != h->body + h->body_len) {
 		cJSON_Delete(json);
@@ -380,7 +381,8 @@ static int check_api_version(osb_http *h)
 {
 	const char *v = mg_get_header(h->conn, "X-Broker-API-Version");
 	if (!v) {
-		osb_http_fail(h, OSB_EAPIVERSION, 0, "the X-Broker-API-Version header is required; this broker supports 2.%d to 2.%d",
+		osb_http_fail(h, OSB_EAPIVERSION, 0,
+			      "the X-Broker-API-Version header is required; this broker supports 2.%d to 2.%d",
 			      OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR);
 		return -1;
 	}
@@ -536,7 +538,7 @@ typedef struct {
 	sem_t go;
 	sem_t done;
 	osb_http *h;
-	handler_fn fn;       /* NULL asks the runner to exit */
+	handler_fn fn; /* NULL asks the runner to exit */
 } runner;
 
 static pthread_key_t runner_key;
@@ -610,24 +612,12 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 {
 	int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 	switch (route) {
-	case OSB_ROUTE_CATALOG:
-		*allow = "GET";
-		return get ? osb_api_catalog : NULL;
-	case OSB_ROUTE_HEALTH_LIVE:
-		*allow = "GET";
-		return get ? osb_api_health_live : NULL;
-	case OSB_ROUTE_HEALTH_READY:
-		*allow = "GET";
-		return get ? osb_api_health_ready : NULL;
-	case OSB_ROUTE_METRICS:
-		*allow = "GET";
-		return get ? osb_api_metrics : NULL;
-	case OSB_ROUTE_USAGE_EVENTS:
-		*allow = "GET";
-		return get ? osb_api_usage_events : NULL;
-	case OSB_ROUTE_MARKETPLACE:
-		*allow = "GET";
-		return get ? osb_api_marketplace : NULL;
+	case OSB_ROUTE_CATALOG: *allow = "GET"; return get ? osb_api_catalog : NULL;
+	case OSB_ROUTE_HEALTH_LIVE: *allow = "GET"; return get ? osb_api_health_live : NULL;
+	case OSB_ROUTE_HEALTH_READY: *allow = "GET"; return get ? osb_api_health_ready : NULL;
+	case OSB_ROUTE_METRICS: *allow = "GET"; return get ? osb_api_metrics : NULL;
+	case OSB_ROUTE_USAGE_EVENTS: *allow = "GET"; return get ? osb_api_usage_events : NULL;
+	case OSB_ROUTE_MARKETPLACE: *allow = "GET"; return get ? osb_api_marketplace : NULL;
 	case OSB_ROUTE_INSTANCE:
 		*allow = "GET, PUT, PATCH, DELETE";
 		if (get)
@@ -639,9 +629,7 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 		if (strcmp(m, "DELETE") == 0)
 			return osb_api_instance_delete;
 		return NULL;
-	case OSB_ROUTE_INSTANCE_LAST_OP:
-		*allow = "GET";
-		return get ? osb_api_instance_last_operation : NULL;
+	case OSB_ROUTE_INSTANCE_LAST_OP: *allow = "GET"; return get ? osb_api_instance_last_operation : NULL;
 	case OSB_ROUTE_BINDING:
 		*allow = "GET, PUT, DELETE";
 		if (get)
@@ -651,12 +639,9 @@ static handler_fn find_handler(osb_route route, const char *m, const char **allo
 		if (strcmp(m, "DELETE") == 0)
 			return osb_api_binding_delete;
 		return NULL;
-	case OSB_ROUTE_BINDING_LAST_OP:
-		*allow = "GET";
-		return get ? osb_api_binding_last_operation : NULL;
+	case OSB_ROUTE_BINDING_LAST_OP: *allow = "GET"; return get ? osb_api_binding_last_operation : NULL;
 	case OSB_ROUTE_UNKNOWN:
-	case OSB_ROUTE_COUNT:
-		break;
+	case OSB_ROUTE_COUNT: break;
 	}
 	*allow = "";
 	return NULL;
@@ -717,7 +702,8 @@ static void log_request(osb_http *h, int64_t duration_us)
 	n += json_string(line + n, sizeof line - n, h->request_id);
 	n += (size_t)snprintf(line + n, sizeof line - n, ",\"method\":");
 	n += json_string(line + n, sizeof line - n, h->method);
-	n += (size_t)snprintf(line + n, sizeof line - n, ",\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"remote\":",
+	n += (size_t)snprintf(line + n, sizeof line - n,
+			      ",\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"remote\":",
 			      osb_route_name(h->route), h->status, (double)duration_us / 1000.0);
 	n += json_string(line + n, sizeof line - n, h->ri->remote_addr);
 	if (h->instance_id[0] && osb_http_valid_id(h->instance_id) && n < sizeof line - 300) {
@@ -842,7 +828,8 @@ static int method_token(const char *m)
 	if (!*m)
 		return 0;
 	for (; *m; m++)
-		if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') || strchr(extra, *m)))
+		if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') ||
+		      strchr(extra, *m)))
 			return 0;
 	return 1;
 }
@@ -855,8 +842,9 @@ static int method_token(const char *m)
  */
 static int answer_unknown_method(struct mg_connection *conn, const struct mg_request_info *ri)
 {
-	static const char *const known[] = { "GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS", "CONNECT",
-					     "PROPFIND", "MKCOL", "LOCK", "UNLOCK", "PROPPATCH", "REPORT", NULL };
+	static const char *const known[] = { "GET",  "HEAD",    "PUT",       "PATCH",    "DELETE",
+					     "POST", "OPTIONS", "CONNECT",   "PROPFIND", "MKCOL",
+					     "LOCK", "UNLOCK",  "PROPPATCH", "REPORT",   NULL };
 	const char *m = ri->request_method, *uri = ri->request_uri, *v = ri->http_version;
 	if (!m || !uri || !v || !method_token(m) || (strcmp(v, "1.1") != 0 && strcmp(v, "1.0") != 0))
 		return 0;
@@ -900,16 +888,19 @@ int osb_http_error(struct mg_connection *conn, int status, const char *msg)
 	cJSON *s = cJSON_CreateString(msg ? msg : "bad request");
 	char *m = s ? cJSON_PrintUnformatted(s) : NULL;
 	int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"description\":%s}",
-			 status == 413 ? "PayloadTooLarge" : status >= 500 ? "InternalError" : "BadRequest",
+			 status == 413   ? "PayloadTooLarge"
+			 : status >= 500 ? "InternalError"
+					 : "BadRequest",
 			 m ? m : "\"bad request\"");
 	free(m);
 	cJSON_Delete(s);
 	if (n < 0 || (size_t)n >= sizeof body)
 		n = snprintf(body, sizeof body, "{\"error\":\"BadRequest\",\"description\":\"bad request\"}");
 	osb_utf8_scrub(body, (size_t)n);
-	mg_printf(conn,
-		  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		  status, status_text(status), n, body);
+	mg_printf(
+		conn,
+		"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		status, status_text(status), n, body);
 	osb_metrics_request(OSB_ROUTE_UNKNOWN, "OTHER", status, 0);
 	return 0;
 }

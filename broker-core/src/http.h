@@ -22,22 +22,22 @@ struct mg_request_info;
 #define OSB_HTTP_CUT(s, max) (int)osb_utf8_span((s), strnlen((s), (max))), (s)
 
 typedef struct {
-	struct mg_connection *conn;          /* civetweb connection */
-	const struct mg_request_info *ri;    /* its request */
-	struct osb_broker *broker;           /* the running broker */
-	osb_route route;                     /* matched route */
-	const char *method;                  /* "GET", "PUT"... */
-	char request_id[130];                /* X-Broker-API-Request-Identity or a new one */
-	char *identity;                      /* decoded originating identity, malloc'd or NULL */
-	char instance_id[OSB_ID_MAX + 1];    /* from the path, or "" */
-	char binding_id[OSB_ID_MAX + 1];     /* from the path, or "" */
-	char *body;                          /* request body (NUL-terminated), malloc'd or NULL */
-	size_t body_len;                     /* its length */
-	int status;                          /* status sent */
-	const char *operation;               /* operation id answered, for the log; borrowed or NULL */
-	char op_buf[64];                     /* storage for `operation` */
-	int64_t start_us;                    /* when the request arrived */
-	int close;                           /* answer with "Connection: close"; civetweb closes the connection */
+	struct mg_connection *conn;       /* civetweb connection */
+	const struct mg_request_info *ri; /* its request */
+	struct osb_broker *broker;        /* the running broker */
+	osb_route route;                  /* matched route */
+	const char *method;               /* "GET", "PUT"... */
+	char request_id[130];             /* X-Broker-API-Request-Identity or a new one */
+	char *identity;                   /* decoded originating identity, malloc'd or NULL */
+	char instance_id[OSB_ID_MAX + 1]; /* from the path, or "" */
+	char binding_id[OSB_ID_MAX + 1];  /* from the path, or "" */
+	char *body;                       /* request body (NUL-terminated), malloc'd or NULL */
+	size_t body_len;                  /* its length */
+	int status;                       /* status sent */
+	const char *operation;            /* operation id answered, for the log; borrowed or NULL */
+	char op_buf[64];                  /* storage for `operation` */
+	int64_t start_us;                 /* when the request arrived */
+	int close;                        /* answer with "Connection: close"; civetweb closes the connection */
 } osb_http;
 
 /** Send `body` (may be NULL for "{}") as JSON with `status` and optional extra header lines ("Name: value\r\n"...). */

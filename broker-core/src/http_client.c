@@ -106,9 +106,8 @@ static void http_client_error(osb_http_response *out, CURLcode rc, const char *d
 			out->error[i] = ' ';
 }
 
-int osb_http_request(const osb_http_options *opts, const char *method, const char *url,
-		     const char *user, const char *password, const char *json_body,
-		     int timeout_ms, osb_http_response *out)
+int osb_http_request(const osb_http_options *opts, const char *method, const char *url, const char *user,
+		     const char *password, const char *json_body, int timeout_ms, osb_http_response *out)
 {
 	static const osb_http_options defaults = { 0 };
 	char errbuf[CURL_ERROR_SIZE] = "", ctype[128];
@@ -309,8 +308,8 @@ int osb_http_escape_segment(char *out, size_t out_size, const char *segment)
 		return OSB_ERROR;
 	for (s = segment; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '.' || c == '_' || c == '~';
+		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '.' || c == '_' || c == '~';
 
 		if (n + (plain ? 1 : 3) + 1 > out_size) {
 			out[0] = '\0';

@@ -23,14 +23,14 @@
  * enum, const and uniqueItems all compare those rounded doubles.
  */
 
-#define MAX_DEPTH 64		/* nesting of instances, of schemas and of enum/const/default values */
-#define MAX_CHAIN 64		/* $ref/allOf/anyOf/oneOf/not applied to one value in a row */
-#define MAX_EVAL_DEPTH 1024	/* validation recursion; a last guard, the two above bound it */
-#define MAX_ECHO 64		/* bytes of a value that a message may show */
+#define MAX_DEPTH 64        /* nesting of instances, of schemas and of enum/const/default values */
+#define MAX_CHAIN 64        /* $ref/allOf/anyOf/oneOf/not applied to one value in a row */
+#define MAX_EVAL_DEPTH 1024 /* validation recursion; a last guard, the two above bound it */
+#define MAX_ECHO 64         /* bytes of a value that a message may show */
 #define QUOTE_CAP (MAX_ECHO * 4 + 8)
-#define MAX_LITERAL_TEXT 200	/* bytes of an enum/const listing in a message */
+#define MAX_LITERAL_TEXT 200 /* bytes of an enum/const listing in a message */
 #define PATH_CAP 1024
-#define MATCH_LIMIT 1000000u	/* PCRE2 backtracking budget per match: subjects are hostile */
+#define MATCH_LIMIT 1000000u /* PCRE2 backtracking budget per match: subjects are hostile */
 #define HEAP_LIMIT_KIB 8192u
 
 enum { K_OBJECT, K_TRUE, K_FALSE, K_REF };
@@ -50,7 +50,7 @@ enum {
 	F_MAX = 1 << 1,
 	F_XMIN = 1 << 2,
 	F_XMAX = 1 << 3,
-	F_XMIN_BOOL = 1 << 4,	/* draft-04 "exclusiveMinimum": true */
+	F_XMIN_BOOL = 1 << 4, /* draft-04 "exclusiveMinimum": true */
 	F_XMAX_BOOL = 1 << 5,
 	F_MULT = 1 << 6,
 	F_CONST = 1 << 7,
@@ -58,13 +58,12 @@ enum {
 	F_TUPLE = 1 << 9,
 };
 
-enum { FMT_NONE, FMT_EMAIL, FMT_HOSTNAME, FMT_IPV4, FMT_IPV6, FMT_URI, FMT_DATE_TIME, FMT_DATE,
-       FMT_TIME, FMT_UUID };
+enum { FMT_NONE, FMT_EMAIL, FMT_HOSTNAME, FMT_IPV4, FMT_IPV6, FMT_URI, FMT_DATE_TIME, FMT_DATE, FMT_TIME, FMT_UUID };
 
 static const char *const format_names[] = {
 	[FMT_EMAIL] = "email", [FMT_HOSTNAME] = "hostname", [FMT_IPV4] = "ipv4",
-	[FMT_IPV6] = "ipv6", [FMT_URI] = "uri", [FMT_DATE_TIME] = "date-time",
-	[FMT_DATE] = "date", [FMT_TIME] = "time", [FMT_UUID] = "uuid",
+	[FMT_IPV6] = "ipv6",   [FMT_URI] = "uri",           [FMT_DATE_TIME] = "date-time",
+	[FMT_DATE] = "date",   [FMT_TIME] = "time",         [FMT_UUID] = "uuid",
 };
 
 /* In the order messages list them. */
@@ -73,9 +72,9 @@ static const struct {
 	const char *noun;
 	unsigned bit;
 } type_names[] = {
-	{ "string", "a string", T_STRING },   { "integer", "an integer", T_INTEGER },
-	{ "number", "a number", T_NUMBER },   { "boolean", "a boolean", T_BOOLEAN },
-	{ "object", "an object", T_OBJECT },  { "array", "an array", T_ARRAY },
+	{ "string", "a string", T_STRING },  { "integer", "an integer", T_INTEGER },
+	{ "number", "a number", T_NUMBER },  { "boolean", "a boolean", T_BOOLEAN },
+	{ "object", "an object", T_OBJECT }, { "array", "an array", T_ARRAY },
 	{ "null", "null", T_NULL },
 };
 
@@ -97,15 +96,15 @@ struct pprop {
 };
 
 struct node {
-	struct node *next;	/* every node of a schema, so refs can share nodes */
+	struct node *next; /* every node of a schema, so refs can share nodes */
 	int kind;
-	struct node *ref;	/* K_REF: the target */
-	char *ref_path;		/* K_REF: schema path of the $ref, for cycle messages */
+	struct node *ref; /* K_REF: the target */
+	char *ref_path;   /* K_REF: schema path of the $ref, for cycle messages */
 	unsigned types, flags;
 	double min, max, xmin, xmax, mult;
 	long min_len, max_len, min_items, max_items, min_props, max_props; /* -1: unset */
 	pcre2_code *pattern;
-	char *pattern_text;	/* quoted, for messages */
+	char *pattern_text; /* quoted, for messages */
 	int format;
 	struct prop *props;
 	size_t nprops;
@@ -124,7 +123,7 @@ struct node {
 	struct list all_of, any_of, one_of;
 	struct node *not_schema;
 	cJSON *default_value;
-	int mark, height;	/* compile-time search for $ref cycles */
+	int mark, height; /* compile-time search for $ref cycles */
 };
 
 struct osb_schema {
@@ -216,8 +215,7 @@ static void trim_cut(char *buf, size_t size, int written)
 	end = strlen(buf);
 	for (i = end; i > 0 && end - i < 3 && is_cont((unsigned char)buf[i - 1]); i--)
 		;
-	if (i > 0 && (unsigned char)buf[i - 1] >= 0xC0 &&
-	    !osb_utf8_sequence(buf + i - 1, end - i + 1))
+	if (i > 0 && (unsigned char)buf[i - 1] >= 0xC0 && !osb_utf8_sequence(buf + i - 1, end - i + 1))
 		buf[i - 1] = '\0';
 }
 
@@ -247,8 +245,8 @@ static int key_is_simple(const char *s)
 
 		if (i >= MAX_ECHO)
 			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '$'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '-' || c == '$'))
 			return 0;
 	}
 	return i > 0;
@@ -338,11 +336,9 @@ static int object_equal_sorted(const cJSON *a, const cJSON *b, size_t n)
 	if (!va)
 		return OSB_ENOMEM;
 	vb = va + n;
-	cJSON_ArrayForEach(x, a)
-		va[i++] = x;
+	cJSON_ArrayForEach(x, a) va[i++] = x;
 	i = 0;
-	cJSON_ArrayForEach(x, b)
-		vb[i++] = x;
+	cJSON_ArrayForEach(x, b) vb[i++] = x;
 	qsort(va, n, sizeof *va, cmp_key);
 	qsort(vb, n, sizeof *vb, cmp_key);
 	for (i = 0; i < n && rc == 1; i++) {
@@ -364,7 +360,8 @@ static int object_equal(const cJSON *a, const cJSON *b)
 		return 0;
 	if (n > 8)
 		return object_equal_sorted(a, b, n);
-	cJSON_ArrayForEach(x, a) {
+	cJSON_ArrayForEach(x, a)
+	{
 		const cJSON *y = x->string ? cJSON_GetObjectItemCaseSensitive(b, x->string) : NULL;
 		int rc;
 
@@ -436,14 +433,12 @@ static uint64_t json_hash(const cJSON *x)
 		return mix64(hash_str(x->valuestring) ^ 2);
 	if (cJSON_IsArray(x)) {
 		h = 3;
-		cJSON_ArrayForEach(c, x)
-			h = mix64(h * 31 + json_hash(c));
+		cJSON_ArrayForEach(c, x) h = mix64(h * 31 + json_hash(c));
 		return h;
 	}
 	if (cJSON_IsObject(x)) {
 		h = 4;
-		cJSON_ArrayForEach(c, x)
-			h += mix64(hash_str(c->string) ^ json_hash(c));
+		cJSON_ArrayForEach(c, x) h += mix64(hash_str(c->string) ^ json_hash(c));
 		return mix64(h);
 	}
 	return mix64((uint64_t)(x->type & 0xFF) + 5);
@@ -492,8 +487,7 @@ static const char *scan_date(const char *s)
 {
 	int y, m, d;
 
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
-	    !digits(s + 8, 2, &d))
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d))
 		return NULL;
 	if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return NULL;
@@ -699,26 +693,16 @@ static int format_uuid(const char *s)
 static int format_ok(int format, const char *s)
 {
 	switch (format) {
-	case FMT_EMAIL:
-		return format_email(s);
-	case FMT_HOSTNAME:
-		return format_hostname(s, strlen(s));
-	case FMT_IPV4:
-		return format_ipv4(s, strlen(s));
-	case FMT_IPV6:
-		return format_ipv6(s, strlen(s));
-	case FMT_URI:
-		return format_uri(s);
-	case FMT_DATE_TIME:
-		return format_date_time(s);
-	case FMT_DATE:
-		return format_date(s);
-	case FMT_TIME:
-		return format_time(s);
-	case FMT_UUID:
-		return format_uuid(s);
-	default:
-		return 1;
+	case FMT_EMAIL: return format_email(s);
+	case FMT_HOSTNAME: return format_hostname(s, strlen(s));
+	case FMT_IPV4: return format_ipv4(s, strlen(s));
+	case FMT_IPV6: return format_ipv6(s, strlen(s));
+	case FMT_URI: return format_uri(s);
+	case FMT_DATE_TIME: return format_date_time(s);
+	case FMT_DATE: return format_date(s);
+	case FMT_TIME: return format_time(s);
+	case FMT_UUID: return format_uuid(s);
+	default: return 1;
 	}
 }
 
@@ -768,7 +752,7 @@ void osb_schema_free(osb_schema *schema)
 /* ---- compile ---- */
 
 struct def {
-	const char *container;	/* "definitions" or "$defs" */
+	const char *container; /* "definitions" or "$defs" */
 	const char *name;
 	const cJSON *json;
 	struct node *node;
@@ -892,7 +876,8 @@ static int literal_text(struct cctx *c, const cJSON *v, int list, char **out)
 		rc = text_add_json(&t, v);
 	} else {
 		text_add(&t, "[");
-		cJSON_ArrayForEach(x, v) {
+		cJSON_ArrayForEach(x, v)
+		{
 			if (x != v->child)
 				text_add(&t, ", ");
 			rc = text_add_json(&t, x);
@@ -949,7 +934,8 @@ static int kw_type(struct cctx *c, struct node *n, const cJSON *v)
 		return add_type(c, n, v);
 	if (!cJSON_IsArray(v) || !v->child)
 		return cerr(c, "must be a string or a non-empty array of strings");
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		old = path_index(&c->path, i++);
 		rc = add_type(c, n, x);
 		path_pop(&c->path, old);
@@ -970,7 +956,8 @@ static int kw_properties(struct cctx *c, struct node *n, const cJSON *v)
 	n->props = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *n->props);
 	if (!n->props)
 		return coom(c);
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		struct prop *p = &n->props[n->nprops];
 
 		p->name = strdup(x->string ? x->string : "");
@@ -994,8 +981,8 @@ static int compile_regex(struct cctx *c, const char *src, pcre2_code **out)
 
 	/* ECMA-262 flavour: $ only at the very end, \uHHHH escapes. */
 	*out = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-			     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY,
-			     &code, &off, NULL);
+			     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY, &code, &off,
+			     NULL);
 	if (*out)
 		return 0;
 	if (code == PCRE2_ERROR_HEAP_FAILED)
@@ -1016,7 +1003,8 @@ static int kw_pattern_properties(struct cctx *c, struct node *n, const cJSON *v)
 	n->pprops = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *n->pprops);
 	if (!n->pprops)
 		return coom(c);
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		struct pprop *p = &n->pprops[n->npprops];
 
 		old = path_key(&c->path, x->string ? x->string : "");
@@ -1038,14 +1026,16 @@ static int kw_required(struct cctx *c, struct node *n, const cJSON *v)
 
 	if (!cJSON_IsArray(v))
 		return cerr(c, "must be an array of strings");
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		if (!cJSON_IsString(x))
 			return cerr(c, "must be an array of strings");
 	}
 	n->required = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *n->required);
 	if (!n->required)
 		return coom(c);
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		n->required[n->nrequired] = strdup(x->valuestring);
 		if (!n->required[n->nrequired])
 			return coom(c);
@@ -1078,7 +1068,8 @@ static int compile_list(struct cctx *c, const cJSON *v, struct list *l)
 	l->v = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *l->v);
 	if (!l->v)
 		return coom(c);
-	cJSON_ArrayForEach(x, v) {
+	cJSON_ArrayForEach(x, v)
+	{
 		old = path_index(&c->path, l->n);
 		rc = compile_sub(c, x, &l->v[l->n]);
 		l->n++;
@@ -1100,8 +1091,7 @@ static int kw_items(struct cctx *c, struct node *n, const cJSON *v)
 static int kw_combinator(struct cctx *c, struct node *n, const cJSON *v)
 {
 	const char *name = v->string;
-	struct list *l = strcmp(name, "allOf") == 0 ? &n->all_of :
-			 strcmp(name, "anyOf") == 0 ? &n->any_of : &n->one_of;
+	struct list *l = strcmp(name, "allOf") == 0 ? &n->all_of : strcmp(name, "anyOf") == 0 ? &n->any_of : &n->one_of;
 
 	if (!cJSON_IsArray(v) || !v->child)
 		return cerr(c, "must be a non-empty array of schemas");
@@ -1392,7 +1382,8 @@ static int compile_keywords(struct cctx *c, struct node *n, const cJSON *js)
 	size_t old;
 	int i, rc;
 
-	cJSON_ArrayForEach(kw, js) {
+	cJSON_ArrayForEach(kw, js)
+	{
 		i = kw->string ? find_keyword(kw->string) : -1;
 		if (i < 0)
 			continue;
@@ -1453,7 +1444,8 @@ static int register_defs(struct cctx *c, const cJSON *root, const char *containe
 		path_pop(&c->path, old);
 		return OSB_EBADREQUEST;
 	}
-	cJSON_ArrayForEach(x, defs) {
+	cJSON_ArrayForEach(x, defs)
+	{
 		grown = realloc(c->defs, (c->ndefs + 1) * sizeof *c->defs);
 		if (!grown)
 			return coom(c);
@@ -1609,9 +1601,9 @@ struct vctx {
 	char *err;
 	size_t err_size;
 	int apply_defaults;
-	int quiet;		/* inside anyOf/oneOf/not: no messages, no defaults */
+	int quiet; /* inside anyOf/oneOf/not: no messages, no defaults */
 	int depth;
-	pcre2_match_data *md;	/* per call: compiled patterns are shared by threads */
+	pcre2_match_data *md; /* per call: compiled patterns are shared by threads */
 	pcre2_match_context *mc;
 	char scratch[QUOTE_CAP]; /* message parts: keeps recursive frames small */
 };
@@ -1679,7 +1671,9 @@ static int check_type(struct vctx *v, const struct node *n, const cJSON *x)
 			continue;
 		count++;
 		len += (size_t)snprintf(buf + len, sizeof v->scratch - len, "%s%s",
-					count == 1 ? "" : count == total ? " or " : ", ",
+					count == 1       ? ""
+					: count == total ? " or "
+							 : ", ",
 					type_names[i].noun);
 	}
 	return vfail(v, "must be %s", buf);
@@ -1692,7 +1686,8 @@ static int check_literals(struct vctx *v, const struct node *n, const cJSON *x)
 
 	if (n->enum_values) {
 		rc = 0;
-		cJSON_ArrayForEach(e, n->enum_values) {
+		cJSON_ArrayForEach(e, n->enum_values)
+		{
 			rc = json_equal(x, e);
 			if (rc)
 				break;
@@ -1792,8 +1787,7 @@ static int check_string(struct vctx *v, const struct node *n, const cJSON *x)
 			return vfail(v, "must be at least %ld character%s long", n->min_len,
 				     n->min_len == 1 ? "" : "s");
 		if (n->max_len >= 0 && len > (size_t)n->max_len)
-			return vfail(v, "must be at most %ld character%s long", n->max_len,
-				     n->max_len == 1 ? "" : "s");
+			return vfail(v, "must be at most %ld character%s long", n->max_len, n->max_len == 1 ? "" : "s");
 	}
 	if (n->pattern) {
 		r = regex_match(v, n->pattern, s);
@@ -1837,7 +1831,8 @@ static int check_unique(struct vctx *v, const cJSON *arr, size_t count)
 	t = malloc(count * sizeof *t);
 	if (!t)
 		return voom(v);
-	cJSON_ArrayForEach(x, arr) {
+	cJSON_ArrayForEach(x, arr)
+	{
 		t[i].h = json_hash(x);
 		t[i].i = i;
 		t[i].x = x;
@@ -1880,17 +1875,16 @@ static int check_array(struct vctx *v, const struct node *n, cJSON *x)
 	int rc;
 
 	if (n->min_items >= 0 && count < (size_t)n->min_items)
-		return vfail(v, "must have at least %ld item%s", n->min_items,
-			     n->min_items == 1 ? "" : "s");
+		return vfail(v, "must have at least %ld item%s", n->min_items, n->min_items == 1 ? "" : "s");
 	if (n->max_items >= 0 && count > (size_t)n->max_items)
-		return vfail(v, "must have at most %ld item%s", n->max_items,
-			     n->max_items == 1 ? "" : "s");
+		return vfail(v, "must have at most %ld item%s", n->max_items, n->max_items == 1 ? "" : "s");
 	if (n->flags & F_UNIQUE) {
 		rc = check_unique(v, x, count);
 		if (rc)
 			return rc;
 	}
-	cJSON_ArrayForEach(item, x) {
+	cJSON_ArrayForEach(item, x)
+	{
 		if (n->flags & F_TUPLE)
 			sub = i < n->tuple.n ? n->tuple.v[i] : n->addl_items;
 		else
@@ -1984,11 +1978,9 @@ static int check_object(struct vctx *v, const struct node *n, cJSON *x)
 	}
 	count = (size_t)cJSON_GetArraySize(x);
 	if (n->min_props >= 0 && count < (size_t)n->min_props)
-		return vfail(v, "must have at least %ld propert%s", n->min_props,
-			     n->min_props == 1 ? "y" : "ies");
+		return vfail(v, "must have at least %ld propert%s", n->min_props, n->min_props == 1 ? "y" : "ies");
 	if (n->max_props >= 0 && count > (size_t)n->max_props)
-		return vfail(v, "must have at most %ld propert%s", n->max_props,
-			     n->max_props == 1 ? "y" : "ies");
+		return vfail(v, "must have at most %ld propert%s", n->max_props, n->max_props == 1 ? "y" : "ies");
 	for (size_t i = 0; i < n->nrequired; i++) {
 		if (!cJSON_GetObjectItemCaseSensitive(x, n->required[i])) {
 			quote(v->scratch, n->required[i]);
@@ -1997,7 +1989,8 @@ static int check_object(struct vctx *v, const struct node *n, cJSON *x)
 	}
 	if (!n->nprops && !n->npprops && !n->addl_props)
 		return 0;
-	cJSON_ArrayForEach(m, x) {
+	cJSON_ArrayForEach(m, x)
+	{
 		old = path_key(&v->path, m->string ? m->string : "");
 		rc = check_member(v, n, m);
 		path_pop(&v->path, old);
@@ -2105,25 +2098,17 @@ static int validate_node(struct vctx *v, const struct node *n, cJSON *x)
 		return vfail(v, "schema evaluation nested too deeply");
 	v->depth++;
 	switch (n->kind) {
-	case K_TRUE:
-		rc = 0;
-		break;
-	case K_FALSE:
-		rc = vfail(v, "not allowed");
-		break;
-	case K_REF:
-		rc = validate_node(v, n->ref, x);
-		break;
-	default:
-		rc = validate_object_node(v, n, x);
-		break;
+	case K_TRUE: rc = 0; break;
+	case K_FALSE: rc = vfail(v, "not allowed"); break;
+	case K_REF: rc = validate_node(v, n->ref, x); break;
+	default: rc = validate_object_node(v, n, x); break;
 	}
 	v->depth--;
 	return rc;
 }
 
-int osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults,
-			const char *root_name, char *err, size_t err_size)
+int osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults, const char *root_name, char *err,
+			size_t err_size)
 {
 	struct vctx *v;
 	int rc;

@@ -65,7 +65,7 @@ static struct {
 	pthread_t thread;
 	int running;
 	int stopping;
-	int waiting;   /* the writer sleeps: wake it, so lines reach stderr at once when the broker is quiet */
+	int waiting; /* the writer sleeps: wake it, so lines reach stderr at once when the broker is quiet */
 	char *pending;
 	size_t len, cap;
 } writer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, 0, 0 };

@@ -118,10 +118,10 @@ static char *search_text(const cJSON *svc, const char *broker)
 		put_lower(&b, str(svc, keys[i]));
 	for (size_t i = 0; i < sizeof md_keys / sizeof *md_keys; i++)
 		put_lower(&b, str(md, md_keys[i]));
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags"))
-		if (cJSON_IsString(t))
-			put_lower(&b, t->valuestring);
-	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans")) {
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags")) if (cJSON_IsString(t))
+		put_lower(&b, t->valuestring);
+	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans"))
+	{
 		put_lower(&b, str(plan, "name"));
 		put_lower(&b, str(plan, "description"));
 		put_lower(&b, str(cJSON_GetObjectItemCaseSensitive(plan, "metadata"), "displayName"));
@@ -165,9 +165,9 @@ static int has_words(const char *query)
 
 typedef struct {
 	const cJSON *svc;
-	const cJSON *features;    /* the broker's plan_features, or NULL */
+	const cJSON *features; /* the broker's plan_features, or NULL */
 	const char *broker;
-	char category[64];        /* the first tag, lower case, or "other" */
+	char category[64]; /* the first tag, lower case, or "other" */
 	char *search;
 	int shown;
 } entry;
@@ -226,9 +226,11 @@ static void put_costs(buf *b, const cJSON *costs)
 {
 	const cJSON *c, *a;
 	int first = 1;
-	cJSON_ArrayForEach(c, costs) {
+	cJSON_ArrayForEach(c, costs)
+	{
 		const char *unit = str(c, "unit");
-		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(c, "amount")) {
+		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(c, "amount"))
+		{
 			if (!cJSON_IsNumber(a) || !a->string)
 				continue;
 			puts_(b, first ? "" : " or ");
@@ -254,10 +256,15 @@ static void put_constraints(buf *b, const cJSON *s)
 	static const struct {
 		const char *key;
 		const char *label;
-	} nums[] = { { "minimum", "at least " }, { "maximum", "at most " }, { "exclusiveMinimum", "more than " },
-		     { "exclusiveMaximum", "less than " }, { "minLength", "at least %s characters" },
-		     { "maxLength", "at most %s characters" }, { "minItems", "at least %s items" },
-		     { "maxItems", "at most %s items" }, { "multipleOf", "a multiple of " } };
+	} nums[] = { { "minimum", "at least " },
+		     { "maximum", "at most " },
+		     { "exclusiveMinimum", "more than " },
+		     { "exclusiveMaximum", "less than " },
+		     { "minLength", "at least %s characters" },
+		     { "maxLength", "at most %s characters" },
+		     { "minItems", "at least %s items" },
+		     { "maxItems", "at most %s items" },
+		     { "multipleOf", "a multiple of " } };
 	const cJSON *v;
 	int any = 0;
 	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
@@ -282,7 +289,8 @@ static void put_constraints(buf *b, const cJSON *s)
 		puts_(b, "one of ");
 		const cJSON *e;
 		int first = 1;
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			puts_(b, first ? "" : ", ");
 			first = 0;
 			puts_(b, "<code>");
@@ -314,7 +322,8 @@ static void put_type(buf *b, const cJSON *s)
 	} else if (cJSON_IsArray(t)) {
 		const cJSON *e;
 		int first = 1;
-		cJSON_ArrayForEach(e, t) {
+		cJSON_ArrayForEach(e, t)
+		{
 			if (!cJSON_IsString(e))
 				continue;
 			puts_(b, first ? "" : " or ");
@@ -333,16 +342,17 @@ static void put_type(buf *b, const cJSON *s)
 static int is_required(const cJSON *schema, const char *name)
 {
 	const cJSON *r;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(schema, "required"))
-		if (cJSON_IsString(r) && strcmp(r->valuestring, name) == 0)
-			return 1;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(schema, "required")) if (cJSON_IsString(r) &&
+											strcmp(r->valuestring, name) ==
+												0) return 1;
 	return 0;
 }
 
 static void put_param_rows(buf *b, const cJSON *schema, const char *prefix, int depth)
 {
 	const cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(schema, "properties")) {
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(schema, "properties"))
+	{
 		char name[256];
 		if (!cJSON_IsObject(p) || !p->string)
 			continue;
@@ -444,7 +454,8 @@ static void put_plan(buf *b, const cJSON *svc, const cJSON *plan, const cJSON *f
 	if (f) {
 		int dedicated = flag(f, "dedicated", -1);
 		if (dedicated >= 0)
-			put_feature(b, dedicated ? "dedicated" : NULL, dedicated ? "dedicated server" : "shared server");
+			put_feature(b, dedicated ? "dedicated" : NULL,
+				    dedicated ? "dedicated server" : "shared server");
 		if (flag(f, "asynchronous", 0))
 			put_feature(b, "async", "asynchronous: takes a while");
 		if (flag(f, "asynchronous_bindings", 0))
@@ -464,7 +475,8 @@ static void put_plan(buf *b, const cJSON *svc, const cJSON *plan, const cJSON *f
 	const cJSON *bullet, *bullets = cJSON_GetObjectItemCaseSensitive(md, "bullets");
 	if (cJSON_GetArraySize(bullets) > 0) {
 		puts_(b, "<ul class=\"bullets\">");
-		cJSON_ArrayForEach(bullet, bullets) {
+		cJSON_ArrayForEach(bullet, bullets)
+		{
 			if (!cJSON_IsString(bullet))
 				continue;
 			puts_(b, "<li>");
@@ -547,7 +559,8 @@ static void put_service(buf *b, const entry *e)
 	}
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(svc, "tags")) > 0) {
 		puts_(b, "<ul class=\"tags\">");
-		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags")) {
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags"))
+		{
 			if (!cJSON_IsString(t))
 				continue;
 			puts_(b, "<li>");
@@ -557,9 +570,8 @@ static void put_service(buf *b, const entry *e)
 		puts_(b, "</ul>\n");
 	}
 	puts_(b, "<div class=\"plans\">\n");
-	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans"))
-		if (cJSON_IsObject(plan))
-			put_plan(b, svc, plan, e->features);
+	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans")) if (cJSON_IsObject(plan))
+		put_plan(b, svc, plan, e->features);
 	puts_(b, "</div>\n</article>\n");
 }
 
@@ -587,7 +599,8 @@ static int add_entry(entries *es, const cJSON *svc, const cJSON *features, const
 	e->features = features;
 	e->broker = broker;
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(svc, "tags");
-	const char *first = cJSON_IsString(cJSON_GetArrayItem(tags, 0)) ? cJSON_GetArrayItem(tags, 0)->valuestring : NULL;
+	const char *first =
+		cJSON_IsString(cJSON_GetArrayItem(tags, 0)) ? cJSON_GetArrayItem(tags, 0)->valuestring : NULL;
 	snprintf(e->category, sizeof e->category, "%s", first && first[0] ? first : "other");
 	for (char *p = e->category; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
@@ -652,8 +665,8 @@ static void fill(buf *out, const char *name, size_t name_len, const char *const 
 
 int osb_marketplace_render(char **out, const cJSON *doc, const char *title, const char *query)
 {
-	static const char *const names[] = { "title", "summary", "query", "count", "total", "categories",
-					     "notices", "services", "empty_hidden" };
+	static const char *const names[] = { "title",      "summary", "query",    "count",       "total",
+					     "categories", "notices", "services", "empty_hidden" };
 	enum { P_TITLE, P_SUMMARY, P_QUERY, P_COUNT, P_TOTAL, P_CATEGORIES, P_NOTICES, P_SERVICES, P_EMPTY, P_N };
 	buf parts[P_N], page = OSB_BUF_INIT;
 	entries es = { 0 };
@@ -668,7 +681,8 @@ int osb_marketplace_render(char **out, const cJSON *doc, const char *title, cons
 	memset(parts, 0, sizeof parts);
 	if (query && strlen(query) > QUERY_MAX)
 		query = NULL;
-	cJSON_ArrayForEach(broker, brokers) {
+	cJSON_ArrayForEach(broker, brokers)
+	{
 		const char *bname = str(broker, "name") ? str(broker, "name") : "broker";
 		const cJSON *features = cJSON_GetObjectItemCaseSensitive(broker, "plan_features");
 		es.brokers++;
@@ -679,9 +693,10 @@ int osb_marketplace_render(char **out, const cJSON *doc, const char *title, cons
 			put_html(&parts[P_NOTICES], str(broker, "error"));
 			puts_(&parts[P_NOTICES], "</p>\n");
 		}
-		cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(broker, "services"))
-			if (cJSON_IsObject(svc) && (rc = add_entry(&es, svc, features, bname, query)))
-				goto done;
+		cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(
+						broker, "services")) if (cJSON_IsObject(svc) &&
+									 (rc = add_entry(&es, svc, features, bname,
+											 query))) goto done;
 	}
 	if (es.n)
 		qsort(es.v, es.n, sizeof *es.v, cmp_entry);

@@ -25,13 +25,13 @@ static const char *const method_names[] = { "GET", "PUT", "PATCH", "DELETE", "OT
 #define METHOD_COUNT 5
 
 /* The statuses the broker answers with; anything else is counted as the last slot. */
-static const int statuses[] = { 200, 201, 202, 304, 400, 401, 404, 405, 409, 410, 412, 413, 422, 429,
-				500, 502, 503, 504, 0 };
+static const int statuses[] = { 200, 201, 202, 304, 400, 401, 404, 405, 409, 410,
+				412, 413, 422, 429, 500, 502, 503, 504, 0 };
 #define STATUS_COUNT (sizeof statuses / sizeof statuses[0])
 
 /* Latency bucket upper bounds in microseconds. */
-static const int64_t buckets_us[] = { 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
-				      250000, 500000, 1000000, 2500000, 5000000, 10000000 };
+static const int64_t buckets_us[] = { 250,    500,    1000,   2500,    5000,    10000,   25000,   50000,
+				      100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000 };
 #define BUCKET_COUNT (sizeof buckets_us / sizeof buckets_us[0])
 
 static atomic_ulong requests[OSB_ROUTE_COUNT][METHOD_COUNT][STATUS_COUNT];
@@ -178,27 +178,30 @@ char *osb_metrics_render(const char *extra_gauges)
 			sb_printf(&sb, "osb_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
 				  route_names[r], (double)buckets_us[b] / 1e6, running);
 		}
-		sb_printf(&sb, "osb_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
-			  route_names[r], cumulative);
+		sb_printf(&sb, "osb_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n", route_names[r],
+			  cumulative);
 		sb_printf(&sb, "osb_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
 			  (double)atomic_load_explicit(&latency_sum_us[r], memory_order_relaxed) / 1e6);
 		sb_printf(&sb, "osb_request_duration_seconds_count{route=\"%s\"} %lu\n", route_names[r], cumulative);
 	}
-	sb_printf(&sb, "# HELP osb_auth_failures_total Requests refused for bad or missing credentials.\n"
-		       "# TYPE osb_auth_failures_total counter\nosb_auth_failures_total %lu\n",
+	sb_printf(&sb,
+		  "# HELP osb_auth_failures_total Requests refused for bad or missing credentials.\n"
+		  "# TYPE osb_auth_failures_total counter\nosb_auth_failures_total %lu\n",
 		  atomic_load_explicit(&auth_failures, memory_order_relaxed));
-	sb_printf(&sb, "# HELP osb_rate_limited_total Requests refused by the per-client rate limit.\n"
-		       "# TYPE osb_rate_limited_total counter\nosb_rate_limited_total %lu\n",
+	sb_printf(&sb,
+		  "# HELP osb_rate_limited_total Requests refused by the per-client rate limit.\n"
+		  "# TYPE osb_rate_limited_total counter\nosb_rate_limited_total %lu\n",
 		  atomic_load_explicit(&rate_limited, memory_order_relaxed));
 	static const char *const drop_reasons[OSB_CONN_REASON_COUNT] = { "per_address_cap", "head_timeout",
-									  "acceptor_full" };
+									 "acceptor_full" };
 	sb_printf(&sb, "# HELP osb_connections_dropped_total Connections closed before their first request reached a "
 		       "worker thread, by reason.\n# TYPE osb_connections_dropped_total counter\n");
 	for (int r = 0; r < OSB_CONN_REASON_COUNT; r++)
 		sb_printf(&sb, "osb_connections_dropped_total{reason=\"%s\"} %lu\n", drop_reasons[r],
 			  atomic_load_explicit(&connections_dropped[r], memory_order_relaxed));
-	sb_printf(&sb, "# HELP osb_connections_waiting Connections whose request head has not arrived yet.\n"
-		       "# TYPE osb_connections_waiting gauge\nosb_connections_waiting %ld\n",
+	sb_printf(&sb,
+		  "# HELP osb_connections_waiting Connections whose request head has not arrived yet.\n"
+		  "# TYPE osb_connections_waiting gauge\nosb_connections_waiting %ld\n",
 		  atomic_load_explicit(&connections_waiting, memory_order_relaxed));
 	sb_printf(&sb, "# HELP osb_operations_finished_total Operations finished since start, by kind and result.\n"
 		       "# TYPE osb_operations_finished_total counter\n");

@@ -35,9 +35,9 @@ void osb_metrics_rate_limited(void);
 
 /** Why the acceptor closed a connection before civetweb saw it. */
 typedef enum {
-	OSB_CONN_REFUSED = 0,    /* its address already held limits.connections_per_address */
-	OSB_CONN_TIMED_OUT,      /* its request head did not arrive within timeouts.request_ms */
-	OSB_CONN_EVICTED,        /* the oldest waiting one, closed to make room */
+	OSB_CONN_REFUSED = 0, /* its address already held limits.connections_per_address */
+	OSB_CONN_TIMED_OUT,   /* its request head did not arrive within timeouts.request_ms */
+	OSB_CONN_EVICTED,     /* the oldest waiting one, closed to make room */
 	OSB_CONN_REASON_COUNT
 } osb_conn_drop_reason;
 

@@ -30,8 +30,10 @@ int osb_quota_check(osb_store_tx *tx, const osb_config *c, const osb_plan *plan,
 		if ((rc = osb_store_instance_count(tx, plan->id, &n)) != 0)
 			return rc;
 		if (n >= plan_limit) {
-			snprintf(msg, msg_size, "The quota of plan %s is used up: %ld of %ld instances exist. Delete one, "
-				 "choose another plan or ask the operator for a larger quota.", plan->name, n, plan_limit);
+			snprintf(msg, msg_size,
+				 "The quota of plan %s is used up: %ld of %ld instances exist. Delete one, "
+				 "choose another plan or ask the operator for a larger quota.",
+				 plan->name, n, plan_limit);
 			return OSB_EQUOTA;
 		}
 	}
@@ -39,8 +41,10 @@ int osb_quota_check(osb_store_tx *tx, const osb_config *c, const osb_plan *plan,
 		if ((rc = osb_store_instance_count(tx, NULL, &n)) != 0)
 			return rc;
 		if (n >= total_limit) {
-			snprintf(msg, msg_size, "The broker's quota is used up: %ld of %ld instances exist. Delete one or "
-				 "ask the operator for a larger quota.", n, total_limit);
+			snprintf(msg, msg_size,
+				 "The broker's quota is used up: %ld of %ld instances exist. Delete one or "
+				 "ask the operator for a larger quota.",
+				 n, total_limit);
 			return OSB_EQUOTA;
 		}
 	}
@@ -64,13 +68,15 @@ static size_t put(char *out, size_t size, size_t at, const char *fmt, ...)
 static size_t gauge(char *out, size_t size, size_t at, int *header, const char *plan, long limit, long used)
 {
 	if (!(*header)++)
-		at = put(out, size, at,
-			 "# HELP osb_quota_instances_limit Live instances allowed, per plan (plan=\"\": the whole broker).\n"
-			 "# TYPE osb_quota_instances_limit gauge\n"
-			 "# HELP osb_quota_instances_used Live instances that count against the limit.\n"
-			 "# TYPE osb_quota_instances_used gauge\n");
-	return put(out, size, at, "osb_quota_instances_limit{plan=\"%s\"} %ld\nosb_quota_instances_used{plan=\"%s\"} %ld\n",
-		   plan, limit, plan, used);
+		at = put(
+			out, size, at,
+			"# HELP osb_quota_instances_limit Live instances allowed, per plan (plan=\"\": the whole broker).\n"
+			"# TYPE osb_quota_instances_limit gauge\n"
+			"# HELP osb_quota_instances_used Live instances that count against the limit.\n"
+			"# TYPE osb_quota_instances_used gauge\n");
+	return put(out, size, at,
+		   "osb_quota_instances_limit{plan=\"%s\"} %ld\nosb_quota_instances_used{plan=\"%s\"} %ld\n", plan,
+		   limit, plan, used);
 }
 
 void osb_quota_metrics(osb_store *store, const osb_config *c, const osb_catalog *cat, char *out, size_t size)

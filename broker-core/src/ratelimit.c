@@ -12,7 +12,7 @@
 
 typedef struct {
 	double tokens;
-	double last;   /* seconds, monotonic */
+	double last; /* seconds, monotonic */
 } bucket;
 
 struct osb_ratelimit {

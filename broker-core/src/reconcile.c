@@ -85,7 +85,9 @@ int osb_reconcile(struct osb_broker *broker, int purge, FILE *out)
 			qsort(bindings.names, bindings.n, sizeof *bindings.names, cmp_name);
 		for (size_t i = 0; i < nfound; i++) {
 			const osb_gateway_tenant *t = &found[i];
-			const char *kind = t->dedicated ? "dedicated server" : t->kind == OSB_TENANT_INSTANCE ? "instance" : "binding";
+			const char *kind = t->dedicated                     ? "dedicated server"
+					   : t->kind == OSB_TENANT_INSTANCE ? "instance"
+									    : "binding";
 			if (set_has(t->kind == OSB_TENANT_INSTANCE ? &instances : &bindings, t->name))
 				continue;
 			orphans++;
@@ -93,7 +95,8 @@ int osb_reconcile(struct osb_broker *broker, int purge, FILE *out)
 			purged += removed;
 			fprintf(out, "{\"orphan\":\"%s\",\"kind\":\"%s\",\"purged\":%s}\n", t->name, kind,
 				removed ? "true" : "false");
-			osb_log(OSB_LOG_WARN, "reconcile.orphan", "%s %s has no record%s", kind, t->name, removed ? "; purged" : "");
+			osb_log(OSB_LOG_WARN, "reconcile.orphan", "%s %s has no record%s", kind, t->name,
+				removed ? "; purged" : "");
 		}
 		fprintf(out, "{\"orphans\":%ld,\"purged\":%ld,\"records\":{\"instances\":%zu,\"bindings\":%zu}}\n",
 			orphans, purged, instances.n, bindings.n);

@@ -135,27 +135,72 @@ void osb_request_note(osb_request *req, const char *fmt, ...)
 	va_end(ap);
 }
 
-const osb_target *osb_request_target(const osb_request *req) { return req->target; }
-const char *osb_request_instance_name(const osb_request *req) { return req->instance_name; }
+const osb_target *osb_request_target(const osb_request *req)
+{
+	return req->target;
+}
+const char *osb_request_instance_name(const osb_request *req)
+{
+	return req->instance_name;
+}
 
 const char *osb_request_binding_name(const osb_request *req)
 {
 	return req->binding_name[0] ? req->binding_name : NULL;
 }
 
-osb_operation_kind osb_request_operation(const osb_request *req) { return req->kind; }
-const char *osb_request_instance_id(const osb_request *req) { return req->instance_id; }
-const char *osb_request_binding_id(const osb_request *req) { return req->binding_id; }
-const char *osb_request_service_id(const osb_request *req) { return req->service_id; }
-const char *osb_request_plan_id(const osb_request *req) { return req->plan_id; }
-const char *osb_request_app_guid(const osb_request *req) { return req->app_guid; }
-const char *osb_request_predecessor_binding_id(const osb_request *req) { return req->predecessor_binding_id; }
-const char *osb_request_originating_identity(const osb_request *req) { return req->originating_identity; }
-const cJSON *osb_request_context(const osb_request *req) { return req->context; }
-const cJSON *osb_request_instance_state(const osb_request *req) { return req->instance_state; }
-const cJSON *osb_request_binding_state(const osb_request *req) { return req->binding_state; }
-time_t osb_request_expires_at(const osb_request *req) { return req->expires_at; }
-int osb_request_is_retry(const osb_request *req) { return req->is_retry; }
+osb_operation_kind osb_request_operation(const osb_request *req)
+{
+	return req->kind;
+}
+const char *osb_request_instance_id(const osb_request *req)
+{
+	return req->instance_id;
+}
+const char *osb_request_binding_id(const osb_request *req)
+{
+	return req->binding_id;
+}
+const char *osb_request_service_id(const osb_request *req)
+{
+	return req->service_id;
+}
+const char *osb_request_plan_id(const osb_request *req)
+{
+	return req->plan_id;
+}
+const char *osb_request_app_guid(const osb_request *req)
+{
+	return req->app_guid;
+}
+const char *osb_request_predecessor_binding_id(const osb_request *req)
+{
+	return req->predecessor_binding_id;
+}
+const char *osb_request_originating_identity(const osb_request *req)
+{
+	return req->originating_identity;
+}
+const cJSON *osb_request_context(const osb_request *req)
+{
+	return req->context;
+}
+const cJSON *osb_request_instance_state(const osb_request *req)
+{
+	return req->instance_state;
+}
+const cJSON *osb_request_binding_state(const osb_request *req)
+{
+	return req->binding_state;
+}
+time_t osb_request_expires_at(const osb_request *req)
+{
+	return req->expires_at;
+}
+int osb_request_is_retry(const osb_request *req)
+{
+	return req->is_retry;
+}
 
 const char *osb_request_previous_plan_id(const osb_request *req)
 {

@@ -233,7 +233,8 @@ static struct mg_context *start_http(struct osb_broker *b, char **pem_out)
 	err.text_buffer_size = sizeof errtext;
 	struct mg_context *ctx = mg_start2(&init, &err);
 	if (!ctx) {
-		osb_log(OSB_LOG_ERROR, "http.start", "cannot listen on %s: %s", listen, errtext[0] ? errtext : "unknown error");
+		osb_log(OSB_LOG_ERROR, "http.start", "cannot listen on %s: %s", listen,
+			errtext[0] ? errtext : "unknown error");
 		return NULL;
 	}
 	return ctx;
@@ -284,12 +285,8 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	int check_only = 0, reconcile = 0, purge = 0, opt;
 	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'k':
-			check_only = 1;
-			break;
+		case 'c': config_path = optarg; break;
+		case 'k': check_only = 1; break;
 		case 'r':
 			reconcile = 1;
 			if (optarg && strcmp(optarg, "purge") == 0)
@@ -303,12 +300,8 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 			printf("%s %s (OSB API 2.%d-2.%d, driver ABI %u)\n", argv[0], OSB_VERSION,
 			       OSB_API_VERSION_MIN_MINOR, OSB_API_VERSION_MAX_MINOR, OSB_DRIVER_ABI_VERSION);
 			return 0;
-		case 'h':
-			usage(stdout, argv[0], driver);
-			return 0;
-		default:
-			usage(stderr, argv[0], driver);
-			return 2;
+		case 'h': usage(stdout, argv[0], driver); return 0;
+		default: usage(stderr, argv[0], driver); return 2;
 		}
 	}
 	if (!config_path || optind != argc) {
@@ -343,8 +336,8 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 		return 2;
 	}
 	osb_log__set_level((osb_log_level)config->log_level);
-	if (osb_catalog_load(&catalog, config->catalog, driver->caps | (driver->server ? 0 : OSB_CATALOG_NO_SHARED), err,
-			     sizeof err) != 0) {
+	if (osb_catalog_load(&catalog, config->catalog, driver->caps | (driver->server ? 0 : OSB_CATALOG_NO_SHARED),
+			     err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		status = 2;
 		goto done;
@@ -363,7 +356,8 @@ int osb_main(int argc, char **argv, const struct osb_driver *driver)
 	}
 	if (check_only) {
 		if (osb_gateway_open(&broker.gateway, &broker, driver, config->driver) != 0) {
-			fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0], config_path);
+			fprintf(stderr, "%s: %s: driver: invalid settings (see the log line above)\n", argv[0],
+				config_path);
 			status = 2;
 			goto done;
 		}

@@ -101,12 +101,13 @@ int osb_server_block_read(osb_server_block *out, const cJSON *config, const char
 
 	memset(&b, 0, sizeof b);
 	memset(out, 0, sizeof *out);
-	if (spec->url_key &&
-	    (cJSON_GetObjectItemCaseSensitive(config, spec->url_key) || !cJSON_GetObjectItemCaseSensitive(config, "host"))) {
+	if (spec->url_key && (cJSON_GetObjectItemCaseSensitive(config, spec->url_key) ||
+			      !cJSON_GetObjectItemCaseSensitive(config, "host"))) {
 		if ((rc = read_url(&b, config, driver, spec, &port)) < 0)
 			goto fail;
 		if (cJSON_GetObjectItemCaseSensitive(config, "tls") &&
-		    (rc = block_error(driver, "driver.tls: the scheme of driver.%s says whether TLS is used", spec->url_key)) < 0)
+		    (rc = block_error(driver, "driver.tls: the scheme of driver.%s says whether TLS is used",
+				      spec->url_key)) < 0)
 			goto fail;
 	} else {
 		if ((rc = osb_driver_config_string(&b.host, config, driver, "host", "127.0.0.1")) < 0 ||
@@ -122,12 +123,14 @@ int osb_server_block_read(osb_server_block *out, const cJSON *config, const char
 	if (spec->url_key && !b.url && (rc = host_port_url(&b, port)) < 0)
 		goto fail;
 	if (!spec->default_admin_user || spec->default_admin_user[0]) {
-		if ((rc = osb_driver_config_string(&b.admin_user, config, driver, "admin_user", spec->default_admin_user)) < 0)
+		if ((rc = osb_driver_config_string(&b.admin_user, config, driver, "admin_user",
+						   spec->default_admin_user)) < 0)
 			goto fail;
 		/* It goes into URIs, AUTH commands and Basic auth: printable, no spaces or ':'. */
 		for (const unsigned char *c = (const unsigned char *)b.admin_user; *c; c++)
 			if ((*c <= ' ' || *c >= 0x7f || *c == ':') &&
-			    (rc = block_error(driver, "driver.admin_user must be printable ASCII without spaces or ':'")) < 0)
+			    (rc = block_error(driver,
+					      "driver.admin_user must be printable ASCII without spaces or ':'")) < 0)
 				goto fail;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(config, "admin_password") || !spec->password_optional) {
@@ -137,7 +140,8 @@ int osb_server_block_read(osb_server_block *out, const cJSON *config, const char
 	if ((rc = osb_driver_config_string(&b.public_host, config, driver, "public_host", b.host)) < 0 ||
 	    (rc = osb_driver_config_port(&public_port, config, driver, "public_port", port)) < 0)
 		goto fail;
-	if (!host_ok(b.public_host) && (rc = block_error(driver, "driver.public_host must be a host name or address")) < 0)
+	if (!host_ok(b.public_host) &&
+	    (rc = block_error(driver, "driver.public_host must be a host name or address")) < 0)
 		goto fail;
 	if (cJSON_GetObjectItemCaseSensitive(config, "ca_file")) {
 		if ((rc = osb_driver_config_string(&b.ca_file, config, driver, "ca_file", NULL)) < 0)

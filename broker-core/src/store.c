@@ -75,9 +75,7 @@ int osb_store_open(osb_store **out, const osb_store_options *options)
 		}
 		rc = osb_store_pg_open(&s, &o);
 		break;
-	default:
-		osb_log(OSB_LOG_ERROR, "store.error", "unknown store type %d", (int)o.type);
-		return OSB_EBACKEND;
+	default: osb_log(OSB_LOG_ERROR, "store.error", "unknown store type %d", (int)o.type); return OSB_EBACKEND;
 	}
 	if (rc)
 		return rc;
@@ -390,8 +388,7 @@ int osb_store_binding_list_all(osb_store *store, osb_binding_cb cb, void *payloa
 	return list_all(store, &osb_store_bindings, &ctx);
 }
 
-int osb_store_operation_claim(osb_store *store, const char *owner, int lease_s,
-			      osb_operation_cb cb, void *payload)
+int osb_store_operation_claim(osb_store *store, const char *owner, int lease_s, osb_operation_cb cb, void *payload)
 {
 	osb_operation_rec **recs = NULL;
 	size_t n = 0;

@@ -18,11 +18,7 @@ typedef enum {
 } osb_record_state;
 
 /** State of an operation. Stored as integers: never renumber. */
-typedef enum {
-	OSB_OPSTATE_IN_PROGRESS = 1,
-	OSB_OPSTATE_SUCCEEDED = 2,
-	OSB_OPSTATE_FAILED = 3
-} osb_op_state;
+typedef enum { OSB_OPSTATE_IN_PROGRESS = 1, OSB_OPSTATE_SUCCEEDED = 2, OSB_OPSTATE_FAILED = 3 } osb_op_state;
 
 /* Records. Every string is heap-allocated and owned by the record; NULL means absent.
  * JSON columns hold JSON text. Times are UNIX seconds (UTC). */
@@ -45,42 +41,42 @@ typedef struct {
 } osb_instance_rec;
 
 typedef struct {
-	char *id;                  /* binding id (primary key; globally unique) */
-	char *instance_id;         /* its instance */
-	char *service_id;          /* service offering id */
-	char *plan_id;             /* plan id at bind time */
-	char *parameters;          /* JSON object: bind parameters */
-	char *bind_resource;       /* JSON object: bind_resource (app_guid, route...) */
-	char *context;             /* JSON object: context */
-	char *credentials;         /* JSON object: SECRET; encrypted at rest by the store */
-	char *response_extras;     /* JSON object: endpoints, volume_mounts, syslog_drain_url... */
-	char *driver_state;        /* JSON object the driver saved */
-	char *fingerprint;         /* digest of the creating request */
-	char *predecessor_id;      /* binding this one rotated, or NULL */
-	int state;                 /* osb_record_state */
-	char *op_id;               /* last operation's id */
-	int64_t expires_at;        /* credentials expiry, 0 = never */
-	int64_t renew_before;      /* renew-before time, 0 = none */
-	int64_t created_at;        /* creation time */
-	int64_t updated_at;        /* last change */
+	char *id;              /* binding id (primary key; globally unique) */
+	char *instance_id;     /* its instance */
+	char *service_id;      /* service offering id */
+	char *plan_id;         /* plan id at bind time */
+	char *parameters;      /* JSON object: bind parameters */
+	char *bind_resource;   /* JSON object: bind_resource (app_guid, route...) */
+	char *context;         /* JSON object: context */
+	char *credentials;     /* JSON object: SECRET; encrypted at rest by the store */
+	char *response_extras; /* JSON object: endpoints, volume_mounts, syslog_drain_url... */
+	char *driver_state;    /* JSON object the driver saved */
+	char *fingerprint;     /* digest of the creating request */
+	char *predecessor_id;  /* binding this one rotated, or NULL */
+	int state;             /* osb_record_state */
+	char *op_id;           /* last operation's id */
+	int64_t expires_at;    /* credentials expiry, 0 = never */
+	int64_t renew_before;  /* renew-before time, 0 = none */
+	int64_t created_at;    /* creation time */
+	int64_t updated_at;    /* last change */
 } osb_binding_rec;
 
 typedef struct {
-	char *id;                  /* operation id, returned to the platform as `operation` */
-	int kind;                  /* osb_operation_kind (request.h) */
-	char *instance_id;         /* instance it acts on */
-	char *binding_id;          /* binding it acts on, NULL for instance operations */
-	int state;                 /* osb_op_state */
-	int async;                 /* 1 when the platform polls it (answered 202) */
-	char *description;         /* progress or failure text for last_operation */
-	char *request;             /* JSON object: all the core needs to run or resume it */
-	int instance_usable;       /* after a failed update/deprovision: -1 unknown, 0, 1 */
-	int update_repeatable;     /* after a failed update: -1 unknown, 0, 1 */
-	char *owner;               /* replica that runs it (NULL when nobody does) */
-	int64_t lease_until;       /* the owner's claim ends then unless renewed */
-	int64_t deadline_at;       /* fail it when still running then (maximum_polling_duration) */
-	int64_t created_at;        /* creation time */
-	int64_t updated_at;        /* last change */
+	char *id;              /* operation id, returned to the platform as `operation` */
+	int kind;              /* osb_operation_kind (request.h) */
+	char *instance_id;     /* instance it acts on */
+	char *binding_id;      /* binding it acts on, NULL for instance operations */
+	int state;             /* osb_op_state */
+	int async;             /* 1 when the platform polls it (answered 202) */
+	char *description;     /* progress or failure text for last_operation */
+	char *request;         /* JSON object: all the core needs to run or resume it */
+	int instance_usable;   /* after a failed update/deprovision: -1 unknown, 0, 1 */
+	int update_repeatable; /* after a failed update: -1 unknown, 0, 1 */
+	char *owner;           /* replica that runs it (NULL when nobody does) */
+	int64_t lease_until;   /* the owner's claim ends then unless renewed */
+	int64_t deadline_at;   /* fail it when still running then (maximum_polling_duration) */
+	int64_t created_at;    /* creation time */
+	int64_t updated_at;    /* last change */
 } osb_operation_rec;
 
 /*
@@ -104,18 +100,15 @@ typedef struct {
 	int64_t occurred_at;        /* when the change was recorded (UNIX seconds) */
 } osb_usage_event;
 
-typedef enum {
-	OSB_STORE_SQLITE = 1,
-	OSB_STORE_POSTGRESQL = 2
-} osb_store_type;
+typedef enum { OSB_STORE_SQLITE = 1, OSB_STORE_POSTGRESQL = 2 } osb_store_type;
 
 typedef struct {
-	osb_store_type type;       /* back end */
-	const char *path;          /* SQLite: database file */
-	const char *url;           /* PostgreSQL: libpq connection string or URI */
-	unsigned char key[32];     /* AES-256-GCM key for credentials at rest */
-	int pool_size;             /* connections kept open, default 8 */
-	int busy_timeout_ms;       /* how long to wait for a lock, default 5000 */
+	osb_store_type type;   /* back end */
+	const char *path;      /* SQLite: database file */
+	const char *url;       /* PostgreSQL: libpq connection string or URI */
+	unsigned char key[32]; /* AES-256-GCM key for credentials at rest */
+	int pool_size;         /* connections kept open, default 8 */
+	int busy_timeout_ms;   /* how long to wait for a lock, default 5000 */
 } osb_store_options;
 
 /**
@@ -178,8 +171,7 @@ int osb_store_binding_list_all(osb_store *store, osb_binding_cb cb, void *payloa
  * atomically (two replicas never claim the same one), then is passed to cb.
  * @return 0 or OSB_EBACKEND.
  */
-int osb_store_operation_claim(osb_store *store, const char *owner, int lease_s,
-			      osb_operation_cb cb, void *payload);
+int osb_store_operation_claim(osb_store *store, const char *owner, int lease_s, osb_operation_cb cb, void *payload);
 
 /** Renew the lease of an operation this owner runs. @return 0, OSB_ENOTFOUND (lost it) or OSB_EBACKEND. */
 int osb_store_operation_renew(osb_store *store, const char *op_id, const char *owner, int lease_s);
@@ -217,9 +209,9 @@ int osb_store_plan_counts(osb_store *store, osb_plan_count_cb cb, void *payload)
 
 /** Counts for /metrics. */
 typedef struct {
-	long instances;            /* records in READY or CREATING/DELETING */
-	long bindings;             /* same for bindings */
-	long ops_in_progress;      /* operations by state */
+	long instances;       /* records in READY or CREATING/DELETING */
+	long bindings;        /* same for bindings */
+	long ops_in_progress; /* operations by state */
 	long ops_succeeded;
 	long ops_failed;
 } osb_store_counts;

@@ -54,14 +54,14 @@ typedef struct {
 	int (*get)(osb_store_tx *tx, const osb_store_table *t, const char *id, void *rec);
 	int (*put)(osb_store_tx *tx, const osb_store_table *t, const void *rec);
 	/* Rows of t; with instance_id non-NULL only those whose instance_id matches. */
-	int (*list)(osb_store_tx *tx, const osb_store_table *t, const char *instance_id,
-		    osb_store_row_cb cb, void *payload);
+	int (*list)(osb_store_tx *tx, const osb_store_table *t, const char *instance_id, osb_store_row_cb cb,
+		    void *payload);
 	/* Claim, commit, then hand back the claimed records (caller frees them and the array). */
-	int (*claim)(osb_store *store, const char *owner, int64_t now, int64_t lease_until,
-		     osb_operation_rec ***out, size_t *n);
+	int (*claim)(osb_store *store, const char *owner, int64_t now, int64_t lease_until, osb_operation_rec ***out,
+		     size_t *n);
 	/* Set owner/lease_until of op_id when it is owned by `owner`; OSB_ENOTFOUND otherwise. */
-	int (*lease)(osb_store *store, const char *op_id, const char *owner,
-		     const char *new_owner, int64_t lease_until);
+	int (*lease)(osb_store *store, const char *op_id, const char *owner, const char *new_owner,
+		     int64_t lease_until);
 	/* Insert a usage record (every column but seq) in a write transaction. */
 	int (*usage_append)(osb_store_tx *tx, const osb_usage_event *ev);
 	/* Usage records with seq > after, in seq order, at most limit, each to cb. */

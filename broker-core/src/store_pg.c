@@ -40,9 +40,7 @@ typedef struct {
 	int cursors; /* names cursors of nested lists apart */
 } ptx;
 
-static const osb_store_table *const tables[3] = {
-	&osb_store_instances, &osb_store_bindings, &osb_store_operations
-};
+static const osb_store_table *const tables[3] = { &osb_store_instances, &osb_store_bindings, &osb_store_operations };
 
 static int table_index(const osb_store_table *t)
 {
@@ -114,8 +112,8 @@ static int conn_setup(pstore *s, PGconn *conn)
 	const char *params[2] = { s->lock_timeout, s->statement_timeout };
 
 	PQsetNoticeProcessor(conn, quiet_notices, NULL);
-	return q(conn, "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-		 2, params, NULL, false);
+	return q(conn, "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", 2,
+		 params, NULL, false);
 }
 
 static void conn_destroy(void *conn)
@@ -183,8 +181,8 @@ static int conn_take(pstore *s, const struct timespec *deadline, PGconn **out)
 
 	*out = NULL;
 	if (rc) {
-		osb_log(OSB_LOG_WARN, "store.pool_exhausted",
-			"postgresql: all %d connections in use; raise pool_size", s->pool.size);
+		osb_log(OSB_LOG_WARN, "store.pool_exhausted", "postgresql: all %d connections in use; raise pool_size",
+			s->pool.size);
 		return rc;
 	}
 	if (!p) {
@@ -418,8 +416,7 @@ static int p_put(osb_store_tx *base, const osb_store_table *t, const void *rec)
 }
 
 /* Hand every row of res to cb; *stop is set when cb asks to stop. */
-static int rows_to_cb(const PGresult *res, const osb_store_table *t, osb_store_row_cb cb, void *payload,
-		      bool *stop)
+static int rows_to_cb(const PGresult *res, const osb_store_table *t, osb_store_row_cb cb, void *payload, bool *stop)
 {
 	union {
 		osb_instance_rec i;
@@ -438,8 +435,8 @@ static int rows_to_cb(const PGresult *res, const osb_store_table *t, osb_store_r
 	return rc;
 }
 
-static int p_list(osb_store_tx *base, const osb_store_table *t, const char *instance_id,
-		  osb_store_row_cb cb, void *payload)
+static int p_list(osb_store_tx *base, const osb_store_table *t, const char *instance_id, osb_store_row_cb cb,
+		  void *payload)
 {
 	ptx *tx = (ptx *)base;
 	pstore *s = (pstore *)base->store;
@@ -490,8 +487,8 @@ static int p_list(osb_store_tx *base, const osb_store_table *t, const char *inst
 	return rc;
 }
 
-static int p_claim(osb_store *store, const char *owner, int64_t now, int64_t lease_until,
-		   osb_operation_rec ***out, size_t *n)
+static int p_claim(osb_store *store, const char *owner, int64_t now, int64_t lease_until, osb_operation_rec ***out,
+		   size_t *n)
 {
 	pstore *s = (pstore *)store;
 	char lease[24], nowbuf[24];
@@ -539,8 +536,7 @@ done:
 	return 0;
 }
 
-static int p_lease(osb_store *store, const char *op_id, const char *owner, const char *new_owner,
-		   int64_t lease_until)
+static int p_lease(osb_store *store, const char *op_id, const char *owner, const char *new_owner, int64_t lease_until)
 {
 	pstore *s = (pstore *)store;
 	char lease[24];
@@ -549,8 +545,8 @@ static int p_lease(osb_store *store, const char *op_id, const char *owner, const
 	int rc;
 
 	snprintf(lease, sizeof(lease), "%" PRId64, lease_until);
-	rc = q_once(s, "UPDATE osb_operations SET owner = $1, lease_until = $2 WHERE id = $3 AND owner = $4",
-		    4, params, &res, true);
+	rc = q_once(s, "UPDATE osb_operations SET owner = $1, lease_until = $2 WHERE id = $3 AND owner = $4", 4, params,
+		    &res, true);
 	if (!rc && affected(res) == 0)
 		rc = OSB_ENOTFOUND;
 	PQclear(res);
@@ -692,13 +688,14 @@ static int p_size(osb_store *store, int64_t *bytes)
 static int p_ping(osb_store *store, char *msg, size_t msg_size)
 {
 	PGresult *res = NULL;
-	int rc = q_once((pstore *)store, "SELECT value FROM osb_meta WHERE key = 'schema_version'", 0, NULL, &res,
-			true);
+	int rc =
+		q_once((pstore *)store, "SELECT value FROM osb_meta WHERE key = 'schema_version'", 0, NULL, &res, true);
 
 	PQclear(res);
 	if (rc && msg && msg_size)
-		snprintf(msg, msg_size, "postgresql: %s", rc == OSB_ETIMEOUT ? "no answer in time" :
-			 "the server cannot be reached or refused the query");
+		snprintf(msg, msg_size, "postgresql: %s",
+			 rc == OSB_ETIMEOUT ? "no answer in time"
+					    : "the server cannot be reached or refused the query");
 	return rc ? OSB_EBACKEND : 0;
 }
 
@@ -802,8 +799,9 @@ static int schema_init(PGconn *conn)
 			OSB_STORE_SCHEMA_VERSION);
 	snprintf(version, sizeof(version), "%d", OSB_STORE_SCHEMA_VERSION);
 	if (!rc)
-		rc = q(conn, "INSERT INTO osb_meta (key, value) VALUES ('schema_version', $1)"
-			     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		rc = q(conn,
+		       "INSERT INTO osb_meta (key, value) VALUES ('schema_version', $1)"
+		       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 		       1, params, NULL, false);
 done:
 	if (rc) {

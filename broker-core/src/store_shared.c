@@ -15,7 +15,10 @@
 
 /* ---- Record types as column tables ---- */
 
-#define COL(type, field, kind) { #field, kind, offsetof(type, field) }
+#define COL(type, field, kind)                                                                                         \
+	{                                                                                                              \
+#field, kind, offsetof(type, field)                                                                    \
+	}
 
 static const osb_store_col instance_cols[] = {
 	COL(osb_instance_rec, id, OSB_COL_TEXT),
@@ -91,18 +94,14 @@ static const osb_store_col usage_cols[] = {
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-const osb_store_table osb_store_instances = {
-	"osb_instances", instance_cols, NCOLS(instance_cols), sizeof(osb_instance_rec)
-};
-const osb_store_table osb_store_bindings = {
-	"osb_bindings", binding_cols, NCOLS(binding_cols), sizeof(osb_binding_rec)
-};
-const osb_store_table osb_store_operations = {
-	"osb_operations", operation_cols, NCOLS(operation_cols), sizeof(osb_operation_rec)
-};
-const osb_store_table osb_store_usage_events = {
-	"osb_usage_events", usage_cols, NCOLS(usage_cols), sizeof(osb_usage_event)
-};
+const osb_store_table osb_store_instances = { "osb_instances", instance_cols, NCOLS(instance_cols),
+					      sizeof(osb_instance_rec) };
+const osb_store_table osb_store_bindings = { "osb_bindings", binding_cols, NCOLS(binding_cols),
+					     sizeof(osb_binding_rec) };
+const osb_store_table osb_store_operations = { "osb_operations", operation_cols, NCOLS(operation_cols),
+					       sizeof(osb_operation_rec) };
+const osb_store_table osb_store_usage_events = { "osb_usage_events", usage_cols, NCOLS(usage_cols),
+						 sizeof(osb_usage_event) };
 
 void osb_store_rec_clear(const osb_store_table *t, void *rec)
 {
@@ -147,11 +146,14 @@ char *osb_store_sql_create(const osb_store_table *t, int pg)
 	osb_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (", t->name);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const osb_store_col *c = &t->cols[i];
-		const char *type = c->type == OSB_COL_TEXT ? "TEXT" :
-				   c->type == OSB_COL_INT ? "INTEGER" :
-				   pg ? "BIGINT" : "INTEGER";
+		const char *type = c->type == OSB_COL_TEXT  ? "TEXT"
+				   : c->type == OSB_COL_INT ? "INTEGER"
+				   : pg                     ? "BIGINT"
+							    : "INTEGER";
 		osb_buf_printf(&b, "%s%s %s%s", i ? ", " : "", c->name, type,
-			  i == 0 ? " PRIMARY KEY" : c->type == OSB_COL_TEXT ? "" : " NOT NULL");
+			       i == 0                    ? " PRIMARY KEY"
+			       : c->type == OSB_COL_TEXT ? ""
+							 : " NOT NULL");
 	}
 	osb_buf_printf(&b, ")");
 	return osb_buf_take(&b);
@@ -192,26 +194,23 @@ char *osb_store_sql_put(const osb_store_table *t, char ph)
 }
 
 /* Live records are READY, CREATING or DELETING; failed creations and tombstones are not counted. */
-const char osb_store_sql_counts[] =
-	"SELECT (SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4)),"
-	" (SELECT count(*) FROM osb_bindings WHERE state IN (1, 2, 4)),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 1),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 2),"
-	" (SELECT count(*) FROM osb_operations WHERE state = 3)";
+const char osb_store_sql_counts[] = "SELECT (SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4)),"
+				    " (SELECT count(*) FROM osb_bindings WHERE state IN (1, 2, 4)),"
+				    " (SELECT count(*) FROM osb_operations WHERE state = 1),"
+				    " (SELECT count(*) FROM osb_operations WHERE state = 2),"
+				    " (SELECT count(*) FROM osb_operations WHERE state = 3)";
 
 const char osb_store_sql_count_live[] =
 	"SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND ($1::text IS NULL OR plan_id = $1::text)";
 
-const char osb_store_sql_meta[] =
-	"CREATE TABLE IF NOT EXISTS osb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+const char osb_store_sql_meta[] = "CREATE TABLE IF NOT EXISTS osb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
 
 /* What lists, claims and counts filter on, so 100,000 records stay fast. */
 const char *const osb_store_sql_indexes[] = {
 	"CREATE INDEX IF NOT EXISTS osb_instances_state ON osb_instances (state)",
 	"CREATE INDEX IF NOT EXISTS osb_bindings_instance ON osb_bindings (instance_id)",
 	"CREATE INDEX IF NOT EXISTS osb_bindings_state ON osb_bindings (state)",
-	"CREATE INDEX IF NOT EXISTS osb_operations_state ON osb_operations (state)",
-	NULL
+	"CREATE INDEX IF NOT EXISTS osb_operations_state ON osb_operations (state)", NULL
 };
 
 const char *osb_store_sql_usage_create(int pg)
@@ -360,8 +359,8 @@ int osb_store_pool_take(osb_store_pool *pool, const struct timespec *deadline, v
 			pool->total++; /* the caller opens it outside the lock */
 			break;
 		}
-		if (pthread_cond_timedwait(&pool->cv, &pool->mu, deadline) == ETIMEDOUT &&
-		    pool->nidle == 0 && pool->total >= pool->size) {
+		if (pthread_cond_timedwait(&pool->cv, &pool->mu, deadline) == ETIMEDOUT && pool->nidle == 0 &&
+		    pool->total >= pool->size) {
 			rc = OSB_ETIMEOUT;
 			break;
 		}

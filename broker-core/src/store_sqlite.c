@@ -61,9 +61,7 @@ typedef struct {
 	lconn *c;
 } ltx;
 
-static const osb_store_table *const tables[3] = {
-	&osb_store_instances, &osb_store_bindings, &osb_store_operations
-};
+static const osb_store_table *const tables[3] = { &osb_store_instances, &osb_store_bindings, &osb_store_operations };
 
 static int table_index(const osb_store_table *t)
 {
@@ -80,12 +78,9 @@ static int map_rc(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return OSB_ETIMEOUT;
-	case SQLITE_NOMEM:
-		return OSB_ENOMEM;
-	default:
-		return OSB_EBACKEND;
+	case SQLITE_LOCKED: return OSB_ETIMEOUT;
+	case SQLITE_NOMEM: return OSB_ENOMEM;
+	default: return OSB_EBACKEND;
 	}
 }
 
@@ -129,8 +124,7 @@ static int conn_open(lstore *s, lconn **out)
 	if (!c)
 		return OSB_ENOMEM;
 	/* NOMUTEX: the pool gives a connection to one thread at a time. */
-	rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_db(c->db, "open");
 		rc = OSB_EBACKEND;
@@ -296,8 +290,8 @@ static int conn_take(lstore *s, const struct timespec *deadline, lconn **out)
 
 	*out = NULL;
 	if (rc) {
-		osb_log(OSB_LOG_WARN, "store.pool_exhausted",
-			"sqlite: all %d connections in use; raise pool_size", s->pool.size);
+		osb_log(OSB_LOG_WARN, "store.pool_exhausted", "sqlite: all %d connections in use; raise pool_size",
+			s->pool.size);
 		return rc;
 	}
 	if (!p) {
@@ -457,8 +451,8 @@ static int l_put(osb_store_tx *base, const osb_store_table *t, const void *rec)
 	return rc;
 }
 
-static int l_list(osb_store_tx *base, const osb_store_table *t, const char *instance_id,
-		  osb_store_row_cb cb, void *payload)
+static int l_list(osb_store_tx *base, const osb_store_table *t, const char *instance_id, osb_store_row_cb cb,
+		  void *payload)
 {
 	ltx *tx = (ltx *)base;
 	lstore *s = (lstore *)base->store;
@@ -500,8 +494,8 @@ done:
 	return rc;
 }
 
-static int l_claim(osb_store *store, const char *owner, int64_t now, int64_t lease_until,
-		   osb_operation_rec ***out, size_t *n)
+static int l_claim(osb_store *store, const char *owner, int64_t now, int64_t lease_until, osb_operation_rec ***out,
+		   size_t *n)
 {
 	lstore *s = (lstore *)store;
 	osb_store_tx *tx = NULL;
@@ -576,8 +570,7 @@ done:
 	return 0;
 }
 
-static int l_lease(osb_store *store, const char *op_id, const char *owner, const char *new_owner,
-		   int64_t lease_until)
+static int l_lease(osb_store *store, const char *op_id, const char *owner, const char *new_owner, int64_t lease_until)
 {
 	lstore *s = (lstore *)store;
 	osb_store_tx *tx = NULL;
@@ -761,9 +754,9 @@ static int l_count_live(osb_store_tx *base, const char *plan_id, long *out)
 	sqlite3 *db = ((ltx *)base)->c->db;
 	sqlite3_stmt *st = NULL;
 	/* The shared text uses PostgreSQL's $1::text; SQLite reads ?1 the same way without the casts. */
-	int rc = sqlite3_prepare_v2(db,
-				    "SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND (?1 IS NULL OR plan_id = ?1)",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		db, "SELECT count(*) FROM osb_instances WHERE state IN (1, 2, 4) AND (?1 IS NULL OR plan_id = ?1)", -1,
+		&st, NULL);
 
 	if (rc == SQLITE_OK)
 		rc = plan_id ? sqlite3_bind_text(st, 1, plan_id, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 1);
@@ -821,8 +814,8 @@ static int l_ping(osb_store *store, char *msg, size_t msg_size)
 			snprintf(msg, msg_size, "sqlite: %s", sqlite3_errmsg(((ltx *)tx)->c->db));
 		l_rollback(tx);
 	} else if (msg && msg_size) {
-		snprintf(msg, msg_size, "sqlite: %s", rc == OSB_ETIMEOUT ? "no connection free in time" :
-			 "cannot open the database");
+		snprintf(msg, msg_size, "sqlite: %s",
+			 rc == OSB_ETIMEOUT ? "no connection free in time" : "cannot open the database");
 	}
 	return rc ? OSB_EBACKEND : 0;
 }
@@ -863,7 +856,8 @@ static int build_sql(lstore *s)
 			snprintf(s->sql[ST_CLAIM], n, "%s%s", pre, cols);
 		free(cols);
 	}
-	s->sql[ST_LEASE] = strdup("UPDATE osb_operations SET owner = ?1, lease_until = ?2 WHERE id = ?3 AND owner = ?4");
+	s->sql[ST_LEASE] =
+		strdup("UPDATE osb_operations SET owner = ?1, lease_until = ?2 WHERE id = ?3 AND owner = ?4");
 	s->sql[ST_COUNTS] = strdup(osb_store_sql_counts);
 	s->sql[ST_USAGE_APPEND] = osb_store_sql_usage_insert('?');
 	s->sql[ST_USAGE_LIST] = osb_store_sql_usage_list('?');
@@ -923,7 +917,8 @@ static int schema_init(lstore *s, lconn *c)
 		rc = exec_sql(c->db, osb_store_sql_usage_backfill[i]);
 	if (!rc) {
 		char sql[128];
-		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO osb_meta (key, value) VALUES ('schema_version', '%d')",
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR REPLACE INTO osb_meta (key, value) VALUES ('schema_version', '%d')",
 			 OSB_STORE_SCHEMA_VERSION);
 		rc = exec_sql(c->db, sql);
 	}

@@ -43,8 +43,8 @@ struct ch_ctx {
 	char base[300];       /* "http://host:port" */
 	int64_t deadline;     /* osb_clock_ms() */
 	osb_errbuf *err;
-	long status;          /* HTTP status of the last call, 0 when none came */
-	int code;             /* ClickHouse's error code of the last call, 0 when none */
+	long status; /* HTTP status of the last call, 0 when none came */
+	int code;    /* ClickHouse's error code of the last call, 0 when none */
 };
 
 static void ch_ctx_init(struct ch_ctx *c, const osb_target *t, const struct ch_state *st, int timeout_ms,
@@ -151,9 +151,10 @@ static int ch_write(struct ch_ctx *c, const char *name, const char *kind, const 
 	if (!osb_buf_text(text))
 		return osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	if (osb_file_write_mode(c->users_dir, file, text->data, text->len, 0, 0640) != 0)
-		return osb_errbuf_set(c->err, OSB_ERROR, "cannot write %s in %s: the broker must run on the ClickHouse "
-				      "server's host, with write access to its users.d (driver.users_dir)", file,
-				      c->users_dir);
+		return osb_errbuf_set(c->err, OSB_ERROR,
+				      "cannot write %s in %s: the broker must run on the ClickHouse "
+				      "server's host, with write access to its users.d (driver.users_dir)",
+				      file, c->users_dir);
 	return 0;
 }
 
@@ -179,8 +180,9 @@ static int ch_files(struct ch_ctx *c, const char *kind, const char *db, int (*fn
 	int rc = 0;
 
 	if (!d)
-		return errno == ENOENT ? 0 : osb_errbuf_set(c->err, OSB_ERROR, "cannot read %s: %s", c->users_dir,
-							    strerror(errno));
+		return errno == ENOENT
+			       ? 0
+			       : osb_errbuf_set(c->err, OSB_ERROR, "cannot read %s: %s", c->users_dir, strerror(errno));
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		char name[OSB_NAME_SIZE], want[64];
 		size_t len = strlen(e->d_name);
@@ -213,7 +215,8 @@ static int ch_elements(osb_buf *b, const cJSON *settings, const char *key, const
 {
 	const cJSON *item;
 
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(settings, key)) {
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(settings, key))
+	{
 		const char *v = cJSON_GetStringValue(item);
 
 		if (!item->string[0] || item->string[strspn(item->string, "abcdefghijklmnopqrstuvwxyz0123456789_")])
@@ -244,8 +247,10 @@ static int ch_write_instance(struct ch_ctx *c, osb_request *req, const char *db)
 	osb_buf b = OSB_BUF_INIT;
 	int rc;
 
-	osb_buf_printf(&b, "<?xml version=\"1.0\"?>\n<!-- Written by osb-clickhouse-broker for instance %s: its "
-		       "bindings' profiles and quota. -->\n<yandex>\n  <profiles>\n    <%s>", db, db);
+	osb_buf_printf(&b,
+		       "<?xml version=\"1.0\"?>\n<!-- Written by osb-clickhouse-broker for instance %s: its "
+		       "bindings' profiles and quota. -->\n<yandex>\n  <profiles>\n    <%s>",
+		       db, db);
 	rc = ch_elements(&b, plan, "profile", NULL);
 	osb_buf_printf(&b, "</%s>\n    <%s_ro><readonly>1</readonly>", db, db);
 	if (rc == 0)
@@ -256,7 +261,8 @@ static int ch_write_instance(struct ch_ctx *c, osb_request *req, const char *db)
 		rc = ch_elements(&b, plan, "quota", NULL);
 	osb_buf_printf(&b, "</interval></%s>\n  </quotas>\n</yandex>\n", db);
 	if (rc < 0)
-		rc = osb_errbuf_set(c->err, OSB_ERROR, "the plan's x-osb.profile and x-osb.quota must map names "
+		rc = osb_errbuf_set(c->err, OSB_ERROR,
+				    "the plan's x-osb.profile and x-osb.quota must map names "
 				    "[a-z0-9_] to whole numbers, booleans or plain words");
 	else
 		rc = ch_write(c, db, CH_INSTANCE_FILE, &b);
@@ -285,7 +291,8 @@ static int ch_wait_users(struct ch_ctx *c, const char *user, const char *passwor
 		if (c->status == 0 || (c->status >= 502 && c->status <= 504))
 			return rc;
 		if (osb_clock_ms() + CH_POLL_MS >= c->deadline)
-			return osb_errbuf_set(c->err, OSB_ETIMEOUT, "ClickHouse at %s has not %s user %s in time (last "
+			return osb_errbuf_set(c->err, OSB_ETIMEOUT,
+					      "ClickHouse at %s has not %s user %s in time (last "
 					      "answer: code %d): is driver.users_dir (%s) the users.d of that server?",
 					      c->base, password ? "loaded" : "removed", user, c->code, c->users_dir);
 		usleep(CH_POLL_MS * 1000);
@@ -401,12 +408,13 @@ static int ch_write_binding(struct ch_ctx *c, const char *user, const char *pass
 
 	if (ch_sha256_hex(hash, password) < 0)
 		return osb_errbuf_set(c->err, OSB_ERROR, "cannot hash a password");
-	osb_buf_printf(&b, "<?xml version=\"1.0\"?>\n<!-- Written by osb-clickhouse-broker for binding %s of instance "
+	osb_buf_printf(&b,
+		       "<?xml version=\"1.0\"?>\n<!-- Written by osb-clickhouse-broker for binding %s of instance "
 		       "%s. -->\n<yandex>\n  <users>\n    <%s>\n      <password_sha256_hex>%s</password_sha256_hex>\n"
 		       "      <networks><ip>::/0</ip></networks>\n      <profile>%s%s</profile>\n"
 		       "      <quota>%s</quota>\n      <allow_databases><database>%s</database></allow_databases>\n"
-		       "    </%s>\n  </users>\n</yandex>\n", user, db, user, hash, db, read_only ? "_ro" : "", db, db,
-		       user);
+		       "    </%s>\n  </users>\n</yandex>\n",
+		       user, db, user, hash, db, read_only ? "_ro" : "", db, db, user);
 	rc = ch_write(c, user, CH_BINDING_FILE, &b);
 	osb_buf_free(&b);
 	explicit_bzero(hash, sizeof(hash));
@@ -417,8 +425,12 @@ static int ch_credentials(osb_request *req, const struct ch_state *st, const cha
 			  const char *password, int read_only)
 {
 	const osb_target *t = osb_request_target(req);
-	const osb_credentials_spec spec = { .scheme = "clickhouse", .username = user, .password = password, .path = db,
-					    .database_keys = 1, .jdbc = "clickhouse" };
+	const osb_credentials_spec spec = { .scheme = "clickhouse",
+					    .username = user,
+					    .password = password,
+					    .path = db,
+					    .database_keys = 1,
+					    .jdbc = "clickhouse" };
 	cJSON *cred = osb_credentials_new(req, &spec);
 	const char *host = osb_uri_host(req, t->public_host);
 	char *url = host ? osb_req_sprintf(req, "%s://%s:%d/", t->tls ? "https" : "http", host, t->public_port) : NULL;
@@ -426,11 +438,11 @@ static int ch_credentials(osb_request *req, const struct ch_state *st, const cha
 	char port[8];
 
 	snprintf(port, sizeof(port), "%d", st->native_port);
-	if (cred && (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
-		     !cJSON_AddBoolToObject(cred, "read_only", read_only) ||
-		     !cJSON_AddBoolToObject(cred, "ssl", t->tls) ||
-		     (native && !cJSON_AddNumberToObject(cred, "native_port", st->native_port)) ||
-		     (native && osb_request_add_endpoint(req, t->public_host, port, "tcp") < 0))) {
+	if (cred &&
+	    (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
+	     !cJSON_AddBoolToObject(cred, "read_only", read_only) || !cJSON_AddBoolToObject(cred, "ssl", t->tls) ||
+	     (native && !cJSON_AddNumberToObject(cred, "native_port", st->native_port)) ||
+	     (native && osb_request_add_endpoint(req, t->public_host, port, "tcp") < 0))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -488,9 +500,10 @@ static int clickhouse_health(const osb_target *server, void *state, osb_errbuf *
 
 	ch_ctx_init(&c, server, state, OSB_HEALTH_TIMEOUT_MS, err);
 	if ((rc = ch_call(&c, NULL, NULL, NULL, "SELECT 1")) == 0 && access(c.users_dir, W_OK) != 0)
-		rc = osb_errbuf_set(err, OSB_ERROR, "driver.users_dir %s is not a directory the broker can write "
-				    "(%s): the broker must run on the ClickHouse server's host", c.users_dir,
-				    strerror(errno));
+		rc = osb_errbuf_set(err, OSB_ERROR,
+				    "driver.users_dir %s is not a directory the broker can write "
+				    "(%s): the broker must run on the ClickHouse server's host",
+				    c.users_dir, strerror(errno));
 	return rc;
 }
 
@@ -559,12 +572,15 @@ static int ch_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	if (strspn(t->dir, CH_PATH_CHARS) != strlen(t->dir) || osb_mkdir_p(dir, 0700) != 0 ||
 	    ch_sha256_hex(hash, t->admin_password) < 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot prepare %s (a plain path is needed)", t->dir);
-	osb_buf_printf(&conf, "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
+	osb_buf_printf(&conf,
+		       "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
 		       "  <logger><level>warning</level><console>1</console></logger>\n"
-		       "  <listen_host>%s</listen_host>\n", wild ? t->host : "127.0.0.1");
+		       "  <listen_host>%s</listen_host>\n",
+		       wild ? t->host : "127.0.0.1");
 	if (also)
 		osb_buf_printf(&conf, "  <listen_host>%s</listen_host>\n", also);
-	osb_buf_printf(&conf, "  <http_port>%d</http_port>\n  <path>%s/data/</path>\n  <tmp_path>%s/tmp/</tmp_path>\n"
+	osb_buf_printf(&conf,
+		       "  <http_port>%d</http_port>\n  <path>%s/data/</path>\n  <tmp_path>%s/tmp/</tmp_path>\n"
 		       "  <user_files_path>%s/user_files/</user_files_path>\n"
 		       "  <format_schema_path>%s/format_schemas/</format_schema_path>\n"
 		       "  <users_config>%s/users.xml</users_config>\n  <default_profile>default</default_profile>\n"
@@ -578,7 +594,8 @@ static int ch_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		       osb_request_plan_int(req, "uncompressed_cache_size", 67108864),
 		       osb_request_plan_int(req, "max_concurrent_queries", 100),
 		       osb_request_plan_int(req, "max_connections", 1024));
-	osb_buf_printf(&users, "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
+	osb_buf_printf(&users,
+		       "<?xml version=\"1.0\"?>\n<!-- Rendered by osb-clickhouse-broker. -->\n<yandex>\n"
 		       "  <profiles><default></default></profiles>\n  <quotas><default></default></quotas>\n  <users>\n"
 		       "    <%s>\n      <password_sha256_hex>%s</password_sha256_hex>\n"
 		       "      <networks><ip>127.0.0.1</ip><ip>::1</ip>%s%s%s</networks>\n"

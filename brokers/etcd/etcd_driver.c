@@ -94,24 +94,24 @@ static int ec_post(struct ec_ctx *c, const char *path, const char *text, cJSON *
 	explicit_bzero(auth, sizeof(auth));
 	if (rc == OSB_ETIMEOUT || rc == OSB_ENOMEM) {
 		osb_errbuf_set(c->err, rc, rc == OSB_ENOMEM ? "out of memory" : "etcd at %s did not answer %s in time",
-		               c->base, path);
+			       c->base, path);
 	} else if (rc < 0) {
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "cannot reach etcd at %s: %s", c->base, resp.error);
 	} else if (resp.status >= 200 && resp.status < 300) {
 		if (out && !(*out = cJSON_ParseWithLength(resp.body, resp.body_len)))
 			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "etcd at %s answered %s with a body that is not JSON",
-			                    c->base, path);
+					    c->base, path);
 	} else {
 		cJSON *answer = cJSON_ParseWithLength(resp.body, resp.body_len);
 		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "error"));
 
 		if (!why)
 			why = resp.status == 404 ? "no such API: is the v3 JSON gateway on (enable-grpc-gateway)?"
-			                         : "no reason given";
+						 : "no reason given";
 		rc = resp.status == 401              ? OSB_EUNAUTHORIZED
 		     : strstr(why, "not found")      ? OSB_ENOTFOUND
 		     : strstr(why, "already exists") ? OSB_ECONFLICT
-		                                     : OSB_EBACKEND;
+						     : OSB_EBACKEND;
 		osb_errbuf_set(c->err, rc, "etcd at %s refused %s (HTTP %ld): %.200s", c->base, path, resp.status, why);
 		cJSON_Delete(answer);
 	}
@@ -173,13 +173,13 @@ static int ec_login(struct ec_ctx *c)
 	rc = ec_callv(c, "/v3/auth/authenticate", &answer, "name", t->admin_user, "password", t->admin_password, NULL);
 	if (rc == OSB_EBACKEND && strstr(c->err->msg, "authentication is not enabled"))
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND,
-		                    "etcd at %s has authentication off: it cannot confine tenants "
-		                    "(make the user %s with the role root, then `etcdctl auth enable`)",
-		                    c->base, t->admin_user);
+				    "etcd at %s has authentication off: it cannot confine tenants "
+				    "(make the user %s with the role root, then `etcdctl auth enable`)",
+				    c->base, t->admin_user);
 	token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "token"));
 	if (rc == 0 && (!token || strlen(token) >= sizeof(c->token)))
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "etcd at %s answered the login without a usable token",
-		                    c->base);
+				    c->base);
 	if (rc == 0)
 		snprintf(c->token, sizeof(c->token), "%s", token);
 	if (token)
@@ -202,7 +202,7 @@ static int ec_open(struct ec_ctx *c, const osb_target *t, struct ec_state *st, i
 	c->err = err;
 	c->deadline = osb_clock_ms() + timeout_ms;
 	snprintf(c->base, sizeof(c->base), strchr(t->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
-	         t->tls ? "https" : "http", t->host, t->port);
+		 t->tls ? "https" : "http", t->host, t->port);
 	if (c->st) {
 		pthread_mutex_lock(&c->st->lock);
 		snprintf(c->token, sizeof(c->token), "%s", c->st->token);
@@ -331,11 +331,11 @@ static int etcd_bind(osb_request *req, void *state)
 	}
 	snprintf(prefix, sizeof(prefix), "/%s/", role);
 	cred = osb_credentials_new(
-	        req,
-	        &(osb_credentials_spec){ .scheme = t->tls ? "https" : "http", .username = user, .password = password });
+		req,
+		&(osb_credentials_spec){ .scheme = t->tls ? "https" : "http", .username = user, .password = password });
 	endpoint = cred ? osb_req_sprintf(req, "%s://%s:%d", t->tls ? "https" : "http",
-	                                  osb_uri_host(req, t->public_host), t->public_port)
-	                : NULL;
+					  osb_uri_host(req, t->public_host), t->public_port)
+			: NULL;
 	endpoints = endpoint ? cJSON_CreateStringArray(&endpoint, 1) : NULL;
 	if (!endpoints || !cJSON_AddItemToObject(cred, "endpoints", endpoints) ||
 	    !cJSON_AddStringToObject(cred, "prefix", prefix)) {
@@ -360,7 +360,7 @@ static int etcd_unbind(osb_request *req, void *state)
 
 	if ((rc = ec_open_req(&c, req, state)) == 0 &&
 	    (rc = ec_callv(&c, "/v3/auth/user/delete", NULL, "name", osb_request_binding_name(req), NULL)) ==
-	            OSB_ENOTFOUND)
+		    OSB_ENOTFOUND)
 		rc = 0;
 	if (rc == 0)
 		osb_request_note(req, "user deleted, its tokens refused");
@@ -383,16 +383,16 @@ static int etcd_health(const osb_target *server, void *state, osb_errbuf *err)
 
 /* Report the derived names of a list answer's `member` (role/list: "roles", user/list: "users"). */
 static int ec_list_names(struct ec_ctx *c, const char *path, const char *member, osb_tenant_kind kind, osb_tenant_cb cb,
-                         void *payload, int *stop)
+			 void *payload, int *stop)
 {
 	cJSON *answer = NULL;
 	const cJSON *item;
 	int rc = ec_callv(c, path, &answer, NULL);
 
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(
-	                                 answer, member)) if (!*stop &&
-	                                                      osb_name_is_derived(cJSON_GetStringValue(item))) *stop =
-	        cb(kind, item->valuestring, payload);
+					 answer, member)) if (!*stop &&
+							      osb_name_is_derived(cJSON_GetStringValue(item))) *stop =
+		cb(kind, item->valuestring, payload);
 	cJSON_Delete(answer);
 	return rc;
 }
@@ -421,15 +421,15 @@ static int ec_list_prefixes(struct ec_ctx *c, osb_tenant_cb cb, void *payload, i
 		else
 			rc = ec_call(c, "/v3/kv/range", body, &answer);
 		first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(answer, "kvs"), 0), "key"));
+			cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(answer, "kvs"), 0), "key"));
 		n = first ? ec_unb64(first, key) : -1;
 		if (rc < 0 || !first) {
 			*stop = rc == 0; /* no key left */
 		} else if (n < 0 || (size_t)n + 1 >= sizeof(from)) {
 			rc = osb_errbuf_set(c->err, OSB_EBACKEND,
-			                    "etcd at %s: a key under /osb_ is too long to walk past", c->base);
+					    "etcd at %s: a key under /osb_ is too long to walk past", c->base);
 		} else if (n >= OSB_NAME_SIZE + 1 && key[OSB_NAME_SIZE] == '/' &&
-		           memchr(key, '\0', OSB_NAME_SIZE) == NULL) {
+			   memchr(key, '\0', OSB_NAME_SIZE) == NULL) {
 			key[OSB_NAME_SIZE] = '\0';
 			if (osb_name_is_derived(key + 1))
 				*stop = cb(OSB_TENANT_INSTANCE, key + 1, payload);
@@ -497,17 +497,17 @@ static int ec_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	(void)state;
 	if (strspn(t->dir, EC_PATH_CHARS) != strlen(t->dir))
 		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
-		                      t->dir);
+				      t->dir);
 	osb_buf_printf(
-	        &conf,
-	        "# Rendered by osb-etcd-broker for one service instance; rewritten when its port changes.\n"
-	        "name: osb\ndata-dir: %s/data\nlisten-client-urls: http://%s:%d\nadvertise-client-urls: http://%s:%d\n"
-	        "listen-peer-urls: unix://peer:1\ninitial-advertise-peer-urls: unix://peer:1\n"
-	        "initial-cluster: osb=unix://peer:1\ninitial-cluster-state: new\nenable-v2: "
-	        "false\nenable-grpc-gateway: true\n"
-	        "quota-backend-bytes: %lld\nmax-request-bytes: %lld\nmax-txn-ops: %lld\n"
-	        "auto-compaction-mode: periodic\nauto-compaction-retention: \"1h\"\nlog-outputs: [stderr]\n",
-	        t->dir, t->host, t->port, t->host, t->port, quota, request, txn);
+		&conf,
+		"# Rendered by osb-etcd-broker for one service instance; rewritten when its port changes.\n"
+		"name: osb\ndata-dir: %s/data\nlisten-client-urls: http://%s:%d\nadvertise-client-urls: http://%s:%d\n"
+		"listen-peer-urls: unix://peer:1\ninitial-advertise-peer-urls: unix://peer:1\n"
+		"initial-cluster: osb=unix://peer:1\ninitial-cluster-state: new\nenable-v2: "
+		"false\nenable-grpc-gateway: true\n"
+		"quota-backend-bytes: %lld\nmax-request-bytes: %lld\nmax-txn-ops: %lld\n"
+		"auto-compaction-mode: periodic\nauto-compaction-retention: \"1h\"\nlog-outputs: [stderr]\n",
+		t->dir, t->host, t->port, t->host, t->port, quota, request, txn);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, EC_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -524,12 +524,12 @@ static int ec_only_root(struct ec_ctx *c, const char *path, const char *member)
 	int rc = ec_callv(c, path, &answer, NULL);
 
 	cJSON_ArrayForEach(name, cJSON_GetObjectItemCaseSensitive(
-	                                 answer, member)) if (rc == 0 && (!cJSON_IsString(name) ||
-	                                                                  strcmp(name->valuestring, "root") != 0)) rc =
-	        osb_errbuf_set(c->err, OSB_EBACKEND,
-	                       "etcd at %s had %s made by someone else before "
-	                       "authentication was on: refusing it",
-	                       c->base, member);
+					 answer, member)) if (rc == 0 && (!cJSON_IsString(name) ||
+									  strcmp(name->valuestring, "root") != 0)) rc =
+		osb_errbuf_set(c->err, OSB_EBACKEND,
+			       "etcd at %s had %s made by someone else before "
+			       "authentication was on: refusing it",
+			       c->base, member);
 	cJSON_Delete(answer);
 	return rc;
 }
@@ -565,7 +565,7 @@ static int ec_ready(const osb_target *t, void *state, osb_errbuf *err)
 		goto done;
 	if (atoll(ec_str(answer, "count")) != 0) {
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "etcd at %s had keys written before authentication was on",
-		                    c.base);
+				    c.base);
 		goto done;
 	}
 	if ((rc = ec_callv(&c, "/v3/auth/enable", NULL, NULL)) == 0)

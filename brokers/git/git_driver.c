@@ -34,10 +34,10 @@
 
 /* The driver's settings; read-only after init. */
 struct gt_state {
-	char *root;      /* driver.root: the tree above */
-	char *repos;     /* root/repos */
-	char *url_path;  /* driver.url_path: where Apache serves repos, "" or "/git"-like */
-	char *git;       /* driver.git: the git program */
+	char *root;     /* driver.root: the tree above */
+	char *repos;    /* root/repos */
+	char *url_path; /* driver.url_path: where Apache serves repos, "" or "/git"-like */
+	char *git;      /* driver.git: the git program */
 };
 
 /* -- the server ------------------------------------------------------------- */
@@ -189,12 +189,14 @@ static int gt_apply_plan(const struct gt_state *st, osb_request *req, const char
 	snprintf(hooks, sizeof(hooks), "%s/hooks", dir);
 	snprintf(path, sizeof(path), "%s/config", dir);
 	snprintf(bytes, sizeof(bytes), "%lld", mb * 1024 * 1024);
-	osb_buf_printf(&hook, "#!/bin/sh\n"
+	osb_buf_printf(&hook,
+		       "#!/bin/sh\n"
 		       "# Written by osb-git-broker: a push may not take the repository past %lld MB.\n"
 		       "PATH=/usr/bin:/bin\nset -- $(du -sk objects)\n"
 		       "if [ \"$1\" -gt %lld ]; then\n"
 		       "\techo \"osb: refused: the repository would take $1 KB, more than its plan's %lld MB\" >&2\n"
-		       "\texit 1\nfi\n", mb, mb * 1024, mb);
+		       "\texit 1\nfi\n",
+		       mb, mb * 1024, mb);
 	if (!osb_buf_text(&hook))
 		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	/* chmod, since mkdir's mode passes through the broker's umask: Apache must reach the hook. */
@@ -322,8 +324,8 @@ static int gt_htpasswd_line(osb_buf *out, const char *user, const char *password
 static char *gt_url(osb_request *req, const struct gt_state *st, const char *user, const char *password)
 {
 	const osb_target *t = osb_request_target(req);
-	char *base = osb_credentials_uri(req, t->tls ? "https" : "http", user, password, t->public_host,
-					 t->public_port, NULL);
+	char *base = osb_credentials_uri(req, t->tls ? "https" : "http", user, password, t->public_host, t->public_port,
+					 NULL);
 
 	return base ? osb_req_sprintf(req, "%s%s/%s.git", base, st->url_path, osb_request_instance_name(req)) : NULL;
 }

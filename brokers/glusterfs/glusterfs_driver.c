@@ -41,7 +41,7 @@
 
 struct gl_state {
 	char *brick_host, *brick_dir, *glusterd_socket, *gluster, *tls_cert, *tls_key, *tls_ca, *tls_ca_key,
-	        *volume_driver;
+		*volume_driver;
 	char *sock_arg; /* --glusterd-sock=<glusterd_socket> */
 };
 
@@ -69,7 +69,7 @@ static int gl_said(const osb_exec_result *r, const char *text)
  * keeps the output for the caller (who may accept "already started" and the like).
  */
 static int gl_run(const struct gl_state *st, int64_t deadline, osb_errbuf *err, osb_exec_result *res,
-                  const char *const *args)
+		  const char *const *args)
 {
 	const char *argv[GL_MAX_ARGS + 4] = { st->gluster, st->sock_arg, "--mode=script" };
 	size_t n = 3;
@@ -84,19 +84,19 @@ static int gl_run(const struct gl_state *st, int64_t deadline, osb_errbuf *err, 
 			return 0;
 		if (rc == OSB_ETIMEOUT)
 			return osb_errbuf_set(err, OSB_ETIMEOUT, "gluster %s %s: no answer from glusterd in time",
-			                      argv[3], argv[4] ? argv[4] : "");
+					      argv[3], argv[4] ? argv[4] : "");
 		if (rc < 0)
 			return osb_errbuf_set(err, OSB_EBACKEND, "cannot run %s: %s", st->gluster,
-			                      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
+					      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
 		if (!(gl_said(res, "Another transaction is in progress") || gl_said(res, "Locking failed")) ||
 		    osb_ms_left(deadline) < 500)
 			break;
 		usleep(250000);
 	}
 	return osb_errbuf_set(err, OSB_EBACKEND, "gluster %s %s: %s", argv[3], argv[4] ? argv[4] : "",
-	                      res->err && res->err[0]   ? res->err
-	                      : res->out && res->out[0] ? res->out
-	                                                : "failed");
+			      res->err && res->err[0]   ? res->err
+			      : res->out && res->out[0] ? res->out
+							: "failed");
 }
 
 /* gl_run that only says yes or no; `ok` is a message gluster gives when there was nothing to do. */
@@ -149,7 +149,7 @@ static int gl_keep_one(struct gl_volume *v, void *payload)
 
 /* The volume `name`: 0 when it exists (v filled), OSB_ENOTFOUND when glusterd has none, or an error. */
 static int gl_volume_get(const struct gl_state *st, int64_t deadline, osb_errbuf *err, const char *name,
-                         struct gl_volume *v)
+			 struct gl_volume *v)
 {
 	osb_exec_result res = { 0 };
 	int rc = gl_run(st, deadline, err, &res, (const char *const[]){ "volume", "info", name, NULL });
@@ -168,12 +168,12 @@ static int gl_remove_tree(const char *path, int64_t deadline, osb_errbuf *err)
 {
 	osb_exec_result res = { 0 };
 	int rc = osb_exec(&res, &(osb_exec_options){ .argv = (const char *const[]){ "rm", "-rf", "--one-file-system",
-	                                                                            "--", path, NULL },
-	                                             .timeout_ms = osb_ms_left(deadline) });
+										    "--", path, NULL },
+						     .timeout_ms = osb_ms_left(deadline) });
 
 	if (rc != 0)
 		rc = osb_errbuf_set(err, rc == OSB_ETIMEOUT ? OSB_ETIMEOUT : OSB_EBACKEND, "cannot delete %s: %s", path,
-		                    res.err && res.err[0] ? res.err : osb_strerror(rc < 0 ? rc : OSB_ERROR));
+				    res.err && res.err[0] ? res.err : osb_strerror(rc < 0 ? rc : OSB_ERROR));
 	osb_exec_result_free(&res);
 	return rc;
 }
@@ -193,7 +193,7 @@ static int gl_server_cn(const struct gl_state *st, char *cn, size_t size, osb_er
 	if (n <= 0 || strspn(cn, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != (size_t)n ||
 	    osb_name_is_derived(cn))
 		return osb_errbuf_set(err, OSB_ERROR, "driver.tls_cert %s: no certificate with a plain CN",
-		                      st->tls_cert);
+				      st->tls_cert);
 	return 0;
 }
 
@@ -212,7 +212,7 @@ static char *gl_bio_text(BIO *b)
 
 /* An EC P-256 key and a client certificate of CN `cn`, signed by the CA, valid until `expires` (0: GL_CERT_DAYS). */
 static int gl_make_identity(const struct gl_state *st, const char *cn, time_t expires, char **cert_pem, char **key_pem,
-                            osb_errbuf *err)
+			    osb_errbuf *err)
 {
 	FILE *cf = fopen(st->tls_ca, "r"), *kf = fopen(st->tls_ca_key, "r");
 	X509 *ca = cf ? PEM_read_X509(cf, NULL, NULL, NULL) : NULL, *x = X509_new();
@@ -230,16 +230,16 @@ static int gl_make_identity(const struct gl_state *st, const char *cn, time_t ex
 	*cert_pem = *key_pem = NULL;
 	if (!ca || !ca_key) {
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot read the CA (driver.tls_ca %s, driver.tls_ca_key %s)",
-		                    st->tls_ca, st->tls_ca_key);
+				    st->tls_ca, st->tls_ca_key);
 		goto done;
 	}
 	X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
 	ok = x && key && serial && cb && kb && X509_set_version(x, 2) && BN_rand(serial, 127, BN_RAND_TOP_ANY, 0) &&
 	     BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) && X509_gmtime_adj(X509_getm_notBefore(x), -300) &&
 	     (expires ? ASN1_TIME_set(X509_getm_notAfter(x), expires) != NULL
-	              : X509_gmtime_adj(X509_getm_notAfter(x), 86400L * GL_CERT_DAYS) != NULL) &&
+		      : X509_gmtime_adj(X509_getm_notAfter(x), 86400L * GL_CERT_DAYS) != NULL) &&
 	     X509_NAME_add_entry_by_NID(X509_get_subject_name(x), NID_commonName, MBSTRING_ASC,
-	                                (const unsigned char *)cn, -1, -1, 0) &&
+					(const unsigned char *)cn, -1, -1, 0) &&
 	     X509_set_issuer_name(x, X509_get_subject_name(ca)) && X509_set_pubkey(x, key) &&
 	     (ext[0] = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:FALSE")) &&
 	     (ext[1] = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, "critical,digitalSignature,keyAgreement")) &&
@@ -296,7 +296,7 @@ static char *gl_allow_edit(const char *allow, const char *server_cn, const char 
 
 /* Set the volume's allow list to `allow` without binding `name`'s CNs, plus `add`. */
 static int gl_allow_set(const struct gl_state *st, int64_t deadline, osb_errbuf *err, const char *volume,
-                        const char *allow, const char *name, const char *add)
+			const char *allow, const char *name, const char *add)
 {
 	char server_cn[256], *list;
 	int rc;
@@ -309,7 +309,7 @@ static int gl_allow_set(const struct gl_state *st, int64_t deadline, osb_errbuf 
 		rc = 0; /* nothing of this binding there */
 	else
 		rc = gl_do(st, deadline, err, NULL,
-		           (const char *const[]){ "volume", "set", volume, "auth.ssl-allow", list, NULL });
+			   (const char *const[]){ "volume", "set", volume, "auth.ssl-allow", list, NULL });
 	free(list);
 	return rc;
 }
@@ -328,7 +328,7 @@ static int gl_quota(osb_request *req, const char **quota)
 	    !(strcmp(*quota + digits, "MB") == 0 || strcmp(*quota + digits, "GB") == 0 ||
 	      strcmp(*quota + digits, "TB") == 0))
 		return osb_req_fail(req, OSB_ERROR,
-		                    "the plan's x-osb.quota must be a size such as \"10GB\" (MB, GB or TB)");
+				    "the plan's x-osb.quota must be a size such as \"10GB\" (MB, GB or TB)");
 	return 0;
 }
 
@@ -357,9 +357,9 @@ static int glusterfs_provision(osb_request *req, void *state)
 			return rc;
 		if (osb_mkdir_p(st->brick_dir, 0755) != 0)
 			return osb_req_fail(req, OSB_EBACKEND, "cannot make driver.brick_dir %s: %s", st->brick_dir,
-			                    strerror(errno));
+					    strerror(errno));
 		if ((rc = gl_do(st, deadline, err, NULL,
-		                (const char *const[]){ "volume", "create", name, spec, "force", NULL })) != 0)
+				(const char *const[]){ "volume", "create", name, spec, "force", NULL })) != 0)
 			return rc;
 	} else if (rc != 0) {
 		return rc;
@@ -367,22 +367,22 @@ static int glusterfs_provision(osb_request *req, void *state)
 	/* Before the first start: a volume never serves a client without TLS and the allow list. */
 	if (!v.tls)
 		rc = gl_do(st, deadline, err, NULL,
-		           (const char *const[]){ "volume", "set", name, "ssl.own-cert", st->tls_cert,
-		                                  "ssl.private-key", st->tls_key, "ssl.ca-list", st->tls_ca,
-		                                  "auth.ssl-allow", server_cn, "client.ssl", "on", "server.ssl", "on",
-		                                  NULL });
+			   (const char *const[]){ "volume", "set", name, "ssl.own-cert", st->tls_cert,
+						  "ssl.private-key", st->tls_key, "ssl.ca-list", st->tls_ca,
+						  "auth.ssl-allow", server_cn, "client.ssl", "on", "server.ssl", "on",
+						  NULL });
 	if (rc == 0 && !v.started)
 		rc = gl_do(st, deadline, err, "already started",
-		           (const char *const[]){ "volume", "start", name, NULL });
+			   (const char *const[]){ "volume", "start", name, NULL });
 	if (rc == 0)
 		rc = gl_do(st, deadline, err, "already enabled",
-		           (const char *const[]){ "volume", "quota", name, "enable", NULL });
+			   (const char *const[]){ "volume", "quota", name, "enable", NULL });
 	if (rc == 0)
 		rc = gl_do(st, deadline, err, NULL,
-		           (const char *const[]){ "volume", "quota", name, "limit-usage", "/", quota, NULL });
+			   (const char *const[]){ "volume", "quota", name, "limit-usage", "/", quota, NULL });
 	if (rc == 0)
 		rc = gl_do(st, deadline, err, NULL,
-		           (const char *const[]){ "volume", "set", name, GL_QUOTA_TIMEOUTS, NULL });
+			   (const char *const[]){ "volume", "set", name, GL_QUOTA_TIMEOUTS, NULL });
 	if (rc == 0)
 		osb_request_note(req, "volume on %s, quota %s, TLS clients of the CA admitted by CN", spec, quota);
 	return rc;
@@ -395,8 +395,8 @@ static int glusterfs_update(osb_request *req, void *state)
 
 	if (rc == 0)
 		rc = gl_do(state, osb_clock_ms() + osb_request_timeout_ms(req), osb_request_errbuf(req), NULL,
-		           (const char *const[]){ "volume", "quota", osb_request_instance_name(req), "limit-usage", "/",
-		                                  quota, NULL });
+			   (const char *const[]){ "volume", "quota", osb_request_instance_name(req), "limit-usage", "/",
+						  quota, NULL });
 	if (rc == 0)
 		osb_request_note(req, "quota %s", quota);
 	return rc;
@@ -412,10 +412,10 @@ static int gl_drop_volume(const struct gl_state *st, const char *name, int64_t d
 	free(v.allow);
 	if (rc == 0 && v.started)
 		rc = gl_do(st, deadline, err, "is not in the started state",
-		           (const char *const[]){ "volume", "stop", name, "force", NULL });
+			   (const char *const[]){ "volume", "stop", name, "force", NULL });
 	if (rc == 0)
 		rc = gl_do(st, deadline, err, "does not exist",
-		           (const char *const[]){ "volume", "delete", name, NULL });
+			   (const char *const[]){ "volume", "delete", name, NULL });
 	if (rc == 0 || rc == OSB_ENOTFOUND) {
 		snprintf(brick, sizeof brick, "%s/%s", st->brick_dir, name);
 		rc = gl_remove_tree(brick, deadline, err);
@@ -426,7 +426,7 @@ static int gl_drop_volume(const struct gl_state *st, const char *name, int64_t d
 static int glusterfs_deprovision(osb_request *req, void *state)
 {
 	int rc = gl_drop_volume(state, osb_request_instance_name(req), osb_clock_ms() + osb_request_timeout_ms(req),
-	                        osb_request_errbuf(req));
+				osb_request_errbuf(req));
 
 	if (rc == 0)
 		osb_request_note(req, "volume, brick and data deleted");
@@ -454,7 +454,7 @@ static char *gl_read_text(const char *path)
 
 /* The volume_mounts of a binding: CF's shape, the mount's TLS identity in mount_config. */
 static int gl_mounts(osb_request *req, const struct gl_state *st, const char *volume, const char *cn, const char *cert,
-                     const char *key, const char *ca)
+		     const char *key, const char *ca)
 {
 	const osb_target *t = osb_request_target(req);
 	const cJSON *params = osb_request_parameters(req);
@@ -548,7 +548,7 @@ static int glusterfs_unbind(osb_request *req, void *state)
 	}
 	if (rc == 0)
 		rc = gl_allow_set(state, deadline, osb_request_errbuf(req), volume, v.allow,
-		                  osb_request_binding_name(req), NULL);
+				  osb_request_binding_name(req), NULL);
 	free(v.allow);
 	if (rc == 0)
 		osb_request_note(req, "CN removed from volume %s's allow list; its connections dropped", volume);
@@ -627,7 +627,7 @@ static int glusterfs_health(const osb_target *server, void *state, osb_errbuf *e
 	freeaddrinfo(ai);
 	if (fd < 0)
 		return osb_errbuf_set(err, OSB_EBACKEND, "glusterd takes no connection on %s:%d", server->host,
-		                      server->port);
+				      server->port);
 	close(fd);
 	return 0;
 }
@@ -698,8 +698,8 @@ static int glusterfs_list(const osb_target *server, void *state, osb_tenant_cb c
 		return rc;
 	if (!(d = opendir(st->brick_dir)))
 		return errno == ENOENT ? 0
-		                       : osb_errbuf_set(err, OSB_EBACKEND, "cannot list driver.brick_dir %s: %s",
-		                                        st->brick_dir, strerror(errno));
+				       : osb_errbuf_set(err, OSB_EBACKEND, "cannot list driver.brick_dir %s: %s",
+							st->brick_dir, strerror(errno));
 	while ((e = readdir(d)) && !(osb_name_is_derived(e->d_name) && cb(OSB_TENANT_INSTANCE, e->d_name, payload)))
 		;
 	closedir(d);
@@ -707,7 +707,7 @@ static int glusterfs_list(const osb_target *server, void *state, osb_tenant_cb c
 }
 
 static int glusterfs_purge(const osb_target *server, void *state, osb_tenant_kind kind, const char *name,
-                           osb_errbuf *err)
+			   osb_errbuf *err)
 {
 	struct gl_listing l = { state, NULL, NULL, name, osb_clock_ms() + OSB_RECONCILE_TIMEOUT_MS, err, 0 };
 
@@ -760,18 +760,18 @@ static int glusterfs_init(void **state, const cJSON *config, const osb_broker *b
 
 	for (size_t i = 0; rc == 0 && i < sizeof gl_keys / sizeof gl_keys[0]; i++) {
 		rc = osb_driver_config_string(GL_FIELD(st, i), config, "glusterfs", gl_keys[i].key,
-		                              gl_keys[i].fallback ? gl_keys[i].fallback
-		                                                  : osb_broker_server(broker)->host);
+					      gl_keys[i].fallback ? gl_keys[i].fallback
+								  : osb_broker_server(broker)->host);
 		/* Paths reach gluster's volume files and the CLI: plain absolute ones only. */
 		if (rc == 0 && gl_keys[i].path && !gl_plain_path(*GL_FIELD(st, i))) {
 			osb_log(OSB_LOG_ERROR, "glusterfs.config", "driver.%s must be a plain absolute path",
-			        gl_keys[i].key);
+				gl_keys[i].key);
 			rc = OSB_EBADREQUEST;
 		}
 	}
 	if (rc == 0 && (strspn(st->brick_host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:") !=
-	                        strlen(st->brick_host) ||
-	                st->brick_host[0] == '-')) {
+				strlen(st->brick_host) ||
+			st->brick_host[0] == '-')) {
 		osb_log(OSB_LOG_ERROR, "glusterfs.config", "driver.brick_host must be a host name or an IP address");
 		rc = OSB_EBADREQUEST;
 	}
@@ -791,10 +791,10 @@ static int glusterfs_init(void **state, const cJSON *config, const osb_broker *b
 
 /* glusterd has no user names and no admin password: root on its socket is the admin. */
 static const osb_server_spec glusterfs_server = { .default_port = 24007,
-	                                          .default_admin_user = "",
-	                                          .password_optional = 1 };
+						  .default_admin_user = "",
+						  .password_optional = 1 };
 static const char *const glusterfs_keys[] = { "brick_host", "brick_dir", "glusterd_socket", "gluster",       "tls_cert",
-	                                      "tls_key",    "tls_ca",    "tls_ca_key",      "volume_driver", NULL };
+					      "tls_key",    "tls_ca",    "tls_ca_key",      "volume_driver", NULL };
 
 static const struct osb_driver glusterfs_driver = {
 	.abi_version = OSB_DRIVER_INIT,

@@ -32,8 +32,8 @@ struct ifx_ctx {
 	char base[300];              /* "http://host:port" */
 	int64_t deadline;            /* osb_clock_ms() */
 	osb_errbuf *err;
-	long status;                 /* HTTP status of the last call, 0 when none came */
-	char why[256];               /* InfluxDB's error text of the last statement, "" when none */
+	long status;   /* HTTP status of the last call, 0 when none came */
+	char why[256]; /* InfluxDB's error text of the last statement, "" when none */
 };
 
 static void ifx_ctx_init(struct ifx_ctx *c, const osb_target *t, int timeout_ms, osb_errbuf *err)
@@ -87,14 +87,9 @@ static int ifx_vstmt(osb_buf *b, const char *fmt, va_list ap)
 			}
 			osb_buf_puts(b, "'");
 			break;
-		case 'd':
-			osb_buf_printf(b, "%d", va_arg(ap, int));
-			break;
-		case 's':
-			osb_buf_puts(b, va_arg(ap, const char *));
-			break;
-		default:
-			return OSB_ERROR;
+		case 'd': osb_buf_printf(b, "%d", va_arg(ap, int)); break;
+		case 's': osb_buf_puts(b, va_arg(ap, const char *)); break;
+		default: return OSB_ERROR;
 		}
 	}
 	return osb_buf_text(b) ? 0 : OSB_ENOMEM;
@@ -217,9 +212,7 @@ static int ifx_only_on(struct ifx_ctx *c, const char *user, const char *db)
 	if (rc < 0)
 		return strcmp(c->why, "user not found") == 0 ? 0 : rc;
 	rc = cJSON_GetArraySize(ifx_rows(grants)) > 0;
-	cJSON_ArrayForEach(row, ifx_rows(grants))
-		if (!ifx_cell(row, 0) || strcmp(ifx_cell(row, 0), db) != 0)
-			rc = 0;
+	cJSON_ArrayForEach(row, ifx_rows(grants)) if (!ifx_cell(row, 0) || strcmp(ifx_cell(row, 0), db) != 0) rc = 0;
 	cJSON_Delete(grants);
 	return rc;
 }
@@ -253,11 +246,14 @@ static int ifx_retention(osb_request *req, int *days)
 	long long d = cJSON_IsNumber(p) ? (long long)p->valuedouble : osb_request_plan_int(req, "retention_days", 0);
 
 	if (max < 1 || max > 36500 || d < 1)
-		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.retention_days and max_retention_days must be "
+		return osb_req_fail(req, OSB_ERROR,
+				    "the plan's x-osb.retention_days and max_retention_days must be "
 				    "whole numbers of days from 1 to 36500");
 	if (d > max)
-		return osb_req_fail(req, OSB_EBADREQUEST, "retention_days %lld is more than this plan allows (%lld): "
-				    "give a smaller retention_days", d, max);
+		return osb_req_fail(req, OSB_EBADREQUEST,
+				    "retention_days %lld is more than this plan allows (%lld): "
+				    "give a smaller retention_days",
+				    d, max);
 	*days = (int)d;
 	return 0;
 }
@@ -269,7 +265,10 @@ static int ifx_set_retention(struct ifx_ctx *c, osb_request *req, const char *db
 
 	if ((rc = ifx_retention(req, &days)) < 0 ||
 	    (rc = ifx_exec(c, NULL, NULL, "ALTER RETENTION POLICY %I ON %I DURATION %dd SHARD DURATION %s DEFAULT",
-			   IFX_RP, db, days, days < 2 ? "1h" : days <= 180 ? "1d" : "7d")) < 0)
+			   IFX_RP, db, days,
+			   days < 2      ? "1h"
+			   : days <= 180 ? "1d"
+					 : "7d")) < 0)
 		return rc;
 	osb_request_note(req, "database %s keeps %d days of data (policy " IFX_RP ")", db, days);
 	return 0;
@@ -315,16 +314,19 @@ static int influxdb_deprovision(osb_request *req, void *state)
 static int ifx_credentials(osb_request *req, const char *db, const char *user, const char *password, int read_only)
 {
 	const osb_target *t = osb_request_target(req);
-	const osb_credentials_spec spec = { .scheme = t->tls ? "https+influxdb" : "influxdb", .username = user,
-					    .password = password, .path = db, .database_keys = 1 };
+	const osb_credentials_spec spec = { .scheme = t->tls ? "https+influxdb" : "influxdb",
+					    .username = user,
+					    .password = password,
+					    .path = db,
+					    .database_keys = 1 };
 	cJSON *cred = osb_credentials_new(req, &spec);
 	const char *host = osb_uri_host(req, t->public_host);
 	char *url = host ? osb_req_sprintf(req, "%s://%s:%d", t->tls ? "https" : "http", host, t->public_port) : NULL;
 
-	if (cred && (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
-		     !cJSON_AddStringToObject(cred, "retention_policy", IFX_RP) ||
-		     !cJSON_AddBoolToObject(cred, "read_only", read_only) ||
-		     !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
+	if (cred &&
+	    (!url || !cJSON_AddStringToObject(cred, "http_url", url) ||
+	     !cJSON_AddStringToObject(cred, "retention_policy", IFX_RP) ||
+	     !cJSON_AddBoolToObject(cred, "read_only", read_only) || !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -441,18 +443,21 @@ static int ifx_render_conf(osb_buf *b, osb_request *req, const char *data, const
 
 	if (strspn(data, IFX_PATH_CHARS) != strlen(data))
 		return OSB_EBADREQUEST;
-	osb_buf_printf(b, "# Rendered by osb-influxdb-broker.\nreporting-enabled = false\n"
+	osb_buf_printf(b,
+		       "# Rendered by osb-influxdb-broker.\nreporting-enabled = false\n"
 		       "bind-address = \"127.0.0.1:0\"\n[meta]\n  dir = \"%s/meta\"\n"
-		       "[monitor]\n  store-enabled = false\n", data);
+		       "[monitor]\n  store-enabled = false\n",
+		       data);
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		osb_buf_printf(b, "[%s]\n", sections[s]);
 		if (s == 0)
 			osb_buf_printf(b, "  dir = \"%s/data\"\n  wal-dir = \"%s/wal\"\n  query-log-enabled = false\n",
 				       data, data);
 		if (s == 2)
-			osb_buf_printf(b, "  bind-address = \"%s%s%s:%d\"\n  auth-enabled = true\n"
-				       "  log-enabled = false\n", strchr(host, ':') ? "[" : "", host,
-				       strchr(host, ':') ? "]" : "", port);
+			osb_buf_printf(b,
+				       "  bind-address = \"%s%s%s:%d\"\n  auth-enabled = true\n"
+				       "  log-enabled = false\n",
+				       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
 		for (size_t i = 0; req && i < sizeof(ifx_limits) / sizeof(ifx_limits[0]); i++) {
 			long long v = osb_request_plan_int(req, ifx_limits[i].key, -1);
 
@@ -553,11 +558,17 @@ static int ifx_template_init(const char *dir, void *state, osb_errbuf *err)
 	unlink(conf);
 	if (!b.made) {
 		/* Its output names no secret (the admin's password travels in an HTTP body): the operator's clue. */
-		osb_log(OSB_LOG_ERROR, "influxdb.template", "%s ended (%d) before the admin was made: %s; its output "
-			"ends: %s", (const char *)state, rc, b.err.msg,
-			res.err && res.err_len > 600 ? res.err + res.err_len - 600 : res.err ? res.err : "");
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "%s could not make the dedicated servers' template "
-				    "(the broker's log says why)", (const char *)state);
+		osb_log(OSB_LOG_ERROR, "influxdb.template",
+			"%s ended (%d) before the admin was made: %s; its output "
+			"ends: %s",
+			(const char *)state, rc, b.err.msg,
+			res.err && res.err_len > 600 ? res.err + res.err_len - 600
+			: res.err                    ? res.err
+						     : "");
+		rc = osb_errbuf_set(err, OSB_EBACKEND,
+				    "%s could not make the dedicated servers' template "
+				    "(the broker's log says why)",
+				    (const char *)state);
 	} else {
 		rc = 0;
 	}

@@ -19,8 +19,8 @@
 #define LD_PLAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
 
 struct ld_state {
-	char *base;    /* the broker's base DN on the shared server, in LDAPv3 string form */
-	int depth;     /* its number of RDNs */
+	char *base; /* the broker's base DN on the shared server, in LDAPv3 string form */
+	int depth;  /* its number of RDNs */
 };
 
 /* One admin connection, bounded by the deadline of the callback that opened it. */
@@ -28,7 +28,7 @@ struct ld_conn {
 	LDAP *ld;
 	int64_t deadline;
 	osb_errbuf *err;
-	char where[300];  /* "ldap://host:port" */
+	char where[300]; /* "ldap://host:port" */
 };
 
 static struct timeval ld_tv(int ms)
@@ -132,8 +132,8 @@ static int ld_delete(struct ld_conn *c, const char *dn)
 	if (rc < 0)
 		return rc;
 	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
-	return rc == LDAP_SUCCESS		   ? 0
-	       : rc == LDAP_NO_SUCH_OBJECT	   ? 1
+	return rc == LDAP_SUCCESS                  ? 0
+	       : rc == LDAP_NO_SUCH_OBJECT         ? 1
 	       : rc == LDAP_NOT_ALLOWED_ON_NONLEAF ? 2
 						   : ld_fail(c, rc, "delete", dn);
 }
@@ -308,15 +308,19 @@ static void ld_acl_ldif(osb_buf *b, const char *re, long long search_limit)
 	const char *sa = "uid=osb_[0-9a-f]{20},ou=osb_[0-9a-f]{20},";
 
 	osb_buf_printf(b, "olcLimits: {0}dn.regex=\"^%s%s$\" size=%lld time=10\n", sa, re, search_limit);
-	osb_buf_printf(b, "olcAccess: {0}to dn.regex=\"^%s%s$\" attrs=userPassword by anonymous auth by * none\n",
-		       sa, re);
+	osb_buf_printf(b, "olcAccess: {0}to dn.regex=\"^%s%s$\" attrs=userPassword by anonymous auth by * none\n", sa,
+		       re);
 	osb_buf_printf(b, "olcAccess: {1}to dn.regex=\"^%s%s$\" by self read by * none\n", sa, re);
-	osb_buf_printf(b, "olcAccess: {2}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\" attrs=userPassword"
+	osb_buf_printf(b,
+		       "olcAccess: {2}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\" attrs=userPassword"
 		       " by dn.regex=\"^uid=osb_[0-9a-f]{20},ou=$2,%s$\" set=\"user/uid\" write"
-		       " by self write by anonymous auth by * none\n", re, re);
-	osb_buf_printf(b, "olcAccess: {3}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\""
+		       " by self write by anonymous auth by * none\n",
+		       re, re);
+	osb_buf_printf(b,
+		       "olcAccess: {3}to dn.regex=\"^(.+,)?ou=(osb_[0-9a-f]{20}),%s$\""
 		       " by dn.regex=\"^uid=osb_[0-9a-f]{20},ou=$2,%s$\" set=\"user/uid\" write"
-		       " by self read by * none\n", re, re);
+		       " by self read by * none\n",
+		       re, re);
 	osb_buf_printf(b, "olcAccess: {4}to dn.base=\"%s\" by users search by * none\nolcAccess: {5}to * by * none\n",
 		       LD_DEDICATED_BASE);
 }
@@ -324,7 +328,9 @@ static void ld_acl_ldif(osb_buf *b, const char *re, long long search_limit)
 static int ld_run(const char *const *argv, const char *input, osb_errbuf *err)
 {
 	osb_exec_result r = { 0 };
-	int rc = osb_exec(&r, &(osb_exec_options){ .argv = argv, .input = input, .input_len = input ? strlen(input) : 0,
+	int rc = osb_exec(&r, &(osb_exec_options){ .argv = argv,
+						   .input = input,
+						   .input_len = input ? strlen(input) : 0,
 						   .timeout_ms = 20000 });
 
 	if (rc != 0)
@@ -357,7 +363,8 @@ static int ld_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		return 0;
 	if (ld_ssha(hash, sizeof(hash), t->admin_password) < 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the dedicated server's admin password");
-	osb_buf_printf(&b, "dn: cn=config\nobjectClass: olcGlobal\ncn: config\n\n"
+	osb_buf_printf(&b,
+		       "dn: cn=config\nobjectClass: olcGlobal\ncn: config\n\n"
 		       "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n"
 		       "olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n\n"
 		       "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n"
@@ -483,7 +490,8 @@ static int ld_bind(osb_request *req, void *state)
 					   "Open Service Broker binding", NULL });
 	/* A repeated bind (a retry) gives the account this attempt's password. */
 	if (rc == 1 && (rc = ld_ready(&c, "modify", dn)) == 0) {
-		LDAPMod mod = { .mod_op = LDAP_MOD_REPLACE, .mod_type = "userPassword",
+		LDAPMod mod = { .mod_op = LDAP_MOD_REPLACE,
+				.mod_type = "userPassword",
 				.mod_values = (char *[]){ hash, NULL } };
 		int lrc = ldap_modify_ext_s(c.ld, dn, (LDAPMod *[]){ &mod, NULL }, NULL, NULL);
 		rc = lrc == LDAP_SUCCESS ? 0 : ld_fail(&c, lrc, "modify", dn);
@@ -560,8 +568,8 @@ struct ld_listing {
 	const struct ld_state *st;
 	osb_tenant_cb cb;
 	void *payload;
-	int binding;       /* list service accounts, else instance OUs */
-	const char *only;  /* purge: the service account's name */
+	int binding;      /* list service accounts, else instance OUs */
+	const char *only; /* purge: the service account's name */
 	int stop;
 };
 
@@ -585,7 +593,8 @@ static int ld_list(const osb_target *server, void *state, osb_tenant_cb cb, void
 
 	if ((rc = ld_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0 &&
 	    (rc = ld_search(&c, l.st->base, LDAP_SCOPE_ONELEVEL, "(objectClass=organizationalUnit)", ld_list_one,
-			    &l)) >= 0 && !l.stop) {
+			    &l)) >= 0 &&
+	    !l.stop) {
 		l.binding = 1;
 		rc = ld_search(&c, l.st->base, LDAP_SCOPE_SUBTREE, "(&(objectClass=simpleSecurityObject)(uid=osb_*))",
 			       ld_list_one, &l);

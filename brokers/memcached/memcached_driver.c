@@ -46,7 +46,7 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return errno == ENOENT ? 0
-		                       : osb_errbuf_set(err, OSB_ERROR, "cannot open %s: %s", path, strerror(errno));
+				       : osb_errbuf_set(err, OSB_ERROR, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MC_DB_MAX)
 		rc = osb_errbuf_set(err, OSB_ERROR, "%s is not a user database the broker made", path);
 	else if (!(*data = malloc((size_t)st.st_size + 1)))
@@ -55,7 +55,7 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
 		ssize_t n = read(fd, *data + *len, (size_t)st.st_size - *len);
 		if (n <= 0)
 			rc = osb_errbuf_set(err, OSB_ERROR, "cannot read %s: %s", path,
-			                    n ? strerror(errno) : "file shrank");
+					    n ? strerror(errno) : "file shrank");
 		else
 			*len += (size_t)n;
 	}
@@ -75,7 +75,7 @@ static int mc_read_file(const char *dir, const char *name, char **data, size_t *
  * replaces it atomically. The realm is the host's name, as memcached's own.
  */
 static int mc_user(struct mc_state *st, const osb_target *t, const char *user, const char *password, int timeout_ms,
-                   osb_errbuf *err)
+		   osb_errbuf *err)
 {
 	char realm[256], next[600], conf_env[600];
 	char *data = NULL;
@@ -97,20 +97,20 @@ static int mc_user(struct mc_state *st, const osb_target *t, const char *user, c
 	free(data);
 	/* -p: the password comes on stdin, never in argv; -c: create the user. */
 	const char *argv[] = { st->saslpasswd, password ? "-p" : "-d", "-a", "memcached", "-u", realm, "-f",
-		               next,           password ? "-c" : "-d", "--", user,        NULL };
+			       next,           password ? "-c" : "-d", "--", user,        NULL };
 	rc = osb_exec(&res,
-	              &(osb_exec_options){ .argv = argv,
-	                                   .env = (const char *const[]){ st->path_env, "LC_ALL=C", conf_env, NULL },
-	                                   .input = password,
-	                                   .input_len = password ? strlen(password) : 0,
-	                                   .timeout_ms = timeout_ms });
+		      &(osb_exec_options){ .argv = argv,
+					   .env = (const char *const[]){ st->path_env, "LC_ALL=C", conf_env, NULL },
+					   .input = password,
+					   .input_len = password ? strlen(password) : 0,
+					   .timeout_ms = timeout_ms });
 	if (rc == OSB_ETIMEOUT)
 		rc = osb_errbuf_set(err, OSB_ETIMEOUT, "saslpasswd2 did not finish in time");
 	else if (rc == OSB_ENOTFOUND)
 		rc = osb_errbuf_set(err, OSB_ERROR, "cannot run %s (package sasl2-bin)", st->saslpasswd);
 	else if (rc != 0)
 		rc = osb_errbuf_set(err, OSB_ERROR, "saslpasswd2 failed (%d) for user %s: %.200s", rc, user,
-		                    res.err && res.err[0] ? res.err : "no message");
+				    res.err && res.err[0] ? res.err : "no message");
 	osb_exec_result_free(&res);
 	if (rc == 0 && (rc = mc_read_file(t->dir, MC_DB_NEXT, &data, &len, err)) == 0) {
 		if (osb_file_write_private(t->dir, MC_DB_FILE, data, len, 0) != 0)
@@ -151,7 +151,7 @@ static int mc_login(const osb_target *t, const char *user, const char *password,
 		rc = osb_errbuf_set(err, OSB_ETIMEOUT, "memcached at %s:%d did not answer in time", t->host, t->port);
 	else
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "memcached at %s:%d refused the login of %s: %s", t->host,
-		                    t->port, user, memcached_strerror(m, r));
+				    t->port, user, memcached_strerror(m, r));
 	memcached_destroy_sasl_auth_data(m);
 	memcached_free(m);
 	return rc;
@@ -171,12 +171,12 @@ static int mc_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 
 	if (!mc_plain_dir(t->dir))
 		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
-		                      t->dir);
+				      t->dir);
 	osb_buf_printf(&conf,
-	               "# Written by osb-memcached-broker: SASL PLAIN against this instance's users only.\n"
-	               "mech_list: plain\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s/" MC_DB_FILE
-	               "\n",
-	               t->dir);
+		       "# Written by osb-memcached-broker: SASL PLAIN against this instance's users only.\n"
+		       "mech_list: plain\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s/" MC_DB_FILE
+		       "\n",
+		       t->dir);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MC_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -203,10 +203,10 @@ static int memcached_provision(osb_request *req, void *state)
 	(void)state;
 	/* The core started the server (and its ready() took the admin login); say what it enforces. */
 	if ((rc = mc_login(t, t->admin_user, t->admin_password, osb_request_timeout_ms(req),
-	                   osb_request_errbuf(req))) == 0)
+			   osb_request_errbuf(req))) == 0)
 		osb_request_note(req, "memcached on port %d: %lld MB, %lld connections", t->port,
-		                 osb_request_plan_int(req, "memory_mb", 0),
-		                 osb_request_plan_int(req, "max_connections", 0));
+				 osb_request_plan_int(req, "memory_mb", 0),
+				 osb_request_plan_int(req, "max_connections", 0));
 	return rc;
 }
 
@@ -228,9 +228,9 @@ static int memcached_bind(osb_request *req, void *state)
 	    (rc = mc_login(t, user, password, osb_request_timeout_ms(req), err)) < 0)
 		goto done;
 	snprintf(server, sizeof(server), strchr(t->public_host, ':') ? "[%s]:%d" : "%s:%d", t->public_host,
-	         t->public_port);
+		 t->public_port);
 	cred = osb_credentials_new(
-	        req, &(osb_credentials_spec){ .scheme = "memcached", .username = user, .password = password });
+		req, &(osb_credentials_spec){ .scheme = "memcached", .username = user, .password = password });
 	if (!cred || !(servers = cJSON_AddArrayToObject(cred, "servers")) ||
 	    !cJSON_AddItemToArray(servers, cJSON_CreateString(server))) {
 		cJSON_Delete(cred);
@@ -255,7 +255,7 @@ static int memcached_unbind(osb_request *req, void *state)
 {
 	/* New logins are refused from now on; a connection that logged in before stays (memcached cannot end it). */
 	return mc_user(state, osb_request_target(req), osb_request_binding_name(req), NULL, osb_request_timeout_ms(req),
-	               osb_request_errbuf(req));
+		       osb_request_errbuf(req));
 }
 
 /* -- the driver ------------------------------------------------------------ */
@@ -273,7 +273,7 @@ static int memcached_init(void **state, const cJSON *config, const osb_broker *b
 		return OSB_ENOMEM;
 	if ((rc = osb_driver_config_string(&st->saslpasswd, config, "memcached", "saslpasswd2", "saslpasswd2")) == 0 &&
 	    asprintf(&st->path_env, "PATH=%s",
-	             path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0) {
+		     path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0) {
 		st->path_env = NULL;
 		rc = OSB_ENOMEM;
 	}
@@ -301,8 +301,8 @@ static const osb_dedicated_spec memcached_dedicated = {
 	.program = "memcached",
 	/* SASL alone (-S refuses the ASCII protocol and UDP), the plan's memory and connections, the broker's user. */
 	.args = (const char *const[]){ "-S", "-B", "binary", "-U", "0", "-l", "{host}", "-p", "{port}", "-u", "root",
-	                               "-m", "{plan:memory_mb|64}", "-c", "{plan:max_connections|256}", "-I",
-	                               "{plan:max_item_size|1m}", NULL },
+				       "-m", "{plan:memory_mb|64}", "-c", "{plan:max_connections|256}", "-I",
+				       "{plan:max_item_size|1m}", NULL },
 	.env = (const char *const[]){ "SASL_CONF_PATH={dir}", NULL },
 	.admin_user = "osb_admin",
 	.prepare = mc_prepare,

@@ -165,7 +165,7 @@ static int mq_wait(struct mq_conn *c, const int *done, const char *what)
 			rc = mosquitto_loop_misc(c->m);
 		if (rc != MOSQ_ERR_SUCCESS && !*done)
 			return mq_fail(c, OSB_EBACKEND, "connection lost waiting for %s: %s", what,
-			               rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+				       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
 	return 0;
 }
@@ -235,7 +235,7 @@ static int mq_subscribe(struct mq_conn *c, const char *filter)
  * instance's unix socket, which max_connections does not count.
  */
 static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, const char *password, int timeout_ms,
-                   osb_errbuf *err)
+		   osb_errbuf *err)
 {
 	char rnd[23], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *host = t->host;
@@ -267,19 +267,19 @@ static int mq_open(struct mq_conn *c, const osb_target *t, const char *user, con
 	rc = mosquitto_username_pw_set(c->m, user ? user : t->admin_user, user ? password : t->admin_password);
 	if (rc == MOSQ_ERR_SUCCESS && t->tls && port) {
 		rc = t->ca_file ? mosquitto_tls_set(c->m, t->ca_file, NULL, NULL, NULL, NULL)
-		                : mosquitto_int_option(c->m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+				: mosquitto_int_option(c->m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 	}
 	if (rc != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_ERROR, "cannot set up the client: %s", mosquitto_strerror(rc));
 	/* Blocking only for the TCP connect the probe just made; TLS and CONNACK wait in mq_wait. */
 	if ((rc = mosquitto_connect(c->m, host, port, 30)) != MOSQ_ERR_SUCCESS)
 		return mq_fail(c, OSB_EBACKEND, "cannot connect: %s",
-		               rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if ((rc = mq_wait(c, &c->connected, "CONNACK")) < 0)
 		return rc;
 	if (c->connack != 0)
 		return mq_fail(c, OSB_EBACKEND, "login of %s refused: %s", user ? user : t->admin_user,
-		               mosquitto_connack_string(c->connack));
+			       mosquitto_connack_string(c->connack));
 	return user ? 0 : mq_subscribe(c, MQ_RESPONSE);
 }
 
@@ -379,7 +379,7 @@ static int mq_run(struct mq_conn *c, cJSON *cmds, cJSON **answer)
 		if (cJSON_GetObjectItemCaseSensitive(r, "error") &&
 		    !mq_benign(mq_str(r, "command"), mq_str(r, "error")))
 			return mq_fail(c, OSB_EBACKEND, "the dynamic-security plugin refused %s (command %d): %.200s",
-			               mq_str(r, "command"), i, mq_str(r, "error"));
+				       mq_str(r, "command"), i, mq_str(r, "error"));
 	}
 	if (answer) {
 		*answer = c->answer;
@@ -400,7 +400,7 @@ static int mq_has_role(const cJSON *client, const char *role)
 	const cJSON *r;
 
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(client, "roles")) if (strcmp(mq_str(r, "rolename"),
-	                                                                                    role) == 0) return 1;
+											    role) == 0) return 1;
 	return 0;
 }
 
@@ -450,7 +450,7 @@ static int mq_clear_retained(struct mq_conn *p, const char *tree, long *cleared)
 			if ((rc = mosquitto_publish(p->m, NULL, topic->valuestring, 0, NULL, 0, true)) !=
 			    MOSQ_ERR_SUCCESS)
 				return mq_fail(p, OSB_EBACKEND, "cannot clear a retained message: %s",
-				               mosquitto_strerror(rc));
+					       mosquitto_strerror(rc));
 			n++;
 		}
 		*cleared += n;
@@ -477,13 +477,13 @@ static int mq_drop_instance(struct mq_conn *c, const osb_target *t, const char *
 		return rc;
 	has_role = 0;
 	cJSON_ArrayForEach(client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 0), "roles")) has_role |=
-	        strcmp(cJSON_GetStringValue(client) ? client->valuestring : "", role) == 0;
+		strcmp(cJSON_GetStringValue(client) ? client->valuestring : "", role) == 0;
 	cmds = cJSON_CreateArray();
 	cJSON_ArrayForEach(
-	        client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1),
-	                                                 "clients")) if (mq_has_role(client, role) ||
-	                                                                 strcmp(mq_str(client, "username"), role) == 0)
-	        mq_cmd(&cmds, "deleteClient", "username", mq_str(client, "username"), NULL);
+		client, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1),
+							 "clients")) if (mq_has_role(client, role) ||
+									 strcmp(mq_str(client, "username"), role) == 0)
+		mq_cmd(&cmds, "deleteClient", "username", mq_str(client, "username"), NULL);
 	cJSON_Delete(answer);
 	if (cJSON_GetArraySize(cmds) > 0 || !cmds)
 		rc = mq_run(c, cmds, NULL);
@@ -600,8 +600,8 @@ static int mqtt_bind(osb_request *req, void *state)
 		goto done;
 	}
 	cred = osb_credentials_new(
-	        req,
-	        &(osb_credentials_spec){ .scheme = t->tls ? "mqtts" : "mqtt", .username = user, .password = password });
+		req,
+		&(osb_credentials_spec){ .scheme = t->tls ? "mqtts" : "mqtt", .username = user, .password = password });
 	if (cred &&
 	    (!cJSON_AddStringToObject(cred, "topic_root", role) || !cJSON_AddBoolToObject(cred, "ssl", t->tls))) {
 		cJSON_Delete(cred);
@@ -660,9 +660,9 @@ static int mqtt_list(const osb_target *server, void *state, osb_tenant_cb cb, vo
 	else
 		cJSON_Delete(cmds);
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(
-	                                 mq_data(answer, 0),
-	                                 "roles")) if (!stop && osb_name_is_derived(cJSON_GetStringValue(item))) stop =
-	        cb(OSB_TENANT_INSTANCE, item->valuestring, payload);
+					 mq_data(answer, 0),
+					 "roles")) if (!stop && osb_name_is_derived(cJSON_GetStringValue(item))) stop =
+		cb(OSB_TENANT_INSTANCE, item->valuestring, payload);
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(mq_data(answer, 1), "clients"))
 	{
 		const char *name = mq_str(item, "username");
@@ -684,7 +684,7 @@ static int mqtt_purge(const osb_target *server, void *state, osb_tenant_kind kin
 	(void)state;
 	if ((rc = mq_open(&c, server, NULL, NULL, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
 		rc = kind == OSB_TENANT_INSTANCE ? mq_drop_instance(&c, server, name, &cleared)
-		                                 : mq_delete_client(&c, name);
+						 : mq_delete_client(&c, name);
 	mq_close(&c);
 	return rc;
 }
@@ -702,20 +702,20 @@ static int mq_dynsec_file(const osb_target *t, osb_errbuf *err)
 
 	if (osb_random_bytes(salt, sizeof(salt)) < 0 ||
 	    !PKCS5_PBKDF2_HMAC(t->admin_password, (int)strlen(t->admin_password), salt, sizeof(salt), MQ_PBKDF2_ROUNDS,
-	                       EVP_sha512(), sizeof(hash), hash))
+			       EVP_sha512(), sizeof(hash), hash))
 		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the admin password");
 	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
 	EVP_EncodeBlock((unsigned char *)hash64, hash, sizeof(hash));
 	osb_buf_printf(
-	        &b,
-	        "{\"clients\":[{\"username\":\"%s\",\"password\":\"%s\",\"salt\":\"%s\",\"iterations\":%d,"
-	        "\"roles\":[{\"rolename\":\"osb-admin\"}]}],\n\"roles\":[{\"rolename\":\"osb-admin\",\"acls\":["
-	        "{\"acltype\":\"publishClientSend\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
-	        "{\"acltype\":\"publishClientReceive\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
-	        "{\"acltype\":\"subscribePattern\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true}]}],\n"
-	        "\"defaultACLAccess\":{\"publishClientSend\":false,\"publishClientReceive\":false,"
-	        "\"subscribe\":false,\"unsubscribe\":true}}\n",
-	        t->admin_user, hash64, salt64, MQ_PBKDF2_ROUNDS);
+		&b,
+		"{\"clients\":[{\"username\":\"%s\",\"password\":\"%s\",\"salt\":\"%s\",\"iterations\":%d,"
+		"\"roles\":[{\"rolename\":\"osb-admin\"}]}],\n\"roles\":[{\"rolename\":\"osb-admin\",\"acls\":["
+		"{\"acltype\":\"publishClientSend\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
+		"{\"acltype\":\"publishClientReceive\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true},"
+		"{\"acltype\":\"subscribePattern\",\"topic\":\"$CONTROL/dynamic-security/#\",\"allow\":true}]}],\n"
+		"\"defaultACLAccess\":{\"publishClientSend\":false,\"publishClientReceive\":false,"
+		"\"subscribe\":false,\"unsubscribe\":true}}\n",
+		t->admin_user, hash64, salt64, MQ_PBKDF2_ROUNDS);
 	if (!osb_buf_text(&b))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MQ_DYNSEC_FILE, b.data, b.len, OSB_FILE_KEEP) != 0)
@@ -745,22 +745,22 @@ static int mq_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	if (strspn(t->dir, MQ_PATH_CHARS) != strlen(t->dir) || !pw ||
 	    strspn(pw->pw_name, MQ_PATH_CHARS) != strlen(pw->pw_name))
 		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory and user must be plain names",
-		                      t->dir);
+				      t->dir);
 	if (access(st->plugin, R_OK) != 0)
 		return osb_errbuf_set(err, OSB_ERROR, "driver.dynsec_plugin %s: %s", st->plugin, strerror(errno));
 	if ((rc = mq_dynsec_file(t, err)) < 0)
 		return rc;
 	/* mosquitto drops root for user "mosquitto" unless told otherwise: keep the broker's, which owns {dir}. */
 	osb_buf_printf(
-	        &conf,
-	        "# Rendered by osb-mqtt-broker for one service instance; rewritten when its port changes.\n"
-	        "user %s\nper_listener_settings false\nallow_anonymous false\n"
-	        "listener %d %s\nmax_connections %lld\nlistener 0 %s/" MQ_ADMIN_SOCKET "\n"
-	        "persistence true\npersistence_location %s/\nautosave_interval 60\n"
-	        "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n"
-	        "memory_limit %lld\nmax_packet_size %lld\nmax_queued_messages %lld\npersistent_client_expiration 7d\n"
-	        "plugin %s\nplugin_opt_config_file %s/" MQ_DYNSEC_FILE "\n",
-	        pw->pw_name, t->port, t->host, conns, t->dir, t->dir, memory, packet, queued, st->plugin, t->dir);
+		&conf,
+		"# Rendered by osb-mqtt-broker for one service instance; rewritten when its port changes.\n"
+		"user %s\nper_listener_settings false\nallow_anonymous false\n"
+		"listener %d %s\nmax_connections %lld\nlistener 0 %s/" MQ_ADMIN_SOCKET "\n"
+		"persistence true\npersistence_location %s/\nautosave_interval 60\n"
+		"log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n"
+		"memory_limit %lld\nmax_packet_size %lld\nmax_queued_messages %lld\npersistent_client_expiration 7d\n"
+		"plugin %s\nplugin_opt_config_file %s/" MQ_DYNSEC_FILE "\n",
+		pw->pw_name, t->port, t->host, conns, t->dir, t->dir, memory, packet, queued, st->plugin, t->dir);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, MQ_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -812,7 +812,7 @@ static int mqtt_init(void **state, const cJSON *config, const osb_broker *broker
 	}
 	if (strspn(st->plugin, MQ_PATH_CHARS) != strlen(st->plugin) || st->plugin[0] != '/') {
 		osb_log(OSB_LOG_ERROR, "mqtt.config",
-		        "driver.dynsec_plugin must be an absolute path of plain characters");
+			"driver.dynsec_plugin must be an absolute path of plain characters");
 		free(st->plugin);
 		free(st);
 		return OSB_EBADREQUEST;

@@ -16,8 +16,8 @@
 #define MY_NAME_REGEX "^osb_[0-9a-f]{20}$"
 
 /* The broker-made users holding a grant on a database: by the grant pattern the broker writes, or by its plain name. */
-#define MY_INSTANCE_USERS \
-	"SELECT DISTINCT User FROM mysql.db WHERE Host = '%%' AND (Db = %L OR Db = %L)" \
+#define MY_INSTANCE_USERS                                                                                              \
+	"SELECT DISTINCT User FROM mysql.db WHERE Host = '%%' AND (Db = %L OR Db = %L)"                                \
 	" AND User REGEXP '" MY_NAME_REGEX "' ORDER BY User"
 
 /* "*" and 40 hex digits: a mysql_native_password hash, plus NUL. */
@@ -38,9 +38,9 @@ static const char *const my_charsets[][6] = {
 /* One admin connection with the deadline of the callback that opened it. */
 struct my_session {
 	MYSQL *conn;
-	int64_t deadline;      /* osb_clock_ms() */
+	int64_t deadline; /* osb_clock_ms() */
 	osb_errbuf *err;
-	unsigned int errnum;   /* the server's error number of the last failure, 0 if none */
+	unsigned int errnum; /* the server's error number of the last failure, 0 if none */
 };
 
 /*
@@ -76,7 +76,8 @@ static int my_conn_fail(struct my_session *s, const char *what)
 	if (e == ER_STATEMENT_TIMEOUT || e == ER_LOCK_WAIT_TIMEOUT ||
 	    ((e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) && osb_clock_ms() >= s->deadline - 50))
 		return osb_errbuf_set(s->err, OSB_ETIMEOUT, "MySQL did not finish in time (%s): %s", what, text);
-	return osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL %s: %s (error %u)", what, text[0] ? text : "connection lost", e);
+	return osb_errbuf_set(s->err, OSB_EBACKEND, "MySQL %s: %s (error %u)", what, text[0] ? text : "connection lost",
+			      e);
 }
 
 /*
@@ -260,8 +261,10 @@ static int my_kill_one(struct my_session *s, const char *id, void *payload)
 /* End every session of `column` = value in the processlist (USER after a DROP USER, DB before a DROP DATABASE). */
 static int my_kill_sessions(struct my_session *s, const char *column, const char *value)
 {
-	return my_each(s, my_kill_one, NULL, "SELECT ID FROM information_schema.PROCESSLIST"
-		       " WHERE %s = %L AND ID <> CONNECTION_ID()", column, value);
+	return my_each(s, my_kill_one, NULL,
+		       "SELECT ID FROM information_schema.PROCESSLIST"
+		       " WHERE %s = %L AND ID <> CONNECTION_ID()",
+		       column, value);
 }
 
 /* Revoke a binding's user: no new logins, then end the sessions that had logged in already. */
@@ -362,8 +365,8 @@ static int my_provision(osb_request *req, void *state)
 	if ((rc = my_charset(osb_request_parameters(req), &charset, &collation, osb_request_errbuf(req))) < 0)
 		return rc;
 	if ((rc = my_open(&s, osb_request_target(req), osb_request_timeout_ms(req), osb_request_errbuf(req))) == 0 &&
-	    (rc = my_run(&s, "CREATE DATABASE IF NOT EXISTS %I CHARACTER SET %s COLLATE %s", db, charset,
-			 collation)) == 0)
+	    (rc = my_run(&s, "CREATE DATABASE IF NOT EXISTS %I CHARACTER SET %s COLLATE %s", db, charset, collation)) ==
+		    0)
 		/* A retry may find the database an earlier attempt made: give it this request's settings. */
 		rc = my_run(&s, "ALTER DATABASE %I CHARACTER SET %s COLLATE %s", db, charset, collation);
 	my_close(&s);
@@ -427,8 +430,12 @@ static int my_bind(osb_request *req, void *state)
 	int rc, found, limit = my_max_user_connections(req);
 	osb_errbuf *err = osb_request_errbuf(req);
 	struct my_session s = { 0 };
-	osb_credentials_spec cs = { .scheme = "mysql", .username = user, .password = password, .path = db,
-				    .database_keys = 1, .jdbc = "mysql" };
+	osb_credentials_spec cs = { .scheme = "mysql",
+				    .username = user,
+				    .password = password,
+				    .path = db,
+				    .database_keys = 1,
+				    .jdbc = "mysql" };
 
 	(void)state;
 	my_grant_pattern(pattern, db);
@@ -445,10 +452,14 @@ static int my_bind(osb_request *req, void *state)
 		goto done;
 	}
 	/* IDENTIFIED WITH … AS: the same on MariaDB and MySQL 5.7/8.0. A retry gives an earlier attempt's user this one. */
-	if ((rc = my_run(&s, "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
-			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0 ||
-	    (rc = my_run(&s, "ALTER USER %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
-			 " WITH MAX_USER_CONNECTIONS %d", user, hash, limit)) < 0 ||
+	if ((rc = my_run(&s,
+			 "CREATE USER IF NOT EXISTS %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d",
+			 user, hash, limit)) < 0 ||
+	    (rc = my_run(&s,
+			 "ALTER USER %L@'%%' IDENTIFIED WITH mysql_native_password AS %L"
+			 " WITH MAX_USER_CONNECTIONS %d",
+			 user, hash, limit)) < 0 ||
 	    (rc = my_run(&s, "GRANT ALL PRIVILEGES ON %I.* TO %L@'%%'", pattern, user)) < 0 ||
 	    (rc = osb_credentials_set(req, osb_credentials_new(req, &cs))) < 0)
 		goto done;
@@ -491,7 +502,7 @@ struct my_listing {
 	osb_tenant_kind kind;
 	osb_tenant_cb cb;
 	void *payload;
-	int stopped;           /* cb asked to stop */
+	int stopped; /* cb asked to stop */
 };
 
 static int my_report(struct my_session *s, const char *name, void *payload)
@@ -511,11 +522,13 @@ static int my_list(const osb_target *server, void *state, osb_tenant_cb cb, void
 
 	(void)state;
 	if ((rc = my_open(&s, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
-		rc = my_each(&s, my_report, &l, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+		rc = my_each(&s, my_report, &l,
+			     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
 			     " WHERE SCHEMA_NAME REGEXP '" MY_NAME_REGEX "' ORDER BY 1");
 	l.kind = OSB_TENANT_BINDING;
 	if (rc == 0 && !l.stopped)
-		rc = my_each(&s, my_report, &l, "SELECT DISTINCT User FROM mysql.user WHERE Host = '%%'"
+		rc = my_each(&s, my_report, &l,
+			     "SELECT DISTINCT User FROM mysql.user WHERE Host = '%%'"
 			     " AND User REGEXP '" MY_NAME_REGEX "' ORDER BY 1");
 	my_close(&s);
 	return rc;
@@ -542,9 +555,16 @@ static int my_purge(const osb_target *server, void *state, osb_tenant_kind kind,
  * has none, never answers.
  */
 static const char *my_server_args[] = {
-	"--no-defaults", "--datadir={dir}/data", "--bind-address={host}", "--port={port}",
-	"--socket={dir}/mysqld.sock", "--pid-file={dir}/mysqld.pid", "--log-error={dir}/error.log",
-	"--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--init-file={dir}/init.sql",
+	"--no-defaults",
+	"--datadir={dir}/data",
+	"--bind-address={host}",
+	"--port={port}",
+	"--socket={dir}/mysqld.sock",
+	"--pid-file={dir}/mysqld.pid",
+	"--log-error={dir}/error.log",
+	"--skip-name-resolve",
+	"--innodb-buffer-pool-size=32M",
+	"--init-file={dir}/init.sql",
 	"--user=root", /* last: init drops it unless the broker runs as root, the only case mariadbd needs it */
 	NULL,
 };
@@ -597,10 +617,16 @@ static int my_template_init(const char *dir, void *state, osb_errbuf *err)
 			snprintf(why, sizeof(why), "%s", osb_strerror(rc));
 		/* Its output names no secret (the template has no password): the operator's clue. */
 		osb_log(OSB_LOG_ERROR, "mysql.install_db", "%s failed (%s); its output ends: %s %s", argv[0], why,
-			res.out && res.out_len > 600 ? res.out + res.out_len - 600 : res.out ? res.out : "",
-			res.err && res.err_len > 600 ? res.err + res.err_len - 600 : res.err ? res.err : "");
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "%s could not make the dedicated servers' template"
-				    " (the broker's log says why)", argv[0]);
+			res.out && res.out_len > 600 ? res.out + res.out_len - 600
+			: res.out                    ? res.out
+						     : "",
+			res.err && res.err_len > 600 ? res.err + res.err_len - 600
+			: res.err                    ? res.err
+						     : "");
+		rc = osb_errbuf_set(err, OSB_EBACKEND,
+				    "%s could not make the dedicated servers' template"
+				    " (the broker's log says why)",
+				    argv[0]);
 	}
 	osb_exec_result_free(&res);
 	return rc;
@@ -615,9 +641,11 @@ static int my_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	(void)req;
 	(void)state;
 	if (my_password_hash(hash, t->admin_password) == 0 &&
-	    (len = snprintf(sql, sizeof(sql), "ALTER USER 'root'@'localhost', 'root'@'127.0.0.1'"
-			    " IDENTIFIED BY PASSWORD '%s';\n", hash)) > 0 && (size_t)len < sizeof(sql) &&
-	    osb_file_write_private(t->dir, "init.sql", sql, (size_t)len, 0) == 0)
+	    (len = snprintf(sql, sizeof(sql),
+			    "ALTER USER 'root'@'localhost', 'root'@'127.0.0.1'"
+			    " IDENTIFIED BY PASSWORD '%s';\n",
+			    hash)) > 0 &&
+	    (size_t)len < sizeof(sql) && osb_file_write_private(t->dir, "init.sql", sql, (size_t)len, 0) == 0)
 		rc = 0;
 	explicit_bzero(hash, sizeof(hash));
 	explicit_bzero(sql, sizeof(sql));
@@ -671,15 +699,14 @@ static const osb_dedicated_spec my_dedicated = {
 	.start_timeout_ms = 60000,
 };
 
-static const struct osb_driver driver = {
-	.abi_version = OSB_DRIVER_INIT,
-	.name = "mysql",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
-		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
-	.server = &my_server,
-	.config_keys = my_config_keys,
-	.dedicated = &my_dedicated,
-	OSB_DRIVER_SLOTS(my, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
-};
+static const struct osb_driver driver = { .abi_version = OSB_DRIVER_INIT,
+					  .name = "mysql",
+					  .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
+						  OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
+					  .server = &my_server,
+					  .config_keys = my_config_keys,
+					  .dedicated = &my_dedicated,
+					  OSB_DRIVER_SLOTS(my, init, shutdown, provision, deprovision, update, bind,
+							   unbind, health, list, purge) };
 
 OSB_DRIVER_DEFINE(mysql, driver);

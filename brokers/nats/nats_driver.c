@@ -44,7 +44,7 @@ static int nt_keys_of(const osb_target *t, struct nt_state *st, struct nt_keys *
 	k->op = st->op;
 	if (nt_key_from_seed(&k->sys, t->admin_password, 'A') != 0)
 		return osb_errbuf_set(err, OSB_ERROR,
-		                      "driver.admin_password must be the system account's seed (SA...)");
+				      "driver.admin_password must be the system account's seed (SA...)");
 	return 0;
 }
 
@@ -113,7 +113,7 @@ static int nt_set_limits(cJSON *nats, osb_request *req)
 		return -1;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!nt_set_number(limits, map[i].claim,
-		                   (double)osb_request_plan_int(req, map[i].setting, map[i].fallback)))
+				   (double)osb_request_plan_int(req, map[i].setting, map[i].fallback)))
 			return -1;
 	cJSON_DeleteItemFromObjectCaseSensitive(limits, "wildcards");
 	return cJSON_AddBoolToObject(limits, "wildcards", 1) ? 0 : -1;
@@ -123,7 +123,7 @@ static int nt_set_limits(cJSON *nats, osb_request *req)
 static cJSON *nt_account_new(osb_request *req, const char *pub, const char *name)
 {
 	cJSON *claims = cJSON_Parse("{\"nats\":{\"default_permissions\":{\"pub\":{},\"sub\":{}},\"signing_keys\":[],"
-	                            "\"type\":\"account\",\"version\":2}}");
+				    "\"type\":\"account\",\"version\":2}}");
 
 	if (!claims || !cJSON_AddStringToObject(claims, "sub", pub) || !cJSON_AddStringToObject(claims, "name", name) ||
 	    nt_set_limits(cJSON_GetObjectItemCaseSensitive(claims, "nats"), req) != 0) {
@@ -137,7 +137,7 @@ static cJSON *nt_account_new(osb_request *req, const char *pub, const char *name
 static int nt_drop_role(cJSON *claims, const char *role)
 {
 	cJSON *keys =
-	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys");
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys");
 	int n = 0;
 
 	for (int i = cJSON_GetArraySize(keys) - 1; i >= 0; i--) {
@@ -207,8 +207,8 @@ static int nats_provision(osb_request *req, void *state)
 	if ((rc = nt_op_begin(&o, req, state)) == 0 && (rc = nt_op_account(&o, req)) == 0 &&
 	    (rc = nt_account_put(&o.c, &o.k.op, o.claims)) == 0)
 		osb_request_note(req, "account %s on %s: %lld connections, JetStream %lld MB on disk", o.pub, o.c.where,
-		                 osb_request_plan_int(req, "max_connections", -1),
-		                 osb_request_plan_int(req, "jetstream_disk", 0) >> 20);
+				 osb_request_plan_int(req, "max_connections", -1),
+				 osb_request_plan_int(req, "jetstream_disk", 0) >> 20);
 	nt_op_end(&o);
 	return rc;
 }
@@ -236,9 +236,9 @@ static int nats_deprovision(osb_request *req, void *state)
 static char *nt_creds(osb_request *req, const char *jwt, const char *seed)
 {
 	return osb_req_sprintf(req,
-	                       "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
-	                       "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n",
-	                       jwt, seed);
+			       "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
+			       "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n",
+			       jwt, seed);
 }
 
 /* The binding's scoped signing key in the account's claims (replacing one of an earlier attempt). */
@@ -252,7 +252,7 @@ static int nt_add_scope(cJSON *claims, const char *key, const char *role)
 		return -1;
 	/* Users it signs may do anything inside the account: the account is the instance's whole subject space. */
 	scope = cJSON_Parse("{\"kind\":\"user_scope\",\"template\":{\"pub\":{},\"sub\":{},\"subs\":-1,\"data\":-1,"
-	                    "\"payload\":-1}}");
+			    "\"payload\":-1}}");
 	if (!scope || !cJSON_AddStringToObject(scope, "key", key) || !cJSON_AddStringToObject(scope, "role", role) ||
 	    !cJSON_AddItemToArray(keys, scope)) {
 		cJSON_Delete(scope);
@@ -406,7 +406,7 @@ static int nt_list_account(const char *pub, cJSON *claims, void *payload)
 	if (l->cb(OSB_TENANT_INSTANCE, cJSON_GetObjectItemCaseSensitive(claims, "name")->valuestring, l->payload))
 		return 1;
 	cJSON_ArrayForEach(
-	        k, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys"))
+		k, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "signing_keys"))
 	{
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(k, "role");
 		if (nt_is_name(role) && l->cb(OSB_TENANT_BINDING, role->valuestring, l->payload))
@@ -444,8 +444,8 @@ static int nt_purge_account(const char *pub, cJSON *claims, void *payload)
 
 	if (p->kind == OSB_TENANT_INSTANCE)
 		return strcmp(cJSON_GetObjectItemCaseSensitive(claims, "name")->valuestring, p->name) == 0
-		               ? nt_account_drop(p->c, p->server, p->k, pub, p->name)
-		               : 0;
+			       ? nt_account_drop(p->c, p->server, p->k, pub, p->name)
+			       : 0;
 	return nt_drop_role(claims, p->name) ? nt_account_put(p->c, &p->k->op, claims) : 0;
 }
 
@@ -477,21 +477,21 @@ static int nt_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 	cJSON *op_claims = NULL, *sys_claims = NULL;
 	char *op_jwt = NULL, *sys_jwt = NULL;
 	long long mem = osb_request_plan_int(req, "jetstream_memory", 0),
-	          disk = osb_request_plan_int(req, "jetstream_disk", 0);
+		  disk = osb_request_plan_int(req, "jetstream_disk", 0);
 	osb_buf conf = OSB_BUF_INIT;
 	struct nt_keys k;
 	int rc = 0;
 
 	if (strspn(t->dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") != strlen(t->dir))
 		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
-		                      t->dir);
+				      t->dir);
 	if ((rc = nt_keys_of(t, state, &k, err)) < 0)
 		return rc;
 	op_claims = cJSON_Parse("{\"name\":\"osb-dedicated\",\"nats\":{\"type\":\"operator\",\"version\":2}}");
 	sys_claims =
-	        cJSON_Parse("{\"name\":\"SYS\",\"nats\":{\"limits\":{\"subs\":-1,\"data\":-1,\"payload\":-1,"
-	                    "\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1},"
-	                    "\"default_permissions\":{\"pub\":{},\"sub\":{}},\"type\":\"account\",\"version\":2}}");
+		cJSON_Parse("{\"name\":\"SYS\",\"nats\":{\"limits\":{\"subs\":-1,\"data\":-1,\"payload\":-1,"
+			    "\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1},"
+			    "\"default_permissions\":{\"pub\":{},\"sub\":{}},\"type\":\"account\",\"version\":2}}");
 	if (nt_key_public(&k.op, op_pub) != 0 || nt_key_public(&k.sys, sys_pub) != 0 || !op_claims || !sys_claims ||
 	    !cJSON_AddStringToObject(op_claims, "sub", op_pub) ||
 	    !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(op_claims, "nats"), "system_account", sys_pub) ||
@@ -501,16 +501,16 @@ static int nt_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 		goto done;
 	}
 	osb_buf_printf(
-	        &conf,
-	        "# Written by osb-nats-broker: operator mode, accounts pushed to the full resolver.\n"
-	        "server_name: %s\nlisten: \"%s:%d\"\noperator: %s\nsystem_account: %s\n"
-	        "resolver: { type: full, dir: \"%s/jwt\", allow_delete: true, interval: \"2m\", timeout: \"2s\" }\n"
-	        "resolver_preload: { %s: %s }\n",
-	        strrchr(t->dir, '/') + 1, t->host, t->port, op_jwt, sys_pub, t->dir, sys_pub, sys_jwt);
+		&conf,
+		"# Written by osb-nats-broker: operator mode, accounts pushed to the full resolver.\n"
+		"server_name: %s\nlisten: \"%s:%d\"\noperator: %s\nsystem_account: %s\n"
+		"resolver: { type: full, dir: \"%s/jwt\", allow_delete: true, interval: \"2m\", timeout: \"2s\" }\n"
+		"resolver_preload: { %s: %s }\n",
+		strrchr(t->dir, '/') + 1, t->host, t->port, op_jwt, sys_pub, t->dir, sys_pub, sys_jwt);
 	if (mem > 0 || disk > 0)
 		osb_buf_printf(&conf,
-		               "jetstream: { store_dir: \"%s\", max_memory_store: %lld, max_file_store: %lld }\n",
-		               t->dir, mem > 0 ? mem : 0, disk > 0 ? disk : 0);
+			       "jetstream: { store_dir: \"%s\", max_memory_store: %lld, max_file_store: %lld }\n",
+			       t->dir, mem > 0 ? mem : 0, disk > 0 ? disk : 0);
 	if (!osb_buf_text(&conf))
 		rc = osb_errbuf_set(err, OSB_ENOMEM, "out of memory");
 	else if (osb_file_write_private(t->dir, NT_CONF_FILE, conf.data, conf.len, 0) != 0)
@@ -565,7 +565,7 @@ static int nats_init(void **state, const cJSON *config, const osb_broker *broker
 	}
 	if (rc == 0 && server && nt_key_from_seed(&sys, server->admin_password, 'A') != 0) {
 		osb_log(OSB_LOG_ERROR, "nats.config",
-		        "driver.admin_password must be the system account's seed (SA...)");
+			"driver.admin_password must be the system account's seed (SA...)");
 		rc = OSB_EBADREQUEST;
 	}
 	nt_key_wipe(&sys);
@@ -600,13 +600,13 @@ static const osb_dedicated_spec nats_dedicated = {
 };
 
 static const struct osb_driver nats_driver = { .abi_version = OSB_DRIVER_INIT,
-	                                       .name = "nats",
-	                                       .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
-	                                               OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
-	                                       .server = &nats_server,
-	                                       .config_keys = nats_keys,
-	                                       .dedicated = &nats_dedicated,
-	                                       OSB_DRIVER_SLOTS(nats, init, shutdown, provision, deprovision, update,
-	                                                        bind, unbind, health, list, purge) };
+					       .name = "nats",
+					       .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
+						       OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
+					       .server = &nats_server,
+					       .config_keys = nats_keys,
+					       .dedicated = &nats_dedicated,
+					       OSB_DRIVER_SLOTS(nats, init, shutdown, provision, deprovision, update,
+								bind, unbind, health, list, purge) };
 
 OSB_DRIVER_DEFINE(nats, nats_driver);

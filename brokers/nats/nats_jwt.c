@@ -117,9 +117,9 @@ int nt_key_derive(nt_key *k, char type, const char *secret, const char *label)
 
 	k->type = type;
 	return HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)label, strlen(label), k->raw,
-	            &len) && len == 32
-	               ? 0
-	               : -1;
+		    &len) && len == 32
+		       ? 0
+		       : -1;
 }
 
 int nt_key_random(nt_key *k, char type)
@@ -152,9 +152,9 @@ int nt_sign(const nt_key *k, const void *data, size_t len, unsigned char sig[64]
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = 64;
 	int rc = pk && ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) == 1 &&
-	                         EVP_DigestSign(ctx, sig, &siglen, data, len) == 1 && siglen == 64
-	                 ? 0
-	                 : -1;
+				 EVP_DigestSign(ctx, sig, &siglen, data, len) == 1 && siglen == 64
+			 ? 0
+			 : -1;
 
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(pk);

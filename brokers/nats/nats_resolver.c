@@ -36,7 +36,7 @@ int nt_fail(struct nt_conn *c, natsStatus s, const char *what)
 	if (s == NATS_TIMEOUT)
 		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "NATS at %s did not answer %s in time", c->where, what);
 	return osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s: %s failed: %s", c->where, what,
-	                      why && why[0] ? why : natsStatus_GetText(s));
+			      why && why[0] ? why : natsStatus_GetText(s));
 }
 
 void nt_close(struct nt_conn *c)
@@ -86,7 +86,7 @@ int nt_open(struct nt_conn *c, const osb_target *t, const nt_key *account, int t
 {
 	char upub[NT_PUBLIC_SIZE];
 	cJSON *claims = cJSON_Parse("{\"name\":\"osb-broker\",\"nats\":{\"pub\":{},\"sub\":{},\"subs\":-1,"
-	                            "\"data\":-1,\"payload\":-1,\"type\":\"user\",\"version\":2}}");
+				    "\"data\":-1,\"payload\":-1,\"type\":\"user\",\"version\":2}}");
 
 	if (!claims || nt_key_random(&c->user, 'U') != 0 || nt_key_public(&c->user, upub) != 0 ||
 	    !cJSON_AddStringToObject(claims, "sub", upub) ||
@@ -131,12 +131,12 @@ static int nt_resolver(struct nt_conn *c, const char *subject, const char *token
 	if (rc == 0 && (error = cJSON_GetObjectItemCaseSensitive(reply, "error")) != NULL) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(error, "description");
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "NATS at %s refused %s: %.300s", c->where, subject,
-		                    cJSON_IsString(d) ? d->valuestring : "no reason given");
+				    cJSON_IsString(d) ? d->valuestring : "no reason given");
 	} else if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(reply, "data")) {
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND,
-		                    "NATS at %s has no account resolver that takes updates "
-		                    "(resolver: {type: full, allow_delete: true})",
-		                    c->where);
+				    "NATS at %s has no account resolver that takes updates "
+				    "(resolver: {type: full, allow_delete: true})",
+				    c->where);
 	}
 	cJSON_Delete(reply);
 	return rc;
@@ -193,7 +193,7 @@ int nt_account_put(struct nt_conn *c, const nt_key *op, cJSON *claims)
 {
 	char *token = nt_jwt_sign(op, claims);
 	int rc = token ? nt_resolver(c, "$SYS.REQ.CLAIMS.UPDATE", token)
-	               : osb_errbuf_set(c->err, OSB_ENOMEM, "cannot sign the account's JWT");
+		       : osb_errbuf_set(c->err, OSB_ENOMEM, "cannot sign the account's JWT");
 
 	free(token);
 	return rc;

@@ -16,9 +16,9 @@
 #define PG_NAME_REGEX "'^osb_[0-9a-f]{20}$'"
 
 /* Broker-made login roles (m) and the broker-made owner roles they are members of (o). */
-#define PG_MEMBERSHIPS                                                                     \
-	" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member" \
-	" JOIN pg_catalog.pg_roles o ON o.oid = a.roleid"                                   \
+#define PG_MEMBERSHIPS                                                                                                 \
+	" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member"                            \
+	" JOIN pg_catalog.pg_roles o ON o.oid = a.roleid"                                                              \
 	" WHERE m.rolname ~ " PG_NAME_REGEX " AND o.rolname ~ " PG_NAME_REGEX
 
 /* In order of strength: with driver.tls, the first three are refused. */
@@ -26,18 +26,18 @@ static const char *const pg_sslmodes[] = { "disable", "allow", "prefer", "requir
 
 /* The driver's own keys of `driver` (the core reads the server block); read-only after init. */
 struct pg_config {
-	char *admin_database;  /* database the admin connects to */
-	char *sslmode;         /* libpq sslmode of the admin connections */
+	char *admin_database; /* database the admin connects to */
+	char *sslmode;        /* libpq sslmode of the admin connections */
 };
 
 /* One admin connection, bounded by the deadline of the callback that opened it. */
 struct pg_session {
 	PGconn *conn;
-	const osb_target *t;          /* the server and its admin account */
+	const osb_target *t; /* the server and its admin account */
 	const struct pg_config *cfg;
-	int64_t deadline;             /* an osb_clock_ms() reading */
-	osb_errbuf *err;              /* where a failure is described */
-	char sqlstate[6];             /* SQLSTATE of the last statement that failed, "" if none */
+	int64_t deadline; /* an osb_clock_ms() reading */
+	osb_errbuf *err;  /* where a failure is described */
+	char sqlstate[6]; /* SQLSTATE of the last statement that failed, "" if none */
 };
 
 static struct pg_session pg_session(const osb_target *t, const void *cfg, int timeout_ms, osb_errbuf *err)
@@ -97,14 +97,30 @@ static int pg_connect(struct pg_session *s, const char *db)
 {
 	int left = osb_ms_left(s->deadline), statement_ms = left - left / 10 - 100, rc;
 	char port[8], connect_timeout[16], options[64];
-	const char *keys[] = {
-		"host", "port", "user", "password", "dbname", "sslmode", "connect_timeout",
-		"options", "application_name", "client_encoding", "sslrootcert", NULL
-	};
-	const char *values[] = {
-		s->t->host, port, s->t->admin_user, s->t->admin_password, db ? db : s->cfg->admin_database,
-		s->cfg->sslmode, connect_timeout, options, "osb-postgresql-broker", "UTF8", s->t->ca_file, NULL
-	};
+	const char *keys[] = { "host",
+			       "port",
+			       "user",
+			       "password",
+			       "dbname",
+			       "sslmode",
+			       "connect_timeout",
+			       "options",
+			       "application_name",
+			       "client_encoding",
+			       "sslrootcert",
+			       NULL };
+	const char *values[] = { s->t->host,
+				 port,
+				 s->t->admin_user,
+				 s->t->admin_password,
+				 db ? db : s->cfg->admin_database,
+				 s->cfg->sslmode,
+				 connect_timeout,
+				 options,
+				 "osb-postgresql-broker",
+				 "UTF8",
+				 s->t->ca_file,
+				 NULL };
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
 
 	pg_close(s);
@@ -265,7 +281,8 @@ static int pg_terminate(struct pg_session *s, const char *column, const char *va
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
-		 " WHERE %s = $1 AND pid <> pg_catalog.pg_backend_pid()", column);
+		 " WHERE %s = $1 AND pid <> pg_catalog.pg_backend_pid()",
+		 column);
 	rc = pg_exec(s, &res, sql, 1, &value);
 	PQclear(res);
 	return rc;
@@ -298,7 +315,8 @@ static int pg_setup_database(struct pg_session *s, const char *db, const cJSON *
 		return rc;
 	if (cJSON_GetArraySize(extensions) > 0 && (rc = pg_run(s, "SET ROLE %I", db)) < 0)
 		return rc;
-	cJSON_ArrayForEach(item, extensions) {
+	cJSON_ArrayForEach(item, extensions)
+	{
 		/* The schema says these are names; a plan without one must not crash the broker. */
 		if (!cJSON_IsString(item))
 			return osb_errbuf_set(s->err, OSB_EBADREQUEST, "extensions must be extension names");
@@ -317,8 +335,9 @@ static int postgresql_provision(osb_request *req, void *state)
 
 	if ((rc = pg_connect(&s, NULL)) < 0 || (rc = pg_role_exists(&s, name)) < 0)
 		goto done;
-	if (!rc && (rc = pg_run(&s, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
-				name)) < 0 && strcmp(s.sqlstate, "42710") != 0)
+	if (!rc &&
+	    (rc = pg_run(&s, "CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", name)) < 0 &&
+	    strcmp(s.sqlstate, "42710") != 0)
 		goto done;
 	if ((rc = pg_database_exists(&s, name)) < 0)
 		goto done;
@@ -426,14 +445,18 @@ static int postgresql_bind(osb_request *req, void *state)
 	struct pg_session s = pg_request_session(req, state);
 	const char *owner = osb_request_instance_name(req), *user = osb_request_binding_name(req);
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", valid_until[40] = "infinity", *verifier = NULL;
-	osb_credentials_spec spec = { .scheme = "postgresql", .username = user, .password = password, .path = owner,
-				      .database_keys = 1, .jdbc = "postgresql" };
+	osb_credentials_spec spec = { .scheme = "postgresql",
+				      .username = user,
+				      .password = password,
+				      .path = owner,
+				      .database_keys = 1,
+				      .jdbc = "postgresql" };
 	time_t expires = osb_request_expires_at(req);
 	struct tm tm;
 	int rc, found;
 
-	if (expires != 0 && (!gmtime_r(&expires, &tm) ||
-			     strftime(valid_until, sizeof(valid_until), "%Y-%m-%d %H:%M:%S+00", &tm) == 0))
+	if (expires != 0 &&
+	    (!gmtime_r(&expires, &tm) || strftime(valid_until, sizeof(valid_until), "%Y-%m-%d %H:%M:%S+00", &tm) == 0))
 		return osb_errbuf_set(s.err, OSB_ERROR, "bad credential expiry time");
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0)
 		return osb_errbuf_set(s.err, OSB_ERROR, "cannot generate a password");
@@ -456,8 +479,10 @@ static int postgresql_bind(osb_request *req, void *state)
 	if ((rc = found = pg_role_exists(&s, user)) < 0)
 		goto done;
 	if (!found) {
-		rc = pg_run(&s, "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
-			    " PASSWORD %L VALID UNTIL %L IN ROLE %I", user, verifier, valid_until, owner);
+		rc = pg_run(&s,
+			    "CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+			    " PASSWORD %L VALID UNTIL %L IN ROLE %I",
+			    user, verifier, valid_until, owner);
 		if (rc < 0 && strcmp(s.sqlstate, "42710") != 0)
 			goto done;
 		found = rc < 0;
@@ -518,7 +543,8 @@ static int postgresql_list(const osb_target *server, void *state, osb_tenant_cb 
 			     "SELECT 1, datname FROM pg_catalog.pg_database WHERE datname ~ " PG_NAME_REGEX
 			     " UNION SELECT 1, rolname FROM pg_catalog.pg_roles"
 			     " WHERE NOT rolcanlogin AND rolname ~ " PG_NAME_REGEX
-			     " UNION SELECT 2, m.rolname" PG_MEMBERSHIPS, 0, NULL);
+			     " UNION SELECT 2, m.rolname" PG_MEMBERSHIPS,
+			     0, NULL);
 	for (i = 0; rc == 0 && i < PQntuples(res); i++)
 		if (cb(PQgetvalue(res, i, 0)[0] == '1' ? OSB_TENANT_INSTANCE : OSB_TENANT_BINDING,
 		       PQgetvalue(res, i, 1), payload))
@@ -574,9 +600,9 @@ static int postgresql_init(void **state, const cJSON *config, const osb_broker *
 	while (pg_sslmodes[i] && strcmp(cfg->sslmode, pg_sslmodes[i]) != 0)
 		i++;
 	if (!pg_sslmodes[i] || (tls && i < 3)) {
-		osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.sslmode must be %s", tls
-			? "require, verify-ca or verify-full with driver.tls"
-			: "disable, allow, prefer, require, verify-ca or verify-full");
+		osb_log(OSB_LOG_ERROR, "postgresql.config", "driver.sslmode must be %s",
+			tls ? "require, verify-ca or verify-full with driver.tls"
+			    : "disable, allow, prefer, require, verify-ca or verify-full");
 		rc = OSB_EBADREQUEST;
 		goto fail;
 	}

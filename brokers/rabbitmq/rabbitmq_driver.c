@@ -16,17 +16,17 @@
 
 /* The driver's own settings (the management API is the target); read-only after init. */
 struct rmq_state {
-	char *public_host;  /* AMQP host in credentials: public_host, else amqp_host, else the API's host */
-	int public_port;    /* AMQP port in credentials: public_port, else amqp_port */
-	char *mgmt_url;     /* management UI/API base that apps and people see, without a trailing "/" */
-	osb_url mgmt;       /* its parts */
+	char *public_host; /* AMQP host in credentials: public_host, else amqp_host, else the API's host */
+	int public_port;   /* AMQP port in credentials: public_port, else amqp_port */
+	char *mgmt_url;    /* management UI/API base that apps and people see, without a trailing "/" */
+	osb_url mgmt;      /* its parts */
 };
 
 /* One callback's calls: the management API, its deadline and where errors go. */
 struct rmq_ctx {
 	const osb_target *t;
-	int base_len;       /* length of t->url without a trailing "/api": api_url may name either */
-	int64_t deadline;   /* osb_clock_ms() time */
+	int base_len;     /* length of t->url without a trailing "/api": api_url may name either */
+	int64_t deadline; /* osb_clock_ms() time */
 	osb_errbuf *err;
 };
 
@@ -117,9 +117,11 @@ static int rmq_call(struct rmq_ctx *c, const char *method, const char *body, cJS
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "cannot reach the RabbitMQ management API at %.*s: %s",
 				    c->base_len, t->url, resp.error);
 	} else if (resp.status == 401) {
-		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "RabbitMQ refused the broker's admin credentials (user %s): "
+		rc = osb_errbuf_set(c->err, OSB_EBACKEND,
+				    "RabbitMQ refused the broker's admin credentials (user %s): "
 				    "check driver.admin_user and driver.admin_password, and that the user has the "
-				    "administrator tag", t->admin_user);
+				    "administrator tag",
+				    t->admin_user);
 	} else {
 		cJSON *answer = cJSON_ParseWithLength(resp.body, resp.body_len);
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(answer, "reason");
@@ -235,7 +237,8 @@ static int rmq_only_on(struct rmq_ctx *c, const char *user, const char *vhost)
 	if (rc < 0)
 		return rc == OSB_ENOTFOUND ? 0 : rc;
 	rc = 1;
-	cJSON_ArrayForEach(p, perms) {
+	cJSON_ArrayForEach(p, perms)
+	{
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "vhost");
 
 		if (!cJSON_IsString(v) || strcmp(v->valuestring, vhost) != 0)
@@ -295,8 +298,8 @@ static int rabbitmq_provision(osb_request *req, void *state)
 	(void)state;
 	rmq_req_ctx(&c, req);
 	/* PUT is "create or keep": a retry after an interruption finds the vhost and goes on. */
-	rc = rmq_call(&c, "PUT", "{\"description\":\"OSB service instance\",\"tags\":\"osb\"}", NULL,
-		      "/vhosts/%s", vhost);
+	rc = rmq_call(&c, "PUT", "{\"description\":\"OSB service instance\",\"tags\":\"osb\"}", NULL, "/vhosts/%s",
+		      vhost);
 	return rc < 0 ? rc : rmq_set_limits(&c, req, vhost);
 }
 
@@ -357,12 +360,16 @@ static cJSON *rmq_protocol(cJSON *protocols, const char *name, const char *host,
 static int rmq_credentials(osb_request *req, const struct rmq_state *st, const char *vhost, const char *user,
 			   const char *password)
 {
-	const osb_credentials_spec spec = { .scheme = "amqp", .username = user, .password = password, .path = vhost,
-					    .host = st->public_host, .port = st->public_port };
+	const osb_credentials_spec spec = { .scheme = "amqp",
+					    .username = user,
+					    .password = password,
+					    .path = vhost,
+					    .host = st->public_host,
+					    .port = st->public_port };
 	cJSON *cred = osb_credentials_new(req, &spec), *protocols, *p;
 	const char *uri = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cred, "uri"));
-	const char *api_base = osb_credentials_uri(req, st->mgmt.scheme, user, password, st->mgmt.host, st->mgmt.port,
-						   NULL);
+	const char *api_base =
+		osb_credentials_uri(req, st->mgmt.scheme, user, password, st->mgmt.host, st->mgmt.port, NULL);
 	const char *api_path = osb_req_sprintf(req, "%s/api/", st->mgmt.path);
 	const char *api_uri = api_base && api_path ? osb_req_sprintf(req, "%s%s", api_base, api_path) : NULL;
 	const char *dashboard = osb_req_sprintf(req, "%s/#/login/", st->mgmt_url);
@@ -408,8 +415,7 @@ static int rabbitmq_bind(osb_request *req, void *state)
 	 * PUT replaces the password of a user an interrupted attempt made: only this
 	 * attempt's works. Tag "management" lets its http_api_uri see its own vhost, nothing else.
 	 */
-	if ((rc = rmq_vhost_check(&c, vhost)) == 0 &&
-	    (rc = rmq_call(&c, "PUT", body, NULL, "/users/%s", user)) == 0 &&
+	if ((rc = rmq_vhost_check(&c, vhost)) == 0 && (rc = rmq_call(&c, "PUT", body, NULL, "/users/%s", user)) == 0 &&
 	    (rc = rmq_call(&c, "PUT", "{\"configure\":\".*\",\"write\":\".*\",\"read\":\".*\"}", NULL,
 			   "/permissions/%s/%s", vhost, user)) == 0 &&
 	    (rc = rmq_credentials(req, state, vhost, user, password)) == 0)
@@ -558,7 +564,8 @@ static const struct osb_driver rabbitmq_driver = {
 	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
 	.server = &rabbitmq_server,
 	.config_keys = rabbitmq_keys,
-	OSB_DRIVER_SLOTS(rabbitmq, init, shutdown, provision, deprovision, update, bind, unbind, dashboard_url, health, list, purge)
+	OSB_DRIVER_SLOTS(rabbitmq, init, shutdown, provision, deprovision, update, bind, unbind, dashboard_url, health,
+			 list, purge)
 };
 
 OSB_DRIVER_DEFINE(rabbitmq, rabbitmq_driver);

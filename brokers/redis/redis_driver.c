@@ -29,24 +29,56 @@
  * and functions. Order matters: Redis applies the rules left to right.
  */
 static const char *const rd_shared_rules[] = {
-	"+@all", "-@dangerous", "-@admin",
+	"+@all",
+	"-@dangerous",
+	"-@admin",
 	/* the whole keyspace: KEYS/SCAN/RANDOMKEY ignore key patterns, DBSIZE and INFO leak counts */
-	"-keys", "-scan", "-randomkey", "-dbsize", "-info", "-flushdb", "-flushall", "-swapdb",
+	"-keys",
+	"-scan",
+	"-randomkey",
+	"-dbsize",
+	"-info",
+	"-flushdb",
+	"-flushall",
+	"-swapdb",
 	/* other databases */
-	"-select", "-move", "-copy",
+	"-select",
+	"-move",
+	"-copy",
 	/* the server itself (all in @dangerous already; listed so a renamed category cannot let them through) */
-	"-config", "-debug", "-monitor", "-shutdown", "-migrate", "-restore", "-module", "-acl",
-	"+acl|whoami", "+acl|cat", "+acl|genpass",
+	"-config",
+	"-debug",
+	"-monitor",
+	"-shutdown",
+	"-migrate",
+	"-restore",
+	"-module",
+	"-acl",
+	"+acl|whoami",
+	"+acl|cat",
+	"+acl|genpass",
 	/* every tenant's channels (PUBSUB CHANNELS/NUMSUB/SHARDCHANNELS) */
 	"-pubsub",
 	/* other clients, and key tracking that would report other tenants' key names */
-	"-client", "+client|id", "+client|info", "+client|setname", "+client|getname", "+client|reply",
+	"-client",
+	"+client|id",
+	"+client|info",
+	"+client|setname",
+	"+client|getname",
+	"+client|reply",
 	/* server-wide script and function registries */
-	"-function", "-fcall", "-fcall_ro", "-script|flush", "-script|kill",
-	"-memory", "+memory|usage",
-	"-cluster|getkeysinslot", "-cluster|countkeysinslot",
+	"-function",
+	"-fcall",
+	"-fcall_ro",
+	"-script|flush",
+	"-script|kill",
+	"-memory",
+	"+memory|usage",
+	"-cluster|getkeysinslot",
+	"-cluster|countkeysinslot",
 	/* Redis 7 refuses SORT's BY and GET unless the user may read every key, so plain SORT is safe */
-	"+sort", "+sort_ro",
+	"+sort",
+	"+sort_ro",
 };
 
 /*
@@ -55,12 +87,12 @@ static const char *const rd_shared_rules[] = {
  * server's configuration, files, replication and users stay the broker's.
  */
 static const char *const rd_dedicated_rules[] = {
-	"+@all", "-@dangerous", "-@admin",
-	"+keys", "+flushdb", "+flushall", "+swapdb", "+info", "+sort", "+sort_ro",
-	"+client|list", "+client|kill", "+slowlog|get", "+slowlog|len", "+latency|latest",
-	"-config", "-debug", "-monitor", "-shutdown", "-module", "-replicaof", "-slaveof", "-migrate",
-	"-failover", "-save", "-bgsave", "-bgrewriteaof",
-	"-acl", "+acl|whoami", "+acl|cat", "+acl|genpass",
+	"+@all",        "-@dangerous",  "-@admin",         "+keys",    "+flushdb",     "+flushall",
+	"+swapdb",      "+info",        "+sort",           "+sort_ro", "+client|list", "+client|kill",
+	"+slowlog|get", "+slowlog|len", "+latency|latest", "-config",  "-debug",       "-monitor",
+	"-shutdown",    "-module",      "-replicaof",      "-slaveof", "-migrate",     "-failover",
+	"-save",        "-bgsave",      "-bgrewriteaof",   "-acl",     "+acl|whoami",  "+acl|cat",
+	"+acl|genpass",
 };
 
 #define RD_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -73,10 +105,10 @@ struct rd_state {
 /* One admin connection with the deadline of the callback that opened it. */
 struct rd_conn {
 	redisContext *ctx;
-	int64_t deadline;        /* osb_clock_ms() */
+	int64_t deadline; /* osb_clock_ms() */
 	osb_errbuf *err;
-	char where[80];          /* "127.0.0.1:6379", for messages */
-	int version;             /* the server's major * 100 + minor, such as 700 */
+	char where[80]; /* "127.0.0.1:6379", for messages */
+	int version;    /* the server's major * 100 + minor, such as 700 */
 };
 
 static struct timeval rd_tv(int ms)
@@ -186,8 +218,8 @@ static int rd_open(struct rd_conn *c, const osb_target *t, int timeout_ms, osb_e
 		c->version = atoi(v + strlen("redis_version:")) * 100 + (minor ? atoi(minor + 1) : 0);
 	}
 	if (!v || c->version < 700)
-		rc = osb_errbuf_set(err, OSB_EBACKEND, "Redis at %s is older than 7.0: its ACLs cannot confine a tenant",
-				    c->where);
+		rc = osb_errbuf_set(err, OSB_EBACKEND,
+				    "Redis at %s is older than 7.0: its ACLs cannot confine a tenant", c->where);
 	freeReplyObject(r);
 	return rc;
 }
@@ -208,7 +240,8 @@ static int rd_acl_save(struct rd_conn *c, struct rd_state *st)
 	if (rc == OSB_EBACKEND && c->ctx && strstr(c->err->msg, "not configured to use an ACL file")) {
 		if (atomic_exchange(&st->no_aclfile_logged, 1) == 0)
 			osb_log(OSB_LOG_WARN, "redis.no_aclfile",
-				"Redis at %s has no aclfile: ACL SAVE skipped, users last until the server restarts", c->where);
+				"Redis at %s has no aclfile: ACL SAVE skipped, users last until the server restarts",
+				c->where);
 		return 0;
 	}
 	return rc;
@@ -276,8 +309,9 @@ static int rd_scan(struct rd_conn *c, const char *pattern,
 	do {
 		redisReply *r = NULL;
 
-		if ((rc = rd_cmd(c, &r, NULL, (const char *const[]){ "SCAN", cursor, "MATCH", pattern, "COUNT",
-								    RD_SCAN_COUNT, NULL })) < 0)
+		if ((rc = rd_cmd(c, &r, NULL,
+				 (const char *const[]){ "SCAN", cursor, "MATCH", pattern, "COUNT", RD_SCAN_COUNT,
+							NULL })) < 0)
 			return rc;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof(cursor)) {
@@ -305,7 +339,8 @@ static int rd_unlink_batch(struct rd_conn *c, const redisReply *keys, void *payl
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	for (i = 0; rc == 0 && i < keys->elements; i++) {
 		if (keys->element[i]->type != REDIS_REPLY_STRING)
-			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected key in a SCAN reply", c->where);
+			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "Redis at %s: unexpected key in a SCAN reply",
+					    c->where);
 		else {
 			argv[i + 1] = keys->element[i]->str;
 			lens[i + 1] = keys->element[i]->len;
@@ -371,7 +406,8 @@ static int rd_memory_settings(osb_request *req, const char **maxmemory, const ch
 	*maxmemory = cJSON_IsString(mem) ? mem->valuestring : NULL;
 	*policy = cJSON_IsString(p) ? p->valuestring : "noeviction";
 	if (!rd_plain(*maxmemory) || !rd_plain(*policy))
-		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.maxmemory (such as \"64mb\") and maxmemory_policy "
+		return osb_req_fail(req, OSB_ERROR,
+				    "the plan's x-osb.maxmemory (such as \"64mb\") and maxmemory_policy "
 				    "must be plain Redis settings");
 	return 0;
 }
@@ -390,7 +426,8 @@ static int rd_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 
 	(void)state;
 	if (strspn(t->dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") != strlen(t->dir))
-		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path", t->dir);
+		return osb_errbuf_set(err, OSB_ERROR, "%s: a dedicated server's directory must be a plain path",
+				      t->dir);
 	if ((rc = rd_memory_settings(req, &maxmemory, &policy)) < 0)
 		return rc;
 	osb_buf_printf(&acl, "user default off\nuser %s on >%s ~* &* +@all\n", t->admin_user, t->admin_password);
@@ -434,7 +471,8 @@ static int redis_provision(osb_request *req, void *state)
 	(void)state;
 	/* A shared instance is only a key prefix: nothing to create until a binding writes. A dedicated
 	 * server was started by the core. Either way, check the server is there and new enough. */
-	if ((rc = rd_open_req(&c, req)) == 0 && (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL })) == 0)
+	if ((rc = rd_open_req(&c, req)) == 0 &&
+	    (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "PING", NULL })) == 0)
 		osb_request_note(req, "ready on %s", c.where);
 	rd_close(&c);
 	return rc;
@@ -452,8 +490,9 @@ static int redis_update(osb_request *req, void *state)
 		return 0;
 	/* The new plan's memory and the policy, live, then into redis.conf for the next start. */
 	if ((rc = rd_memory_settings(req, &maxmemory, &policy)) < 0 || (rc = rd_open_req(&c, req)) < 0 ||
-	    (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "SET", "maxmemory", maxmemory,
-							       "maxmemory-policy", policy, NULL })) < 0 ||
+	    (rc = rd_cmd(&c, NULL, NULL,
+			 (const char *const[]){ "CONFIG", "SET", "maxmemory", maxmemory, "maxmemory-policy", policy,
+						NULL })) < 0 ||
 	    (rc = rd_cmd(&c, NULL, NULL, (const char *const[]){ "CONFIG", "REWRITE", NULL })) < 0)
 		goto done;
 	osb_request_note(req, "maxmemory %s, %s", maxmemory, policy);
@@ -468,7 +507,8 @@ static int redis_deprovision(osb_request *req, void *state)
 	long long removed = 0;
 	int rc;
 
-	if ((rc = rd_open_req(&c, req)) == 0 && (rc = rd_drop_prefix(&c, state, osb_request_instance_name(req), &removed)) == 0)
+	if ((rc = rd_open_req(&c, req)) == 0 &&
+	    (rc = rd_drop_prefix(&c, state, osb_request_instance_name(req), &removed)) == 0)
 		osb_request_note(req, "%lld keys and the instance's users removed", removed);
 	rd_close(&c);
 	return rc;
@@ -532,12 +572,12 @@ static int redis_bind(osb_request *req, void *state)
 		rc = osb_req_fail(req, OSB_ERROR, "cannot generate a password");
 		goto done;
 	}
-	if ((rc = rd_open_req(&c, req)) < 0 || (rc = rd_set_user(&c, user, password, keys, channels, dedicated,
-								 read_only)) < 0 ||
+	if ((rc = rd_open_req(&c, req)) < 0 ||
+	    (rc = rd_set_user(&c, user, password, keys, channels, dedicated, read_only)) < 0 ||
 	    (rc = rd_acl_save(&c, state)) < 0)
 		goto done;
-	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "redis", .username = user,
-								 .password = password });
+	cred = osb_credentials_new(
+		req, &(osb_credentials_spec){ .scheme = "redis", .username = user, .password = password });
 	if (cred && !dedicated && !cJSON_AddStringToObject(cred, "key_prefix", key_prefix)) {
 		cJSON_Delete(cred);
 		cred = NULL;
@@ -643,7 +683,8 @@ static int redis_purge(const osb_target *server, void *state, osb_tenant_kind ki
 	int rc;
 
 	if ((rc = rd_open(&c, server, OSB_RECONCILE_TIMEOUT_MS, err)) == 0)
-		rc = kind == OSB_TENANT_INSTANCE ? rd_drop_prefix(&c, state, name, &removed) : rd_drop_user(&c, state, name);
+		rc = kind == OSB_TENANT_INSTANCE ? rd_drop_prefix(&c, state, name, &removed)
+						 : rd_drop_user(&c, state, name);
 	rd_close(&c);
 	return rc;
 }

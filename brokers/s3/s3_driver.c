@@ -50,8 +50,8 @@ static void s3_bucket_name(char out[S3_BUCKET_SIZE], const char *instance)
 }
 
 /* "Authorization: AWS key:base64(HMAC-SHA1(secret, string to sign))" for one request. @return 0 or -1. */
-static int s3_sign(char *out, size_t size, const char *key, const char *secret, const char *method,
-		   const char *ctype, const char *date, const char *path)
+static int s3_sign(char *out, size_t size, const char *key, const char *secret, const char *method, const char *ctype,
+		   const char *date, const char *path)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE], b64[4 * EVP_MAX_MD_SIZE / 3 + 4];
 	unsigned int mac_len = 0;
@@ -118,8 +118,8 @@ static int s3_call(struct s3_ctx *c, const char *method, const char *path, const
 	explicit_bzero(auth, sizeof(auth));
 	if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 		if (json && !(*json = cJSON_ParseWithLength(resp.body, resp.body_len)))
-			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "the gateway answered %s %s with a body that is not JSON",
-					    method, path);
+			rc = osb_errbuf_set(c->err, OSB_EBACKEND,
+					    "the gateway answered %s %s with a body that is not JSON", method, path);
 	} else if (rc == OSB_ETIMEOUT) {
 		osb_errbuf_set(c->err, rc, "the gateway at %s did not answer %s %s in time", t->url, method, path);
 	} else if (rc == OSB_ENOMEM) {
@@ -128,12 +128,15 @@ static int s3_call(struct s3_ctx *c, const char *method, const char *path, const
 		rc = osb_errbuf_set(c->err, OSB_EBACKEND, "cannot reach the gateway at %s: %s", t->url, resp.error);
 	} else {
 		s3_error_code(code, sizeof(code), resp.body);
-		if (!key && resp.status == 403 && (strcmp(code, "InvalidAccessKeyId") == 0 ||
-						   strcmp(code, "SignatureDoesNotMatch") == 0 ||
-						   strcmp(code, "AccessDenied") == 0))
-			rc = osb_errbuf_set(c->err, OSB_EBACKEND, "the gateway refused the broker's admin key (%s): check "
-					    "driver.admin_user and driver.admin_password, and that the user has the caps "
-					    "users=* and buckets=*", code);
+		if (!key && resp.status == 403 &&
+		    (strcmp(code, "InvalidAccessKeyId") == 0 || strcmp(code, "SignatureDoesNotMatch") == 0 ||
+		     strcmp(code, "AccessDenied") == 0))
+			rc = osb_errbuf_set(
+				c->err, OSB_EBACKEND,
+				"the gateway refused the broker's admin key (%s): check "
+				"driver.admin_user and driver.admin_password, and that the user has the caps "
+				"users=* and buckets=*",
+				code);
 		else
 			rc = osb_errbuf_set(c->err, resp.status == 404 ? OSB_ENOTFOUND : OSB_EBACKEND,
 					    "the gateway answered %ld to %s %s: %s", resp.status, method, path, code);
@@ -166,7 +169,8 @@ static const char *s3_key_secret(const cJSON *keys, const char *key)
 {
 	const cJSON *k;
 
-	cJSON_ArrayForEach(k, keys) {
+	cJSON_ArrayForEach(k, keys)
+	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "access_key"));
 
 		if (id && strcmp(id, key) == 0)
@@ -180,8 +184,8 @@ static int s3_key_create(struct s3_ctx *c, const char *uid, const char *key, cha
 {
 	cJSON *keys;
 	const char *s;
-	int rc = s3_admin(c, "PUT", "/admin/user", NULL, &keys, "key&uid=%s&key-type=s3&access-key=%s&generate-key=true",
-			  uid, key);
+	int rc = s3_admin(c, "PUT", "/admin/user", NULL, &keys,
+			  "key&uid=%s&key-type=s3&access-key=%s&generate-key=true", uid, key);
 
 	if (rc < 0)
 		return rc;
@@ -247,12 +251,14 @@ static int s3_bucket_create(struct s3_ctx *c, const char *uid, const char *bucke
 /* The plan's quota on the user and on each of its buckets: RGW refuses writes past it (403 QuotaExceeded). */
 static int s3_set_quota(struct s3_ctx *c, osb_request *req, const char *uid)
 {
-	long long mb = osb_request_plan_int(req, "max_size_mb", -1), objects = osb_request_plan_int(req, "max_objects", -1);
+	long long mb = osb_request_plan_int(req, "max_size_mb", -1),
+		  objects = osb_request_plan_int(req, "max_objects", -1);
 	char body[160];
 	int rc;
 
 	snprintf(body, sizeof(body), "{\"enabled\":%s,\"max_size\":%lld,\"max_objects\":%lld}",
-		 mb >= 0 || objects >= 0 ? "true" : "false", mb >= 0 ? mb * 1024 * 1024 : -1, objects >= 0 ? objects : -1);
+		 mb >= 0 || objects >= 0 ? "true" : "false", mb >= 0 ? mb * 1024 * 1024 : -1,
+		 objects >= 0 ? objects : -1);
 	if ((rc = s3_admin(c, "PUT", "/admin/user", body, NULL, "quota&uid=%s&quota-type=user", uid)) < 0 ||
 	    (rc = s3_admin(c, "PUT", "/admin/user", body, NULL, "quota&uid=%s&quota-type=bucket", uid)) < 0)
 		return rc;
@@ -291,15 +297,16 @@ static int s3_provision(osb_request *req, void *state)
 	/* One bucket per user: the binding keys cannot make more, so the quota covers all they store. */
 	rc = s3_admin(&c, "GET", "/admin/user", NULL, NULL, "uid=%s", uid);
 	if (rc == OSB_ENOTFOUND)
-		rc = s3_admin(&c, "PUT", "/admin/user", NULL, NULL, "uid=%s&display-name=%s&max-buckets=1&generate-key=false",
-			      uid, uid);
+		rc = s3_admin(&c, "PUT", "/admin/user", NULL, NULL,
+			      "uid=%s&display-name=%s&max-buckets=1&generate-key=false", uid, uid);
 	if (rc < 0 || (rc = s3_set_quota(&c, req, uid)) < 0)
 		return rc;
 	rc = s3_bucket_owner(&c, bucket, uid);
 	if (rc == 0)
 		rc = s3_bucket_create(&c, uid, bucket);
 	else if (rc == 2)
-		rc = osb_req_fail(req, OSB_EBACKEND, "bucket %s exists on the gateway and belongs to another user", bucket);
+		rc = osb_req_fail(req, OSB_EBACKEND, "bucket %s exists on the gateway and belongs to another user",
+				  bucket);
 	return rc < 0 ? rc : 0;
 }
 
@@ -333,16 +340,17 @@ static int s3_credentials(osb_request *req, const struct s3_state *st, const cha
 			  const char *bucket)
 {
 	const osb_target *t = osb_request_target(req);
-	cJSON *cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "s3", .username = key,
-									.password = secret, .path = bucket });
+	cJSON *cred = osb_credentials_new(
+		req, &(osb_credentials_spec){ .scheme = "s3", .username = key, .password = secret, .path = bucket });
 	const char *host = osb_uri_host(req, t->public_host);
-	const char *endpoint = host ? osb_req_sprintf(req, "%s://%s:%d", t->tls ? "https" : "http", host,
-						      t->public_port) : NULL;
+	const char *endpoint =
+		host ? osb_req_sprintf(req, "%s://%s:%d", t->tls ? "https" : "http", host, t->public_port) : NULL;
 
-	if (cred && (!endpoint || !cJSON_AddStringToObject(cred, "access_key_id", key) ||
-		     !cJSON_AddStringToObject(cred, "secret_access_key", secret) ||
-		     !cJSON_AddStringToObject(cred, "bucket", bucket) || !cJSON_AddStringToObject(cred, "endpoint", endpoint) ||
-		     !cJSON_AddStringToObject(cred, "region", st->region))) {
+	if (cred &&
+	    (!endpoint || !cJSON_AddStringToObject(cred, "access_key_id", key) ||
+	     !cJSON_AddStringToObject(cred, "secret_access_key", secret) ||
+	     !cJSON_AddStringToObject(cred, "bucket", bucket) || !cJSON_AddStringToObject(cred, "endpoint", endpoint) ||
+	     !cJSON_AddStringToObject(cred, "region", st->region))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -403,7 +411,8 @@ static int s3_list_keys(struct s3_ctx *c, const char *uid, osb_tenant_cb cb, voi
 
 	if (rc < 0)
 		return rc == OSB_ENOTFOUND ? 0 : rc;
-	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(user, "keys")) {
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(user, "keys"))
+	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "access_key"));
 
 		if (!*stop && id && osb_name_is_derived(id) && strcmp(id, uid) != 0)
@@ -428,7 +437,8 @@ static int s3_list(const osb_target *server, void *state, osb_tenant_cb cb, void
 		if ((rc = s3_admin(&c, "GET", "/admin/user", NULL, &page, "list&max-entries=1000%s%s",
 				   marker[0] ? "&marker=" : "", marker)) < 0)
 			return rc;
-		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(page, "keys")) {
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(page, "keys"))
+		{
 			const char *uid = cJSON_GetStringValue(item);
 
 			if (stop || !uid || !osb_name_is_derived(uid))
@@ -439,7 +449,8 @@ static int s3_list(const osb_target *server, void *state, osb_tenant_cb cb, void
 		}
 		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(page, "truncated"));
 		item = cJSON_GetObjectItemCaseSensitive(page, "marker");
-		if (more && (!cJSON_IsString(item) || osb_http_escape_segment(marker, sizeof(marker), item->valuestring) < 0))
+		if (more &&
+		    (!cJSON_IsString(item) || osb_http_escape_segment(marker, sizeof(marker), item->valuestring) < 0))
 			rc = osb_errbuf_set(err, OSB_EBACKEND, "the gateway listed users without a usable marker");
 		cJSON_Delete(page);
 		if (rc < 0)
@@ -448,7 +459,8 @@ static int s3_list(const osb_target *server, void *state, osb_tenant_cb cb, void
 	/* Buckets a lost user left behind: "osb-<hex>" belongs to instance "osb_<hex>". */
 	if (stop || (rc = s3_admin(&c, "GET", "/admin/bucket", NULL, &buckets, "stats=false")) < 0)
 		return stop ? 0 : rc;
-	cJSON_ArrayForEach(item, buckets) {
+	cJSON_ArrayForEach(item, buckets)
+	{
 		const char *b = cJSON_GetStringValue(item);
 
 		if (stop || !b || strncmp(b, "osb-", 4) != 0 || strlen(b) != OSB_NAME_SIZE - 1)
@@ -530,14 +542,13 @@ static const osb_server_spec s3_server = {
 
 static const char *const s3_keys[] = { "region", NULL };
 
-static const struct osb_driver s3_driver = {
-	.abi_version = OSB_DRIVER_INIT,
-	.name = "s3",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
-		OSB_CAP_BINDING_ROTATION,
-	.server = &s3_server,
-	.config_keys = s3_keys,
-	OSB_DRIVER_SLOTS(s3, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
-};
+static const struct osb_driver s3_driver = { .abi_version = OSB_DRIVER_INIT,
+					     .name = "s3",
+					     .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
+						     OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION,
+					     .server = &s3_server,
+					     .config_keys = s3_keys,
+					     OSB_DRIVER_SLOTS(s3, init, shutdown, provision, deprovision, update, bind,
+							      unbind, health, list, purge) };
 
 OSB_DRIVER_DEFINE(s3, s3_driver);

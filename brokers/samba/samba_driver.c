@@ -56,19 +56,19 @@ static int sm_run(struct sm_ctx *c, osb_exec_result *res, const char *input, con
 
 	osb_exec_result_free(res);
 	rc = osb_exec(res, &(osb_exec_options){ .argv = argv,
-	                                        .input = input,
-	                                        .input_len = input ? strlen(input) : 0,
-	                                        .timeout_ms = osb_ms_left(c->deadline) });
+						.input = input,
+						.input_len = input ? strlen(input) : 0,
+						.timeout_ms = osb_ms_left(c->deadline) });
 	if (rc == OSB_ETIMEOUT)
 		return osb_errbuf_set(c->err, OSB_ETIMEOUT, "%s %s did not finish in time", argv[0], argv[1]);
 	if (rc < 0)
 		return osb_errbuf_set(c->err, OSB_EBACKEND, "cannot run %s: %s", argv[0],
-		                      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
+				      res->start_errno ? strerror(res->start_errno) : osb_strerror(rc));
 	if (rc > 0)
 		osb_errbuf_set(c->err, OSB_EBACKEND, "%s %s: %s", argv[0], argv[1],
-		               res->err && res->err[0]   ? res->err
-		               : res->out && res->out[0] ? res->out
-		                                         : "failed");
+			       res->err && res->err[0]   ? res->err
+			       : res->out && res->out[0] ? res->out
+							 : "failed");
 	return rc;
 }
 
@@ -189,8 +189,8 @@ static char *sm_read_list(struct sm_ctx *c, const char *share)
 {
 	osb_exec_result res = { 0 };
 	int rc = sm_run(
-	        c, &res, NULL,
-	        (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "getparm", share, "read list", NULL });
+		c, &res, NULL,
+		(const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "getparm", share, "read list", NULL });
 	char *out = rc == 0 ? strdup(res.out) : rc > 0 && sm_said(&res, "is not set") ? strdup("") : NULL;
 
 	for (char *p = out; p && *p; p++)
@@ -209,7 +209,7 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 
 	if (!list)
 		return c->err->code ? c->err->code
-		                    : osb_errbuf_set(c->err, OSB_EBACKEND, "cannot read share %s", share);
+				    : osb_errbuf_set(c->err, OSB_EBACKEND, "cannot read share %s", share);
 	for (word = strtok_r(list, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
 		if (strcmp(word, user) == 0)
 			had = 1;
@@ -222,12 +222,12 @@ static int sm_set_read_only(struct sm_ctx *c, const char *share, const char *use
 		rc = osb_errbuf_set(c->err, OSB_ENOMEM, "out of memory");
 	else if (had != read_only && next.len)
 		rc = sm_do(c, NULL, -1, NULL,
-		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "setparm", share, "read list",
-		                                  next.data, NULL });
+			   (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "setparm", share, "read list",
+						  next.data, NULL });
 	else if (had != read_only)
 		rc = sm_do(c, NULL, -1, "is not set",
-		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delparm", share, "read list",
-		                                  NULL });
+			   (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delparm", share, "read list",
+						  NULL });
 	osb_buf_free(&next);
 	free(list);
 	return rc;
@@ -237,11 +237,11 @@ static int sm_share_exists(struct sm_ctx *c, const char *share)
 {
 	osb_exec_result res = { 0 };
 	int rc = sm_run(c, &res, NULL,
-	                (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "showshare", share, NULL });
+			(const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "showshare", share, NULL });
 
 	if (rc > 0)
 		rc = sm_said(&res, "No such service") || sm_said(&res, "NO_SUCH_SERVICE") ? OSB_ENOTFOUND
-		                                                                          : OSB_EBACKEND;
+											  : OSB_EBACKEND;
 	osb_exec_result_free(&res);
 	return rc;
 }
@@ -270,7 +270,7 @@ static int sm_end_sessions(struct sm_ctx *c, uid_t uid, int *ended)
 	{
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(s, "uid");
 		const cJSON *pid =
-		        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "server_id"), "pid");
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "server_id"), "pid");
 		if (cJSON_IsNumber(u) && (uid_t)u->valuedouble == uid && cJSON_IsString(pid) && n < 64 &&
 		    strspn(pid->valuestring, "0123456789") == strlen(pid->valuestring) && strlen(pid->valuestring) < 16)
 			snprintf(pids[n++], sizeof pids[0], "%s", pid->valuestring);
@@ -278,7 +278,7 @@ static int sm_end_sessions(struct sm_ctx *c, uid_t uid, int *ended)
 	cJSON_Delete(status);
 	for (int i = 0; rc == 0 && i < n; i++)
 		rc = sm_do(c, NULL, -1, "No such process",
-		           (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, pids[i], "shutdown", NULL });
+			   (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, pids[i], "shutdown", NULL });
 	*ended = n;
 	return rc;
 }
@@ -289,7 +289,7 @@ static int sm_drop_user(struct sm_ctx *c, const char *user, int *ended)
 	uid_t uid;
 	gid_t gid;
 	int rc = sm_do(c, NULL, -1, "Failed to find entry",
-	               (const char *const[]){ "smbpasswd", "-c", c->st->smb_conf, "-x", user, NULL });
+		       (const char *const[]){ "smbpasswd", "-c", c->st->smb_conf, "-x", user, NULL });
 
 	*ended = 0;
 	if (rc == 0 && sm_user(user, &uid, &gid) == 0) {
@@ -330,13 +330,13 @@ static int sm_drop_share(struct sm_ctx *c, const char *share)
 		rc = sm_drop_group_users(c, gid);
 	if (rc == 0)
 		rc = sm_do(c, NULL, -1, "NO_SUCH_SERVICE",
-		           (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delshare", share, NULL });
+			   (const char *const[]){ "net", "-s", c->st->smb_conf, "conf", "delshare", share, NULL });
 	if (rc == 0) {
 		/* Tree connects that outlived their users; no smbd, nothing to close. */
 		osb_exec_result res = { 0 };
 		sm_run(c, &res, NULL,
 		       (const char *const[]){ "smbcontrol", "-s", c->st->smb_conf, "smbd", "close-share", share,
-		                              NULL });
+					      NULL });
 		osb_exec_result_free(&res);
 		rc = sm_account(c, 6, (const char *const[]){ "groupdel", share, NULL });
 	}
@@ -356,7 +356,7 @@ static int sm_max_connections(osb_request *req, long long *max)
 	*max = osb_request_plan_int(req, "max_connections", 0);
 	if (*max < 1 || *max > 100000)
 		return osb_req_fail(req, OSB_ERROR,
-		                    "the plan's x-osb.max_connections must be a number from 1 to 100000");
+				    "the plan's x-osb.max_connections must be a number from 1 to 100000");
 	return 0;
 }
 
@@ -379,11 +379,11 @@ static int samba_provision(osb_request *req, void *state)
 		return rc;
 	if (!path ||
 	    !(def = osb_req_sprintf(req,
-	                            "[%s]\n\tpath = %s\n\tcomment = OSB instance %s\n\tvalid users = +%s\n"
-	                            "\tread only = no\n\tguest ok = no\n\tcreate mask = 0660\n"
-	                            "\tdirectory mask = 2770\n\tforce directory mode = 2770\n\twide links = no\n"
-	                            "\taccess based share enum = yes\n\tmax connections = %lld\n",
-	                            share, path, share, share, max)))
+				    "[%s]\n\tpath = %s\n\tcomment = OSB instance %s\n\tvalid users = +%s\n"
+				    "\tread only = no\n\tguest ok = no\n\tcreate mask = 0660\n"
+				    "\tdirectory mask = 2770\n\tforce directory mode = 2770\n\twide links = no\n"
+				    "\taccess based share enum = yes\n\tmax connections = %lld\n",
+				    share, path, share, share, max)))
 		return osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	if (sm_group(share, &gid) != 0 &&
 	    (rc = sm_account(&c, 9, (const char *const[]){ "groupadd", share, NULL })) != 0)
@@ -393,16 +393,16 @@ static int samba_provision(osb_request *req, void *state)
 	if (osb_mkdir_p(c.st->share_dir, 0755) != 0 || (mkdir(path, 0770) != 0 && errno != EEXIST) ||
 	    chown(path, 0, gid) != 0 || chmod(path, 02770) != 0)
 		return osb_req_fail(req, OSB_EBACKEND, "cannot make the share's directory %s: %s", path,
-		                    strerror(errno));
+				    strerror(errno));
 	/* net conf import reads a regular file only: the definition goes through one in the broker's directory. */
 	if ((rc = sm_share_exists(&c, share)) == OSB_ENOTFOUND) {
 		char *file = osb_req_sprintf(req, "%s.smb.conf", share),
 		     *at = osb_req_sprintf(req, "%s/%s", c.st->data_dir, file ? file : "");
 		if (!file || !at || osb_file_write_private(c.st->data_dir, file, def, strlen(def), 0) != 0)
 			return osb_req_fail(req, OSB_ERROR, "cannot write the share's definition in %s",
-			                    c.st->data_dir);
+					    c.st->data_dir);
 		rc = sm_do(&c, NULL, -1, NULL,
-		           (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "import", at, share, NULL });
+			   (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "import", at, share, NULL });
 		unlink(at);
 	}
 	if (rc == 0)
@@ -421,8 +421,8 @@ static int samba_update(osb_request *req, void *state)
 	snprintf(max_text, sizeof max_text, "%lld", max);
 	if (rc == 0)
 		rc = sm_do(&c, NULL, -1, NULL,
-		           (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "setparm", share,
-		                                  "max connections", max_text, NULL });
+			   (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "setparm", share,
+						  "max connections", max_text, NULL });
 	if (rc == 0)
 		osb_request_note(req, "at most %lld connections", max);
 	return rc;
@@ -490,35 +490,35 @@ static int samba_bind(osb_request *req, void *state)
 		return rc;
 	if ((rc = sm_share_exists(&c, share)) != 0 || sm_group(share, &gid) != 0)
 		return rc == OSB_ENOTFOUND || rc == 0 ? osb_req_fail(req, OSB_EBACKEND,
-		                                                     "the instance's share %s or its group "
-		                                                     "does not exist",
-		                                                     share)
-		                                      : rc;
+								     "the instance's share %s or its group "
+								     "does not exist",
+								     share)
+						      : rc;
 	if (sm_user(user, &uid, &ugid) != 0 &&
 	    (rc = sm_account(&c, 9,
-	                     (const char *const[]){ "useradd", "-M", "-N", "-g", share, "-d", "/nonexistent", "-s",
-	                                            "/usr/sbin/nologin", "-c", "OSB binding", user, NULL })) != 0)
+			     (const char *const[]){ "useradd", "-M", "-N", "-g", share, "-d", "/nonexistent", "-s",
+						    "/usr/sbin/nologin", "-c", "OSB binding", user, NULL })) != 0)
 		return rc;
 	if (sm_user(user, &uid, &ugid) != 0 || ugid != gid)
 		return osb_req_fail(req, OSB_EBACKEND, "the Unix account %s is missing or not in group %s", user,
-		                    share);
+				    share);
 	if (osb_secret_generate(password, sizeof password, OSB_SECRET_DEFAULT_LEN) != 0)
 		return osb_req_fail(req, OSB_ERROR, "cannot generate a password");
 	snprintf(input, sizeof input, "%s\n%s\n", password, password);
 	rc = sm_do(&c, input, -1, NULL,
-	           (const char *const[]){ "smbpasswd", "-c", c.st->smb_conf, "-s", "-a", user, NULL });
+		   (const char *const[]){ "smbpasswd", "-c", c.st->smb_conf, "-s", "-a", user, NULL });
 	explicit_bzero(input, sizeof input);
 	if (rc == 0)
 		rc = sm_set_read_only(&c, share, user, read_only);
 	cred = rc == 0 ? osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "smb",
-	                                                                   .username = user,
-	                                                                   .password = password,
-	                                                                   .path = share })
-	               : NULL;
+									   .username = user,
+									   .password = password,
+									   .path = share })
+		       : NULL;
 	if (rc == 0 &&
 	    (!cred || !cJSON_AddStringToObject(cred, "share", share) ||
 	     !cJSON_AddStringToObject(cred, "source",
-	                              osb_req_sprintf(req, "//%s/%s", osb_request_target(req)->public_host, share)))) {
+				      osb_req_sprintf(req, "//%s/%s", osb_request_target(req)->public_host, share)))) {
 		cJSON_Delete(cred);
 		cred = NULL;
 	}
@@ -532,7 +532,7 @@ static int samba_bind(osb_request *req, void *state)
 		} else {
 			rc = osb_request_set_binding_state(req, saved);
 			osb_request_note(req, "user %s (uid %u) on share %s%s", user, (unsigned)uid, share,
-			                 read_only ? ", read-only" : "");
+					 read_only ? ", read-only" : "");
 		}
 	}
 	explicit_bzero(password, sizeof password);
@@ -588,7 +588,7 @@ static int samba_list(const osb_target *server, void *state, osb_tenant_cb cb, v
 
 	(void)server;
 	rc = sm_run(&c, &shares, NULL,
-	            (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "listshares", NULL });
+		    (const char *const[]){ "net", "-s", c.st->smb_conf, "conf", "listshares", NULL });
 	if (rc == 0)
 		rc = sm_run(&c, &users, NULL, (const char *const[]){ "pdbedit", "-s", c.st->smb_conf, "-L", NULL });
 	if (rc == 0 && !sm_each_name(shares.out, OSB_TENANT_INSTANCE, cb, payload) &&
@@ -645,7 +645,7 @@ static int samba_init(void **state, const cJSON *config, const osb_broker *broke
 		const char *p = i ? st->share_dir : st->smb_conf;
 		if (p[0] != '/' || strstr(p, "..") || strspn(p, plain) != strlen(p)) {
 			osb_log(OSB_LOG_ERROR, "samba.config", "driver.%s must be a plain absolute path",
-			        i ? "share_dir" : "smb_conf");
+				i ? "share_dir" : "smb_conf");
 			rc = OSB_EBADREQUEST;
 		}
 	}

@@ -28,8 +28,8 @@
 
 /* The driver's settings; read-only after init. */
 struct sv_state {
-	char *root;      /* driver.root: svnserve's -r directory of the shared server */
-	char *svnadmin;  /* driver.svnadmin: the program */
+	char *root;     /* driver.root: svnserve's -r directory of the shared server */
+	char *svnadmin; /* driver.svnadmin: the program */
 };
 
 /* The repositories' directory of a target: the shared root, or "<dir>/repos" of a dedicated server. */
@@ -87,8 +87,9 @@ static int sv_greeting(const osb_target *t, int timeout_ms, osb_errbuf *err)
 		got += (size_t)n;
 		buf[got] = '\0';
 	}
-	rc = strstr(buf, "( success ( ") ? 0 : osb_errbuf_set(err, OSB_EBACKEND, "%s:%d does not speak svn's protocol",
-								t->host, t->port);
+	rc = strstr(buf, "( success ( ")
+		     ? 0
+		     : osb_errbuf_set(err, OSB_EBACKEND, "%s:%d does not speak svn's protocol", t->host, t->port);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -103,8 +104,10 @@ static int sv_probe(const struct sv_state *st, const osb_target *t, int timeout_
 	const char *root = sv_root(st, t, buf, sizeof(buf));
 
 	if (access(root, W_OK | X_OK) != 0)
-		return osb_errbuf_set(err, OSB_EBACKEND, "the repositories' directory %s is missing or not writable: "
-				      "%s", root, strerror(errno));
+		return osb_errbuf_set(err, OSB_EBACKEND,
+				      "the repositories' directory %s is missing or not writable: "
+				      "%s",
+				      root, strerror(errno));
 	return sv_greeting(t, timeout_ms, err);
 }
 
@@ -186,12 +189,14 @@ static int sv_apply_plan(osb_request *req, const char *dir)
 
 	if (mb <= 0 || mb > 1024 * 1024)
 		return osb_req_fail(req, OSB_ERROR, "the plan's x-osb.repository_mb must be a size in MB");
-	osb_buf_printf(&hook, "#!/bin/sh\n"
+	osb_buf_printf(&hook,
+		       "#!/bin/sh\n"
 		       "# Written by osb-svn-broker: a commit may not take the repository past %lld MB.\n"
 		       "PATH=/usr/bin:/bin\nset -- $(du -sk \"$1/db\")\n"
 		       "if [ \"$1\" -gt %lld ]; then\n"
 		       "\techo \"osb: refused: the repository would take $1 KB, more than its plan's %lld MB\" >&2\n"
-		       "\texit 1\nfi\n", mb, mb * 1024, mb);
+		       "\texit 1\nfi\n",
+		       mb, mb * 1024, mb);
 	rc = osb_buf_text(&hook) ? sv_write(dir, "hooks", "pre-commit", hook.data, 0700, osb_request_errbuf(req))
 				 : osb_req_fail(req, OSB_ENOMEM, "out of memory");
 	osb_buf_free(&hook);
@@ -215,8 +220,10 @@ static int sv_create(const struct sv_state *st, osb_request *req, const char *di
 		rc = osb_errbuf_set(err, rc == OSB_ETIMEOUT ? OSB_ETIMEOUT : OSB_EBACKEND,
 				    "svnadmin create failed: %.300s", rc > 0 && res.err ? res.err : osb_strerror(rc));
 	osb_exec_result_free(&res);
-	snprintf(conf, sizeof(conf), "# Written by osb-svn-broker\n[general]\nanon-access = none\nauth-access = write\n"
-		 "password-db = passwd\nauthz-db = authz\nrealm = %s\n[sasl]\nuse-sasl = false\n", name);
+	snprintf(conf, sizeof(conf),
+		 "# Written by osb-svn-broker\n[general]\nanon-access = none\nauth-access = write\n"
+		 "password-db = passwd\nauthz-db = authz\nrealm = %s\n[sasl]\nuse-sasl = false\n",
+		 name);
 	if (rc == 0 && (rc = sv_write(dir, "conf", "passwd", "[users]\n", 0600, err)) == 0 &&
 	    (rc = sv_write(dir, "conf", "authz", "[/]\n* =\n", 0600, err)) == 0 &&
 	    (rc = sv_write(dir, "conf", "svnserve.conf", conf, 0600, err)) == 0)
@@ -326,8 +333,8 @@ static int svn_bind(osb_request *req, void *state)
 	    (rc = sv_rewrite(root, name, "passwd", user, line, err)) < 0 ||
 	    (rc = sv_rewrite(root, name, "authz", user, access_line, err)) < 0)
 		goto done;
-	cred = osb_credentials_new(req, &(osb_credentials_spec){ .scheme = "svn", .username = user,
-								 .password = password, .path = name });
+	cred = osb_credentials_new(
+		req, &(osb_credentials_spec){ .scheme = "svn", .username = user, .password = password, .path = name });
 	{
 		char *url = osb_credentials_uri(req, "svn", NULL, NULL, t->public_host, t->public_port, name);
 
@@ -532,15 +539,14 @@ static const osb_dedicated_spec svn_dedicated = {
 	.ready = sv_ready,
 };
 
-static const struct osb_driver svn_driver = {
-	.abi_version = OSB_DRIVER_INIT,
-	.name = "svn",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
-		OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
-	.server = &svn_server,
-	.config_keys = (const char *const[]){ "root", "svnadmin", NULL },
-	.dedicated = &svn_dedicated,
-	OSB_DRIVER_SLOTS(svn, init, shutdown, provision, deprovision, update, bind, unbind, health, list, purge)
-};
+static const struct osb_driver svn_driver = { .abi_version = OSB_DRIVER_INIT,
+					      .name = "svn",
+					      .caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC |
+						      OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED,
+					      .server = &svn_server,
+					      .config_keys = (const char *const[]){ "root", "svnadmin", NULL },
+					      .dedicated = &svn_dedicated,
+					      OSB_DRIVER_SLOTS(svn, init, shutdown, provision, deprovision, update,
+							       bind, unbind, health, list, purge) };
 
 OSB_DRIVER_DEFINE(svn, svn_driver);

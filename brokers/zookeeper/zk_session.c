@@ -174,14 +174,14 @@ static int zk_finish(struct zk_conn *c, int submitted, const char *what, const c
 	return rc == ZOK ? 0 : rc == fine ? 1 : zk_fail(c, rc, what, path);
 }
 
-#define ZK_CALL(c, what, path, fine, call) \
+#define ZK_CALL(c, what, path, fine, call)                                                                             \
 	(zk_arm(c, &(c)->slots[0], what, path) < 0 ? (c)->err->code : zk_finish(c, (call), what, path, fine))
 
 int zk_create(struct zk_conn *c, const char *path, const char *value, const struct ACL_vector *acl)
 {
-	return ZK_CALL(c, "create", path, ZNODEEXISTS,
-		       zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0, zk_string_cb,
-				   c->slots));
+	return ZK_CALL(
+		c, "create", path, ZNODEEXISTS,
+		zoo_acreate(c->zh, path, value, value ? (int)strlen(value) : -1, acl, 0, zk_string_cb, c->slots));
 }
 
 int zk_set(struct zk_conn *c, const char *path, const char *value)

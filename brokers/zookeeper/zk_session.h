@@ -28,9 +28,9 @@
 /** Where one call completes. */
 struct zk_slot {
 	struct zk_conn *c;
-	int zrc;                     /* ZooKeeper's result (ZOK, ZNONODE...) */
-	struct String_vector names;  /* what a getChildren read */
-	char value[64];              /* what a get read, cut to fit (the broker's own znodes hold short values) */
+	int zrc;                    /* ZooKeeper's result (ZOK, ZNONODE...) */
+	struct String_vector names; /* what a getChildren read */
+	char value[64];             /* what a get read, cut to fit (the broker's own znodes hold short values) */
 };
 
 /** One admin session. Calls run one at a time, or one window at a time in the walks. */
@@ -38,13 +38,13 @@ struct zk_conn {
 	zhandle_t *zh;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int ready;            /* lock and cond initialised */
-	int session;          /* 1 connected, 0 connecting, -1 expired or refused */
-	int outstanding;      /* calls submitted and not completed */
+	int ready;             /* lock and cond initialised */
+	int session;           /* 1 connected, 0 connecting, -1 expired or refused */
+	int outstanding;       /* calls submitted and not completed */
 	struct zk_slot *slots; /* ZK_WINDOW of them; a single call completes into the first */
-	int64_t deadline;     /* an osb_clock_ms() reading */
+	int64_t deadline;      /* an osb_clock_ms() reading */
 	osb_errbuf *err;
-	char where[80];       /* "host:port", for messages */
+	char where[80]; /* "host:port", for messages */
 };
 
 /** Connect to the target and log in as its admin with the digest scheme (the super user when it matches). */

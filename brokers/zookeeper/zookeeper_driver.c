@@ -18,10 +18,10 @@
 #define ZK_PLAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-"
 
 struct zk_state {
-	char *base;                /* the broker's znode, such as "/osb" */
-	char *classpath;           /* of a dedicated server's JVM */
-	struct ACL nobody_entry;   /* ZK_NOBODY, read only */
-	struct ACL_vector nobody;  /* the ACL of the broker's own znodes: only the super user gets in */
+	char *base;               /* the broker's znode, such as "/osb" */
+	char *classpath;          /* of a dedicated server's JVM */
+	struct ACL nobody_entry;  /* ZK_NOBODY, read only */
+	struct ACL_vector nobody; /* the ACL of the broker's own znodes: only the super user gets in */
 };
 
 static int zk_open_req(struct zk_conn *c, osb_request *req)
@@ -201,8 +201,7 @@ static int zk_provision(osb_request *req, void *state)
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
 	if ((rc = zk_open_req(&c, req)) < 0 || (rc = zk_ensure_base(&c, st, osb_request_target(req)->dedicated)) < 0 ||
 	    (rc = zk_create(&c, p.node, NULL, &st->nobody)) < 0 ||
-	    (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 ||
-	    (rc = zk_set_quota(&c, st, req, p.quota)) < 0)
+	    (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 || (rc = zk_set_quota(&c, st, req, p.quota)) < 0)
 		goto done;
 	saved = cJSON_CreateObject();
 	if (!saved || !cJSON_AddStringToObject(saved, "znode", p.node)) {
@@ -333,9 +332,8 @@ static int zk_unbind(osb_request *req, void *state)
 	long count = 0;
 	int rc;
 
-	if ((rc = zk_open_req(&c, req)) == 0 &&
-	    (rc = zk_unbind_name(&c, state, osb_request_instance_name(req), osb_request_binding_name(req),
-				 &count)) == 0)
+	if ((rc = zk_open_req(&c, req)) == 0 && (rc = zk_unbind_name(&c, state, osb_request_instance_name(req),
+								     osb_request_binding_name(req), &count)) == 0)
 		osb_request_note(req, "digest identity off the ACL of %ld znodes", count);
 	zk_close(&c);
 	return rc;
@@ -445,11 +443,13 @@ static int zk_prepare(osb_request *req, const osb_target *t, void *state, osb_er
 				      t->dir);
 	if (zk_digest(digest, t->admin_user, t->admin_password) < 0)
 		return osb_errbuf_set(err, OSB_ERROR, "cannot hash the dedicated server's admin password");
-	osb_buf_printf(&cfg, "# Written by osb-zookeeper-broker.\ntickTime=2000\ndataDir=%s/data\nclientPort=%d\n"
+	osb_buf_printf(&cfg,
+		       "# Written by osb-zookeeper-broker.\ntickTime=2000\ndataDir=%s/data\nclientPort=%d\n"
 		       "clientPortAddress=%s\nadmin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n"
 		       "maxClientCnxns=%lld\nautopurge.snapRetainCount=3\nautopurge.purgeInterval=1\n",
 		       t->dir, t->port, t->host, osb_request_plan_int(req, "max_connections", 60));
-	osb_buf_printf(&args, "-Xmx%lldm\n-Dorg.slf4j.simpleLogger.defaultLogLevel=warn\n"
+	osb_buf_printf(&args,
+		       "-Xmx%lldm\n-Dorg.slf4j.simpleLogger.defaultLogLevel=warn\n"
 		       "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s:%s\n-Dzookeeper.enforceQuota=true\n"
 		       "-cp\n%s\norg.apache.zookeeper.server.ZooKeeperServerMain\n%s/zoo.cfg\n",
 		       osb_request_plan_int(req, "heap_mb", 128), t->admin_user, digest, st->classpath, t->dir);

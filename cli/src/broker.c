@@ -254,8 +254,9 @@ void broker_describe(const broker_resp *r, char *out, size_t size)
 	}
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(r->json, "description");
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	snprintf(out, size, "%ld%s%s%s%s", r->status, cJSON_IsString(e) ? " " : "", cJSON_IsString(e) ? e->valuestring : "",
-		 cJSON_IsString(d) ? ": " : "", cJSON_IsString(d) ? d->valuestring : "");
+	snprintf(out, size, "%ld%s%s%s%s", r->status, cJSON_IsString(e) ? " " : "",
+		 cJSON_IsString(e) ? e->valuestring : "", cJSON_IsString(d) ? ": " : "",
+		 cJSON_IsString(d) ? d->valuestring : "");
 }
 
 cJSON *broker_error_extra(const broker_resp *r)

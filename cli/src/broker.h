@@ -9,12 +9,12 @@
 
 /* The answer to one request. */
 typedef struct {
-	long status;           /* HTTP status, 0 when no answer came */
-	char *body;            /* the body, NUL-terminated ("" when empty) */
-	size_t len;            /* its length */
-	cJSON *json;           /* the body parsed, when it is JSON */
-	int retry_after;       /* Retry-After in seconds, -1 when absent */
-	char error[256];       /* why no answer came (status 0) */
+	long status;     /* HTTP status, 0 when no answer came */
+	char *body;      /* the body, NUL-terminated ("" when empty) */
+	size_t len;      /* its length */
+	cJSON *json;     /* the body parsed, when it is JSON */
+	int retry_after; /* Retry-After in seconds, -1 when absent */
+	char error[256]; /* why no answer came (status 0) */
 } broker_resp;
 
 /**

@@ -7,22 +7,22 @@
 
 /* Exit codes (docs/cli.md lists them; scripts rely on them: never renumber). */
 enum {
-	CLI_OK = 0,            /* done */
-	CLI_FAILED = 1,        /* the broker refused the request, or the operation failed */
-	CLI_USAGE = 2,         /* bad command line */
-	CLI_NOT_FOUND = 3,     /* no such service, plan, instance, binding or broker */
-	CLI_PARAMS = 4,        /* parameters do not match the plan's schema: nothing was sent */
-	CLI_UNREACHABLE = 5,   /* a broker cannot be reached, or its answer is not the OSB API */
-	CLI_LOCAL = 6,         /* the local configuration or state cannot be read or written */
-	CLI_INTERRUPTED = 130  /* Ctrl-C while waiting: the operation goes on at the broker */
+	CLI_OK = 0,           /* done */
+	CLI_FAILED = 1,       /* the broker refused the request, or the operation failed */
+	CLI_USAGE = 2,        /* bad command line */
+	CLI_NOT_FOUND = 3,    /* no such service, plan, instance, binding or broker */
+	CLI_PARAMS = 4,       /* parameters do not match the plan's schema: nothing was sent */
+	CLI_UNREACHABLE = 5,  /* a broker cannot be reached, or its answer is not the OSB API */
+	CLI_LOCAL = 6,        /* the local configuration or state cannot be read or written */
+	CLI_INTERRUPTED = 130 /* Ctrl-C while waiting: the operation goes on at the broker */
 };
 
 /* One run of the tool. */
 typedef struct {
-	int json;              /* --json: one JSON document on stdout, whatever happens */
-	int wait;              /* wait for asynchronous operations (--no-wait clears it) */
-	const char *prog;      /* argv[0] for messages */
-	const char *verb;      /* the verb being run, for messages */
+	int json;         /* --json: one JSON document on stdout, whatever happens */
+	int wait;         /* wait for asynchronous operations (--no-wait clears it) */
+	const char *prog; /* argv[0] for messages */
+	const char *verb; /* the verb being run, for messages */
 } cli;
 
 /* Set by SIGINT/SIGTERM: stop waiting, never the broker's operation. */

@@ -78,7 +78,9 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		return usage(c);
 	const char *name = argv[optind], *binding = argv[optind + 1];
 	if (!cli_valid_name(binding))
-		return out_fail(c, CLI_USAGE, NULL, "%s: a binding name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)", binding);
+		return out_fail(c, CLI_USAGE, NULL,
+				"%s: a binding name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)",
+				binding);
 	if (params_arg && (rc = params_parse(c, params_arg, &params)))
 		return rc;
 	if ((rc = inst_load(c, name, &brokers, &entry, &b)))
@@ -112,9 +114,10 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 	snprintf(put_path, sizeof put_path, "%s?accepts_incomplete=true", path);
 	out_note(c, "Binding %s to %s...", binding, name);
 	if (broker_call(b, "PUT", put_path, body, &r) != 0) {
-		rc = cli_interrupted ? op_interrupted(c, name, "binding")
-				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
-						"broker %s did not answer (%s); see: osb service %s", b->name, r.error, name);
+		rc = cli_interrupted
+			     ? op_interrupted(c, name, "binding")
+			     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
+					"broker %s did not answer (%s); see: osb service %s", b->name, r.error, name);
 		goto done;
 	}
 	if (r.status == 200 || r.status == 201) {
@@ -125,8 +128,11 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		if ((rc = inst_binding_set(c, name, binding, id, "in progress", op, NULL)))
 			goto done;
 		if (!c->wait) {
-			out_note(c, "The broker is creating binding %s; see how it goes with: osb service %s (its credentials "
-				    "are shown only by a bind-service that waits)", binding, name);
+			out_note(
+				c,
+				"The broker is creating binding %s; see how it goes with: osb service %s (its credentials "
+				"are shown only by a bind-service that waits)",
+				binding, name);
 			rc = pending_json(c, name, binding, id);
 			goto done;
 		}
@@ -156,8 +162,8 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		if (broker_call(b, "GET", path, NULL, &r) != 0 || r.status != 200) {
 			char why[512];
 			broker_describe(&r, why, sizeof why);
-			rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "bound, but fetching the credentials failed: %s",
-				      why);
+			rc = out_fail(c, CLI_FAILED, broker_error_extra(&r),
+				      "bound, but fetching the credentials failed: %s", why);
 			goto done;
 		}
 		rc = print_binding(c, name, binding, id, r.json);
@@ -165,7 +171,8 @@ int cmd_bind_service(cli *c, int argc, char **argv)
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
 		inst_binding_set(c, name, binding, id, NULL, NULL, NULL);
-		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to bind %s: %s", b->name, name, why);
+		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to bind %s: %s", b->name, name,
+			      why);
 	}
 done:
 	broker_resp_free(&r);
@@ -198,14 +205,16 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 	const char *name = argv[optind], *binding = argv[optind + 1];
 	if ((rc = inst_load(c, name, &brokers, &entry, &b)))
 		goto done;
-	const cJSON *be = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "bindings"), binding);
+	const cJSON *be =
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "bindings"), binding);
 	const char *bid = jstr(be, "binding_id");
 	if (!bid) {
-		rc = out_fail(c, CLI_NOT_FOUND, NULL, "%s has no binding named %s (osb service %s)", name, binding, name);
+		rc = out_fail(c, CLI_NOT_FOUND, NULL, "%s has no binding named %s (osb service %s)", name, binding,
+			      name);
 		goto done;
 	}
 	char path[2048], del[2600], *sid = broker_escape(jstr(entry, "service_id")),
-					*pid = broker_escape(jstr(entry, "plan_id"));
+				    *pid = broker_escape(jstr(entry, "plan_id"));
 	inst_binding_path(path, sizeof path, entry, bid);
 	snprintf(del, sizeof del, "%s?accepts_incomplete=true&service_id=%s&plan_id=%s", path, sid ? sid : "",
 		 pid ? pid : "");
@@ -214,8 +223,8 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 	out_note(c, "Unbinding %s from %s...", binding, name);
 	if (broker_call(b, "DELETE", del, NULL, &r) != 0) {
 		rc = cli_interrupted ? op_interrupted(c, name, "unbinding")
-				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r), "broker %s did not answer (%s)",
-						b->name, r.error);
+				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
+						"broker %s did not answer (%s)", b->name, r.error);
 		goto done;
 	}
 	if (r.status == 202) {
@@ -225,7 +234,8 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 		if ((rc = inst_binding_set(c, name, binding, bid, "deleting", op, NULL)))
 			goto done;
 		if (!c->wait) {
-			out_note(c, "The broker is deleting binding %s; see how it goes with: osb service %s", binding, name);
+			out_note(c, "The broker is deleting binding %s; see how it goes with: osb service %s", binding,
+				 name);
 			rc = pending_json(c, name, binding, bid);
 			goto done;
 		}
@@ -251,8 +261,8 @@ int cmd_unbind_service(cli *c, int argc, char **argv)
 	} else if (r.status != 200 && r.status != 410) {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
-		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to unbind %s: %s", b->name, binding,
-			      why);
+		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to unbind %s: %s", b->name,
+			      binding, why);
 		goto done;
 	}
 	if ((rc = inst_binding_set(c, name, binding, bid, NULL, NULL, NULL)))

@@ -88,13 +88,15 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		return usage(c);
 	const char *name = argv[1], *url = argv[2];
 	if (!cli_valid_name(name))
-		return out_fail(c, CLI_USAGE, NULL, "%s: a broker name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)", name);
+		return out_fail(c, CLI_USAGE, NULL,
+				"%s: a broker name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)", name);
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
 		return out_fail(c, CLI_USAGE, NULL, "%s: the URL must start with http:// or https://", url);
 	const char *host = strstr(url, "://") + 3;
 	size_t authority = strcspn(host, "/?#");
 	if (memchr(host, '@', authority))
-		return out_fail(c, CLI_USAGE, NULL, "put no account in the URL: set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD");
+		return out_fail(c, CLI_USAGE, NULL,
+				"put no account in the URL: set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD");
 	/* Never from the command line, where ps and shell history would show it. */
 	const char *eu = getenv("OSB_BROKER_USERNAME"), *ep = getenv("OSB_BROKER_PASSWORD");
 	if (eu && *eu && ep && *ep) {
@@ -105,8 +107,9 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		    prompt("Broker password: ", 1, pass, sizeof pass) != 0)
 			return out_fail(c, CLI_USAGE, NULL, "a username and a password are needed");
 	} else {
-		return out_fail(c, CLI_USAGE, NULL,
-				"set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD (or run it on a terminal to be asked)");
+		return out_fail(
+			c, CLI_USAGE, NULL,
+			"set OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD (or run it on a terminal to be asked)");
 	}
 	cli_broker probe = { (char *)name, (char *)url, user, pass, 0 };
 	char base[2048];
@@ -126,8 +129,8 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 	if (r.status != 200 || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "services"))) {
 		char why[512];
 		broker_describe(&r, why, sizeof why);
-		rc = out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r), "%s does not answer like an OSB broker: %s", base,
-			      why);
+		rc = out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r), "%s does not answer like an OSB broker: %s",
+			      base, why);
 		goto done;
 	}
 	int services = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "services"));
@@ -139,7 +142,8 @@ int cmd_register_broker(cli *c, int argc, char **argv)
 		goto done;
 	cli_broker *old = local_broker_find(&brokers, name);
 	if (old && old->from_env) {
-		rc = out_fail(c, CLI_USAGE, NULL, "%s is the name of the broker from OSB_BROKER_URL; pick another", name);
+		rc = out_fail(c, CLI_USAGE, NULL, "%s is the name of the broker from OSB_BROKER_URL; pick another",
+			      name);
 		goto done;
 	}
 	if (old) {
@@ -198,16 +202,18 @@ int cmd_unregister_broker(cli *c, int argc, char **argv)
 	const cJSON *e;
 	int used = 0;
 	/* Instances made through it would be orphaned here, not at the broker: refuse while any exist. */
-	cJSON_ArrayForEach(e, local_instances(&st))
-		used += jstr(e, "broker") && strcmp(jstr(e, "broker"), name) == 0;
+	cJSON_ArrayForEach(e, local_instances(&st)) used += jstr(e, "broker") && strcmp(jstr(e, "broker"), name) == 0;
 	if (!b || b->from_env || used) {
 		local_state_end(&st);
 		local_brokers_free(&brokers);
 		if (used && b && !b->from_env)
-			return out_fail(c, CLI_FAILED, NULL, "%d service instance%s of broker %s still exist%s: delete them first",
-					used, used == 1 ? "" : "s", name, used == 1 ? "s" : "");
-		return out_fail(c, CLI_NOT_FOUND, NULL, b ? "%s comes from OSB_BROKER_URL: unset it instead"
-							  : "no broker named %s (osb brokers)", name);
+			return out_fail(c, CLI_FAILED, NULL,
+					"%d service instance%s of broker %s still exist%s: delete them first", used,
+					used == 1 ? "" : "s", name, used == 1 ? "s" : "");
+		return out_fail(c, CLI_NOT_FOUND, NULL,
+				b ? "%s comes from OSB_BROKER_URL: unset it instead"
+				  : "no broker named %s (osb brokers)",
+				name);
 	}
 	size_t i = (size_t)(b - brokers.v);
 	free(b->name);

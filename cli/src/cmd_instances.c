@@ -37,7 +37,7 @@ typedef struct {
 	const char *description;
 	const char *operation;
 	const char *dashboard_url;
-	const char *plan;       /* a new plan (update), or NULL */
+	const char *plan; /* a new plan (update), or NULL */
 	const char *plan_id;
 } op_update;
 
@@ -77,13 +77,18 @@ static int wait_and_record(cli *c, const cli_broker *b, const char *name, const 
 	op_result res;
 	inst_path(path, sizeof path, jstr(entry, "instance_id"));
 	strncat(path, "/last_operation", sizeof path - strlen(path) - 1);
-	snprintf(what, sizeof what, "%s %s", strcmp(type, "create") == 0 ? "creating" :
-					     strcmp(type, "update") == 0 ? "updating" : "deleting", name);
+	snprintf(what, sizeof what, "%s %s",
+		 strcmp(type, "create") == 0   ? "creating"
+		 : strcmp(type, "update") == 0 ? "updating"
+					       : "deleting",
+		 name);
 	int rc = op_wait(c, b, path, operation, jstr(entry, "service_id"),
 			 new_plan_id ? new_plan_id : jstr(entry, "plan_id"), what, &res);
 	if (rc == CLI_INTERRUPTED)
-		return op_interrupted(c, name, strcmp(type, "create") == 0 ? "creation" :
-					       strcmp(type, "update") == 0 ? "update" : "deletion");
+		return op_interrupted(c, name,
+				      strcmp(type, "create") == 0   ? "creation"
+				      : strcmp(type, "update") == 0 ? "update"
+								    : "deletion");
 	if (rc)
 		return rc;
 	int gone = strcmp(res.state, "gone") == 0 || strcmp(res.state, "missing") == 0;
@@ -102,8 +107,8 @@ static int wait_and_record(cli *c, const cli_broker *b, const char *name, const 
 		op_result_free(&res);
 		return rc;
 	}
-	op_update u = { type, ok ? "succeeded" : "failed", res.description, operation, NULL, ok ? new_plan : NULL,
-			new_plan_id };
+	op_update u = { type, ok ? "succeeded" : "failed", res.description, operation,
+			NULL, ok ? new_plan : NULL,        new_plan_id };
 	rc = inst_edit(c, name, apply_op, &u);
 	if (!rc && !ok)
 		rc = out_fail(c, CLI_FAILED, NULL, "%s of %s failed: %s", type, name,
@@ -149,8 +154,8 @@ static int add_entry(cli *c, const char *name, cJSON *entry)
 		return rc;
 	if (local_instance(&st, name)) {
 		local_state_end(&st);
-		return out_fail(c, CLI_FAILED, NULL, "a service instance named %s exists already (osb service %s)", name,
-				name);
+		return out_fail(c, CLI_FAILED, NULL, "a service instance named %s exists already (osb service %s)",
+				name, name);
 	}
 	cJSON_AddItemToObject(local_instances(&st), name, cJSON_Duplicate(entry, 1));
 	return local_state_commit(c, &st);
@@ -183,7 +188,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 		return usage(c);
 	const char *service = argv[optind], *plan_name = argv[optind + 1], *name = argv[optind + 2];
 	if (!cli_valid_name(name))
-		return out_fail(c, CLI_USAGE, NULL, "%s: an instance name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)", name);
+		return out_fail(c, CLI_USAGE, NULL,
+				"%s: an instance name is 1 to 64 of A-Z a-z 0-9 . _ - (a letter or digit first)", name);
 	if (params_arg && (rc = params_parse(c, params_arg, &params)))
 		return rc;
 	if ((rc = local_brokers_load(c, &brokers)))
@@ -201,9 +207,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 	int found = doc ? market_find_service(doc, service, only, &svc, &bentry) : 0;
 	if (!found) {
 		const cJSON *b;
-		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
-			if (jstr(b, "error"))
-				out_note(c, "note: broker %s could not be read: %s", jstr(b, "name"), jstr(b, "error"));
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) if (jstr(b, "error"))
+			out_note(c, "note: broker %s could not be read: %s", jstr(b, "name"), jstr(b, "error"));
 		rc = out_fail(c, CLI_NOT_FOUND, NULL, "no service %s in the marketplace (osb marketplace)", service);
 		goto done;
 	}
@@ -215,7 +220,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 	if (!plan) {
 		char names[1024];
 		market_plan_names(svc, names, sizeof names);
-		rc = out_fail(c, CLI_NOT_FOUND, NULL, "service %s has no plan %s; its plans: %s", service, plan_name, names);
+		rc = out_fail(c, CLI_NOT_FOUND, NULL, "service %s has no plan %s; its plans: %s", service, plan_name,
+			      names);
 		goto done;
 	}
 	if ((rc = params_check(c, plan, "service_instance", "create", params)))
@@ -254,8 +260,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 			goto done;
 		}
 		rc = out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
-			      "broker %s did not answer (%s); whether %s was created is unknown: osb service %s", b->name,
-			      r.error, name, name);
+			      "broker %s did not answer (%s); whether %s was created is unknown: osb service %s",
+			      b->name, r.error, name, name);
 		goto done;
 	}
 	if (r.status == 200 || r.status == 201 || r.status == 202) {
@@ -264,7 +270,8 @@ int cmd_create_service(cli *c, int argc, char **argv)
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
 		inst_remove(c, name);
-		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to create %s: %s", b->name, name, why);
+		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to create %s: %s", b->name,
+			      name, why);
 	}
 done:
 	broker_resp_free(&r);
@@ -313,15 +320,16 @@ int cmd_update_service(cli *c, int argc, char **argv)
 	if ((rc = inst_service(c, &brokers, b, jstr(entry, "service_id"), &doc, &svc)))
 		goto done;
 	if (!svc) {
-		rc = out_fail(c, CLI_NOT_FOUND, NULL, "broker %s no longer offers service %s", b->name, jstr(entry, "service"));
+		rc = out_fail(c, CLI_NOT_FOUND, NULL, "broker %s no longer offers service %s", b->name,
+			      jstr(entry, "service"));
 		goto done;
 	}
 	const cJSON *plan = market_find_plan(svc, plan_name ? plan_name : jstr(entry, "plan_id"));
 	if (!plan) {
 		char names[1024];
 		market_plan_names(svc, names, sizeof names);
-		rc = out_fail(c, CLI_NOT_FOUND, NULL, "service %s has no plan %s; its plans: %s", jstr(entry, "service"),
-			      plan_name ? plan_name : jstr(entry, "plan"), names);
+		rc = out_fail(c, CLI_NOT_FOUND, NULL, "service %s has no plan %s; its plans: %s",
+			      jstr(entry, "service"), plan_name ? plan_name : jstr(entry, "plan"), names);
 		goto done;
 	}
 	if ((rc = params_check(c, plan, "service_instance", "update", params)))
@@ -343,8 +351,8 @@ int cmd_update_service(cli *c, int argc, char **argv)
 	out_note(c, "Updating %s...", name);
 	if (broker_call(b, "PATCH", path, body, &r) != 0) {
 		rc = cli_interrupted ? op_interrupted(c, name, "update")
-				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r), "broker %s did not answer (%s)",
-						b->name, r.error);
+				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
+						"broker %s did not answer (%s)", b->name, r.error);
 		goto done;
 	}
 	const char *new_plan = new_plan_id ? jstr(plan, "name") : NULL;
@@ -353,7 +361,8 @@ int cmd_update_service(cli *c, int argc, char **argv)
 	} else {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
-		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to update %s: %s", b->name, name, why);
+		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to update %s: %s", b->name,
+			      name, why);
 	}
 done:
 	broker_resp_free(&r);
@@ -432,8 +441,8 @@ int cmd_delete_service(cli *c, int argc, char **argv)
 	out_note(c, "Deleting %s...", name);
 	if (broker_call(b, "DELETE", path, NULL, &r) != 0) {
 		rc = cli_interrupted ? op_interrupted(c, name, "deletion")
-				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r), "broker %s did not answer (%s)",
-						b->name, r.error);
+				     : out_fail(c, CLI_UNREACHABLE, broker_error_extra(&r),
+						"broker %s did not answer (%s)", b->name, r.error);
 		goto done;
 	}
 	if (r.status == 200 || r.status == 410) {
@@ -462,7 +471,8 @@ int cmd_delete_service(cli *c, int argc, char **argv)
 	} else {
 		char why[1024];
 		broker_describe(&r, why, sizeof why);
-		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to delete %s: %s", b->name, name, why);
+		rc = out_fail(c, CLI_FAILED, broker_error_extra(&r), "broker %s refused to delete %s: %s", b->name,
+			      name, why);
 	}
 done:
 	broker_resp_free(&r);
@@ -493,7 +503,8 @@ static cJSON *fetch_instance(const cli_broker *b, const cJSON *entry)
 static int refresh_bindings(cli *c, const cli_broker *b, const char *name, const cJSON *entry)
 {
 	const cJSON *be;
-	cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(entry, "bindings")) {
+	cJSON_ArrayForEach(be, cJSON_GetObjectItemCaseSensitive(entry, "bindings"))
+	{
 		const char *state = jstr(be, "state"), *bid = jstr(be, "binding_id");
 		char path[2300], what[256];
 		op_result res;
@@ -504,8 +515,8 @@ static int refresh_bindings(cli *c, const cli_broker *b, const char *name, const
 		strncat(path, "/last_operation", sizeof path - strlen(path) - 1);
 		snprintf(what, sizeof what, "%s %s %s %s", deleting ? "unbinding" : "binding", be->string,
 			 deleting ? "from" : "to", name);
-		int rc = op_wait(c, b, path, jstr(be, "operation"), jstr(entry, "service_id"), jstr(entry, "plan_id"), what,
-				 &res);
+		int rc = op_wait(c, b, path, jstr(be, "operation"), jstr(entry, "service_id"), jstr(entry, "plan_id"),
+				 what, &res);
 		if (rc == CLI_INTERRUPTED)
 			return op_interrupted(c, name, deleting ? "unbinding" : "binding");
 		if (rc)
@@ -522,8 +533,10 @@ static int refresh_bindings(cli *c, const cli_broker *b, const char *name, const
 		} else {
 			rc = inst_binding_set(c, name, be->string, bid, ok ? "succeeded" : NULL, NULL, NULL);
 			if (ok)
-				out_note(c, "Binding %s was created; its credentials were not shown: unbind-service and "
-					    "bind-service again for new ones.", be->string);
+				out_note(c,
+					 "Binding %s was created; its credentials were not shown: unbind-service and "
+					 "bind-service again for new ones.",
+					 be->string);
 			else
 				out_note(c, "Binding %s was not created (%s).", be->string,
 					 res.description ? res.description : "the broker has no record of it");
@@ -568,8 +581,10 @@ int cmd_service(cli *c, int argc, char **argv)
 			broker_resp r;
 			if (broker_call(b, "GET", path, NULL, &r) == 0 && r.status == 200 && jstr(r.json, "state") &&
 			    strcmp(jstr(r.json, "state"), "in progress") == 0) {
-				op_update u = { type, "in progress", jstr(r.json, "description"), jstr(op, "operation"), NULL,
-						NULL, NULL };
+				op_update u = {
+					type, "in progress", jstr(r.json, "description"), jstr(op, "operation"), NULL,
+					NULL, NULL
+				};
 				inst_edit(c, name, apply_op, &u);
 				broker_resp_free(&r);
 				rc = finish(c, name, CLI_OK);
@@ -612,7 +627,8 @@ int cmd_service(cli *c, int argc, char **argv)
 			op_result_free(&res);
 			goto done;
 		}
-		op_update u = { type, ok ? "succeeded" : "failed", res.description, jstr(op, "operation"), NULL, NULL, NULL };
+		op_update u = { type, ok ? "succeeded" : "failed", res.description, jstr(op, "operation"), NULL, NULL,
+				NULL };
 		rc = inst_edit(c, name, apply_op, &u);
 		op_result_free(&res);
 		if (rc)
@@ -666,8 +682,7 @@ int cmd_services(cli *c, int argc, char **argv)
 	if (c->json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON *arr = cJSON_AddArrayToObject(doc, "services");
-		cJSON_ArrayForEach(e, all)
-			cJSON_AddItemToArray(arr, inst_view(e->string, e));
+		cJSON_ArrayForEach(e, all) cJSON_AddItemToArray(arr, inst_view(e->string, e));
 		local_state_end(&st);
 		return out_json(doc);
 	}
@@ -678,7 +693,8 @@ int cmd_services(cli *c, int argc, char **argv)
 	}
 	out_table_init(&t, 6);
 	out_table_row(&t, "name", "service", "plan", "bindings", "last operation", "broker");
-	cJSON_ArrayForEach(e, all) {
+	cJSON_ArrayForEach(e, all)
+	{
 		const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "last_operation");
 		char last[128], nb[16];
 		snprintf(last, sizeof last, "%s %s", jstr(op, "type") ? jstr(op, "type") : "-",

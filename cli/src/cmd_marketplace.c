@@ -21,7 +21,8 @@ static int note_errors(cli *c, const cJSON *doc)
 {
 	const cJSON *b;
 	int ok = 0, bad = 0;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
+	{
 		if (jstr(b, "error")) {
 			bad++;
 			out_note(c, "note: broker %s could not be read: %s", jstr(b, "name"), jstr(b, "error"));
@@ -41,7 +42,8 @@ static const char *display(const cJSON *obj)
 /* "free", or "15.00 USD/MONTHLY" from the plan's costs, or "paid". */
 static void cost(const cJSON *plan, char *out, size_t size)
 {
-	const cJSON *costs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "metadata"), "costs");
+	const cJSON *costs =
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "metadata"), "costs");
 	const cJSON *free_ = cJSON_GetObjectItemCaseSensitive(plan, "free");
 	const cJSON *first = cJSON_GetArrayItem(costs, 0);
 	const cJSON *amount = cJSON_GetObjectItemCaseSensitive(first, "amount");
@@ -62,13 +64,15 @@ static void print_parameters(const cJSON *plan, const char *scope, const char *a
 {
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "schemas"), scope), action),
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "schemas"), scope),
+			action),
 		"parameters");
 	const cJSON *p, *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
 	if (!props || !props->child)
 		return;
 	printf("    %s parameters:\n", label);
-	cJSON_ArrayForEach(p, props) {
+	cJSON_ArrayForEach(p, props)
+	{
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
 		const cJSON *def = cJSON_GetObjectItemCaseSensitive(p, "default");
 		const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
@@ -89,9 +93,8 @@ static void print_service(const cJSON *svc, const cJSON *broker)
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(svc, "metadata"), *plan, *t;
 	char tags[512] = "";
 	size_t n = 0;
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags"))
-		if (cJSON_IsString(t) && n < sizeof tags)
-			n += (size_t)snprintf(tags + n, sizeof tags - n, "%s%s", n ? ", " : "", t->valuestring);
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags")) if (cJSON_IsString(t) && n < sizeof tags)
+		n += (size_t)snprintf(tags + n, sizeof tags - n, "%s%s", n ? ", " : "", t->valuestring);
 	out_field("service", jstr(svc, "name"));
 	out_field("name", display(svc));
 	out_field("broker", jstr(broker, "name"));
@@ -107,7 +110,8 @@ static void print_service(const cJSON *svc, const cJSON *broker)
 	if (n)
 		out_field("tags", tags);
 	printf("plans:\n");
-	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans")) {
+	cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(svc, "plans"))
+	{
 		const cJSON *f = market_plan_features(broker, plan);
 		char price[96];
 		cost(plan, price, sizeof price);
@@ -118,10 +122,10 @@ static void print_service(const cJSON *svc, const cJSON *broker)
 		if (jstr(plan, "description"))
 			printf("    %s\n", jstr(plan, "description"));
 		const cJSON *bullet;
-		cJSON_ArrayForEach(bullet, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "metadata"),
-									     "bullets"))
-			if (cJSON_IsString(bullet))
-				printf("    - %s\n", bullet->valuestring);
+		cJSON_ArrayForEach(bullet,
+				   cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "metadata"),
+								    "bullets")) if (cJSON_IsString(bullet))
+			printf("    - %s\n", bullet->valuestring);
 		print_parameters(plan, "service_instance", "create", "create");
 		print_parameters(plan, "service_instance", "update", "update");
 		print_parameters(plan, "service_binding", "create", "bind");
@@ -179,15 +183,18 @@ int cmd_marketplace(cli *c, int argc, char **argv)
 	if (service) {
 		int found = 0;
 		cJSON *filtered = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(filtered, "brokers");
-		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) {
-			cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services")) {
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
+		{
+			cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services"))
+			{
 				const char *n = jstr(s, "name");
 				if (!n || strcmp(n, service) != 0)
 					continue;
 				if (c->json) {
 					cJSON *x = cJSON_CreateObject();
 					cJSON_AddStringToObject(x, "name", jstr(b, "name"));
-					cJSON_AddItemToObject(cJSON_AddArrayToObject(x, "services"), "", cJSON_Duplicate(s, 1));
+					cJSON_AddItemToObject(cJSON_AddArrayToObject(x, "services"), "",
+							      cJSON_Duplicate(s, 1));
 					const cJSON *f = cJSON_GetObjectItemCaseSensitive(b, "plan_features");
 					if (f)
 						cJSON_AddItemToObject(x, "plan_features", cJSON_Duplicate(f, 1));
@@ -216,8 +223,10 @@ int cmd_marketplace(cli *c, int argc, char **argv)
 	out_table t;
 	out_table_init(&t, 4);
 	out_table_row(&t, "service", "plans", "description", "broker");
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) {
-		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
+	{
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services"))
+		{
 			char plans[1024];
 			market_plan_names(s, plans, sizeof plans);
 			out_table_row(&t, jstr(s, "name"), plans, jstr(s, "description"), jstr(b, "name"));

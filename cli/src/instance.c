@@ -26,8 +26,9 @@ int inst_load(cli *c, const char *name, cli_brokers *brokers, cJSON **entry, cli
 		return out_fail(c, CLI_NOT_FOUND, NULL, "no service instance named %s (see: osb services)", name);
 	*b = local_broker_find(brokers, jstr(*entry, "broker"));
 	if (!*b) {
-		rc = out_fail(c, CLI_NOT_FOUND, NULL, "instance %s belongs to broker %s, which is not registered (osb brokers)",
-			      name, jstr(*entry, "broker") ? jstr(*entry, "broker") : "?");
+		rc = out_fail(c, CLI_NOT_FOUND, NULL,
+			      "instance %s belongs to broker %s, which is not registered (osb brokers)", name,
+			      jstr(*entry, "broker") ? jstr(*entry, "broker") : "?");
 		cJSON_Delete(*entry);
 		*entry = NULL;
 		return rc;
@@ -97,8 +98,8 @@ int inst_service(cli *c, const cli_brokers *brokers, const cli_broker *b, const 
 
 cJSON *inst_view(const char *name, const cJSON *entry)
 {
-	static const char *const keys[] = { "broker", "service", "plan", "instance_id", "service_id", "plan_id",
-					    "dashboard_url" };
+	static const char *const keys[] = { "broker",     "service", "plan",         "instance_id",
+					    "service_id", "plan_id", "dashboard_url" };
 	cJSON *v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "name", name);
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
@@ -109,7 +110,8 @@ cJSON *inst_view(const char *name, const cJSON *entry)
 		cJSON_AddItemToObject(v, "last_operation", cJSON_Duplicate(op, 1));
 	cJSON *bindings = cJSON_AddArrayToObject(v, "bindings");
 	const cJSON *bnd;
-	cJSON_ArrayForEach(bnd, cJSON_GetObjectItemCaseSensitive(entry, "bindings")) {
+	cJSON_ArrayForEach(bnd, cJSON_GetObjectItemCaseSensitive(entry, "bindings"))
+	{
 		cJSON *x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "name", bnd->string);
 		if (jstr(bnd, "binding_id"))
@@ -130,9 +132,8 @@ void inst_print(const char *name, const cJSON *entry)
 		 jstr(op, "state") ? jstr(op, "state") : "", jstr(op, "description") ? ": " : "",
 		 jstr(op, "description") ? jstr(op, "description") : "");
 	const cJSON *bnd;
-	cJSON_ArrayForEach(bnd, cJSON_GetObjectItemCaseSensitive(entry, "bindings"))
-		if (n < sizeof names)
-			n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", bnd->string);
+	cJSON_ArrayForEach(bnd, cJSON_GetObjectItemCaseSensitive(entry, "bindings")) if (n < sizeof names) n +=
+		(size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", bnd->string);
 	out_field("name", name);
 	out_field("service", jstr(entry, "service"));
 	out_field("plan", jstr(entry, "plan"));

@@ -70,15 +70,16 @@ static int read_json(cli *c, const char *path, int secret, cJSON **out)
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? CLI_OK : out_fail(c, CLI_LOCAL, NULL, "cannot read %s: %s", path, strerror(errno));
+		return errno == ENOENT ? CLI_OK
+				       : out_fail(c, CLI_LOCAL, NULL, "cannot read %s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) != 0 || sb.st_size > (off_t)FILE_MAX) {
 		close(fd);
 		return out_fail(c, CLI_LOCAL, NULL, "%s: cannot read it, or it is too large", path);
 	}
 	if (secret && (sb.st_mode & 077)) {
 		close(fd);
-		return out_fail(c, CLI_LOCAL, NULL, "%s holds broker passwords but others may read it: chmod 600 %s", path,
-				path);
+		return out_fail(c, CLI_LOCAL, NULL, "%s holds broker passwords but others may read it: chmod 600 %s",
+				path, path);
 	}
 	char *text = malloc((size_t)sb.st_size + 1);
 	ssize_t n = text ? read(fd, text, (size_t)sb.st_size) : -1;
@@ -193,13 +194,15 @@ int local_brokers_load(cli *c, cli_brokers *out)
 	if ((rc = read_json(c, path, 1, &doc)))
 		return rc;
 	const cJSON *b;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
+	{
 		const char *name = jstr(b, "name"), *url = jstr(b, "url"), *user = jstr(b, "username"),
 			   *pass = jstr(b, "password");
 		if (!name || !url || !user || !pass) {
 			cJSON_Delete(doc);
 			local_brokers_free(out);
-			return out_fail(c, CLI_LOCAL, NULL, "%s: every broker needs name, url, username and password", path);
+			return out_fail(c, CLI_LOCAL, NULL, "%s: every broker needs name, url, username and password",
+					path);
 		}
 		if (add_broker(out, name, url, user, pass, 0) != 0) {
 			cJSON_Delete(doc);
@@ -216,8 +219,9 @@ int local_brokers_load(cli *c, cli_brokers *out)
 			name = "env";
 		if (!user || !*user || !pass || !*pass) {
 			local_brokers_free(out);
-			return out_fail(c, CLI_LOCAL, NULL,
-					"OSB_BROKER_URL is set: OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD must be set too");
+			return out_fail(
+				c, CLI_LOCAL, NULL,
+				"OSB_BROKER_URL is set: OSB_BROKER_USERNAME and OSB_BROKER_PASSWORD must be set too");
 		}
 		if (!local_broker_find(out, name) && add_broker(out, name, url, user, pass, 1) != 0) {
 			local_brokers_free(out);
@@ -249,7 +253,8 @@ int local_brokers_save(cli *c, const cli_brokers *b)
 	rc = write_json(c, dir, path, doc);
 	/* The text held passwords; cJSON_Delete frees it without wiping, so wipe the copies first. */
 	cJSON *x;
-	cJSON_ArrayForEach(x, arr) {
+	cJSON_ArrayForEach(x, arr)
+	{
 		cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "password");
 		if (cJSON_IsString(p))
 			memset(p->valuestring, 0, strlen(p->valuestring));

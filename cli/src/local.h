@@ -9,11 +9,11 @@
 
 /* A broker the tool talks to. */
 typedef struct {
-	char *name;            /* the user's name for it */
-	char *url;             /* base URL, without a trailing slash */
-	char *username;        /* Basic auth account */
-	char *password;        /* its password (secret: never printed) */
-	int from_env;          /* given by OSB_BROKER_URL, not saved */
+	char *name;     /* the user's name for it */
+	char *url;      /* base URL, without a trailing slash */
+	char *username; /* Basic auth account */
+	char *password; /* its password (secret: never printed) */
+	int from_env;   /* given by OSB_BROKER_URL, not saved */
 } cli_broker;
 
 typedef struct {
@@ -52,8 +52,8 @@ cli_broker *local_broker_find(const cli_brokers *brokers, const char *name);
  * processes never lose each other's changes; the file is replaced atomically.
  */
 typedef struct {
-	int lock_fd;           /* flock'ed state.lock */
-	cJSON *doc;            /* the whole state */
+	int lock_fd; /* flock'ed state.lock */
+	cJSON *doc;  /* the whole state */
 } local_state;
 
 /** Lock and read the state (an empty one when there is none yet). @return CLI_OK or CLI_LOCAL after reporting. */

@@ -21,8 +21,9 @@ int cli_valid_name(const char *name)
 	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	size_t n = strlen(name);
 	/* A letter or digit first, so that a name never reads as an option. */
-	return n >= 1 && n <= 64 && strchr(alnum, name[0]) && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+	return n >= 1 && n <= 64 && strchr(alnum, name[0]) &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
 typedef int (*verb_fn)(cli *c, int argc, char **argv);
@@ -64,7 +65,9 @@ int main(int argc, char **argv)
 			help = 1;
 		else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
 			return printf("osb %s (OSB API 2.%d-2.%d)\n", OSB_VERSION, OSB_API_VERSION_MIN_MINOR,
-				      OSB_API_VERSION_MAX_MINOR) > 0 ? CLI_OK : CLI_LOCAL;
+				      OSB_API_VERSION_MAX_MINOR) > 0
+				       ? CLI_OK
+				       : CLI_LOCAL;
 		else
 			args[n++] = argv[i];
 	}

@@ -83,10 +83,12 @@ int market_find_service(const cJSON *doc, const char *name, const char *broker_n
 	int n = 0;
 	*svc = NULL;
 	*broker = NULL;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "brokers"))
+	{
 		if (broker_name && !named(b, broker_name))
 			continue;
-		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services")) {
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "services"))
+		{
 			if (!named(s, name))
 				continue;
 			if (!n++) {
@@ -101,9 +103,7 @@ int market_find_service(const cJSON *doc, const char *name, const char *broker_n
 const cJSON *market_find_plan(const cJSON *svc, const char *name)
 {
 	const cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(svc, "plans"))
-		if (named(p, name))
-			return p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(svc, "plans")) if (named(p, name)) return p;
 	return NULL;
 }
 
@@ -121,7 +121,8 @@ void market_plan_names(const cJSON *svc, char *out, size_t size)
 	const cJSON *p;
 	size_t n = 0;
 	out[0] = '\0';
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(svc, "plans")) {
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(svc, "plans"))
+	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
 		if (!cJSON_IsString(name) || n >= size)
 			continue;

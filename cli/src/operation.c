@@ -48,7 +48,8 @@ int op_interrupted(cli *c, const char *name, const char *what)
 {
 	out_progress_end();
 	return out_fail(c, CLI_INTERRUPTED, NULL,
-			"stopped waiting; the %s goes on at the broker. See how it ends with: osb service %s", what, name);
+			"stopped waiting; the %s goes on at the broker. See how it ends with: osb service %s", what,
+			name);
 }
 
 int op_wait(cli *c, const cli_broker *b, const char *lo_path, const char *operation, const char *service_id,
@@ -102,9 +103,10 @@ int op_wait(cli *c, const cli_broker *b, const char *lo_path, const char *operat
 				cJSON *extra = broker_error_extra(&r);
 				broker_resp_free(&r);
 				out_progress_end();
-				return out_fail(c, CLI_UNREACHABLE, extra,
-						"the broker has not answered for %d s (%s); the operation may go on there",
-						UNREACHABLE_GIVE_UP_S, why);
+				return out_fail(
+					c, CLI_UNREACHABLE, extra,
+					"the broker has not answered for %d s (%s); the operation may go on there",
+					UNREACHABLE_GIVE_UP_S, why);
 			}
 			out_progress(what, now_s() - start, "waiting for the broker", why);
 		} else {
@@ -116,7 +118,9 @@ int op_wait(cli *c, const cli_broker *b, const char *lo_path, const char *operat
 			return out_fail(c, CLI_FAILED, extra, "last_operation answered %s", why);
 		}
 		if (r.retry_after >= 0)
-			interval = r.retry_after < 1 ? 1 : r.retry_after > MAX_INTERVAL_S ? MAX_INTERVAL_S : r.retry_after;
+			interval = r.retry_after < 1                ? 1
+				   : r.retry_after > MAX_INTERVAL_S ? MAX_INTERVAL_S
+								    : r.retry_after;
 		int answered = state != NULL;
 		char *desc = answered && jstr(r.json, "description") ? strdup(jstr(r.json, "description")) : NULL;
 		char shown[32];

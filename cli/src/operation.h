@@ -7,9 +7,9 @@
 
 /* How an operation ended, as last_operation said. */
 typedef struct {
-	char state[32];        /* "succeeded", "failed", "gone" (410: what was deleted is gone) or
+	char state[32];    /* "succeeded", "failed", "gone" (410: what was deleted is gone) or
 				  "missing" (404: the broker has no such instance or binding) */
-	char *description;     /* the broker's description, malloc'd, or NULL */
+	char *description; /* the broker's description, malloc'd, or NULL */
 } op_result;
 
 /**

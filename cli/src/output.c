@@ -112,7 +112,7 @@ void out_field(const char *key, const char *value)
 
 /* ---- progress ------------------------------------------------------------ */
 
-static int progress_open;        /* a line is on the terminal */
+static int progress_open; /* a line is on the terminal */
 static char last_state[64];
 static char last_description[512];
 

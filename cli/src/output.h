@@ -25,7 +25,7 @@ int out_json(cJSON *doc);
 typedef struct {
 	size_t cols;
 	size_t rows;
-	char **cells;          /* rows * cols, each malloc'd or NULL */
+	char **cells; /* rows * cols, each malloc'd or NULL */
 } out_table;
 
 void out_table_init(out_table *t, size_t cols);

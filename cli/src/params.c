@@ -45,7 +45,8 @@ int params_parse(cli *c, const char *arg, cJSON **out)
 	if (arg[0] == '@') {
 		FILE *f = strcmp(arg, "@-") == 0 ? stdin : fopen(arg + 1, "r");
 		if (!f)
-			return out_fail(c, CLI_LOCAL, NULL, "cannot read parameters from %s: %s", arg + 1, strerror(errno));
+			return out_fail(c, CLI_LOCAL, NULL, "cannot read parameters from %s: %s", arg + 1,
+					strerror(errno));
 		text = read_all(f, &len);
 		if (f != stdin)
 			fclose(f);
@@ -87,7 +88,8 @@ static const char *field_description(const cJSON *schema, const char *message, c
 		return NULL;
 	memcpy(field, p, n);
 	field[n] = '\0';
-	const cJSON *prop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(schema, "properties"), field);
+	const cJSON *prop =
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(schema, "properties"), field);
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(prop, "description");
 	return cJSON_IsString(d) ? d->valuestring : NULL;
 }
@@ -96,7 +98,8 @@ int params_check(cli *c, const cJSON *plan, const char *scope, const char *actio
 {
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "schemas"), scope), action),
+			cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "schemas"), scope),
+			action),
 		"parameters");
 	osb_schema *compiled = NULL;
 	char err[512], field[128];
@@ -104,7 +107,8 @@ int params_check(cli *c, const cJSON *plan, const char *scope, const char *actio
 		return CLI_OK;
 	if (osb_schema_compile(&compiled, schema, err, sizeof err) != 0) {
 		/* The broker checks again; a schema we cannot read is the broker's to judge. */
-		out_note(c, "note: the plan's %s schema cannot be checked here (%s); the broker checks it", action, err);
+		out_note(c, "note: the plan's %s schema cannot be checked here (%s); the broker checks it", action,
+			 err);
 		return CLI_OK;
 	}
 	cJSON *copy = cJSON_Duplicate(params, 1);
@@ -121,7 +125,8 @@ int params_check(cli *c, const cJSON *plan, const char *scope, const char *actio
 	if (about) {
 		cJSON_AddStringToObject(extra, "field", field);
 		cJSON_AddStringToObject(extra, "field_description", about);
-		return out_fail(c, CLI_PARAMS, extra, "invalid parameters: %s (%s: %s); nothing was sent", err, field, about);
+		return out_fail(c, CLI_PARAMS, extra, "invalid parameters: %s (%s: %s); nothing was sent", err, field,
+				about);
 	}
 	return out_fail(c, CLI_PARAMS, extra, "invalid parameters: %s; nothing was sent", err);
 }

@@ -20,7 +20,7 @@ typedef struct {
 	const cli_brokers *brokers;
 	const char *only;
 	pthread_mutex_t mu;
-	cJSON *doc;              /* the last marketplace document */
+	cJSON *doc; /* the last marketplace document */
 	time_t fetched_at;
 } server;
 
@@ -48,8 +48,12 @@ static int reply(struct mg_connection *conn, int status, const char *type, const
 	int head = ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
 	mg_printf(conn,
 		  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
-		  status, status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-		  : "Internal Server Error", type, len, OSB_MARKETPLACE_HEADERS);
+		  status,
+		  status == 200   ? "OK"
+		  : status == 404 ? "Not Found"
+		  : status == 405 ? "Method Not Allowed"
+				  : "Internal Server Error",
+		  type, len, OSB_MARKETPLACE_HEADERS);
 	if (!head && len)
 		mg_write(conn, data, len);
 	return status;
@@ -69,7 +73,8 @@ static int handle(struct mg_connection *conn)
 		return reply(conn, 405, text, "read-only\n", 10);
 	if (strncmp(path, "/marketplace/", 13) == 0 && path[13] && strcmp(path + 13, "catalog.json") != 0) {
 		const unsigned char *asset = osb_marketplace_asset(path + 13, &len, &type);
-		return asset ? reply(conn, 200, type, (const char *)asset, len) : reply(conn, 404, text, "not found\n", 10);
+		return asset ? reply(conn, 200, type, (const char *)asset, len)
+			     : reply(conn, 404, text, "not found\n", 10);
 	}
 	int page = strcmp(path, "/") == 0 || strcmp(path, "/marketplace") == 0 || strcmp(path, "/marketplace/") == 0;
 	if (!page && strcmp(path, "/marketplace/catalog.json") != 0)
@@ -84,7 +89,8 @@ static int handle(struct mg_connection *conn)
 	int status;
 	if (!page) {
 		char *json = cJSON_PrintUnformatted(doc);
-		status = json ? reply(conn, 200, "application/json", json, strlen(json)) : reply(conn, 500, text, "", 0);
+		status =
+			json ? reply(conn, 200, "application/json", json, strlen(json)) : reply(conn, 500, text, "", 0);
 		free(json);
 	} else {
 		char q[257], *html = NULL;
@@ -110,7 +116,7 @@ static int quiet_log(const struct mg_connection *conn, const char *message)
 int serve_marketplace(cli *c, const cli_brokers *brokers, const char *only, const char *addr)
 {
 	server s = { brokers, only, PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
-	const char *opts[] = { "listening_ports", addr, "num_threads", "4", "request_timeout_ms", "10000",
+	const char *opts[] = { "listening_ports",          addr, "num_threads", "4", "request_timeout_ms", "10000",
 			       "enable_directory_listing", "no", NULL };
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);

@@ -66,9 +66,10 @@ static const struct {
 	const char *name;
 	int code;
 } codes[] = {
-	{ "ERROR", OSB_ERROR }, { "EBACKEND", OSB_EBACKEND }, { "ETIMEOUT", OSB_ETIMEOUT },
-	{ "EBADREQUEST", OSB_EBADREQUEST }, { "ECONFLICT", OSB_ECONFLICT }, { "EUNPROCESSABLE", OSB_EUNPROCESSABLE },
-	{ "ENOMEM", OSB_ENOMEM }, { "EUNSUPPORTED", OSB_EUNSUPPORTED },
+	{ "ERROR", OSB_ERROR },         { "EBACKEND", OSB_EBACKEND },
+	{ "ETIMEOUT", OSB_ETIMEOUT },   { "EBADREQUEST", OSB_EBADREQUEST },
+	{ "ECONFLICT", OSB_ECONFLICT }, { "EUNPROCESSABLE", OSB_EUNPROCESSABLE },
+	{ "ENOMEM", OSB_ENOMEM },       { "EUNSUPPORTED", OSB_EUNSUPPORTED },
 };
 
 /* The request's steering parameters (the instance's for deprovision). */
@@ -102,7 +103,8 @@ static int fake_failure(osb_request *req, fake_state *s, int late)
 		return 0;
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		if (strcmp(colon + 1, codes[i].name) == 0)
-			return osb_req_fail(req, codes[i].code, "injected %s failure (%s)", op_names[kind], codes[i].name);
+			return osb_req_fail(req, codes[i].code, "injected %s failure (%s)", op_names[kind],
+					    codes[i].name);
 	return osb_req_fail(req, OSB_ERROR, "injected failure");
 }
 
@@ -152,7 +154,8 @@ static int fake_init(void **state, const cJSON *config, const osb_broker *broker
 		free(s);
 		return OSB_EBADREQUEST;
 	}
-	snprintf(s->dir, sizeof s->dir, "%s/fake-tenants", cJSON_IsString(dir) ? dir->valuestring : osb_broker_data_dir(broker));
+	snprintf(s->dir, sizeof s->dir, "%s/fake-tenants",
+		 cJSON_IsString(dir) ? dir->valuestring : osb_broker_data_dir(broker));
 	snprintf(s->down, sizeof s->down, "%s/fake-down", osb_broker_data_dir(broker));
 	mkdir(s->dir, 0700);
 	pthread_mutex_init(&s->mu, NULL);
@@ -339,8 +342,8 @@ static const char *const fake_keys[] = { "tenant_dir", NULL };
 static const struct osb_driver fake_driver = {
 	OSB_DRIVER_INIT,
 	.name = "fake",
-	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION |
-		OSB_CAP_VOLUME_MOUNTS,
+	.caps = OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_RECONCILE |
+		OSB_CAP_BINDING_ROTATION | OSB_CAP_VOLUME_MOUNTS,
 	.server = &fake_server,
 	.config_keys = fake_keys,
 	.init = fake_init,

@@ -35,11 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct mg_connection {
 	struct mg_request_info ri;
-	const char *version;           /* X-Broker-API-Version */
-	const char *identity;          /* X-Broker-API-Originating-Identity or NULL */
+	const char *version;  /* X-Broker-API-Version */
+	const char *identity; /* X-Broker-API-Originating-Identity or NULL */
 	const char *body;
 	size_t body_len, body_pos;
-	char *out;                     /* everything written */
+	char *out; /* everything written */
 	size_t out_len, out_cap;
 	struct osb_broker *broker;
 };

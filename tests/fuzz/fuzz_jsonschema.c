@@ -10,10 +10,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Input: schema JSON, a NUL byte, instance JSON. Without a NUL, a fixed schema is used. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char fixed[] = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":1,\"default\":3},"
-				    "\"b\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\",\"maxLength\":8},"
-				    "\"c\":{\"type\":\"array\",\"items\":{\"enum\":[\"x\",\"y\"]},\"uniqueItems\":true}},"
-				    "\"required\":[\"b\"],\"additionalProperties\":false}";
+	static const char fixed[] =
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":1,\"default\":3},"
+		"\"b\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\",\"maxLength\":8},"
+		"\"c\":{\"type\":\"array\",\"items\":{\"enum\":[\"x\",\"y\"]},\"uniqueItems\":true}},"
+		"\"required\":[\"b\"],\"additionalProperties\":false}";
 	const uint8_t *nul = memchr(data, 0, size);
 	cJSON *schema_json = nul ? cJSON_ParseWithLength((const char *)data, (size_t)(nul - data)) : cJSON_Parse(fixed);
 	const char *inst_text = nul ? (const char *)nul + 1 : (const char *)data;

@@ -13,13 +13,16 @@
  * Memory is overwritten with zeros whenever it is released.
  */
 typedef struct {
-	char *data;   /* the text, NUL-terminated; NULL until the first append */
-	size_t len;   /* bytes of text, without the NUL */
-	size_t cap;   /* bytes allocated */
-	int failed;   /* an append ran out of memory */
+	char *data; /* the text, NUL-terminated; NULL until the first append */
+	size_t len; /* bytes of text, without the NUL */
+	size_t cap; /* bytes allocated */
+	int failed; /* an append ran out of memory */
 } osb_buf;
 
-#define OSB_BUF_INIT { NULL, 0, 0, 0 }
+#define OSB_BUF_INIT                                                                                                   \
+	{                                                                                                              \
+		NULL, 0, 0, 0                                                                                          \
+	}
 
 /** Append `n` bytes of `s`. @return 0 or OSB_ENOMEM. */
 OSB_EXTERN(int) osb_buf_add(osb_buf *b, const char *s, size_t n);

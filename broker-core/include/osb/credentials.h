@@ -58,7 +58,8 @@ OSB_EXTERN(int) osb_credentials_set(osb_request *req, cJSON *credentials);
  * and an IPv6 host in brackets; user, password and path may be NULL.
  * @return the URI, owned by the request; NULL when out of memory.
  */
-OSB_EXTERN(char *) osb_credentials_uri(osb_request *req, const char *scheme, const char *user, const char *password,
-				       const char *host, int port, const char *path);
+OSB_EXTERN(char *)
+osb_credentials_uri(osb_request *req, const char *scheme, const char *user, const char *password, const char *host,
+		    int port, const char *path);
 
 #endif

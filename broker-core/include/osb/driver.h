@@ -88,10 +88,7 @@ OSB_EXTERN(const char *) osb_broker_data_dir(const osb_broker *broker);
 OSB_EXTERN(const osb_target *) osb_broker_server(const osb_broker *broker);
 
 /** Kind of a server-side tenant found by a driver's list callback. */
-typedef enum {
-	OSB_TENANT_INSTANCE = 1,
-	OSB_TENANT_BINDING = 2
-} osb_tenant_kind;
+typedef enum { OSB_TENANT_INSTANCE = 1, OSB_TENANT_BINDING = 2 } osb_tenant_kind;
 
 /**
  * Called by a driver's list callback for each tenant it finds on the server.
@@ -177,7 +174,7 @@ struct osb_driver {
  * gives `.init = redis_init, .provision = redis_provision, .bind = redis_bind,`.
  * The list says in one line which callbacks the driver has (at most 12).
  */
-#define OSB_DRIVER_SLOTS(prefix, ...) \
+#define OSB_DRIVER_SLOTS(prefix, ...)                                                                                  \
 	OSB__SLOTS_N(__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)(prefix, __VA_ARGS__)
 #define OSB__SLOTS_N(a, b, c, d, e, f, g, h, i, j, k, l, n, ...) OSB__SLOTS_##n
 #define OSB__SLOT(p, s) .s = p##_##s,
@@ -200,12 +197,12 @@ struct osb_driver {
  * cmake/OsbBroker.cmake) hands to osb_main(). `name` is the broker's name in
  * brokers/list. Write it with a semicolon: `OSB_DRIVER_DEFINE(redis, redis_driver);`
  */
-#define OSB_DRIVER_DEFINE(name, driver_variable)                  \
-	const struct osb_driver *osb_##name##_driver(void);       \
-	const struct osb_driver *osb_##name##_driver(void)        \
-	{                                                         \
-		return &(driver_variable);                        \
-	}                                                         \
+#define OSB_DRIVER_DEFINE(name, driver_variable)                                                                       \
+	const struct osb_driver *osb_##name##_driver(void);                                                            \
+	const struct osb_driver *osb_##name##_driver(void)                                                             \
+	{                                                                                                              \
+		return &(driver_variable);                                                                             \
+	}                                                                                                              \
 	struct osb_driver /* takes the user's semicolon */
 
 /**

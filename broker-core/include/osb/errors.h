@@ -40,8 +40,8 @@ OSB_EXTERN(const char *) osb_strerror(int code);
  * Zero-initialise it (`osb_errbuf err = { 0 };`); it owns no memory.
  */
 typedef struct {
-	int code;                       /* an osb_error_code, 0 while nothing failed */
-	char msg[OSB_ERRBUF_MSG_SIZE];  /* NUL-terminated, cut to fit */
+	int code;                      /* an osb_error_code, 0 while nothing failed */
+	char msg[OSB_ERRBUF_MSG_SIZE]; /* NUL-terminated, cut to fit */
 } osb_errbuf;
 
 /**

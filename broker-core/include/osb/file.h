@@ -28,8 +28,8 @@ OSB_EXTERN(int) osb_file_write_private(const char *dir, const char *name, const 
  * group, such as an Apache htpasswd file (0640) or a repository hook (0750).
  * @return 0, or OSB_ERROR with the reason logged.
  */
-OSB_EXTERN(int) osb_file_write_mode(const char *dir, const char *name, const void *data, size_t len, int flags,
-				    mode_t mode);
+OSB_EXTERN(int)
+osb_file_write_mode(const char *dir, const char *name, const void *data, size_t len, int flags, mode_t mode);
 
 /**
  * Append the whole of dir/name to `out` (a buffer that wipes itself: the file
@@ -49,8 +49,9 @@ OSB_EXTERN(int) osb_file_read(osb_buf *out, const char *dir, const char *name, s
  * @param max  largest file accepted, in bytes.
  * @return 0, OSB_ETOOLARGE, OSB_ENOMEM, or OSB_ERROR (the reason logged or in errno).
  */
-OSB_EXTERN(int) osb_file_edit_lines(const char *dir, const char *name, mode_t mode, size_t max,
-				    int (*drop)(const char *line, size_t len, void *arg), void *arg, const char *add);
+OSB_EXTERN(int)
+osb_file_edit_lines(const char *dir, const char *name, mode_t mode, size_t max,
+		    int (*drop)(const char *line, size_t len, void *arg), void *arg, const char *add);
 
 /**
  * Take the exclusive lock dir/name (the file is made when missing, mode 0600)

@@ -69,9 +69,9 @@ typedef struct {
  *         TLS fails or the response is too large or malformed, OSB_EBADREQUEST
  *         for a bad method or URL, OSB_ENOMEM.
  */
-OSB_EXTERN(int) osb_http_request(const osb_http_options *opts, const char *method, const char *url,
-				 const char *user, const char *password, const char *json_body,
-				 int timeout_ms, osb_http_response *out);
+OSB_EXTERN(int)
+osb_http_request(const osb_http_options *opts, const char *method, const char *url, const char *user,
+		 const char *password, const char *json_body, int timeout_ms, osb_http_response *out);
 
 /** Release what a response holds (not the struct itself). Accepts NULL. */
 OSB_EXTERN(void) osb_http_response_free(osb_http_response *resp);

@@ -36,8 +36,9 @@ OSB_EXTERN(int) osb_schema_compile(osb_schema **out, const cJSON *schema, char *
  *             [\"pgcrypto\", \"hstore\"]". Never echoes more than 64 bytes of a value.
  * @return 0, OSB_EBADREQUEST (invalid instance) or OSB_ENOMEM.
  */
-OSB_EXTERN(int) osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults,
-				    const char *root_name, char *err, size_t err_size);
+OSB_EXTERN(int)
+osb_schema_validate(const osb_schema *schema, cJSON *instance, int apply_defaults, const char *root_name, char *err,
+		    size_t err_size);
 
 /** Free a compiled schema; NULL is fine. */
 OSB_EXTERN(void) osb_schema_free(osb_schema *schema);

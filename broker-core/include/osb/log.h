@@ -4,12 +4,7 @@
 
 #include "common.h"
 
-typedef enum {
-	OSB_LOG_DEBUG = 0,
-	OSB_LOG_INFO = 1,
-	OSB_LOG_WARN = 2,
-	OSB_LOG_ERROR = 3
-} osb_log_level;
+typedef enum { OSB_LOG_DEBUG = 0, OSB_LOG_INFO = 1, OSB_LOG_WARN = 2, OSB_LOG_ERROR = 3 } osb_log_level;
 
 /**
  * Write one log line {"ts","level","event","msg", "request_id"?}. The request

@@ -44,10 +44,10 @@ OSB_EXTERN(int) osb_marketplace_render(char **out, const cJSON *doc, const char 
 OSB_EXTERN(const unsigned char *) osb_marketplace_asset(const char *name, size_t *len, const char **content_type);
 
 /** Headers every answer of the page carries: a strict Content-Security-Policy and friends ("Name: value\r\n"...). */
-#define OSB_MARKETPLACE_HEADERS                                                                           \
-	"Content-Security-Policy: default-src 'none'; style-src 'self'; script-src 'self'; img-src data: https: " \
-	"http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"                                 \
-	"X-Content-Type-Options: nosniff\r\n"                                                                    \
+#define OSB_MARKETPLACE_HEADERS                                                                                        \
+	"Content-Security-Policy: default-src 'none'; style-src 'self'; script-src 'self'; img-src data: https: "      \
+	"http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"                                       \
+	"X-Content-Type-Options: nosniff\r\n"                                                                          \
 	"Referrer-Policy: no-referrer\r\n"
 
 #endif

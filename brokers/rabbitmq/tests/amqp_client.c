@@ -34,24 +34,20 @@ struct client {
 static void describe(const amqp_rpc_reply_t *r, char *out, size_t size)
 {
 	switch (r->reply_type) {
-	case AMQP_RESPONSE_NORMAL:
-		snprintf(out, size, "0 normal");
-		break;
-	case AMQP_RESPONSE_NONE:
-		snprintf(out, size, "0 missing RPC reply");
-		break;
-	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-		snprintf(out, size, "0 %s", amqp_error_string2(r->library_error));
-		break;
+	case AMQP_RESPONSE_NORMAL: snprintf(out, size, "0 normal"); break;
+	case AMQP_RESPONSE_NONE: snprintf(out, size, "0 missing RPC reply"); break;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION: snprintf(out, size, "0 %s", amqp_error_string2(r->library_error)); break;
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		if (r->reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			const amqp_connection_close_t *m = r->reply.decoded;
 
-			snprintf(out, size, "%u %.*s", m->reply_code, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+			snprintf(out, size, "%u %.*s", m->reply_code, (int)m->reply_text.len,
+				 (const char *)m->reply_text.bytes);
 		} else if (r->reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
 			const amqp_channel_close_t *m = r->reply.decoded;
 
-			snprintf(out, size, "%u %.*s", m->reply_code, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+			snprintf(out, size, "%u %.*s", m->reply_code, (int)m->reply_text.len,
+				 (const char *)m->reply_text.bytes);
 		} else {
 			snprintf(out, size, "0 server method 0x%08X", r->reply.id);
 		}
@@ -173,7 +169,8 @@ static int cmd_roundtrip(const char *uri, const char *queue, const char *message
 		goto done;
 	}
 	if (msg.body.len != strlen(message) || memcmp(msg.body.bytes, message, msg.body.len) != 0) {
-		printf("failed: got back \"%.*s\", sent \"%s\"\n", (int)msg.body.len, (const char *)msg.body.bytes, message);
+		printf("failed: got back \"%.*s\", sent \"%s\"\n", (int)msg.body.len, (const char *)msg.body.bytes,
+		       message);
 		rc = EXIT_OPFAILED;
 	} else {
 		printf("ok: got back \"%s\" from queue %s\n", message, queue);
@@ -292,7 +289,8 @@ static int cmd_hold(const char *uri, int seconds, const char *ready_file)
 		if (frame.frame_type == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			const amqp_connection_close_t *m = frame.payload.method.decoded;
 
-			printf("closed: %u %.*s\n", m->reply_code, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+			printf("closed: %u %.*s\n", m->reply_code, (int)m->reply_text.len,
+			       (const char *)m->reply_text.bytes);
 			amqp_destroy_connection(c.conn);
 			return EXIT_CLOSED;
 		}

@@ -20,7 +20,7 @@
 #include <libsmbclient.h>
 
 static void auth(SMBCCTX *ctx, const char *server, const char *share, char *workgroup, int wglen, char *user,
-                 int userlen, char *password, int pwlen)
+		 int userlen, char *password, int pwlen)
 {
 	const char *u = getenv("OSB_SMB_USER"), *p = getenv("OSB_SMB_PASSWORD");
 

@@ -8,12 +8,12 @@
 #include "osb/errors.h"
 #include "unit.h"
 
-#define ALL_CAPS                                                                                   \
-	(OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_VOLUME_MOUNTS |      \
-	 OSB_CAP_RECONCILE | OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED)
+#define ALL_CAPS                                                                                                       \
+	(OSB_CAP_BINDABLE | OSB_CAP_PLAN_UPDATEABLE | OSB_CAP_ASYNC | OSB_CAP_VOLUME_MOUNTS | OSB_CAP_RECONCILE |      \
+	 OSB_CAP_BINDING_ROTATION | OSB_CAP_DEDICATED)
 
-#define SCHEMA_OBJ                                                                                 \
-	"{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\","             \
+#define SCHEMA_OBJ                                                                                                     \
+	"{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\","                                \
 	"\"properties\":{\"billing-account\":{\"description\":\"Billing account.\",\"type\":\"string\"}}}"
 
 /* The spec's example catalog, plus a second service, private settings and a dashboard client. */
@@ -284,9 +284,10 @@ static void test_many_lookups(void)
 		return;
 	n += (size_t)snprintf(json + n, cap - n, "{\"services\":[");
 	for (int s = 0; s < 20; s++) {
-		n += (size_t)snprintf(json + n, cap - n,
-				      "%s{\"id\":\"svc-%d\",\"name\":\"s%d\",\"description\":\"d\",\"bindable\":false,\"plans\":[",
-				      s ? "," : "", 19 - s, s);
+		n += (size_t)snprintf(
+			json + n, cap - n,
+			"%s{\"id\":\"svc-%d\",\"name\":\"s%d\",\"description\":\"d\",\"bindable\":false,\"plans\":[",
+			s ? "," : "", 19 - s, s);
 		for (int p = 0; p < 25; p++)
 			n += (size_t)snprintf(json + n, cap - n,
 					      "%s{\"id\":\"plan-%03d\",\"name\":\"p%d\",\"description\":\"d\"}",
@@ -413,9 +414,9 @@ static void test_load_file(void)
 
 /* A catalog of one service with one plan; extra fields go in SVC_X / PLAN_X. */
 #define CAT(svcs) "{\"services\":[" svcs "]}"
-#define SVC(id, name, extra, plans)                                                                 \
-	"{\"id\":\"" id "\",\"name\":\"" name "\",\"description\":\"d\",\"bindable\":false" extra      \
-	",\"plans\":[" plans "]}"
+#define SVC(id, name, extra, plans)                                                                                    \
+	"{\"id\":\"" id "\",\"name\":\"" name "\",\"description\":\"d\",\"bindable\":false" extra ",\"plans\":[" plans \
+	"]}"
 #define PLAN(id, name, extra) "{\"id\":\"" id "\",\"name\":\"" name "\",\"description\":\"d\"" extra "}"
 #define ONE_SVC(svc_extra, plan_extra) CAT(SVC("s1", "svc", svc_extra, PLAN("p1", "plan", plan_extra)))
 #define WITH_SCHEMA(where, schema) ",\"schemas\":{" where "{\"parameters\":" schema "}}}"
@@ -443,21 +444,23 @@ static const struct fail_case fail_cases[] = {
 	{ "{\"services\":[],\"n\":1e999}", ALL_CAPS, "n: number out of range" },
 	/* service offering */
 	{ "{\"services\":[1]}", ALL_CAPS, "services[0]: must be an object, not a number" },
-	{ CAT("{\"name\":\"a\",\"description\":\"d\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"),
-	  ALL_CAPS, "services[0].id: required field is missing (a non-empty string)" },
+	{ CAT("{\"name\":\"a\",\"description\":\"d\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"), ALL_CAPS,
+	  "services[0].id: required field is missing (a non-empty string)" },
 	{ CAT(SVC("", "svc", "", PLAN("p1", "plan", ""))), ALL_CAPS, "services[0].id: must be a non-empty string" },
 	{ CAT("{\"id\":7,\"name\":\"a\",\"description\":\"d\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"),
 	  ALL_CAPS, "services[0].id: must be a non-empty string, not a number" },
-	{ CAT("{\"id\":\"s\",\"description\":\"d\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"),
-	  ALL_CAPS, "services[0].name: required field is missing" },
+	{ CAT("{\"id\":\"s\",\"description\":\"d\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"), ALL_CAPS,
+	  "services[0].name: required field is missing" },
 	{ CAT(SVC("s1", "", "", PLAN("p1", "plan", ""))), ALL_CAPS, "services[0].name: must be a non-empty string" },
-	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"),
-	  ALL_CAPS, "services[0].description: required field is missing" },
-	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"),
+	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"bindable\":false,\"plans\":[" PLAN("p", "p", "") "]}"), ALL_CAPS,
+	  "services[0].description: required field is missing" },
+	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"\",\"bindable\":false,\"plans\":[" PLAN("p", "p",
+												      "") "]}"),
 	  ALL_CAPS, "services[0].description: must be a non-empty string" },
-	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"plans\":[" PLAN("p", "p", "") "]}"),
-	  ALL_CAPS, "services[0].bindable: required field is missing (a boolean)" },
-	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":\"true\",\"plans\":[" PLAN("p", "p", "") "]}"),
+	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"plans\":[" PLAN("p", "p", "") "]}"), ALL_CAPS,
+	  "services[0].bindable: required field is missing (a boolean)" },
+	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":\"true\",\"plans\":[" PLAN("p", "p",
+													  "") "]}"),
 	  ALL_CAPS, "services[0].bindable: must be a boolean, not a string" },
 	{ CAT(SVC("s1", "a", "", PLAN("p1", "p", "")) "," SVC("s1", "b", "", PLAN("p2", "p", ""))), ALL_CAPS,
 	  "services[1].id: duplicate service id \"s1\" (first at services[0].id)" },
@@ -489,7 +492,8 @@ static const struct fail_case fail_cases[] = {
 	  "services[0].dashboard_client.secret: must be a non-empty string" },
 	{ ONE_SVC(",\"dashboard_client\":{\"id\":\"i\",\"secret\":\"s\",\"redirect_uri\":1}", ""), ALL_CAPS,
 	  "services[0].dashboard_client.redirect_uri: must be a string" },
-	{ ONE_SVC(",\"x-osb\":{}", ""), ALL_CAPS, "services[0].x-osb: private settings are only allowed in plan objects" },
+	{ ONE_SVC(",\"x-osb\":{}", ""), ALL_CAPS,
+	  "services[0].x-osb: private settings are only allowed in plan objects" },
 	/* service plan */
 	{ CAT(SVC("s1", "svc", "", "\"p\"")), ALL_CAPS, "services[0].plans[0]: must be an object, not a string" },
 	{ CAT(SVC("s1", "svc", "", "{\"name\":\"n\",\"description\":\"d\"}")), ALL_CAPS,
@@ -506,12 +510,14 @@ static const struct fail_case fail_cases[] = {
 	  "services[0].plans[0].description: required field is missing" },
 	{ CAT(SVC("s1", "svc", "", PLAN("abc", "a", "") "," PLAN("abc", "b", ""))), ALL_CAPS,
 	  "services[0].plans[1].id: duplicate plan id \"abc\" (first at services[0].plans[0].id)" },
-	{ CAT(SVC("s1", "a", "", PLAN("p0", "x", "") "," PLAN("abc", "y", "")) "," SVC("s2", "b", "", PLAN("abc", "x", ""))),
+	{ CAT(SVC("s1", "a", "", PLAN("p0", "x", "") "," PLAN("abc", "y", "")) "," SVC("s2", "b", "",
+										       PLAN("abc", "x", ""))),
 	  ALL_CAPS, "services[1].plans[0].id: duplicate plan id \"abc\" (first at services[0].plans[1].id)" },
 	{ CAT(SVC("s1", "svc", "", PLAN("p1", "small", "") "," PLAN("p2", "small", ""))), ALL_CAPS,
 	  "services[0].plans[1].name: duplicate plan name \"small\" in this service (first at plans[0])" },
 	{ ONE_SVC("", ",\"name\":\"again\""), ALL_CAPS, "services[0].plans[0].name: key appears twice in the object" },
-	{ ONE_SVC("", ",\"metadata\":\"m\""), ALL_CAPS, "services[0].plans[0].metadata: must be an object, not a string" },
+	{ ONE_SVC("", ",\"metadata\":\"m\""), ALL_CAPS,
+	  "services[0].plans[0].metadata: must be an object, not a string" },
 	{ ONE_SVC("", ",\"metadata\":{\"costs\":{}}"), ALL_CAPS,
 	  "services[0].plans[0].metadata.costs: must be an array, not an object" },
 	{ ONE_SVC("", ",\"metadata\":{\"costs\":[3]}"), ALL_CAPS,
@@ -599,7 +605,8 @@ static const struct fail_case fail_cases[] = {
 	/* capabilities */
 	{ ONE_SVC("", ",\"bindable\":true"), ALL_CAPS & ~OSB_CAP_BINDABLE,
 	  "services[0].plans[0].bindable: plan is bindable but the driver has no OSB_CAP_BINDABLE" },
-	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":true,\"plans\":[" PLAN("p", "p", ",\"bindable\":false") "," PLAN("q", "q", "") "]}"),
+	{ CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":true,\"plans\":[" PLAN(
+		  "p", "p", ",\"bindable\":false") "," PLAN("q", "q", "") "]}"),
 	  ALL_CAPS & ~OSB_CAP_BINDABLE,
 	  "services[0].plans[1]: plan inherits bindable: true from its service but the driver has no OSB_CAP_BINDABLE" },
 	{ ONE_SVC("", ",\"plan_updateable\":true"), ALL_CAPS & ~OSB_CAP_PLAN_UPDATEABLE,
@@ -696,10 +703,15 @@ static void test_inheritance(void)
 {
 	char err[512] = "";
 	int rc;
-	const char *json = CAT("{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":true,\"plan_updateable\":true,"
-			       "\"plans\":[" PLAN("p1", "one", "") "," PLAN("p2", "two", ",\"bindable\":false,\"plan_updateable\":false") "]},"
-			       "{\"id\":\"t\",\"name\":\"b\",\"description\":\"d\",\"bindable\":false,"
-			       "\"plans\":[" PLAN("p3", "one", ",\"bindable\":true,\"plan_updateable\":true") "]}");
+	const char *json = CAT(
+		"{\"id\":\"s\",\"name\":\"a\",\"description\":\"d\",\"bindable\":true,\"plan_updateable\":true,"
+		"\"plans\":[" PLAN("p1", "one", "") "," PLAN(
+			"p2", "two",
+			",\"bindable\":false,\"plan_updateable\":false") "]},"
+									 "{\"id\":\"t\",\"name\":\"b\",\"description\":\"d\",\"bindable\":false,"
+									 "\"plans\":[" PLAN(
+										 "p3", "one",
+										 ",\"bindable\":true,\"plan_updateable\":true") "]}");
 	osb_catalog *cat = parse(json, ALL_CAPS, &rc, err, sizeof err);
 	CHECK_INT(rc, 0);
 	CHECK_STR(err, "");
@@ -739,12 +751,14 @@ static void test_schema_refs_allowed(void)
 {
 	char err[512] = "";
 	int rc;
-	const char *json = ONE_SVC("", WITH_SCHEMA(SI_CREATE,
-		"{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
-		"\"definitions\":{\"size\":{\"type\":\"integer\"}},"
-		"\"properties\":{\"size\":{\"$ref\":\"#/definitions/size\"},"
-		"\"$ref\":{\"type\":\"string\",\"default\":{\"$ref\":\"http://data.example/not-a-ref\"}},"
-		"\"mode\":{\"enum\":[{\"$ref\":\"http://also-data\"}]}}}"));
+	const char *json = ONE_SVC(
+		"",
+		WITH_SCHEMA(SI_CREATE,
+			    "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
+			    "\"definitions\":{\"size\":{\"type\":\"integer\"}},"
+			    "\"properties\":{\"size\":{\"$ref\":\"#/definitions/size\"},"
+			    "\"$ref\":{\"type\":\"string\",\"default\":{\"$ref\":\"http://data.example/not-a-ref\"}},"
+			    "\"mode\":{\"enum\":[{\"$ref\":\"http://also-data\"}]}}}"));
 	osb_catalog *cat = parse(json, ALL_CAPS, &rc, err, sizeof err);
 	CHECK_INT(rc, 0);
 	CHECK_STR(err, "");
@@ -755,10 +769,11 @@ static void test_schema_refs_allowed(void)
 
 static char *schema_of_size(size_t desc_len)
 {
-	static const char head[] = "{\"services\":[{\"id\":\"s1\",\"name\":\"svc\",\"description\":\"d\",\"bindable\":false,"
-				   "\"plans\":[{\"id\":\"p1\",\"name\":\"plan\",\"description\":\"d\",\"schemas\":{"
-				   "\"service_instance\":{\"create\":{\"parameters\":{"
-				   "\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"description\":\"";
+	static const char head[] =
+		"{\"services\":[{\"id\":\"s1\",\"name\":\"svc\",\"description\":\"d\",\"bindable\":false,"
+		"\"plans\":[{\"id\":\"p1\",\"name\":\"plan\",\"description\":\"d\",\"schemas\":{"
+		"\"service_instance\":{\"create\":{\"parameters\":{"
+		"\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"description\":\"";
 	static const char tail[] = "\"}}}}}]}]}";
 	char *json = malloc(sizeof head + desc_len + sizeof tail);
 	if (!json)
@@ -793,17 +808,53 @@ static void test_schema_size(void)
 static void test_semver(void)
 {
 	static const char *const valid[] = {
-		"1.0.0", "0.0.0", "2.1.1+abcdef", "1.0.0-alpha.1", "1.0.0-alpha", "1.0.0-0.3.7",
-		"1.0.0-x.7.z.92", "1.0.0-x-y-z.--", "1.0.0-alpha+001", "1.0.0+20130313144700",
-		"1.0.0-beta+exp.sha.5114f85", "1.0.0+21AF26D3----117B344092BD", "10.20.30",
-		"1.0.0-0A.is.legal", "1.0.0-rc.1+build.1", "999999999999999999999.0.0", "1.0.0+0.0001",
-		"1.0.0--", "1.0.0-0",
+		"1.0.0",
+		"0.0.0",
+		"2.1.1+abcdef",
+		"1.0.0-alpha.1",
+		"1.0.0-alpha",
+		"1.0.0-0.3.7",
+		"1.0.0-x.7.z.92",
+		"1.0.0-x-y-z.--",
+		"1.0.0-alpha+001",
+		"1.0.0+20130313144700",
+		"1.0.0-beta+exp.sha.5114f85",
+		"1.0.0+21AF26D3----117B344092BD",
+		"10.20.30",
+		"1.0.0-0A.is.legal",
+		"1.0.0-rc.1+build.1",
+		"999999999999999999999.0.0",
+		"1.0.0+0.0001",
+		"1.0.0--",
+		"1.0.0-0",
 	};
 	static const char *const invalid[] = {
-		"1.0", "1", "01.0.0", "1.01.0", "1.0.01", "1.0.0-01", "1.0.0+", "v1.0.0", "1.0.0-",
-		"1.0.0-alpha..1", "1.0.0+a..b", "1.0.0-alpha_beta", "1.0.0 ", " 1.0.0", "1.0.0.0",
-		"1.0.0-+build", "1.0.0+build+more", "1.0.0-\xc3\xa9", "-1.0.0", "1.-1.0", "a.b.c", "1..0",
-		"1.0.0-alpha.", "1.0.0+.", "1.0.0-00", "1.0.0-01a.00",
+		"1.0",
+		"1",
+		"01.0.0",
+		"1.01.0",
+		"1.0.01",
+		"1.0.0-01",
+		"1.0.0+",
+		"v1.0.0",
+		"1.0.0-",
+		"1.0.0-alpha..1",
+		"1.0.0+a..b",
+		"1.0.0-alpha_beta",
+		"1.0.0 ",
+		" 1.0.0",
+		"1.0.0.0",
+		"1.0.0-+build",
+		"1.0.0+build+more",
+		"1.0.0-\xc3\xa9",
+		"-1.0.0",
+		"1.-1.0",
+		"a.b.c",
+		"1..0",
+		"1.0.0-alpha.",
+		"1.0.0+.",
+		"1.0.0-00",
+		"1.0.0-01a.00",
 	};
 	char json[512], err[512];
 	int rc;
@@ -842,21 +893,23 @@ static void test_caps_exact(void)
 		if (!(need & bit))
 			continue;
 		cat = NULL;
-		CHECK_INT(osb_catalog_parse(&cat, full_catalog, strlen(full_catalog), "f", need & ~bit, err,
-					    sizeof err),
-			  OSB_EBADREQUEST);
+		CHECK_INT(
+			osb_catalog_parse(&cat, full_catalog, strlen(full_catalog), "f", need & ~bit, err, sizeof err),
+			OSB_EBADREQUEST);
 		CHECK(cat == NULL);
 		CHECK_CONTAINS(err, "f: services[0].");
 	}
 	/* A driver without a shared server takes dedicated plans, and the core reads the quota. */
 	const char *dedicated = ONE_SVC("", ",\"x-osb\":{\"dedicated\":true,\"max_instances\":7}");
-	CHECK_INT(osb_catalog_parse(&cat, dedicated, strlen(dedicated), "d", OSB_CAP_DEDICATED | OSB_CATALOG_NO_SHARED, err,
-				    sizeof err), 0);
+	CHECK_INT(osb_catalog_parse(&cat, dedicated, strlen(dedicated), "d", OSB_CAP_DEDICATED | OSB_CATALOG_NO_SHARED,
+				    err, sizeof err),
+		  0);
 	CHECK(cat && osb_catalog_service_at(cat, 0)->plans[0].dedicated == 1);
 	CHECK(cat && osb_catalog_service_at(cat, 0)->plans[0].max_instances == 7);
 	osb_catalog_free(cat);
 	/* A catalog of nothing bindable, updateable or async runs on a minimal driver. */
-	const char *json = ONE_SVC(",\"requires\":[\"syslog_drain\"]", ",\"x-osb\":{\"async\":false,\"driver_key\":[1]}");
+	const char *json =
+		ONE_SVC(",\"requires\":[\"syslog_drain\"]", ",\"x-osb\":{\"async\":false,\"driver_key\":[1]}");
 	CHECK_INT(osb_catalog_parse(&cat, json, strlen(json), "m", 0, err, sizeof err), 0);
 	osb_catalog_free(cat);
 }
@@ -864,5 +917,5 @@ static void test_caps_exact(void)
 OSB_TEST_MAIN(OSB_TEST_CASE(test_full_catalog), OSB_TEST_CASE(test_served_body), OSB_TEST_CASE(test_empty_catalog),
 	      OSB_TEST_CASE(test_lookups), OSB_TEST_CASE(test_many_lookups), OSB_TEST_CASE(test_etag),
 	      OSB_TEST_CASE(test_load_file), OSB_TEST_CASE(test_failures), OSB_TEST_CASE(test_document_edge_cases),
-	      OSB_TEST_CASE(test_inheritance), OSB_TEST_CASE(test_schema_refs_allowed),
-	      OSB_TEST_CASE(test_schema_size), OSB_TEST_CASE(test_semver), OSB_TEST_CASE(test_caps_exact))
+	      OSB_TEST_CASE(test_inheritance), OSB_TEST_CASE(test_schema_refs_allowed), OSB_TEST_CASE(test_schema_size),
+	      OSB_TEST_CASE(test_semver), OSB_TEST_CASE(test_caps_exact))

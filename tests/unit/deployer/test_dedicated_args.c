@@ -7,8 +7,8 @@
 #include "unit.h"
 
 static const char *settings_json =
-        "{\"memory_mb\": 64, \"policy\": \"allkeys-lru\", \"ratio\": 1.5, \"bad\": \"a b\", \"flag\": true, "
-        "\"long\": \"0123456789012345678901234567890123456789012345678901234567890123456789\"}";
+	"{\"memory_mb\": 64, \"policy\": \"allkeys-lru\", \"ratio\": 1.5, \"bad\": \"a b\", \"flag\": true, "
+	"\"long\": \"0123456789012345678901234567890123456789012345678901234567890123456789\"}";
 
 /* Expand `arg` with the settings above; "ERR" when it fails (the error buffer then says why). */
 static char *expand(const char *arg, osb_errbuf *err)

@@ -115,8 +115,7 @@ static void count_children(int *alive, int *zombies)
 			if (st == 'Z') {
 				(*zombies)++;
 				fprintf(stderr, "zombie child: %s", buf);
-			}
-			else
+			} else
 				(*alive)++;
 		}
 	}
@@ -213,8 +212,8 @@ static int redis_prepare(const char *dir, int port, void *payload)
 	return 0;
 }
 
-static const char *const redis_argv[] = { "redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}",
-					  "--save", "", "--appendonly", "no", NULL };
+static const char *const redis_argv[] = { "redis-server", "--port", "{port}", "--bind",       "127.0.0.1", "--dir",
+					  "{dir}",        "--save", "",       "--appendonly", "no",        NULL };
 
 static osb_process_spec redis_spec(redis_payload *p)
 {
@@ -733,7 +732,6 @@ static int file_ready(int port, const char *dir, void *payload)
 	return access(path, F_OK);
 }
 
-
 static void test_environment_and_arguments(void)
 {
 	char base[256], path[700];
@@ -1036,8 +1034,9 @@ static int load_config(osb_config **c, const char *dedicated, char *err, size_t 
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "{\"accounts\": [{\"username\": \"broker\", \"password\": \"long-enough-pw\"}], "
-		   "\"catalog\": \"catalog/x.json\", \"data_dir\": \"/var/lib/osb\"%s%s}",
+	fprintf(f,
+		"{\"accounts\": [{\"username\": \"broker\", \"password\": \"long-enough-pw\"}], "
+		"\"catalog\": \"catalog/x.json\", \"data_dir\": \"/var/lib/osb\"%s%s}",
 		dedicated ? ", \"dedicated\": " : "", dedicated ? dedicated : "");
 	fclose(f);
 	return osb_config_load(c, path, err, err_size);
@@ -1061,8 +1060,10 @@ static void test_config_dedicated(void)
 	}
 	osb_config_free(c);
 
-	CHECK_INT(load_config(&c, "{\"port_range\": [40000, 40000], \"base_dir\": \"/srv/osb\", \"host\": \"10.0.0.5\"}",
-			      err, sizeof err), 0);
+	CHECK_INT(load_config(&c,
+			      "{\"port_range\": [40000, 40000], \"base_dir\": \"/srv/osb\", \"host\": \"10.0.0.5\"}",
+			      err, sizeof err),
+		  0);
 	if (c) {
 		CHECK_STR(c->dedicated_base_dir, "/srv/osb");
 		CHECK_STR(c->dedicated_host, "10.0.0.5");

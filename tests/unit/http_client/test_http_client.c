@@ -33,8 +33,10 @@ static long long now_ms(void)
 
 static void reply(struct mg_connection *conn, int status, const char *extra, const char *body)
 {
-	mg_printf(conn, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
-		  status, strlen(body), extra ? extra : "", body);
+	mg_printf(
+		conn,
+		"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+		status, strlen(body), extra ? extra : "", body);
 }
 
 /* Echo what came: method, path, Authorization, Content-Type, Content-Length and the body, as JSON-ish text. */
@@ -53,8 +55,8 @@ static int echo_handler(struct mg_connection *conn, void *payload)
 		got += n;
 	body[got] = '\0';
 	snprintf(out, sizeof(out), "method=%s|uri=%s|query=%s|auth=%s|ctype=%s|clen=%s|date=%s|body=%s",
-		 ri->request_method, ri->local_uri_raw, ri->query_string ? ri->query_string : "",
-		 auth ? auth : "", ctype ? ctype : "", clen ? clen : "", date ? date : "", body);
+		 ri->request_method, ri->local_uri_raw, ri->query_string ? ri->query_string : "", auth ? auth : "",
+		 ctype ? ctype : "", clen ? clen : "", date ? date : "", body);
 	reply(conn, strcmp(ri->request_method, "PUT") == 0 ? 201 : 200, NULL, out);
 	return 1;
 }
@@ -101,10 +103,15 @@ static int big_handler(struct mg_connection *conn, void *payload)
 
 static struct mg_context *start_server(const char *listen, const char *cert, int *port)
 {
-	const char *opts[] = {
-		"listening_ports", listen, "num_threads", "16", "enable_keep_alive", "no",
-		cert ? "ssl_certificate" : NULL, cert, NULL
-	};
+	const char *opts[] = { "listening_ports",
+			       listen,
+			       "num_threads",
+			       "16",
+			       "enable_keep_alive",
+			       "no",
+			       cert ? "ssl_certificate" : NULL,
+			       cert,
+			       NULL };
 	struct mg_server_port ports[4];
 	struct mg_callbacks cb;
 	struct mg_context *ctx;
@@ -164,7 +171,8 @@ static void test_get_with_basic_auth(void)
 
 	EVP_EncodeBlock(want, (const unsigned char *)"admin:pa:ss w0rd", 16);
 	snprintf(expect, sizeof(expect), "auth=Basic %s|", want);
-	CHECK_INT(osb_http_request(NULL, "GET", url("/echo/a%2Fb?columns=name"), "admin", "pa:ss w0rd", NULL, 2000, &r), 0);
+	CHECK_INT(osb_http_request(NULL, "GET", url("/echo/a%2Fb?columns=name"), "admin", "pa:ss w0rd", NULL, 2000, &r),
+		  0);
 	CHECK_INT(r.status, 200);
 	CHECK_CONTAINS(r.body, "method=GET|");
 	/* civetweb decodes the path it reports. */
@@ -187,7 +195,8 @@ static void test_put_delete_bodies(void)
 	osb_http_options opts = { 0 };
 	osb_http_response r;
 
-	CHECK_INT(osb_http_request(NULL, "PUT", url("/echo"), "u", "p", "{\"password\":\"x\",\"tags\":\"\"}", 2000, &r), 0);
+	CHECK_INT(osb_http_request(NULL, "PUT", url("/echo"), "u", "p", "{\"password\":\"x\",\"tags\":\"\"}", 2000, &r),
+		  0);
 	CHECK_INT(r.status, 201);
 	CHECK_CONTAINS(r.body, "method=PUT|");
 	CHECK_CONTAINS(r.body, "ctype=application/json|");
@@ -317,7 +326,8 @@ static void test_refusals(void)
 {
 	osb_http_response r;
 
-	CHECK_INT(osb_http_request(NULL, "GET", "http://admin:pw@127.0.0.1:1/", NULL, NULL, NULL, 100, &r), OSB_EBADREQUEST);
+	CHECK_INT(osb_http_request(NULL, "GET", "http://admin:pw@127.0.0.1:1/", NULL, NULL, NULL, 100, &r),
+		  OSB_EBADREQUEST);
 	CHECK(strstr(r.error, "pw") == NULL);
 	osb_http_response_free(&r);
 	CHECK_INT(osb_http_request(NULL, "GET", "ftp://127.0.0.1/", NULL, NULL, NULL, 100, &r), OSB_EBADREQUEST);
@@ -328,7 +338,8 @@ static void test_refusals(void)
 	osb_http_response_free(&r);
 	CHECK_INT(osb_http_request(NULL, "GET", "http://127.0.0.1/a b", NULL, NULL, NULL, 100, &r), OSB_EBADREQUEST);
 	osb_http_response_free(&r);
-	CHECK_INT(osb_http_request(NULL, "GET", "http://127.0.0.1/\r\nX: y", NULL, NULL, NULL, 100, &r), OSB_EBADREQUEST);
+	CHECK_INT(osb_http_request(NULL, "GET", "http://127.0.0.1/\r\nX: y", NULL, NULL, NULL, 100, &r),
+		  OSB_EBADREQUEST);
 	osb_http_response_free(&r);
 	CHECK_INT(osb_http_request(NULL, "TRACE", url("/echo"), NULL, NULL, NULL, 100, &r), OSB_EBADREQUEST);
 	osb_http_response_free(&r);
@@ -369,8 +380,8 @@ static void *thread_main(void *arg)
 
 		snprintf(body, sizeof(body), "{\"thread\":%ld,\"i\":%d}", id, i);
 		snprintf(want, sizeof(want), "body=%s", body);
-		if (osb_http_request(NULL, "PUT", url("/echo"), "t", "p", body, 5000, &r) != 0 ||
-		    r.status != 201 || !strstr(r.body, want))
+		if (osb_http_request(NULL, "PUT", url("/echo"), "t", "p", body, 5000, &r) != 0 || r.status != 201 ||
+		    !strstr(r.body, want))
 			bad++;
 		osb_http_response_free(&r);
 	}
@@ -472,7 +483,8 @@ static void *tls_server_main(void *arg)
 			continue;
 		ssl = SSL_new(srv->ctx);
 		if (ssl && SSL_set_fd(ssl, c) == 1 && SSL_accept(ssl) == 1) {
-			while (got + 1 < sizeof(buf) && (n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got))) > 0) {
+			while (got + 1 < sizeof(buf) &&
+			       (n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got))) > 0) {
 				got += (size_t)n;
 				buf[got] = '\0';
 				if (strstr(buf, "\r\n\r\n"))

@@ -256,13 +256,11 @@ static void test_invalid_utf8_length(void)
 		const char *s;
 		long chars;
 	} cases[] = {
-		{ "\xff\xfe", 2 },
-		{ "a\xc3", 2 },		/* truncated sequence */
-		{ "\xc0\xaf", 2 },	/* overlong '/' */
-		{ "\xed\xa0\x80", 3 },	/* UTF-16 surrogate */
-		{ "\xf4\x90\x80\x80", 4 }, /* above U+10FFFF */
-		{ "\xe6\x97", 2 },
-		{ "x\xe6\x97\xa5\x80", 3 },
+		{ "\xff\xfe", 2 },         { "a\xc3", 2 }, /* truncated sequence */
+		{ "\xc0\xaf", 2 },                         /* overlong '/' */
+		{ "\xed\xa0\x80", 3 },                     /* UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", 4 },                 /* above U+10FFFF */
+		{ "\xe6\x97", 2 },         { "x\xe6\x97\xa5\x80", 3 },
 	};
 	char schema[64];
 
@@ -284,7 +282,8 @@ static void test_invalid_utf8_length(void)
 static void test_pattern(void)
 {
 	CHECK(ok("{\"pattern\":\"^[a-z][a-z0-9-]*$\"}", "\"my-db1\""));
-	CHECK(fails("{\"pattern\":\"^[a-z][a-z0-9-]*$\"}", "\"1db\"", "parameters: must match pattern \"^[a-z][a-z0-9-]*$\""));
+	CHECK(fails("{\"pattern\":\"^[a-z][a-z0-9-]*$\"}", "\"1db\"",
+		    "parameters: must match pattern \"^[a-z][a-z0-9-]*$\""));
 	/* unanchored: search anywhere */
 	CHECK(ok("{\"pattern\":\"b+\"}", "\"aaabbbccc\""));
 	/* ECMA-ish: \\d, $ only at the very end, \\u escapes */
@@ -297,7 +296,8 @@ static void test_pattern(void)
 
 static void test_pattern_invalid_utf8_subject(void)
 {
-	cJSON *sj = cJSON_Parse("{\"pattern\":\"^a.c$\"}"), *inst = cJSON_CreateString("a\xff" "c");
+	cJSON *sj = cJSON_Parse("{\"pattern\":\"^a.c$\"}"), *inst = cJSON_CreateString("a\xff"
+										       "c");
 	cJSON *inst2 = cJSON_CreateString("\xff\xfe zzz");
 	osb_schema *s = NULL;
 
@@ -422,7 +422,8 @@ static void test_object_sizes(void)
 {
 	CHECK(ok("{\"minProperties\":1,\"maxProperties\":2}", "{\"a\":1}"));
 	CHECK(fails("{\"minProperties\":1}", "{}", "parameters: must have at least 1 property"));
-	CHECK(fails("{\"maxProperties\":2}", "{\"a\":1,\"b\":2,\"c\":3}", "parameters: must have at most 2 properties"));
+	CHECK(fails("{\"maxProperties\":2}", "{\"a\":1,\"b\":2,\"c\":3}",
+		    "parameters: must have at most 2 properties"));
 	CHECK(ok("{\"maxProperties\":0}", "[1]"));
 }
 
@@ -446,8 +447,9 @@ static void test_combinators(void)
 	CHECK(ok(neg, "1"));
 	CHECK(fails(neg, "\"s\"", "parameters: must not match the schema in \"not\""));
 	/* a failing branch leaves no message behind when another branch matches */
-	CHECK(fails("{\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]},\"b\":{\"type\":\"string\"}}}",
-		    "{\"a\":null,\"b\":1}", "parameters.b: must be a string"));
+	CHECK(fails(
+		"{\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]},\"b\":{\"type\":\"string\"}}}",
+		"{\"a\":null,\"b\":1}", "parameters.b: must be a string"));
 }
 
 static void test_ref(void)
@@ -473,16 +475,19 @@ static void test_ref(void)
 	/* percent-encoded fragment */
 	CHECK(ok("{\"definitions\":{\"a b\":{\"type\":\"null\"}},\"$ref\":\"#/definitions/a%20b\"}", "null"));
 	/* draft-04..07: keywords beside $ref are ignored */
-	CHECK(ok("{\"definitions\":{\"s\":{\"type\":\"string\"}},\"properties\":{\"x\":{\"$ref\":\"#/definitions/s\",\"maxLength\":1}}}",
-		 "{\"x\":\"long\"}"));
+	CHECK(ok(
+		"{\"definitions\":{\"s\":{\"type\":\"string\"}},\"properties\":{\"x\":{\"$ref\":\"#/definitions/s\",\"maxLength\":1}}}",
+		"{\"x\":\"long\"}"));
 }
 
 static void test_ref_cycles(void)
 {
 	CHECK(rejects("{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/a\"}},\"$ref\":\"#/definitions/a\"}",
 		      "definitions.a.$ref: circular reference"));
-	CHECK_INT(run("{\"definitions\":{\"a\":{\"allOf\":[{\"$ref\":\"#/definitions/b\"}]},\"b\":{\"not\":{\"$ref\":\"#/definitions/a\"}}}}",
-		      "1", 0), COMPILE_FAILED);
+	CHECK_INT(
+		run("{\"definitions\":{\"a\":{\"allOf\":[{\"$ref\":\"#/definitions/b\"}]},\"b\":{\"not\":{\"$ref\":\"#/definitions/a\"}}}}",
+		    "1", 0),
+		COMPILE_FAILED);
 	CHECK_CONTAINS(msg, ".$ref: circular reference");
 	CHECK(rejects("{\"anyOf\":[{\"$ref\":\"#\"}]}", "anyOf[0].$ref: circular reference"));
 	/* recursion through a property or items consumes the value: allowed */
@@ -582,9 +587,10 @@ static void test_defaults(void)
 	expect_json(inst, "{}");
 	cJSON_Delete(inst);
 	/* applied inside allOf and through $ref */
-	CHECK_INT(run_defaults("{\"definitions\":{\"p\":{\"default\":\"x\"}},"
-			       "\"allOf\":[{\"properties\":{\"a\":{\"default\":1},\"b\":{\"$ref\":\"#/definitions/p\"}}}]}",
-			       &inst, "{}"),
+	CHECK_INT(run_defaults(
+			  "{\"definitions\":{\"p\":{\"default\":\"x\"}},"
+			  "\"allOf\":[{\"properties\":{\"a\":{\"default\":1},\"b\":{\"$ref\":\"#/definitions/p\"}}}]}",
+			  &inst, "{}"),
 		  0);
 	expect_json(inst, "{\"a\":1,\"b\":\"x\"}");
 	cJSON_Delete(inst);
@@ -631,8 +637,9 @@ static void test_compile_rejects(void)
 	CHECK(rejects("{\"pattern\":5}", "pattern: must be a string"));
 	CHECK(rejects("{\"patternProperties\":{\"(\":{}}}",
 		      "patternProperties[\"(\"]: invalid regular expression: missing closing parenthesis at offset 1"));
-	CHECK(rejects("{\"properties\":{\"a\":{\"$ref\":\"http://example.com/s.json\"}}}",
-		      "properties.a.$ref: \"http://example.com/s.json\" is not a local reference (only \"#/definitions/...\" and \"#/$defs/...\")"));
+	CHECK(rejects(
+		"{\"properties\":{\"a\":{\"$ref\":\"http://example.com/s.json\"}}}",
+		"properties.a.$ref: \"http://example.com/s.json\" is not a local reference (only \"#/definitions/...\" and \"#/$defs/...\")"));
 	CHECK(rejects("{\"$ref\":\"#/definitions/missing\",\"definitions\":{}}",
 		      "$ref: cannot resolve \"#/definitions/missing\""));
 	CHECK(rejects("{\"definitions\":{\"a\":{\"properties\":{\"b\":{}}}},\"$ref\":\"#/definitions/a/properties/b\"}",
@@ -640,7 +647,8 @@ static void test_compile_rejects(void)
 	CHECK(rejects("{\"$ref\":\"#/properties/x\"}", "$ref: cannot resolve \"#/properties/x\""));
 	CHECK(rejects("{\"$ref\":5}", "$ref: must be a string"));
 	CHECK(rejects("{\"definitions\":[]}", "definitions: must be an object"));
-	CHECK(rejects("{\"definitions\":{\"a\":{\"type\":1}}}", "definitions.a.type: must be a string or a non-empty array of strings"));
+	CHECK(rejects("{\"definitions\":{\"a\":{\"type\":1}}}",
+		      "definitions.a.type: must be a string or a non-empty array of strings"));
 	CHECK(rejects("{\"enum\":[]}", "enum: must be a non-empty array"));
 	CHECK(rejects("{\"enum\":\"a\"}", "enum: must be a non-empty array"));
 	CHECK(rejects("{\"multipleOf\":0}", "multipleOf: must be a number greater than 0"));
@@ -648,11 +656,13 @@ static void test_compile_rejects(void)
 	CHECK(rejects("{\"uniqueItems\":1}", "uniqueItems: must be a boolean"));
 	CHECK(rejects("{\"format\":1}", "format: must be a string"));
 	CHECK(rejects("{\"items\":[{},5]}", "items[1]: must be a schema (an object or a boolean)"));
-	CHECK(rejects("{\"additionalProperties\":\"no\"}", "additionalProperties: must be a schema (an object or a boolean)"));
+	CHECK(rejects("{\"additionalProperties\":\"no\"}",
+		      "additionalProperties: must be a schema (an object or a boolean)"));
 	CHECK(rejects("{\"allOf\":[]}", "allOf: must be a non-empty array of schemas"));
 	CHECK(rejects("{\"oneOf\":{}}", "oneOf: must be a non-empty array of schemas"));
 	CHECK(rejects("{\"anyOf\":[{\"not\":{\"maximum\":null}}]}", "anyOf[0].not.maximum: must be a number"));
-	CHECK(rejects("{\"properties\":{\"my key\":{\"type\":\"x\"}}}", "properties[\"my key\"].type: unknown type \"x\""));
+	CHECK(rejects("{\"properties\":{\"my key\":{\"type\":\"x\"}}}",
+		      "properties[\"my key\"].type: unknown type \"x\""));
 	CHECK(rejects("{\"minimum\":1,\"minimum\":2}", "minimum: duplicate keyword"));
 }
 
@@ -753,8 +763,9 @@ static void test_huge_strings(void)
 {
 	size_t n = 8u << 20;
 	char *big = malloc(n + 1);
-	cJSON *sj = cJSON_Parse("{\"type\":\"object\",\"properties\":{\"s\":{\"maxLength\":10,\"pattern\":\"^[a-z]+$\"},"
-				"\"t\":{\"pattern\":\"^(a+)+$\"}},\"additionalProperties\":false}");
+	cJSON *sj =
+		cJSON_Parse("{\"type\":\"object\",\"properties\":{\"s\":{\"maxLength\":10,\"pattern\":\"^[a-z]+$\"},"
+			    "\"t\":{\"pattern\":\"^(a+)+$\"}},\"additionalProperties\":false}");
 	cJSON *inst = cJSON_CreateObject(), *inst2 = cJSON_CreateObject(), *inst3 = cJSON_CreateObject();
 	osb_schema *s = NULL;
 
@@ -853,9 +864,10 @@ static void *worker_run(void *arg)
 
 static void test_threads(void)
 {
-	cJSON *sj = cJSON_Parse("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z][a-z0-9-]*$\"},"
-				"\"ext\":{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[\"hstore\",\"pgcrypto\"]}},"
-				"\"size\":{\"type\":\"integer\",\"default\":5}}}");
+	cJSON *sj = cJSON_Parse(
+		"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z][a-z0-9-]*$\"},"
+		"\"ext\":{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[\"hstore\",\"pgcrypto\"]}},"
+		"\"size\":{\"type\":\"integer\",\"default\":5}}}");
 	struct worker w[8];
 	pthread_t t[8];
 	osb_schema *s = NULL;
@@ -877,12 +889,13 @@ static void test_threads(void)
 static void test_osb_example(void)
 {
 	/* a plan's create schema as a catalog would declare it */
-	const char *s = "{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\","
-			"\"additionalProperties\":false,\"required\":[\"size\"],\"properties\":{"
-			"\"size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"
-			"\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":63},"
-			"\"admin\":{\"type\":\"string\",\"format\":\"email\"},"
-			"\"extensions\":{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[\"pgcrypto\",\"hstore\"]}}}}";
+	const char *s =
+		"{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\","
+		"\"additionalProperties\":false,\"required\":[\"size\"],\"properties\":{"
+		"\"size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"
+		"\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":63},"
+		"\"admin\":{\"type\":\"string\",\"format\":\"email\"},"
+		"\"extensions\":{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[\"pgcrypto\",\"hstore\"]}}}}";
 
 	CHECK(ok(s, "{\"size\":10,\"name\":\"x\",\"admin\":\"a@b.io\",\"extensions\":[\"hstore\"]}"));
 	CHECK(fails(s, "{}", "parameters: missing required property \"size\""));
@@ -907,9 +920,12 @@ static int random_keywords; /* random objects use schema keywords as keys */
 static cJSON *random_value(int depth)
 {
 	static const char *const plain[] = { "a", "name", "size", "x-a", "n_1", "", "k\xff", "tags" };
-	static const char *const kw[] = { "type", "properties", "items", "enum", "const", "minimum",
-					  "maxLength", "pattern", "additionalProperties", "anyOf", "not",
-					  "$ref", "required", "default", "uniqueItems", "format", "a" };
+	static const char *const kw[] = { "type",      "properties", "items",
+					  "enum",      "const",      "minimum",
+					  "maxLength", "pattern",    "additionalProperties",
+					  "anyOf",     "not",        "$ref",
+					  "required",  "default",    "uniqueItems",
+					  "format",    "a" };
 	const char *const *keys = random_keywords ? kw : plain;
 	size_t nkeys = random_keywords ? sizeof kw / sizeof kw[0] : sizeof plain / sizeof plain[0];
 	char str[16];
@@ -917,12 +933,9 @@ static cJSON *random_value(int depth)
 	int n;
 
 	switch (depth > 6 ? rnd(5) : rnd(7)) {
-	case 0:
-		return cJSON_CreateNull();
-	case 1:
-		return cJSON_CreateBool(rnd(2));
-	case 2:
-		return cJSON_CreateNumber((double)rnd(200) / (rnd(3) + 1) - 50);
+	case 0: return cJSON_CreateNull();
+	case 1: return cJSON_CreateBool(rnd(2));
+	case 2: return cJSON_CreateNumber((double)rnd(200) / (rnd(3) + 1) - 50);
 	case 3:
 	case 4:
 		n = (int)rnd(sizeof str);
@@ -1007,18 +1020,16 @@ static void test_random_schemas(void)
 OSB_TEST_MAIN(OSB_TEST_CASE(test_type), OSB_TEST_CASE(test_properties), OSB_TEST_CASE(test_required),
 	      OSB_TEST_CASE(test_additional_properties), OSB_TEST_CASE(test_pattern_properties),
 	      OSB_TEST_CASE(test_enum), OSB_TEST_CASE(test_enum_message_is_bounded), OSB_TEST_CASE(test_const),
-	      OSB_TEST_CASE(test_numeric_bounds), OSB_TEST_CASE(test_multiple_of),
-	      OSB_TEST_CASE(test_string_length), OSB_TEST_CASE(test_invalid_utf8_length),
-	      OSB_TEST_CASE(test_pattern), OSB_TEST_CASE(test_pattern_invalid_utf8_subject),
-	      OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_items), OSB_TEST_CASE(test_unique_items),
-	      OSB_TEST_CASE(test_unique_items_large), OSB_TEST_CASE(test_object_sizes),
-	      OSB_TEST_CASE(test_combinators), OSB_TEST_CASE(test_ref), OSB_TEST_CASE(test_ref_cycles),
-	      OSB_TEST_CASE(test_ref_chain_too_long), OSB_TEST_CASE(test_boolean_schemas),
-	      OSB_TEST_CASE(test_ignored_keywords), OSB_TEST_CASE(test_defaults),
+	      OSB_TEST_CASE(test_numeric_bounds), OSB_TEST_CASE(test_multiple_of), OSB_TEST_CASE(test_string_length),
+	      OSB_TEST_CASE(test_invalid_utf8_length), OSB_TEST_CASE(test_pattern),
+	      OSB_TEST_CASE(test_pattern_invalid_utf8_subject), OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_items),
+	      OSB_TEST_CASE(test_unique_items), OSB_TEST_CASE(test_unique_items_large),
+	      OSB_TEST_CASE(test_object_sizes), OSB_TEST_CASE(test_combinators), OSB_TEST_CASE(test_ref),
+	      OSB_TEST_CASE(test_ref_cycles), OSB_TEST_CASE(test_ref_chain_too_long),
+	      OSB_TEST_CASE(test_boolean_schemas), OSB_TEST_CASE(test_ignored_keywords), OSB_TEST_CASE(test_defaults),
 	      OSB_TEST_CASE(test_defaults_are_copies), OSB_TEST_CASE(test_compile_rejects),
 	      OSB_TEST_CASE(test_compile_depth), OSB_TEST_CASE(test_compile_deep_literal),
-	      OSB_TEST_CASE(test_deep_instance),
-	      OSB_TEST_CASE(test_deep_instance_parsed), OSB_TEST_CASE(test_huge_strings),
-	      OSB_TEST_CASE(test_key_escaping), OSB_TEST_CASE(test_error_buffer), OSB_TEST_CASE(test_threads),
-	      OSB_TEST_CASE(test_osb_example), OSB_TEST_CASE(test_random_instances),
+	      OSB_TEST_CASE(test_deep_instance), OSB_TEST_CASE(test_deep_instance_parsed),
+	      OSB_TEST_CASE(test_huge_strings), OSB_TEST_CASE(test_key_escaping), OSB_TEST_CASE(test_error_buffer),
+	      OSB_TEST_CASE(test_threads), OSB_TEST_CASE(test_osb_example), OSB_TEST_CASE(test_random_instances),
 	      OSB_TEST_CASE(test_random_schemas))

@@ -108,7 +108,8 @@ static void test_bad_input(void)
 	CHECK(html == NULL);
 	cJSON_Delete(doc);
 	/* Members of the wrong type are skipped, never dereferenced. */
-	doc = cJSON_Parse("{\"brokers\": [1, {\"name\": 2, \"services\": [\"x\", {\"plans\": 3, \"tags\": {}, \"metadata\": []}]}]}");
+	doc = cJSON_Parse(
+		"{\"brokers\": [1, {\"name\": 2, \"services\": [\"x\", {\"plans\": 3, \"tags\": {}, \"metadata\": []}]}]}");
 	CHECK_INT(osb_marketplace_render(&html, doc, NULL, NULL), 0);
 	CHECK_CONTAINS(html, "(unnamed)");
 	free(html);

@@ -35,13 +35,13 @@ static bool same(const char *a, const char *b)
 }
 
 #define CHECK_SAME(got, want) CHECK_SAME_(got, want, #got)
-#define CHECK_SAME_(got, want, what)                                                              \
-	do {                                                                                      \
-		if (!same((got), (want))) {                                                       \
-			fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", __FILE__, __LINE__, what, \
-				(got) ? (got) : "(null)", (want) ? (want) : "(null)");            \
-			osb_test_failed_checks++;                                                 \
-		}                                                                                 \
+#define CHECK_SAME_(got, want, what)                                                                                   \
+	do {                                                                                                           \
+		if (!same((got), (want))) {                                                                            \
+			fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", __FILE__, __LINE__, what,                \
+				(got) ? (got) : "(null)", (want) ? (want) : "(null)");                                 \
+			osb_test_failed_checks++;                                                                      \
+		}                                                                                                      \
 	} while (0)
 
 static osb_instance_rec full_instance(char *id)
@@ -94,8 +94,9 @@ static osb_binding_rec full_binding(char *id, char *instance_id, int64_t created
 		.bind_resource = "{\"app_guid\":\"app-1\"}",
 		.context = "{\"platform\":\"kubernetes\"}",
 		.credentials = "{\"username\":\"u1\",\"password\":\"" PASSWORD "\"}",
-		.response_extras = "{\"endpoints\":[],\"volume_mounts\":[{\"device\":{\"mount_config\":{\"password\":\""
-				   MOUNT_PASSWORD "\"}}}]}",
+		.response_extras =
+			"{\"endpoints\":[],\"volume_mounts\":[{\"device\":{\"mount_config\":{\"password\":\"" MOUNT_PASSWORD
+			"\"}}}]}",
 		.driver_state = "{\"role\":\"r_1\"}",
 		.fingerprint = "ff00",
 		.predecessor_id = "b-old",
@@ -269,8 +270,12 @@ static void round_trips(void)
 	osb_binding_rec b1 = full_binding("b-1", "i-1", 100);
 	osb_binding_rec b2 = { .id = "b-2", .instance_id = "i-1", .state = OSB_REC_DELETED };
 	osb_operation_rec o1 = full_operation("op-1", OSB_OPSTATE_SUCCEEDED, "replica-a", 1700000100);
-	osb_operation_rec o2 = { .id = "op-2", .kind = 1, .instance_id = "i-2", .state = OSB_OPSTATE_IN_PROGRESS,
-				 .instance_usable = 1, .update_repeatable = -1 };
+	osb_operation_rec o2 = { .id = "op-2",
+				 .kind = 1,
+				 .instance_id = "i-2",
+				 .state = OSB_OPSTATE_IN_PROGRESS,
+				 .instance_usable = 1,
+				 .update_repeatable = -1 };
 
 	CHECK_INT(osb_store_begin(s, "i-1", &tx), 0);
 	CHECK_INT(osb_store_instance_put(tx, &i1), 0);
@@ -477,8 +482,8 @@ static void counts_and_size(void)
 	osb_store *s;
 	osb_store_counts n;
 	int64_t size = -1;
-	static const int istates[] = { OSB_REC_CREATING, OSB_REC_READY, OSB_REC_READY, OSB_REC_CREATE_FAILED,
-				       OSB_REC_DELETING, OSB_REC_DELETED };
+	static const int istates[] = { OSB_REC_CREATING,      OSB_REC_READY,    OSB_REC_READY,
+				       OSB_REC_CREATE_FAILED, OSB_REC_DELETING, OSB_REC_DELETED };
 
 	env_init(&e, 5000);
 	s = env_open(&e);
@@ -1241,9 +1246,10 @@ static void kill_sessions(env *e)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql),
-		 "DO $$BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'; END$$",
-		 e->schema);
+	snprintf(
+		sql, sizeof(sql),
+		"DO $$BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'; END$$",
+		e->schema);
 	CHECK_INT(pg_admin(sql), 0);
 	/* Wait until those server processes are gone, so the store's sockets are closed. */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", e->schema);
@@ -1305,18 +1311,18 @@ done:
 
 /* ---- Each case twice: SQLite, then PostgreSQL when OSB_TEST_PG_URL is set ---- */
 
-#define BOTH(fn)                                         \
-	static void sqlite_##fn(void)                    \
-	{                                                \
-		backend = OSB_STORE_SQLITE;              \
-		fn();                                    \
-	}                                                \
-	static void pg_##fn(void)                        \
-	{                                                \
-		if (!pg_url())                           \
-			return;                          \
-		backend = OSB_STORE_POSTGRESQL;          \
-		fn();                                    \
+#define BOTH(fn)                                                                                                       \
+	static void sqlite_##fn(void)                                                                                  \
+	{                                                                                                              \
+		backend = OSB_STORE_SQLITE;                                                                            \
+		fn();                                                                                                  \
+	}                                                                                                              \
+	static void pg_##fn(void)                                                                                      \
+	{                                                                                                              \
+		if (!pg_url())                                                                                         \
+			return;                                                                                        \
+		backend = OSB_STORE_POSTGRESQL;                                                                        \
+		fn();                                                                                                  \
 	}
 
 BOTH(round_trips)
@@ -1340,15 +1346,13 @@ static void pg_half(void)
 		printf("note: PostgreSQL half runs against OSB_TEST_PG_URL\n");
 }
 
-OSB_TEST_MAIN(OSB_TEST_CASE(crypto_seal_open),
-	      OSB_TEST_CASE(sqlite_round_trips), OSB_TEST_CASE(sqlite_lists), OSB_TEST_CASE(sqlite_counts_and_size),
-	      OSB_TEST_CASE(sqlite_claim_and_renew), OSB_TEST_CASE(sqlite_claim_concurrent),
-	      OSB_TEST_CASE(sqlite_lock_excludes), OSB_TEST_CASE(sqlite_busy_timeout), OSB_TEST_CASE(sqlite_durability),
+OSB_TEST_MAIN(OSB_TEST_CASE(crypto_seal_open), OSB_TEST_CASE(sqlite_round_trips), OSB_TEST_CASE(sqlite_lists),
+	      OSB_TEST_CASE(sqlite_counts_and_size), OSB_TEST_CASE(sqlite_claim_and_renew),
+	      OSB_TEST_CASE(sqlite_claim_concurrent), OSB_TEST_CASE(sqlite_lock_excludes),
+	      OSB_TEST_CASE(sqlite_busy_timeout), OSB_TEST_CASE(sqlite_durability),
 	      OSB_TEST_CASE(sqlite_encryption_at_rest), OSB_TEST_CASE(sqlite_wrong_key), OSB_TEST_CASE(sqlite_threads),
-	      OSB_TEST_CASE(sqlite_bad_open),
-	      OSB_TEST_CASE(pg_half),
-	      OSB_TEST_CASE(pg_round_trips), OSB_TEST_CASE(pg_lists), OSB_TEST_CASE(pg_counts_and_size),
-	      OSB_TEST_CASE(pg_claim_and_renew), OSB_TEST_CASE(pg_claim_concurrent), OSB_TEST_CASE(pg_lock_excludes),
-	      OSB_TEST_CASE(pg_busy_timeout), OSB_TEST_CASE(pg_durability), OSB_TEST_CASE(pg_encryption_at_rest),
-	      OSB_TEST_CASE(pg_wrong_key), OSB_TEST_CASE(pg_threads), OSB_TEST_CASE(pg_bad_open),
-	      OSB_TEST_CASE(pg_reconnect))
+	      OSB_TEST_CASE(sqlite_bad_open), OSB_TEST_CASE(pg_half), OSB_TEST_CASE(pg_round_trips),
+	      OSB_TEST_CASE(pg_lists), OSB_TEST_CASE(pg_counts_and_size), OSB_TEST_CASE(pg_claim_and_renew),
+	      OSB_TEST_CASE(pg_claim_concurrent), OSB_TEST_CASE(pg_lock_excludes), OSB_TEST_CASE(pg_busy_timeout),
+	      OSB_TEST_CASE(pg_durability), OSB_TEST_CASE(pg_encryption_at_rest), OSB_TEST_CASE(pg_wrong_key),
+	      OSB_TEST_CASE(pg_threads), OSB_TEST_CASE(pg_bad_open), OSB_TEST_CASE(pg_reconnect))

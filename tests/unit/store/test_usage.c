@@ -218,8 +218,13 @@ done:
 static void put_instance_state(osb_store *s, const char *id, const char *plan, int state, int64_t created)
 {
 	osb_store_tx *tx = NULL;
-	osb_instance_rec r = { .id = (char *)id, .service_id = "svc-1", .plan_id = (char *)plan, .state = state,
-			       .context = "{\"namespace\":\"ns-1\"}", .created_at = created, .updated_at = created };
+	osb_instance_rec r = { .id = (char *)id,
+			       .service_id = "svc-1",
+			       .plan_id = (char *)plan,
+			       .state = state,
+			       .context = "{\"namespace\":\"ns-1\"}",
+			       .created_at = created,
+			       .updated_at = created };
 	CHECK_INT(osb_store_begin(s, id, &tx), 0);
 	CHECK_INT(osb_store_instance_put(tx, &r), 0);
 	CHECK_INT(osb_store_commit(tx), 0);
@@ -228,8 +233,13 @@ static void put_instance_state(osb_store *s, const char *id, const char *plan, i
 static void put_binding_state(osb_store *s, const char *id, const char *instance_id, int state, int64_t created)
 {
 	osb_store_tx *tx = NULL;
-	osb_binding_rec r = { .id = (char *)id, .instance_id = (char *)instance_id, .service_id = "svc-1",
-			      .plan_id = "p-1", .state = state, .created_at = created, .updated_at = created };
+	osb_binding_rec r = { .id = (char *)id,
+			      .instance_id = (char *)instance_id,
+			      .service_id = "svc-1",
+			      .plan_id = "p-1",
+			      .state = state,
+			      .created_at = created,
+			      .updated_at = created };
 	CHECK_INT(osb_store_begin(s, instance_id, &tx), 0);
 	CHECK_INT(osb_store_binding_put(tx, &r), 0);
 	CHECK_INT(osb_store_commit(tx), 0);
@@ -287,11 +297,12 @@ static int downgrade_to_v1(env *e)
 	if (e->type == OSB_STORE_SQLITE) {
 		sqlite3 *db = NULL;
 		int rc = sqlite3_open(e->path, &db) == SQLITE_OK &&
-				 sqlite3_exec(db, "DROP TABLE osb_usage_events;"
-						  " UPDATE osb_meta SET value = '1' WHERE key = 'schema_version'",
-					      NULL, NULL, NULL) == SQLITE_OK
-			 ? 0
-			 : -1;
+					 sqlite3_exec(db,
+						      "DROP TABLE osb_usage_events;"
+						      " UPDATE osb_meta SET value = '1' WHERE key = 'schema_version'",
+						      NULL, NULL, NULL) == SQLITE_OK
+				 ? 0
+				 : -1;
 		sqlite3_close(db);
 		return rc;
 	}
@@ -469,18 +480,18 @@ done:
 	env_fini(&e);
 }
 
-#define BOTH(fn)                                         \
-	static void sqlite_##fn(void)                    \
-	{                                                \
-		backend = OSB_STORE_SQLITE;              \
-		fn();                                    \
-	}                                                \
-	static void pg_##fn(void)                        \
-	{                                                \
-		if (!pg_url())                           \
-			return;                          \
-		backend = OSB_STORE_POSTGRESQL;          \
-		fn();                                    \
+#define BOTH(fn)                                                                                                       \
+	static void sqlite_##fn(void)                                                                                  \
+	{                                                                                                              \
+		backend = OSB_STORE_SQLITE;                                                                            \
+		fn();                                                                                                  \
+	}                                                                                                              \
+	static void pg_##fn(void)                                                                                      \
+	{                                                                                                              \
+		if (!pg_url())                                                                                         \
+			return;                                                                                        \
+		backend = OSB_STORE_POSTGRESQL;                                                                        \
+		fn();                                                                                                  \
 	}
 
 BOTH(append_and_page)

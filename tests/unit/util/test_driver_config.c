@@ -121,7 +121,8 @@ static void test_string(void)
 	CHECK(s == NULL);
 	CHECK_CONTAINS(logged, "\"my.config\"");
 
-	refused(LOGGED(osb_driver_config_string(&s, c, "my", "empty", "fb")), "driver.empty must be a non-empty string");
+	refused(LOGGED(osb_driver_config_string(&s, c, "my", "empty", "fb")),
+		"driver.empty must be a non-empty string");
 	CHECK(s == NULL);
 
 	refused(LOGGED(osb_driver_config_string(&s, c, "my", "num", "fb")), "driver.num must be a non-empty string");
@@ -135,7 +136,9 @@ static void test_int(void)
 	cJSON *c = parse("{\"n\":42,\"neg\":-3,\"s\":\"17\",\"sneg\":\"-17\",\"half\":1.5,\"big\":1e300,"
 			 "\"junk\":\"12x\",\"space\":\" 12\",\"plus\":\"+12\",\"empty\":\"\",\"hex\":\"0x10\","
 			 "\"t\":true,\"huge\":\"99999999999999999999999\",\"minus\":\"-\"}");
-	static const char *const bad[] = { "half", "big", "junk", "space", "plus", "empty", "hex", "t", "huge", "minus" };
+	static const char *const bad[] = {
+		"half", "big", "junk", "space", "plus", "empty", "hex", "t", "huge", "minus"
+	};
 	long v = 0;
 	size_t i;
 
@@ -148,7 +151,8 @@ static void test_int(void)
 	took_long(osb_driver_config_int(&v, NULL, "rd", "n", 7, 0, 100), &v, 7);
 
 	v = 99;
-	refused(LOGGED(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 41)), "driver.n must be a whole number from 0 to 41");
+	refused(LOGGED(osb_driver_config_int(&v, c, "rd", "n", 0, 0, 41)),
+		"driver.n must be a whole number from 0 to 41");
 	CHECK_CONTAINS(logged, "\"rd.config\"");
 	refused(LOGGED(osb_driver_config_int(&v, c, "rd", "sneg", 0, 0, 100)),
 		"driver.sneg must be a whole number from 0 to 100");
@@ -163,7 +167,8 @@ static void test_int(void)
 
 static void test_port(void)
 {
-	cJSON *c = parse("{\"port\":5432,\"sport\":\"6379\",\"zero\":0,\"high\":65536,\"shigh\":\"70000\",\"max\":65535}");
+	cJSON *c =
+		parse("{\"port\":5432,\"sport\":\"6379\",\"zero\":0,\"high\":65536,\"shigh\":\"70000\",\"max\":65535}");
 	int port = 0;
 
 	took_int(osb_driver_config_port(&port, c, "pg", "port", 1), &port, 5432);
@@ -171,7 +176,8 @@ static void test_port(void)
 	took_int(osb_driver_config_port(&port, c, "pg", "max", 1), &port, 65535);
 	took_int(osb_driver_config_port(&port, c, "pg", "absent", 3306), &port, 3306);
 
-	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "zero", 1)), "driver.zero must be a TCP port number (1-65535)");
+	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "zero", 1)),
+		"driver.zero must be a TCP port number (1-65535)");
 	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "high", 1)), "driver.high must be a TCP port number");
 	refused(LOGGED(osb_driver_config_port(&port, c, "pg", "shigh", 1)), "driver.shigh must be a TCP port number");
 	CHECK_INT(port, 3306);
@@ -185,7 +191,10 @@ static void test_bool(void)
 	int b;
 
 	/* Each key read with the opposite fallback, so the value must come from the key. */
-	static const struct { const char *key; int want; } good[] = {
+	static const struct {
+		const char *key;
+		int want;
+	} good[] = {
 		{ "t", 1 }, { "f", 0 }, { "st", 1 }, { "sf", 0 }, { "s1", 1 }, { "s0", 0 },
 	};
 	size_t i;

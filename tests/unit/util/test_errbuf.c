@@ -8,8 +8,7 @@
 static void test_set_returns_code(void)
 {
 	osb_errbuf e = { 0 };
-	CHECK_INT(osb_errbuf_set(&e, OSB_EBACKEND, "PostgreSQL: %s (SQLSTATE %s)", "boom", "42P04"),
-		  OSB_EBACKEND);
+	CHECK_INT(osb_errbuf_set(&e, OSB_EBACKEND, "PostgreSQL: %s (SQLSTATE %s)", "boom", "42P04"), OSB_EBACKEND);
 	CHECK_INT(e.code, OSB_EBACKEND);
 	CHECK_STR(e.msg, "PostgreSQL: boom (SQLSTATE 42P04)");
 

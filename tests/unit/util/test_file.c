@@ -196,10 +196,8 @@ static void test_remove(void)
 int main(void)
 {
 	static const osb_test_case cases[] = {
-		{ "copy_tree", test_copy_tree },
-		{ "write_mode_and_read", test_write_mode_and_read },
-		{ "edit_lines", test_edit_lines },
-		{ "lock", test_lock },
+		{ "copy_tree", test_copy_tree },   { "write_mode_and_read", test_write_mode_and_read },
+		{ "edit_lines", test_edit_lines }, { "lock", test_lock },
 		{ "remove", test_remove },
 	};
 	if (!mkdtemp(root))

@@ -95,6 +95,5 @@ static void test_is_derived(void)
 	CHECK_INT(osb_name_is_derived_n(NULL, OSB_NAME_SIZE - 1), 0);
 }
 
-OSB_TEST_MAIN(OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_known_values),
-	      OSB_TEST_CASE(test_stable_and_distinct), OSB_TEST_CASE(test_long_id),
-	      OSB_TEST_CASE(test_is_derived))
+OSB_TEST_MAIN(OSB_TEST_CASE(test_format), OSB_TEST_CASE(test_known_values), OSB_TEST_CASE(test_stable_and_distinct),
+	      OSB_TEST_CASE(test_long_id), OSB_TEST_CASE(test_is_derived))

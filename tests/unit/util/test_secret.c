@@ -99,5 +99,4 @@ static void test_rough_uniformity(void)
 }
 
 OSB_TEST_MAIN(OSB_TEST_CASE(test_length_and_alphabet), OSB_TEST_CASE(test_two_calls_differ),
-	      OSB_TEST_CASE(test_refusals), OSB_TEST_CASE(test_random_bytes),
-	      OSB_TEST_CASE(test_rough_uniformity))
+	      OSB_TEST_CASE(test_refusals), OSB_TEST_CASE(test_random_bytes), OSB_TEST_CASE(test_rough_uniformity))

@@ -49,16 +49,16 @@ static void test_identifiers(void)
 		{ "\xf0\x9f\x90\x98", OSB_SQL_MYSQL, 0, "`\xf0\x9f\x90\x98`" },
 		{ "", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },
 		{ "", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },
-		{ "\xc0\xa2", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },     /* overlong '"' */
-		{ "\xe0\x80\xa2", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },    /* overlong 3-byte */
-		{ "\xf0\x80\x80\xa2", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL }, /* overlong 4-byte */
-		{ "\xed\xa0\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },  /* surrogate U+D800 */
+		{ "\xc0\xa2", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },         /* overlong '"' */
+		{ "\xe0\x80\xa2", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },        /* overlong 3-byte */
+		{ "\xf0\x80\x80\xa2", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },    /* overlong 4-byte */
+		{ "\xed\xa0\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },     /* surrogate U+D800 */
 		{ "\xf4\x90\x80\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL }, /* U+110000 */
 		{ "\xf5\x80\x80\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },
-		{ "a\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },      /* stray continuation */
-		{ "a\xc3", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },      /* truncated */
-		{ "\xe2\x82", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },      /* truncated */
-		{ "\xc3\x28", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },      /* bad continuation */
+		{ "a\x80", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL }, /* stray continuation */
+		{ "a\xc3", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL }, /* truncated */
+		{ "\xe2\x82", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL }, /* truncated */
+		{ "\xc3\x28", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL }, /* bad continuation */
 		{ "\xff", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },
 		{ "x", (osb_sql_dialect)7, OSB_EBADREQUEST, NULL },
 	};
@@ -99,12 +99,12 @@ static void test_literals(void)
 		{ "say \"hi\"", OSB_SQL_MYSQL, 0, "'say \"hi\"'" },
 		{ "`x`", OSB_SQL_MYSQL, 0, "'`x`'" },
 		{ "\xe2\x82\xac 5", OSB_SQL_STANDARD, 0, "'\xe2\x82\xac 5'" },
-		{ "\xef\xbf\xbf", OSB_SQL_STANDARD, 0, "'\xef\xbf\xbf'" },         /* U+FFFF */
-		{ "\xf4\x8f\xbf\xbf", OSB_SQL_MYSQL, 0, "'\xf4\x8f\xbf\xbf'" },    /* U+10FFFF */
-		{ "\xed\x9f\xbf", OSB_SQL_MYSQL, 0, "'\xed\x9f\xbf'" },            /* U+D7FF */
-		{ "\xc0\xa7", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },  /* overlong '\'' */
-		{ "\xc1\x9c", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },  /* overlong '\\' */
-		{ "\xed\xbf\xbf", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL }, /* surrogate U+DFFF */
+		{ "\xef\xbf\xbf", OSB_SQL_STANDARD, 0, "'\xef\xbf\xbf'" },      /* U+FFFF */
+		{ "\xf4\x8f\xbf\xbf", OSB_SQL_MYSQL, 0, "'\xf4\x8f\xbf\xbf'" }, /* U+10FFFF */
+		{ "\xed\x9f\xbf", OSB_SQL_MYSQL, 0, "'\xed\x9f\xbf'" },         /* U+D7FF */
+		{ "\xc0\xa7", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },           /* overlong '\'' */
+		{ "\xc1\x9c", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },           /* overlong '\\' */
+		{ "\xed\xbf\xbf", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },    /* surrogate U+DFFF */
 		{ "\xf4\x90\x80\x80", OSB_SQL_MYSQL, OSB_EBADREQUEST, NULL },
 		{ "ok\xbf", OSB_SQL_STANDARD, OSB_EBADREQUEST, NULL },
 		{ "x", (osb_sql_dialect)-1, OSB_EBADREQUEST, NULL },
@@ -130,5 +130,5 @@ static void test_long_literal(void)
 	CHECK_INT(osb_sql_quote_literal(&out, NULL, OSB_SQL_MYSQL), OSB_EBADREQUEST);
 }
 
-OSB_TEST_MAIN(OSB_TEST_CASE(test_identifiers), OSB_TEST_CASE(test_identifier_length),
-	      OSB_TEST_CASE(test_literals), OSB_TEST_CASE(test_long_literal))
+OSB_TEST_MAIN(OSB_TEST_CASE(test_identifiers), OSB_TEST_CASE(test_identifier_length), OSB_TEST_CASE(test_literals),
+	      OSB_TEST_CASE(test_long_literal))

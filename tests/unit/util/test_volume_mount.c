@@ -35,9 +35,9 @@ static void test_valid(void)
 	CHECK_INT(check("[" GOOD_MOUNT "," GOOD_MOUNT "]", why, sizeof why), 0);
 	/* mount_config is optional; read-only mounts; members the spec does not name are left alone */
 	CHECK_INT(check("[{\"driver\":\"d\",\"container_dir\":\"/data\",\"mode\":\"r\",\"device_type\":\"shared\","
-	                "\"device\":{\"volume_id\":\"v\"},\"x-extra\":1}]",
-	                why, sizeof why),
-	          0);
+			"\"device\":{\"volume_id\":\"v\"},\"x-extra\":1}]",
+			why, sizeof why),
+		  0);
 }
 
 static const struct {
@@ -92,15 +92,15 @@ static void test_no_value_in_message(void)
 	char why[160];
 
 	CHECK_INT(
-	        check("[{\"driver\":\"d\",\"container_dir\":\"secret-dir\",\"mode\":\"rw\",\"device_type\":\"shared\","
-	              "\"device\":{\"volume_id\":\"v\",\"mount_config\":{\"password\":\"hunter2\"}}}]",
-	              why, sizeof why),
-	        OSB_ERROR);
+		check("[{\"driver\":\"d\",\"container_dir\":\"secret-dir\",\"mode\":\"rw\",\"device_type\":\"shared\","
+		      "\"device\":{\"volume_id\":\"v\",\"mount_config\":{\"password\":\"hunter2\"}}}]",
+		      why, sizeof why),
+		OSB_ERROR);
 	CHECK(!strstr(why, "secret-dir"));
 	CHECK_INT(check("[{\"driver\":\"d\",\"container_dir\":\"/d\",\"mode\":\"hunter2\",\"device_type\":\"shared\","
-	                "\"device\":{\"volume_id\":\"v\"}}]",
-	                why, sizeof why),
-	          OSB_ERROR);
+			"\"device\":{\"volume_id\":\"v\"}}]",
+			why, sizeof why),
+		  OSB_ERROR);
 	CHECK(!strstr(why, "hunter2"));
 }
 
