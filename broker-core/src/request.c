@@ -256,6 +256,43 @@ int osb_request_set_binding_state(osb_request *req, cJSON *state)
 	return replace_json(&req->new_binding_state, state);
 }
 
+/* Put `item` (owned) at `key` of a state (`*slot`), made an object first when it is none. */
+static int save_state_item(osb_request *req, cJSON **slot, const char *key, cJSON *item)
+{
+	int saved = 0;
+
+	if (item && !cJSON_IsObject(*slot)) {
+		cJSON_Delete(*slot);
+		*slot = cJSON_CreateObject();
+	}
+	if (item && *slot) {
+		if (cJSON_GetObjectItemCaseSensitive(*slot, key))
+			saved = cJSON_ReplaceItemInObjectCaseSensitive(*slot, key, item);
+		else
+			saved = cJSON_AddItemToObject(*slot, key, item);
+	}
+	if (!saved) {
+		cJSON_Delete(item);
+		return osb_req_fail(req, OSB_ENOMEM, "out of memory saving the driver's state");
+	}
+	return 0;
+}
+
+int osb_request_save_instance_str(osb_request *req, const char *key, const char *value)
+{
+	return save_state_item(req, &req->new_instance_state, key, cJSON_CreateString(value));
+}
+
+int osb_request_save_binding_str(osb_request *req, const char *key, const char *value)
+{
+	return save_state_item(req, &req->new_binding_state, key, cJSON_CreateString(value));
+}
+
+int osb_request_save_binding_bool(osb_request *req, const char *key, int value)
+{
+	return save_state_item(req, &req->new_binding_state, key, cJSON_CreateBool(value));
+}
+
 int osb_request_set_credentials(osb_request *req, cJSON *credentials)
 {
 	return replace_json(&req->credentials, credentials);

@@ -455,7 +455,6 @@ static int clickhouse_bind(osb_request *req, void *state)
 	int read_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(osb_request_parameters(req), "read_only"));
 	char password[OSB_SECRET_DEFAULT_LEN + 1];
 	struct ch_ctx c;
-	cJSON *saved;
 	int rc;
 
 	ch_req_ctx(&c, req, state);
@@ -466,14 +465,8 @@ static int clickhouse_bind(osb_request *req, void *state)
 	    (rc = ch_write_binding(&c, user, password, db, read_only)) == 0 &&
 	    (rc = ch_wait_users(&c, user, password)) == 0 &&
 	    (rc = ch_credentials(req, state, db, user, password, read_only)) == 0) {
-		saved = cJSON_CreateObject();
-		if (!saved || !cJSON_AddStringToObject(saved, "username", user) ||
-		    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
-			cJSON_Delete(saved);
-			rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
-		} else {
-			rc = osb_request_set_binding_state(req, saved);
-		}
+		if ((rc = osb_request_save_binding_str(req, "username", user)) == 0)
+			rc = osb_request_save_binding_bool(req, "read_only", read_only);
 		osb_request_note(req, "user %s allowed on database %s only%s", user, db,
 				 read_only ? " (read-only)" : "");
 	}

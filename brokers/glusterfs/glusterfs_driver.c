@@ -493,7 +493,7 @@ static int glusterfs_bind(osb_request *req, void *state)
 	unsigned char nonce[GL_NONCE_HEX / 2];
 	char cn[GL_CN_SIZE], *cert = NULL, *key = NULL, *ca;
 	struct gl_volume v = { 0 };
-	cJSON *cred = NULL, *saved;
+	cJSON *cred = NULL;
 	int rc;
 
 	if (osb_random_bytes(nonce, sizeof nonce) != 0)
@@ -517,13 +517,8 @@ static int glusterfs_bind(osb_request *req, void *state)
 	}
 	if ((rc = osb_credentials_set(req, cred)) != 0 || (rc = gl_mounts(req, st, volume, cn, cert, key, ca)) != 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "cn", cn)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "cn", cn)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "client certificate CN %s admitted on volume %s", cn, volume);
 done:
 	free(v.allow);

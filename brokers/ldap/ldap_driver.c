@@ -424,7 +424,6 @@ static int ld_provision(osb_request *req, void *state)
 {
 	const char *name = osb_request_instance_name(req), *dn = ld_instance_dn(req, state);
 	struct ld_conn c = { 0 };
-	cJSON *saved;
 	int rc;
 
 	if (!dn)
@@ -433,13 +432,8 @@ static int ld_provision(osb_request *req, void *state)
 	    (rc = ld_add(&c, dn, (const char *const[]){ "organizationalUnit", NULL },
 			 (const char *const[]){ "ou", name, "description", "Open Service Broker instance", NULL })) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "base_dn", dn)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_instance_str(req, "base_dn", dn)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_instance_state(req, saved);
 	osb_request_note(req, "organizational unit %s", dn);
 done:
 	ld_close(&c);
@@ -471,7 +465,7 @@ static int ld_bind(osb_request *req, void *state)
 	struct ld_conn c = { 0 };
 	const char *dn = base_dn ? osb_req_sprintf(req, "uid=%s,%s", user, base_dn) : NULL;
 	char *uri = osb_credentials_uri(req, "ldap", NULL, NULL, t->public_host, t->public_port, base_dn);
-	cJSON *cred, *saved;
+	cJSON *cred;
 	int rc;
 
 	if (!dn || !uri) {
@@ -506,13 +500,8 @@ static int ld_bind(osb_request *req, void *state)
 	}
 	if ((rc = osb_credentials_set(req, cred)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "bind_dn", dn)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "bind_dn", dn)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "service account %s", dn);
 done:
 	explicit_bzero(password, sizeof(password));

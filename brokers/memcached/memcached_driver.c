@@ -216,7 +216,7 @@ static int memcached_bind(osb_request *req, void *state)
 	const char *user = osb_request_binding_name(req);
 	osb_errbuf *err = osb_request_errbuf(req);
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", server[300];
-	cJSON *cred = NULL, *servers, *saved;
+	cJSON *cred = NULL, *servers;
 	int rc;
 
 	if (osb_secret_generate(password, sizeof(password), OSB_SECRET_DEFAULT_LEN) < 0) {
@@ -238,13 +238,8 @@ static int memcached_bind(osb_request *req, void *state)
 	}
 	if ((rc = osb_credentials_set(req, cred)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "username", user)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "SASL user of the instance's memcached on port %d", t->port);
 done:
 	explicit_bzero(password, sizeof(password));

@@ -283,7 +283,7 @@ static int nats_bind(osb_request *req, void *state)
 	const char *name = osb_request_binding_name(req);
 	char sk_pub[NT_PUBLIC_SIZE], user_pub[NT_PUBLIC_SIZE], seed[NT_SEED_SIZE] = "";
 	struct nt_conn login = { 0 };
-	cJSON *cred = NULL, *saved;
+	cJSON *cred = NULL;
 	char *creds;
 	nt_key sk = { 0 };
 	struct nt_op o;
@@ -320,15 +320,10 @@ static int nats_bind(osb_request *req, void *state)
 	}
 	if ((rc = osb_credentials_set(req, cred)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "account", o.pub) ||
-	    !cJSON_AddStringToObject(saved, "signing_key", sk_pub) ||
-	    !cJSON_AddStringToObject(saved, "user", user_pub)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "account", o.pub)) != 0 ||
+	    (rc = osb_request_save_binding_str(req, "signing_key", sk_pub)) != 0 ||
+	    (rc = osb_request_save_binding_str(req, "user", user_pub)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "user %s of account %s (scoped signing key %s)", user_pub, o.pub, sk_pub);
 done:
 	nt_close(&login);

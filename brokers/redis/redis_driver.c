@@ -561,7 +561,7 @@ static int redis_bind(osb_request *req, void *state)
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", keys[OSB_NAME_SIZE + 4], channels[OSB_NAME_SIZE + 4];
 	char key_prefix[OSB_NAME_SIZE + 1];
 	struct rd_conn c = { 0 };
-	cJSON *cred, *saved;
+	cJSON *cred;
 	int rc;
 
 	/* On a dedicated server the whole keyspace is the instance's. */
@@ -584,15 +584,10 @@ static int redis_bind(osb_request *req, void *state)
 	}
 	if ((rc = osb_credentials_set(req, cred)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "username", user) ||
-	    (!dedicated && !cJSON_AddStringToObject(saved, "key_prefix", key_prefix)) ||
-	    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "username", user)) != 0 ||
+	    (!dedicated && (rc = osb_request_save_binding_str(req, "key_prefix", key_prefix)) != 0) ||
+	    (rc = osb_request_save_binding_bool(req, "read_only", read_only)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "ACL user confined to %s%s", dedicated ? "its server" : key_prefix,
 			 read_only ? " (read-only)" : "");
 done:

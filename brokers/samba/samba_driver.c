@@ -481,7 +481,7 @@ static int samba_bind(osb_request *req, void *state)
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(osb_request_parameters(req), "mode");
 	int read_only = cJSON_IsString(mode) && strcmp(mode->valuestring, "r") == 0;
 	char password[OSB_SECRET_DEFAULT_LEN + 1], input[2 * OSB_SECRET_DEFAULT_LEN + 3];
-	cJSON *cred, *saved;
+	cJSON *cred;
 	uid_t uid;
 	gid_t gid, ugid;
 	int rc;
@@ -524,13 +524,8 @@ static int samba_bind(osb_request *req, void *state)
 	}
 	if (rc == 0 && (rc = osb_credentials_set(req, cred)) == 0 &&
 	    (rc = sm_mounts(req, share, user, password, read_only)) == 0) {
-		saved = cJSON_CreateObject();
-		if (!saved || !cJSON_AddStringToObject(saved, "user", user) ||
-		    !cJSON_AddBoolToObject(saved, "read_only", read_only)) {
-			cJSON_Delete(saved);
-			rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
-		} else {
-			rc = osb_request_set_binding_state(req, saved);
+		if ((rc = osb_request_save_binding_str(req, "user", user)) == 0 &&
+		    (rc = osb_request_save_binding_bool(req, "read_only", read_only)) == 0) {
 			osb_request_note(req, "user %s (uid %u) on share %s%s", user, (unsigned)uid, share,
 					 read_only ? ", read-only" : "");
 		}

@@ -195,7 +195,6 @@ static int zk_provision(osb_request *req, void *state)
 	const struct zk_state *st = state;
 	struct zk_conn c;
 	struct zk_znodes p;
-	cJSON *saved;
 	int rc;
 
 	zk_instance_paths(&p, st, osb_request_instance_name(req));
@@ -203,13 +202,8 @@ static int zk_provision(osb_request *req, void *state)
 	    (rc = zk_create(&c, p.node, NULL, &st->nobody)) < 0 ||
 	    (rc = zk_create(&c, p.registry, NULL, &st->nobody)) < 0 || (rc = zk_set_quota(&c, st, req, p.quota)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "znode", p.node)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_instance_str(req, "znode", p.node)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_instance_state(req, saved);
 	osb_request_note(req, "znode %s", p.node);
 done:
 	zk_close(&c);
@@ -272,7 +266,6 @@ static int zk_bind(osb_request *req, void *state)
 	char password[OSB_SECRET_DEFAULT_LEN + 1] = "", digest[ZK_DIGEST_SIZE], *entry;
 	struct zk_conn c = { 0 };
 	struct zk_znodes p;
-	cJSON *saved;
 	long count = 0;
 	int rc;
 
@@ -298,13 +291,8 @@ static int zk_bind(osb_request *req, void *state)
 	}
 	if ((rc = zk_bind_credentials(req, st, user, password)) < 0)
 		goto done;
-	saved = cJSON_CreateObject();
-	if (!saved || !cJSON_AddStringToObject(saved, "username", user)) {
-		cJSON_Delete(saved);
-		rc = osb_req_fail(req, OSB_ENOMEM, "out of memory");
+	if ((rc = osb_request_save_binding_str(req, "username", user)) != 0)
 		goto done;
-	}
-	rc = osb_request_set_binding_state(req, saved);
 	osb_request_note(req, "digest identity on the ACL of %ld znodes", count);
 done:
 	explicit_bzero(password, sizeof(password));

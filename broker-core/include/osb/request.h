@@ -182,6 +182,16 @@ OSB_EXTERN(int) osb_request_set_instance_state(osb_request *req, cJSON *state);
 OSB_EXTERN(int) osb_request_set_binding_state(osb_request *req, cJSON *state);
 
 /**
+ * Add one key to the instance's or the binding's state (what later callbacks need: the
+ * server-side name, a mode), keeping the keys saved before. An out-of-memory is recorded in
+ * the error buffer.
+ * @return 0 or OSB_ENOMEM.
+ */
+OSB_EXTERN(int) osb_request_save_instance_str(osb_request *req, const char *key, const char *value);
+OSB_EXTERN(int) osb_request_save_binding_str(osb_request *req, const char *key, const char *value);
+OSB_EXTERN(int) osb_request_save_binding_bool(osb_request *req, const char *key, int value);
+
+/**
  * Set the binding's credentials object. Takes ownership of `credentials`, even
  * on failure. The core stores them encrypted and never logs them.
  * @return 0 or OSB_ENOMEM.
