@@ -62,6 +62,7 @@ typedef struct {
 	osb_request *req;
 	void *state;
 	osb_errbuf *err;
+	osb_errbuf ready_err; /* why the last ready() failed: what a start that never got ready reports */
 } run_ctx;
 
 static void fill_target(const osb_dedicated_runner *r, osb_dedicated_frame *f, int port, const char *dir)
@@ -215,12 +216,11 @@ static int ready_cb(int port, const char *dir, void *payload)
 {
 	run_ctx *c = payload;
 	osb_dedicated_frame f;
-	osb_errbuf ignored = { 0 };
 	int rc = osb_file_read_secret(f.secret, sizeof f.secret, dir, ADMIN_FILE) < 0 ? OSB_ERROR : 0;
 
 	if (rc == 0) {
 		fill_target(c->r, &f, port, dir);
-		rc = c->r->spec->ready(&f.target, c->state, &ignored);
+		rc = c->r->spec->ready(&f.target, c->state, &c->ready_err);
 	}
 	osb_dedicated_frame_wipe(&f);
 	return rc;
@@ -308,7 +308,7 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 	const osb_dedicated_spec *spec = r->spec;
 	osb_errbuf *err = osb_request_errbuf(req);
 	char *argv[MAX_ARGV + 2] = { NULL }, *env[MAX_ARGV + 1] = { NULL };
-	run_ctx c = { r, dep, req, state, err };
+	run_ctx c = { r, dep, req, state, err, { 0 } };
 	osb_process_spec ps;
 	osb_deployment d;
 	int rc, left = osb_request_timeout_ms(req),
@@ -326,7 +326,12 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 		ps.stop_signal = spec->stop_signal;
 		ps.start_timeout_ms = left < start_ms ? left : start_ms;
 		rc = osb_deployer_ensure(dep, osb_request_instance_id(req), &ps, &d);
-		if (rc != 0 && !err->msg[0])
+		if (rc != 0 && !err->msg[0] && c.ready_err.msg[0])
+			osb_errbuf_set(
+				err, rc,
+				"the dedicated %s server did not start (last readiness check: %s; the broker's log says more)",
+				spec->kind, c.ready_err.msg);
+		else if (rc != 0 && !err->msg[0])
 			osb_errbuf_set(err, rc, "the dedicated %s server did not start (the broker's log says why)",
 				       spec->kind);
 	}

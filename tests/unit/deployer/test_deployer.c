@@ -21,6 +21,9 @@
 #include "config.h"
 #include "deployer_internal.h"
 #include "deployer.h"
+#include "dedicated_run.h"
+#include "request_internal.h"
+#include "catalog.h"
 #include "osb/errors.h"
 #include "osb/exec.h"
 #include "osb/names.h"
@@ -777,6 +780,47 @@ static void test_environment_and_arguments(void)
 	osb_deployer__free(d);
 }
 
+/* A ready() that always refuses, as memcached's does when SASL cannot log the admin in. */
+static int never_ready(const osb_target *t, void *state, osb_errbuf *err)
+{
+	(void)state;
+	return osb_errbuf_set(err, OSB_EBACKEND, "test server at port %d refused the admin login", t->port);
+}
+
+static void test_never_ready_says_why(void)
+{
+	char base[256];
+	int first;
+	osb_deployer *d = make_deployer(base, 2, &first);
+	static const char *const args[] = { "{dir}", "{port}", NULL };
+	osb_dedicated_spec spec;
+	osb_dedicated_runner runner;
+	osb_dedicated_frame frame;
+	osb_plan plan;
+	osb_request *req = osb_request__new();
+
+	memset(&spec, 0, sizeof spec);
+	spec.kind = "never";
+	spec.program = "tests/unit/deployer/env-server.sh";
+	spec.args = args;
+	spec.ready = never_ready;
+	spec.start_timeout_ms = 500;
+	memset(&plan, 0, sizeof plan);
+	CHECK(req != NULL);
+	req->instance_id = "inst-never";
+	req->plan = &plan;
+	req->deadline_ms = osb_clock_ms() + 10000;
+	CHECK_INT(osb_dedicated_runner_init(&runner, &spec, "test", NULL, NULL), 0);
+	/* The start fails, and the request's error says what the last readiness check answered. */
+	CHECK(osb_dedicated_runner_ensure(&runner, d, req, NULL, &frame) != 0);
+	CHECK_CONTAINS(req->err.msg,
+		       "the dedicated never server did not start (last readiness check: test server at port");
+	CHECK_CONTAINS(req->err.msg, "refused the admin login");
+	osb_dedicated_runner_fini(&runner);
+	osb_request__free(req);
+	osb_deployer__free(d);
+}
+
 static void test_symlinks_not_followed(void)
 {
 	char base[256], dir[512], outside[300], victim[400];
@@ -1157,6 +1201,7 @@ int main(void)
 		OSB_TEST_CASE(test_parallel),
 		OSB_TEST_CASE(test_environment_and_arguments),
 		OSB_TEST_CASE(test_symlinks_not_followed),
+		OSB_TEST_CASE(test_never_ready_says_why),
 		OSB_TEST_CASE(test_no_zombies_at_end),
 	};
 	/* As in the broker: SIGTERM/SIGINT blocked (servers must get them unblocked), SIGPIPE ignored. */
