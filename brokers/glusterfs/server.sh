@@ -49,11 +49,15 @@ stop_pids() {
 }
 
 stop() {
-	local pid
+	local pid brick_prefix
 	pid=$(cat "$dir/glusterd.pid" 2>/dev/null || true)
 	[ -n "$pid" ] && stop_pids "$pid"
 	# shellcheck disable=SC2046
 	stop_pids $(pids_of_dir)
+	# The pid files of what was just stopped: a restarting glusterd that finds one whose process is
+	# still a zombie (init reaps it later) takes the brick for running and never starts it again.
+	brick_prefix="$addr-$(tr / - <<<"${dir#/}")-bricks-"
+	rm -f /var/run/gluster/vols/*/"$brick_prefix"*.pid /var/run/gluster/quotad/quotad.pid
 }
 
 cli() { gluster --glusterd-sock="$dir/glusterd.socket" --mode=script "$@"; }
