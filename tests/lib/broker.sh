@@ -383,25 +383,38 @@ unbind() {
 	expect_status 200 "unbind $2"
 }
 
-# expect_db_credentials BINDING_ID INSTANCE_ID SCHEME PORT: the credentials of a binding to a database
-# on 127.0.0.1:PORT, as the core makes them with database_keys and jdbc (osb/credentials.h): hostname,
-# port, name and database, the binding's user with a password of 32 characters or more, uri, jdbcUrl,
-# and one tcp endpoint.
-expect_db_credentials() {
+# expect_login_credentials BINDING_ID SCHEME PORT [PATH]: the base every broker's credentials share
+# (osb/credentials.h): the binding's own user (its derived name) with a password of 32 characters
+# or more, uri SCHEME://user:password@127.0.0.1:PORT[/PATH], and one tcp endpoint 127.0.0.1:PORT.
+expect_login_credentials() {
 	local c user pw got want
 	c=$(cat "$WORK/cred-$1")
 	user=$(jq -r .username <<<"$c")
 	pw=$(jq -r .password <<<"$c")
 	[ "$user" = "$(binding_name "$1")" ] && [ "${#pw}" -ge 32 ] ||
 		fail "bind $1: expected user $(binding_name "$1") with a password of 32 characters or more"
-	got=$(jq -c '[.hostname, .port, .name, .database, .uri, .jdbcUrl]' <<<"$c")
-	want=$(jq -cn --arg db "$(instance_name "$2")" --arg s "$3" --argjson port "$4" --arg u "$user" --arg p "$pw" \
-		'["127.0.0.1", $port, $db, $db, "\($s)://\($u):\($p)@127.0.0.1:\($port)/\($db)",
-		  "jdbc:\($s)://127.0.0.1:\($port)/\($db)?user=\($u)&password=\($p)"]')
-	[ "$got" = "$want" ] || fail "bind $1: expected credentials ${want//$pw/PW}, got ${got//$pw/PW}"
+	got=$(jq -r .uri <<<"$c")
+	want="$2://$user:$pw@127.0.0.1:$3${4:+/$4}"
+	[ "$got" = "$want" ] || fail "bind $1: expected uri ${want//$pw/PW}, got ${got//$pw/PW}"
 	got=$(jq -c .endpoints "$WORK/bind-$1")
-	[ "$got" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$4\"],\"protocol\":\"tcp\"}]" ] ||
-		fail "bind $1: expected one tcp endpoint 127.0.0.1:$4, got $got"
+	[ "$got" = "[{\"host\":\"127.0.0.1\",\"ports\":[\"$3\"],\"protocol\":\"tcp\"}]" ] ||
+		fail "bind $1: expected one tcp endpoint 127.0.0.1:$3, got $got"
+}
+
+# expect_db_credentials BINDING_ID INSTANCE_ID SCHEME PORT: the credentials of a binding to a database
+# on 127.0.0.1:PORT, as the core makes them with database_keys and jdbc: the base above with the
+# database in the uri, and hostname, port, name, database and jdbcUrl.
+expect_db_credentials() {
+	local c user pw got want db
+	db=$(instance_name "$2")
+	expect_login_credentials "$1" "$3" "$4" "$db"
+	c=$(cat "$WORK/cred-$1")
+	user=$(jq -r .username <<<"$c")
+	pw=$(jq -r .password <<<"$c")
+	got=$(jq -c '[.hostname, .port, .name, .database, .jdbcUrl]' <<<"$c")
+	want=$(jq -cn --arg db "$db" --arg s "$3" --argjson port "$4" --arg u "$user" --arg p "$pw" \
+		'["127.0.0.1", $port, $db, $db, "jdbc:\($s)://127.0.0.1:\($port)/\($db)?user=\($u)&password=\($p)"]')
+	[ "$got" = "$want" ] || fail "bind $1: expected credentials ${want//$pw/PW}, got ${got//$pw/PW}"
 }
 
 # ---- live sessions (through the adapter's adapter_session and adapter_sessions) ----
