@@ -370,6 +370,27 @@ rotate() {
 			'{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
 	_t_binding_made "$bid"
 }
+# bind_concurrently N ID_A PLAN_A ID_B PLAN_B: N binds at once, the odd ones on instance ID_A, the
+# even ones on ID_B; each must answer 201, and binding i's credentials are in $WORK/cred-par-i.
+# Straight curl calls: osb() keeps one body file per test, not per call.
+bind_concurrently() {
+	local i inst plan pids=()
+	for i in $(seq 1 "$1"); do
+		inst=$2 plan=$3
+		[ $((i % 2)) = 0 ] && inst=$4 plan=$5
+		curl -s -m 60 -o "$WORK/cred-par-$i" -w '%{http_code}' -X PUT -u "$BROKER_USER:$BROKER_PW" \
+			-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' --data "$(bind_body "$plan")" \
+			"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" \
+			>"$WORK/status-par-$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in $(seq 1 "$1"); do
+		[ "$(cat "$WORK/status-par-$i")" = 201 ] ||
+			fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
+		jq .credentials "$WORK/cred-par-$i" >"$WORK/cred-par-$i.json" && mv "$WORK/cred-par-$i.json" "$WORK/cred-par-$i"
+	done
+}
 _t_binding_made() {
 	expect_status 201 "bind $1"
 	printf '%s' "$body" >"$WORK/bind-$1"

@@ -146,23 +146,7 @@ expect_status 400 "bind with read_only \"yes\""
 [ "$(tree_sum)" = "$before" ] || fail "bad input changed the tree"
 
 step "7. concurrent binds: every login lands in htpasswd and groups, and each works"
-# Straight curl calls: the library's osb() keeps one body file per test, not per call.
-pids=()
-for i in $(seq 1 12); do
-	inst=$ia plan=$large
-	[ $((i % 2)) = 0 ] && inst=$ib plan=$small
-	curl -s -m 60 -o "$WORK/cred-par-$i" -w '%{http_code}' -X PUT -u "$BROKER_USER:$BROKER_PW" \
-		-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' --data "$(bind_body "$plan")" \
-		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" \
-		>"$WORK/status-par-$i" &
-	pids+=($!)
-done
-wait "${pids[@]}"
-for i in $(seq 1 12); do
-	[ "$(cat "$WORK/status-par-$i")" = 201 ] ||
-		fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
-	jq .credentials "$WORK/cred-par-$i" >"$WORK/cred-par-$i.json" && mv "$WORK/cred-par-$i.json" "$WORK/cred-par-$i"
-done
+bind_concurrently 12 "$ia" "$large" "$ib" "$small"
 [ "$(grep -c '^osb_' "$tree/htpasswd")" = 14 ] ||
 	fail "expected 14 logins in htpasswd, got $(grep -c '^osb_' "$tree/htpasswd")"
 [ "$(grep -c "^$nb: " "$tree/groups")" = 6 ] || fail "expected 6 members of $nb"

@@ -119,21 +119,8 @@ expect_status 400 "bind with read_only \"yes\""
 [ "$(root_sum)" = "$before" ] || fail "bad input changed the repositories"
 
 step "7. concurrent binds: every login lands in its repository's files, and each works"
-pids=()
+bind_concurrently 12 "$ia" "$large" "$ib" "$small"
 for i in $(seq 1 12); do
-	inst=$ia plan=$large
-	[ $((i % 2)) = 0 ] && inst=$ib plan=$small
-	curl -s -m 60 -o "$WORK/cred-par-$i" -w '%{http_code}' -X PUT -u "$BROKER_USER:$BROKER_PW" \
-		-H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' --data "$(bind_body "$plan")" \
-		"http://127.0.0.1:$BROKER_PORT/v2/service_instances/$inst/service_bindings/$(new_id)" \
-		>"$WORK/status-par-$i" &
-	pids+=($!)
-done
-wait "${pids[@]}"
-for i in $(seq 1 12); do
-	[ "$(cat "$WORK/status-par-$i")" = 201 ] ||
-		fail "concurrent bind $i: $(cat "$WORK/status-par-$i") $(cat "$WORK/cred-par-$i")"
-	jq .credentials "$WORK/cred-par-$i" >"$WORK/cred-par-$i.json" && mv "$WORK/cred-par-$i.json" "$WORK/cred-par-$i"
 	out=$(as svn "$(cat "$WORK/cred-par-$i")" ls "$(jq -r .checkout_url "$WORK/cred-par-$i")") ||
 		fail "a concurrently made binding cannot list its repository: $out"
 done
