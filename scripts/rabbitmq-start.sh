@@ -88,9 +88,12 @@ pid=$!
 	echo "PID=$pid"
 } >"$dir/rabbitmq.env"
 
+# Ready when the management API answers and the AMQP listener is up: the node starts its client
+# listeners last, some tens of milliseconds after the management one.
 ok=0
 for _ in $(seq 1 600); do
-	if curl -sf -o /dev/null --max-time 2 -u "admin:$password" "http://127.0.0.1:$mgmt/api/overview"; then
+	if curl -sf -o /dev/null --max-time 2 -u "admin:$password" "http://127.0.0.1:$mgmt/api/overview" &&
+		ss -ltnH "sport = :$amqp" 2>/dev/null | grep -q .; then
 		ok=1
 		break
 	fi
@@ -103,12 +106,9 @@ epmd_pid=$(ss -ltnpH "sport = :$epmd" 2>/dev/null | grep -o 'pid=[0-9]*' | head 
 echo "EPMD_PID=${epmd_pid:-}" >>"$dir/rabbitmq.env"
 
 if [ "$ok" = 1 ]; then
-	# The AMQP listener starts before the management one, but check it too.
-	if ss -ltnH "sport = :$amqp" 2>/dev/null | grep -q .; then
-		echo "rabbitmq-start: RabbitMQ ready, AMQP 127.0.0.1:$amqp, management http://127.0.0.1:$mgmt/ (pid $pid, data $dir)" >&2
-		cat "$dir/rabbitmq.env"
-		exit 0
-	fi
+	echo "rabbitmq-start: RabbitMQ ready, AMQP 127.0.0.1:$amqp, management http://127.0.0.1:$mgmt/ (pid $pid, data $dir)" >&2
+	cat "$dir/rabbitmq.env"
+	exit 0
 fi
 "$here/rabbitmq-stop.sh" "$dir" >/dev/null 2>&1 || true
 # A port picked free can be taken by another process before the node binds it: start

@@ -22,6 +22,7 @@ BROKER_PW=
 status=
 body=
 _t_cleanups=()
+_t_failure_logs=()
 # LeakSanitizer makes an ASan build exit non-zero on a leak: keep the report in the log.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 
@@ -42,6 +43,11 @@ need() {
 # t_on_exit COMMAND...: run at exit (last registered first), whatever happened.
 t_on_exit() {
 	_t_cleanups+=("$*")
+}
+# t_log_on_failure FILE: a server's log whose last lines a failing test prints after the broker's.
+t_log_on_failure() {
+	case " ${_t_failure_logs[*]} " in *" $1 "*) return 0 ;; esac
+	_t_failure_logs+=("$1")
 }
 # wait_for SECONDS WHAT CONDITION: evaluate the shell text CONDITION every 50 ms until it holds;
 # fails "expected WHAT within SECONDS s" when it never does.
@@ -82,6 +88,13 @@ _t_exit() {
 	if [ "$rc" != 0 ] && [ -n "$BROKER_LOG" ] && [ -f "$BROKER_LOG" ]; then
 		echo "--- last lines of the broker's log ---" >&2
 		tail -n 40 "$BROKER_LOG" >&2
+	fi
+	if [ "$rc" != 0 ]; then
+		for p in "${_t_failure_logs[@]}"; do
+			[ -f "$p" ] || continue
+			echo "--- last lines of $p ---" >&2
+			tail -n 40 "$p" >&2
+		done
 	fi
 	rm -f "$_T_PORTS"
 	if [ -n "$WORK" ] && [ "${OSB_KEEP_WORK:-0}" != 1 ]; then

@@ -55,17 +55,23 @@ static void describe(const amqp_rpc_reply_t *r, char *out, size_t size)
 	}
 }
 
-/* Connect and log in with an amqp:// URI; open channel 1. @return 0, EXIT_REFUSED or 1. */
-static int client_open(struct client *c, const char *uri)
+/*
+ * One attempt to connect and log in with an amqp:// URI and open channel 1. A refusal is described
+ * in `refusal` ("CODE TEXT (at STEP)"); `silent` is set when the server dropped the socket without
+ * a close frame, which says nothing of the credentials. @return 0, EXIT_REFUSED or 1.
+ */
+static int client_open_once(struct client *c, const char *uri, char *refusal, size_t size, int *silent)
 {
 	struct amqp_connection_info info;
 	struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
 	amqp_socket_t *sock;
 	amqp_rpc_reply_t r;
+	const char *step = "login";
 	char *copy = strdup(uri), why[512];
 	int st, rc = 1;
 
 	memset(c, 0, sizeof(*c));
+	*silent = 0;
 	if (!copy)
 		return 1;
 	amqp_default_connection_info(&info);
@@ -81,23 +87,22 @@ static int client_open(struct client *c, const char *uri)
 	}
 	st = amqp_socket_open_noblock(sock, info.host, info.port, &tv);
 	if (st != AMQP_STATUS_OK) {
-		printf("refused: 0 cannot connect to %s:%d: %s\n", info.host, info.port, amqp_error_string2(st));
+		snprintf(refusal, size, "0 cannot connect to %s:%d: %s", info.host, info.port, amqp_error_string2(st));
 		rc = EXIT_REFUSED;
 		goto done;
 	}
 	/* No heartbeats: hold mode only reads, and a test run is short. */
 	r = amqp_login(c->conn, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		describe(&r, why, sizeof(why));
-		printf("refused: %s\n", why);
-		rc = EXIT_REFUSED;
-		goto done;
+	if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+		step = "channel.open";
+		amqp_channel_open(c->conn, 1);
+		r = amqp_get_rpc_reply(c->conn);
 	}
-	amqp_channel_open(c->conn, 1);
-	r = amqp_get_rpc_reply(c->conn);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		describe(&r, why, sizeof(why));
-		printf("refused: %s\n", why);
+		snprintf(refusal, size, "%s (at %s)", why, step);
+		*silent = r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+			  r.library_error == AMQP_STATUS_CONNECTION_CLOSED;
 		rc = EXIT_REFUSED;
 		goto done;
 	}
@@ -105,6 +110,33 @@ static int client_open(struct client *c, const char *uri)
 	rc = 0;
 done:
 	free(copy);
+	if (rc != 0 && c->conn) {
+		amqp_destroy_connection(c->conn); /* the socket is gone or was never logged in: nothing to close */
+		c->conn = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Connect, log in, open channel 1; print "refused: ..." when the server says no. A socket dropped
+ * without a close frame is tried again twice, as an application's client would: a refusal of the
+ * credentials always comes with a reason (403, 530) and is never retried.
+ */
+static int client_open(struct client *c, const char *uri)
+{
+	char refusal[600];
+	int rc, silent;
+
+	for (int attempt = 1;; attempt++) {
+		refusal[0] = '\0';
+		rc = client_open_once(c, uri, refusal, sizeof(refusal), &silent);
+		if (rc != EXIT_REFUSED || !silent || attempt == 3)
+			break;
+		fprintf(stderr, "amqp-client: attempt %d: %s; trying again\n", attempt, refusal);
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 300 * 1000000 }, NULL);
+	}
+	if (rc == EXIT_REFUSED)
+		printf("refused: %s\n", refusal);
 	return rc;
 }
 
