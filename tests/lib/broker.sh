@@ -44,7 +44,8 @@ need() {
 t_on_exit() {
 	_t_cleanups+=("$*")
 }
-# t_log_on_failure FILE: a server's log whose last lines a failing test prints after the broker's.
+# t_log_on_failure FILE: a server's log whose last lines a failing test prints after the broker's;
+# FILE may be a glob, expanded at exit (e.g. "$SERVER_DIR/*.log").
 t_log_on_failure() {
 	case " ${_t_failure_logs[*]} " in *" $1 "*) return 0 ;; esac
 	_t_failure_logs+=("$1")
@@ -90,10 +91,13 @@ _t_exit() {
 		tail -n 40 "$BROKER_LOG" >&2
 	fi
 	if [ "$rc" != 0 ]; then
-		for p in "${_t_failure_logs[@]}"; do
-			[ -f "$p" ] || continue
-			echo "--- last lines of $p ---" >&2
-			tail -n 40 "$p" >&2
+		for i in "${_t_failure_logs[@]}"; do
+			# shellcheck disable=SC2086 # a glob, expanded here on purpose
+			for p in $i; do
+				[ -f "$p" ] || continue
+				echo "--- last lines of $p ---" >&2
+				tail -n 40 "$p" >&2
+			done
 		done
 	fi
 	rm -f "$_T_PORTS"

@@ -14,7 +14,6 @@ _rmq_client=$(find "$(dirname "$BROKER_BIN")" -name 'osb-rabbitmq-amqp*client' -
 [ -x "$_rmq_client" ] || fail "the AMQP test client osb-rabbitmq-amqp-client was not built next to the broker"
 
 adapter_server_start() {
-	t_log_on_failure "$1/rabbitmq.log"
 	"$ROOT/scripts/rabbitmq-start.sh" "$1" "$3" "$2" "$_rmq_mgmt" "$_rmq_dist" "$_rmq_epmd" >/dev/null 2>&1 ||
 		fail "RabbitMQ did not start: $(tail -n 20 "$1/rabbitmq.log")"
 }
