@@ -16,8 +16,6 @@ PLAN_NAME=${4:-${ADAPTER_PLAN:?the adapter must set ADAPTER_PLAN}}
 PLAN=$(plan_id "$PLAN_NAME")
 DEDICATED=$([ "$(plan_setting "$PLAN" dedicated)" = true ] && echo 1 || echo 0)
 SERVER_DIR=$WORK/server
-t_log_on_failure "$SERVER_DIR/*.log"
-t_log_on_failure "$WORK/data/dedicated/*/*.log"
 echo "contract of the $MW broker on plan $PLAN_NAME ($([ "$DEDICATED" = 1 ] && echo dedicated || echo shared))"
 
 # The config: the adapter's driver object, a sync deadline short enough for the outage step, and a

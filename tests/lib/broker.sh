@@ -116,6 +116,9 @@ t_init() {
 	WORK=$(mktemp -d "/tmp/osb-$1.XXXXXX")
 	chmod 711 "$WORK"
 	BROKER_PW=$(secret)
+	# The servers a test starts keep their logs in a directory of their own under $WORK.
+	t_log_on_failure "$WORK/*/*.log"
+	t_log_on_failure "$WORK/data/dedicated/*/*.log"
 	trap _t_exit EXIT
 	trap 'exit 130' INT TERM
 }

@@ -17,7 +17,6 @@ SECRET_WORDS=$admin_pw
 
 step "start RabbitMQ on loopback"
 t_on_exit "$ROOT/scripts/rabbitmq-stop.sh" "$WORK/rmq"
-t_log_on_failure "$WORK/rmq/rabbitmq.log"
 "$ROOT/scripts/rabbitmq-start.sh" "$WORK/rmq" "$admin_pw" >"$WORK/rmq.env" 2>/dev/null || fail "RabbitMQ did not start"
 amqp_port=$(sed -n 's/^AMQP_PORT=//p' "$WORK/rmq.env")
 mgmt_port=$(sed -n 's/^MGMT_PORT=//p' "$WORK/rmq.env")
