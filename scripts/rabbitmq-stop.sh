@@ -7,29 +7,14 @@ env=$dir/rabbitmq.env
 pid=$(sed -n 's/^PID=//p' "$env")
 epmd_pid=$(sed -n 's/^EPMD_PID=//p' "$env")
 epmd_port=$(sed -n 's/^EPMD_PORT=//p' "$env")
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server.sh"
 
-alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	# A killed child of PID 1 stays a zombie for a while: that is gone too.
-	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
 comm_is() {
 	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
 }
-stop_pid() {
-	local p=$1 n
-	alive "$p" || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 1 300); do
-		alive "$p" || return 0
-		sleep 0.1
-	done
-	kill -KILL "$p" 2>/dev/null
-	for _ in $(seq 1 50); do
-		alive "$p" || return 0
-		sleep 0.1
-	done
-}
+# A node may take its time to stop cleanly: 30 s before SIGKILL.
+stop_pid() { stop_pids TERM 30 "$1"; }
 
 if [ -n "$pid" ]; then
 	# The start script runs beam.smp as its child; stopping beam ends the node cleanly.

@@ -21,7 +21,6 @@ die() {
 	echo "clickhouse server.sh: $*" >&2
 	exit 1
 }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 stop() { stop_pid_file "$dir/clickhouse.pid" TERM 15; }
 
@@ -77,7 +76,7 @@ start() {
 			echo "clickhouse server.sh: ClickHouse ready on 127.0.0.1:$port (native $(cat "$dir/tcp.port"), pid $pid, dir $dir)"
 			return 0
 		fi
-		alive "$pid" || break
+		pid_alive "$pid" || break
 		sleep 0.05
 	done
 	kill -KILL "$pid" 2>/dev/null || true

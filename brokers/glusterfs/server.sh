@@ -17,6 +17,8 @@ set -euo pipefail
 mode=${1:?usage: server.sh start DIR [PORT [SECRET]] | stop DIR}
 dir=${2:?server directory}
 addr=${OSB_GLUSTER_ADDR:-127.0.1.1}
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 
 # pids_of_dir: the brick processes of this server (their --brick-name is under DIR) and the
 # per-machine daemons glusterd started (one glusterd per machine: they are this one's).
@@ -30,30 +32,11 @@ pids_of_dir() {
 	done
 }
 
-# stop_pids PID...: SIGTERM, then SIGKILL after 10 s; returns when all are gone.
-stop_pids() {
-	local p n
-	[ "$#" -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for n in $(seq 1 200); do
-		for p in "$@"; do
-			if kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
-				break
-			fi
-			p=
-		done
-		[ -z "$p" ] && return 0
-		[ "$n" = 200 ] && kill -KILL "$@" 2>/dev/null
-		sleep 0.05
-	done
-}
-
 stop() {
-	local pid brick_prefix
-	pid=$(cat "$dir/glusterd.pid" 2>/dev/null || true)
-	[ -n "$pid" ] && stop_pids "$pid"
+	local brick_prefix
+	stop_pid_file "$dir/glusterd.pid"
 	# shellcheck disable=SC2046
-	stop_pids $(pids_of_dir)
+	stop_pids TERM 10 $(pids_of_dir)
 	# The pid files of what was just stopped: a restarting glusterd that finds one whose process is
 	# still a zombie (init reaps it later) takes the brick for running and never starts it again.
 	brick_prefix="$addr-$(tr / - <<<"${dir#/}")-bricks-"

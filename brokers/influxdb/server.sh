@@ -21,7 +21,6 @@ die() {
 	echo "influxdb server.sh: $*" >&2
 	exit 1
 }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 stop() { stop_pid_file "$dir/influxd.pid"; }
 
@@ -70,7 +69,7 @@ start() {
 			continue
 			;;
 		esac
-		alive "$pid" || break
+		pid_alive "$pid" || break
 		sleep 0.05
 	done
 	kill -KILL "$pid" 2>/dev/null || true

@@ -16,6 +16,8 @@
 # cluster runs without cephx (auth none) on loopback only: it is a test server.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/server.sh
+. "$here/../../scripts/lib/server.sh"
 mode=${1:?usage: server.sh cluster-start|cluster-stop CDIR | start DIR PORT SECRET | stop DIR}
 dir=${2:?directory}
 
@@ -23,19 +25,10 @@ die() {
 	echo "s3 server.sh: $*" >&2
 	exit 1
 }
-alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
-# stop_pid FILE: TERM the process whose PID FILE holds, KILL it after 10 s; wait until it is gone.
+# stop_pid FILE: stop_pid_file, then forget the PID, so that a later start never takes a reused PID
+# for a server of its own.
 stop_pid() {
-	local pid
-	pid=$(cat "$1" 2>/dev/null) || return 0
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
-		alive "$pid" && kill -KILL "$pid" 2>/dev/null
-		for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-	fi
+	stop_pid_file "$1"
 	rm -f "$1"
 }
 # show_log FILE...: the last lines of each, for a failure.
@@ -135,7 +128,7 @@ CONF
 		echo $! >"$cdir/osd.pid"
 		for _ in $(seq 1 300); do
 			ceph_cmd "$cdir" osd stat | grep -q '1 up' && break 2
-			alive "$(cat "$cdir/osd.pid")" || break
+			pid_alive "$(cat "$cdir/osd.pid")" || break
 			sleep 0.1
 		done
 	done
@@ -197,7 +190,7 @@ rgw_start() {
 	fi
 	conf=$(cat "$dir/cluster")/ceph.conf
 	pid=$(cat "$dir/radosgw.pid" 2>/dev/null || true)
-	alive "$pid" && die "a radosgw already runs for $dir (pid $pid)"
+	pid_alive "$pid" && die "a radosgw already runs for $dir (pid $pid)"
 	# Its own name, admin socket and log: several gateways may share the cluster. No lifecycle
 	# threads: their 5 s sleeps hold up a stop, and tests set no lifecycle rules. The garbage
 	# collector frees deleted objects' data after seconds instead of hours, for tests to see it go.
@@ -213,7 +206,7 @@ rgw_start() {
 			echo "s3 server.sh: RGW ready on 127.0.0.1:$port (pid $pid, dir $dir)"
 			return 0
 		fi
-		alive "$pid" || break
+		pid_alive "$pid" || break
 		sleep 0.1
 	done
 	show_log "$dir/radosgw.out" "$dir/radosgw.log"

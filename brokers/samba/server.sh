@@ -13,6 +13,8 @@
 set -euo pipefail
 mode=${1:?usage: server.sh start DIR PORT [SECRET] | stop DIR}
 dir=${2:?server directory}
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/server.sh"
 
 # The smbd processes of this server: their command line names DIR/smb.conf.
 pids_of_dir() {
@@ -22,24 +24,8 @@ pids_of_dir() {
 	done | sort -u
 }
 
-stop() {
-	local pids p n
-	pids=$(pids_of_dir)
-	[ -n "$pids" ] || return 0
-	# shellcheck disable=SC2086
-	kill -TERM $pids 2>/dev/null || true
-	for n in $(seq 1 200); do
-		p=
-		for p in $pids; do
-			kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && break
-			p=
-		done
-		[ -z "$p" ] && return 0
-		# shellcheck disable=SC2086
-		[ "$n" = 200 ] && kill -KILL $pids 2>/dev/null
-		sleep 0.05
-	done
-}
+# shellcheck disable=SC2046
+stop() { stop_pids TERM 10 $(pids_of_dir); }
 
 case $mode in
 stop)
