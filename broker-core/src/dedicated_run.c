@@ -22,6 +22,11 @@
 #define TEMPLATES ".templates"
 #define TEMPLATE_DONE ".osb-template-complete"
 #define DEFAULT_START_MS 30000
+/*
+ * A server that exits or never gets ready this many times in a row will not start on a retry
+ * either (a missing module, a bad setting): the operation fails rather than wait for its deadline.
+ */
+#define START_TRIES 3
 #define MAX_ARGV 64
 
 int osb_dedicated_runner_init(osb_dedicated_runner *r, const osb_dedicated_spec *spec, const char *driver,
@@ -309,6 +314,7 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 	osb_errbuf *err = osb_request_errbuf(req);
 	char *argv[MAX_ARGV + 2] = { NULL }, *env[MAX_ARGV + 1] = { NULL };
 	run_ctx c = { r, dep, req, state, err, { 0 } };
+	char tries[32] = "";
 	osb_process_spec ps;
 	osb_deployment d;
 	int rc, left = osb_request_timeout_ms(req),
@@ -326,14 +332,18 @@ int osb_dedicated_runner_ensure(osb_dedicated_runner *r, osb_deployer *dep, osb_
 		ps.stop_signal = spec->stop_signal;
 		ps.start_timeout_ms = left < start_ms ? left : start_ms;
 		rc = osb_deployer_ensure(dep, osb_request_instance_id(req), &ps, &d);
+		if (rc == OSB_EBACKEND && d.start_failed && ++req->dedicated_start_failures >= START_TRIES) {
+			rc = OSB_ERROR; /* not transient any more: no retry */
+			snprintf(tries, sizeof tries, " in %d tries", START_TRIES);
+		}
 		if (rc != 0 && !err->msg[0] && c.ready_err.msg[0])
-			osb_errbuf_set(
-				err, rc,
-				"the dedicated %s server did not start (last readiness check: %s; the broker's log says more)",
-				spec->kind, c.ready_err.msg);
+			osb_errbuf_set(err, rc,
+				       "the dedicated %s server did not start%s (last readiness check: %s; the "
+				       "broker's log says more)",
+				       spec->kind, tries, c.ready_err.msg);
 		else if (rc != 0 && !err->msg[0])
-			osb_errbuf_set(err, rc, "the dedicated %s server did not start (the broker's log says why)",
-				       spec->kind);
+			osb_errbuf_set(err, rc, "the dedicated %s server did not start%s (the broker's log says why)",
+				       spec->kind, tries);
 	}
 	if (rc == 0 && osb_file_read_secret(f->secret, sizeof f->secret, d.dir, ADMIN_FILE) < 0)
 		rc = osb_errbuf_set(err, OSB_EBACKEND, "the admin password of the dedicated server in %s is missing",

@@ -165,6 +165,7 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 		r.start_timeout_ms = spec->start_timeout_ms > 0 ? spec->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
 		if (osb_deployer__wait_ready(d, &r, dirpath, spec, why, sizeof why) != 0) {
 			osb_deployer__fail_start(d, dirfd, name, &r, why);
+			out->start_failed = 1;
 			rc = OSB_EBACKEND;
 			goto done;
 		}
@@ -226,6 +227,7 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 		if (p_rc != 0) {
 			snprintf(why, sizeof why, "prepare failed: %s", osb_strerror(p_rc));
 			osb_deployer__fail_start(d, dirfd, name, &r, why);
+			out->start_failed = 1;
 			rc = p_rc < 0 && p_rc > OSB_ERROR_LAST ? p_rc : OSB_ERROR;
 			goto done;
 		}
@@ -235,17 +237,20 @@ int osb_deployer_ensure(osb_deployer *d, const char *instance_id, const osb_proc
 	if (rc != 0) {
 		snprintf(why, sizeof why, "%s", r.error ? r.error : "cannot start");
 		osb_deployer__fail_start(d, dirfd, name, &r, why);
+		out->start_failed = 1;
 		rc = rc == OSB_ENOMEM ? OSB_ENOMEM : OSB_EBACKEND;
 		goto done;
 	}
 	if (osb_deployer__wait_ready(d, &r, dirpath, spec, why, sizeof why) != 0) {
 		osb_deployer__fail_start(d, dirfd, name, &r, why);
+		out->start_failed = 1;
 		rc = OSB_EBACKEND;
 		goto done;
 	}
 	snprintf(r.state, sizeof r.state, "running");
 	if ((rc = osb_deployer__record_write(dirfd, name, &r)) != 0) {
 		osb_deployer__fail_start(d, dirfd, name, &r, "cannot record the running server");
+		out->start_failed = 1;
 		goto done;
 	}
 	osb_log(OSB_LOG_INFO, "deployer.started", "%s server of %s runs on port %d (pid %d)", r.kind, name, r.port,

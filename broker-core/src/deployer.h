@@ -67,6 +67,11 @@ typedef struct {
 	int pid;
 	/** The instance's directory (data, config, log). */
 	char dir[512];
+	/**
+	 * After a failed osb_deployer_ensure(): 1 when a server was prepared or started and failed
+	 * (exited, never ready), 0 when none could be tried (no free port, the directory unusable).
+	 */
+	int start_failed;
 } osb_deployment;
 
 /**

@@ -30,6 +30,7 @@ struct osb_request {
 	time_t expires_at;                  /* credentials expiry or 0 */
 	int64_t deadline_ms;                /* CLOCK_MONOTONIC deadline in ms */
 	int is_retry;                       /* resumed after a restart or outage */
+	int dedicated_start_failures;       /* starts of its dedicated server that failed, this run */
 
 	/* set by the gateway before each callback */
 	char instance_name[OSB_NAME_SIZE]; /* osb_name_instance(instance_id) */

@@ -377,6 +377,7 @@ static void test_port_range_exhausted(void)
 	CHECK_INT(osb_deployer_ensure(d, "inst-1", &spec, &a), 0);
 	CHECK_INT(a.port, first);
 	CHECK_INT(osb_deployer_ensure(d, "inst-2", &spec, &b), OSB_EBACKEND);
+	CHECK_INT(b.start_failed, 0); /* nothing was tried: a port may come free, worth a retry */
 	expected_dir(dir, base, "inst-2");
 	CHECK(!exists(dir));
 	CHECK_INT(osb_deployer_lookup(d, "inst-2", &b), OSB_ENOTFOUND);
@@ -431,6 +432,7 @@ static void test_failures_leave_nothing_running(void)
 	CHECK_INT(osb_deployer_ensure(d, "inst-exit", &spec, &out), OSB_EBACKEND);
 	CHECK(now_ms() - t0 < 3000);
 	CHECK_INT(out.pid, 0);
+	CHECK_INT(out.start_failed, 1);
 
 	/* Runs but never answers. */
 	static const char *const sleep_argv[] = { "sleep", "60", NULL };
@@ -440,11 +442,13 @@ static void test_failures_leave_nothing_running(void)
 	t0 = now_ms();
 	CHECK_INT(osb_deployer_ensure(d, "inst-hang", &spec, &out), OSB_EBACKEND);
 	CHECK(now_ms() - t0 >= 500 && now_ms() - t0 < 5000);
+	CHECK_INT(out.start_failed, 1);
 
 	/* Cannot be executed. */
 	static const char *const missing_argv[] = { "/nonexistent/osb-server", NULL };
 	spec.argv = missing_argv;
 	CHECK_INT(osb_deployer_ensure(d, "inst-missing", &spec, &out), OSB_EBACKEND);
+	CHECK_INT(out.start_failed, 1);
 
 	/* prepare fails: its code comes back, nothing starts. */
 	redis_payload pl = { 0 };
@@ -812,9 +816,16 @@ static void test_never_ready_says_why(void)
 	req->deadline_ms = osb_clock_ms() + 10000;
 	CHECK_INT(osb_dedicated_runner_init(&runner, &spec, "test", NULL, NULL), 0);
 	/* The start fails, and the request's error says what the last readiness check answered. */
-	CHECK(osb_dedicated_runner_ensure(&runner, d, req, NULL, &frame) != 0);
+	CHECK_INT(osb_dedicated_runner_ensure(&runner, d, req, NULL, &frame), OSB_EBACKEND);
 	CHECK_CONTAINS(req->err.msg,
 		       "the dedicated never server did not start (last readiness check: test server at port");
+	CHECK_CONTAINS(req->err.msg, "refused the admin login");
+	/* Retries of the same operation: the second failure is still worth a retry, the third is not. */
+	memset(&req->err, 0, sizeof req->err);
+	CHECK_INT(osb_dedicated_runner_ensure(&runner, d, req, NULL, &frame), OSB_EBACKEND);
+	memset(&req->err, 0, sizeof req->err);
+	CHECK_INT(osb_dedicated_runner_ensure(&runner, d, req, NULL, &frame), OSB_ERROR);
+	CHECK_CONTAINS(req->err.msg, "the dedicated never server did not start in 3 tries (last readiness check:");
 	CHECK_CONTAINS(req->err.msg, "refused the admin login");
 	osb_dedicated_runner_fini(&runner);
 	osb_request__free(req);
