@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What only memcached has: the plan's memory, connections and item size enforced by the instance's own
 # memcached, SASL only (the ASCII protocol and anonymous binary requests refused), the users file
-# private and replaced whole, bindings that survive a broker restart, and bad input refused.
+# private and replaced whole, bindings that survive a broker restart, bad input refused, and a server
+# that cannot start failing its provision after three tries.
 # Usage: memcached.sh BROKER_BINARY REPO_ROOT
 set -euo pipefail
 BROKER_BIN=${1:?usage: memcached.sh BROKER_BINARY REPO_ROOT}
@@ -74,4 +75,22 @@ deprovision "$ia" "$LARGE"
 [ ! -e "$dir" ] || fail "deprovision left $dir"
 no_secret_in "$BROKER_LOG"
 broker_stop
-echo "PASS: memcached limits, SASL only, users file, bad input, restart"
+
+step "a server that cannot start fails the provision after 3 tries, not at the deadline, and leaves nothing"
+broker_config '{"memcached": "/bin/false"}' "$(jq -cn --argjson a "$range" '{dedicated: {port_range: [$a, ($a + 4)]}}')"
+broker_start
+wait_ready 200 10
+ix=$(new_id)
+osb PUT "/v2/service_instances/$ix?accepts_incomplete=true" "$(provision_body "$LARGE")"
+expect_status 202 "provision with a server program that exits at once"
+[ "$(wait_operation "/v2/service_instances/$ix" "provision of $ix")" = failed ] ||
+	fail "provision with a server that cannot start: expected failed"
+osb GET "/v2/service_instances/$ix/last_operation"
+jq -e '.description | test("did not start in 3 tries")' <<<"$body" >/dev/null ||
+	fail "the failure does not say it gave up after 3 tries: $body"
+[ "$(grep -c '"deployer.start_failed"' "$BROKER_LOG")" = 3 ] ||
+	fail "expected 3 starts, the log has $(grep -c '"deployer.start_failed"' "$BROKER_LOG")"
+[ "$(find "$WORK/data/dedicated" -maxdepth 1 -name 'osb_*' | wc -l)" = 0 ] ||
+	fail "the failed provision left $(ls "$WORK/data/dedicated")"
+broker_stop
+echo "PASS: memcached limits, SASL only, users file, bad input, restart, a server that cannot start"
