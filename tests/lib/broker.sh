@@ -390,6 +390,30 @@ rotate() {
 			'{service_id: $s, plan_id: $p, predecessor_binding_id: $pred}')"
 	_t_binding_made "$bid"
 }
+# expect_frozen_server "PIDS" STATUS METHOD PATH [DATA]: freeze the server's processes (SIGSTOP):
+# /health/ready turns 503 within 5 s, and the request answers STATUS (a code, or 5xx for any 5xx)
+# within 25 s (the sync deadline, the undo and a margin); then thaw them and see /health/ready 200
+# again within 10 s. $status and $body keep the request's answer.
+expect_frozen_server() {
+	local pids=$1 want=$2 t0 answer_status answer_body
+	shift 2
+	# shellcheck disable=SC2086 # a list of pids
+	kill -STOP $pids
+	t_on_exit "kill -CONT $pids"
+	wait_ready 503 5
+	t0=$(date +%s)
+	osb "$@"
+	# shellcheck disable=SC2254 # a pattern: 5xx becomes 5??
+	case $status in ${want//x/?}) ;; *) fail "frozen server: $1 $2: expected $want, got $status: $body" ;; esac
+	[ $(($(date +%s) - t0)) -le 25 ] || fail "frozen server: $1 $2 took more than 25 s"
+	answer_status=$status
+	answer_body=$body
+	# shellcheck disable=SC2086
+	kill -CONT $pids
+	wait_ready 200 10
+	status=$answer_status
+	body=$answer_body
+}
 # bind_concurrently N ID_A PLAN_A ID_B PLAN_B: N binds at once, the odd ones on instance ID_A, the
 # even ones on ID_B; each must answer 201, and binding i's credentials are in $WORK/cred-par-i.
 # Straight curl calls: osb() keeps one body file per test, not per call.
