@@ -22,7 +22,6 @@ BROKER_PW=
 status=
 body=
 _t_cleanups=()
-_t_failure_logs=()
 # LeakSanitizer makes an ASan build exit non-zero on a leak: keep the report in the log.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 
@@ -43,12 +42,6 @@ need() {
 # t_on_exit COMMAND...: run at exit (last registered first), whatever happened.
 t_on_exit() {
 	_t_cleanups+=("$*")
-}
-# t_log_on_failure FILE: a server's log whose last lines a failing test prints after the broker's;
-# FILE may be a glob, expanded at exit (e.g. "$SERVER_DIR/*.log").
-t_log_on_failure() {
-	case " ${_t_failure_logs[*]} " in *" $1 "*) return 0 ;; esac
-	_t_failure_logs+=("$1")
 }
 # wait_for SECONDS WHAT CONDITION: evaluate the shell text CONDITION every 50 ms until it holds;
 # fails "expected WHAT within SECONDS s" when it never does.
@@ -86,18 +79,13 @@ _t_exit() {
 		eval "${_t_cleanups[i]}" >/dev/null 2>&1
 	done
 	[ -n "$WORK" ] && for p in $(dedicated_pids); do kill -KILL "$p" 2>/dev/null; done
-	if [ "$rc" != 0 ] && [ -n "$BROKER_LOG" ] && [ -f "$BROKER_LOG" ]; then
-		echo "--- last lines of the broker's log ---" >&2
-		tail -n 40 "$BROKER_LOG" >&2
-	fi
+	# A failure shows the end of the broker's log and of the logs of the servers the test started,
+	# each in a directory of its own under $WORK, dedicated ones included.
 	if [ "$rc" != 0 ]; then
-		for i in "${_t_failure_logs[@]}"; do
-			# shellcheck disable=SC2086 # a glob, expanded here on purpose
-			for p in $i; do
-				[ -f "$p" ] || continue
-				echo "--- last lines of $p ---" >&2
-				tail -n 40 "$p" >&2
-			done
+		for p in "$BROKER_LOG" ${WORK:+"$WORK"/*/*.log "$WORK"/data/dedicated/*/*.log}; do
+			[ -f "$p" ] || continue
+			echo "--- last lines of $p ---" >&2
+			tail -n 40 "$p" >&2
 		done
 	fi
 	rm -f "$_T_PORTS"
@@ -116,9 +104,6 @@ t_init() {
 	WORK=$(mktemp -d "/tmp/osb-$1.XXXXXX")
 	chmod 711 "$WORK"
 	BROKER_PW=$(secret)
-	# The servers a test starts keep their logs in a directory of their own under $WORK.
-	t_log_on_failure "$WORK/*/*.log"
-	t_log_on_failure "$WORK/data/dedicated/*/*.log"
 	trap _t_exit EXIT
 	trap 'exit 130' INT TERM
 }
